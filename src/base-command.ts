@@ -1,0 +1,105 @@
+import {Command, Flags, type Interfaces} from '@oclif/core'
+
+import type {AppConfig} from './core/config.js'
+import type {Database} from './core/db/connection.js'
+
+export type CommandFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof BaseCommand)['baseFlags'] & T['flags']>
+export type CommandArgs<T extends typeof Command> = Interfaces.InferredArgs<T['args']>
+
+interface ErrorReport {
+  code: string
+  message: string
+  exit: number
+}
+
+/** Turns anything thrown into the one-line report and the exit code of SPEC §3. */
+function classify(err: unknown): ErrorReport {
+  const e = err as {code?: unknown; exit?: unknown; oclif?: {exit?: number}; message?: unknown; name?: string}
+  const message = String(e?.message ?? err)
+    .split('\n')[0]
+    .replace(/^Error: /, '')
+  if (e && typeof e.code === 'string' && typeof e.exit === 'number' && (e.name === 'OpsError' || e.name === 'UsageError')) {
+    return {code: e.code, message, exit: e.exit}
+  }
+  if (e?.oclif?.exit !== undefined) {
+    // oclif's own parse and validation errors: bad usage.
+    const exit = e.oclif.exit === 0 ? 0 : e.oclif.exit === 1 ? 1 : 2
+    return {code: exit === 2 ? 'USAGE' : 'FAILED', message, exit}
+  }
+  return {code: 'INTERNAL', message, exit: 1}
+}
+
+/**
+ * Shared behaviour of every command: `--json` (one document on stdout, nothing else), exit codes
+ * 0/1/2 kept under `--json`, errors as one clear line on stderr (stack only with DEBUG), logs on stderr.
+ */
+export abstract class BaseCommand<T extends typeof Command> extends Command {
+  static enableJsonFlag = true
+
+  protected flags!: CommandFlags<T>
+  protected args!: CommandArgs<T>
+
+  public async init(): Promise<void> {
+    await super.init()
+    const {args, flags} = await this.parse({
+      args: this.ctor.args,
+      baseFlags: (super.ctor as typeof BaseCommand).baseFlags,
+      enableJsonFlag: this.ctor.enableJsonFlag,
+      flags: this.ctor.flags,
+      strict: this.ctor.strict,
+    })
+    this.flags = flags as CommandFlags<T>
+    this.args = args as CommandArgs<T>
+  }
+
+  /** Plain JSON: no colour codes, whatever the terminal. */
+  logJson(json: unknown): void {
+    process.stdout.write(`${JSON.stringify(json, null, 2)}\n`)
+  }
+
+  /** Progress and notes: stderr, silent under --json. */
+  protected note(message: string): void {
+    if (!this.jsonEnabled()) process.stderr.write(`${message}\n`)
+  }
+
+  protected async catch(err: Error & {exitCode?: number}): Promise<void> {
+    const report = classify(err)
+    process.exitCode = report.exit
+    if (this.jsonEnabled()) {
+      this.logJson({error: report})
+    } else {
+      const hint = report.code === 'USAGE' ? ` (see: ${this.config.bin} ${this.id?.replace(/:/g, ' ')} --help)` : ''
+      process.stderr.write(`error: ${report.message}${hint}\n`)
+    }
+    if (process.env.DEBUG && err instanceof Error && err.stack) process.stderr.write(`${err.stack}\n`)
+  }
+}
+
+/** Commands that work on the database: `--database-url`, configuration loading, and closing the pool. */
+export abstract class DatabaseCommand<T extends typeof Command> extends BaseCommand<T> {
+  static baseFlags = {
+    'database-url': Flags.string({
+      description: 'database to use: sqlite:<path>, a file path, or postgres://user@host:port/db (overrides DATABASE_URL)',
+      helpGroup: 'GLOBAL',
+    }),
+  }
+
+  private database?: Database
+
+  /** Validated configuration (SPEC §2), with --database-url applied. */
+  protected async loadConfig(): Promise<AppConfig> {
+    const {loadConfig} = await import('./core/config.js')
+    return loadConfig({databaseUrl: (this.flags as {'database-url'?: string})['database-url']})
+  }
+
+  protected async openDatabase(config: AppConfig): Promise<Database> {
+    const {openDatabase} = await import('./core/db/connection.js')
+    this.database = await openDatabase(config.database)
+    return this.database
+  }
+
+  protected async finally(err: Error | undefined): Promise<void> {
+    await this.database?.close().catch(() => {})
+    await super.finally(err)
+  }
+}

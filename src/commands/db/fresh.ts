@@ -1,0 +1,61 @@
+import {Flags} from '@oclif/core'
+
+import {DatabaseCommand} from '../../base-command.js'
+import type {SeedResult} from '../../core/db/seeds/index.js'
+import {renderSeed} from './seed.js'
+
+interface FreshResult {
+  database: string
+  dryRun: boolean
+  dropped: string[]
+  migrated: string[]
+  seed: SeedResult | null
+}
+
+export default class DbFresh extends DatabaseCommand<typeof DbFresh> {
+  static aliases = ['migrate:fresh']
+  static summary = 'Drop every table, migrate from scratch, and optionally seed'
+  static description = 'Destroys all data in the database. Refused with LAUNDRY_OPS_ENV=production and on a PostgreSQL host other than this machine, unless --force.'
+  static examples = [
+    '<%= config.bin %> <%= command.id %> --seed',
+    'DATABASE_URL=postgres://postgres@127.0.0.1:5432/laundry_dev <%= config.bin %> <%= command.id %> --seed --json',
+    '<%= config.bin %> <%= command.id %> --dry-run',
+  ]
+  static flags = {
+    seed: Flags.boolean({description: 'seed after migrating (as `db seed`)'}),
+    demo: Flags.boolean({description: 'with --seed: seed the demo tenant whatever LAUNDRY_OPS_ENV says', dependsOn: ['seed']}),
+    force: Flags.boolean({description: 'allow production and non-local PostgreSQL hosts'}),
+    'dry-run': Flags.boolean({description: 'list the tables that would be dropped; change nothing'}),
+  }
+
+  async run(): Promise<FreshResult> {
+    const config = await this.loadConfig()
+    const {assertDestructiveAllowed} = await import('../../core/db/guards.js')
+    assertDestructiveAllowed(config, this.flags.force, 'drop every table')
+    const db = await this.openDatabase(config)
+    const {dropAllTables, listTables, migrate} = await import('../../core/db/migrator.js')
+    if (this.flags['dry-run']) {
+      const tables = await listTables(db)
+      const result: FreshResult = {database: db.target.display, dryRun: true, dropped: tables, migrated: [], seed: null}
+      if (!this.jsonEnabled()) {
+        this.log(`Would drop ${tables.length} table(s) of ${result.database}, then run every migration; nothing was changed (--dry-run).`)
+      }
+      return result
+    }
+    const dropped = await dropAllTables(db)
+    this.note(`Dropped ${dropped.length} table(s).`)
+    const migration = await migrate(db)
+    this.note(`Applied ${migration.migrated.length} migration(s).`)
+    let seed: SeedResult | null = null
+    if (this.flags.seed) {
+      const {seedDatabase} = await import('../../core/db/seeds/index.js')
+      seed = await seedDatabase(db, {env: config.env, demo: this.flags.demo})
+    }
+    const result: FreshResult = {database: db.target.display, dryRun: false, dropped, migrated: migration.migrated, seed}
+    if (!this.jsonEnabled()) {
+      this.log(`Fresh schema in ${result.database}: ${dropped.length} table(s) dropped, ${migration.migrated.length} migration(s) applied.`)
+      if (seed) renderSeed(this, seed)
+    }
+    return result
+  }
+}

@@ -1,0 +1,46 @@
+import {Flags} from '@oclif/core'
+
+import {DatabaseCommand} from '../../base-command.js'
+import type {MigrateResult} from '../../core/db/migrator.js'
+
+export default class DbMigrate extends DatabaseCommand<typeof DbMigrate> {
+  static aliases = ['migrate']
+  static summary = 'Apply the pending schema migrations (Laravel migrations ledger)'
+  static description = `Creates or updates the laundry schema on SQLite or PostgreSQL. The ledger is Laravel's \`migrations\` table with the upstream migration names, so a database migrated by the Laravel application shows nothing pending, and one migrated here looks migrated to Laravel. All pending migrations run in one transaction: a failure changes nothing.`
+  static examples = [
+    '<%= config.bin %> <%= command.id %>',
+    'DATABASE_URL=postgres://postgres@127.0.0.1:5432/laundry <%= config.bin %> <%= command.id %> --json',
+    '<%= config.bin %> <%= command.id %> --dry-run',
+    '<%= config.bin %> migrate --force   # artisan alias; production needs --force',
+  ]
+  static flags = {
+    'dry-run': Flags.boolean({aliases: ['pretend'], description: 'list the migrations that would run; change nothing'}),
+    force: Flags.boolean({description: 'allow running with LAUNDRY_OPS_ENV=production'}),
+    step: Flags.boolean({description: 'give each migration its own batch, so `db rollback` undoes them one by one'}),
+  }
+
+  async run(): Promise<MigrateResult> {
+    const config = await this.loadConfig()
+    const {assertProductionForced} = await import('../../core/db/guards.js')
+    if (!this.flags['dry-run']) assertProductionForced(config, this.flags.force, 'migrate')
+    const db = await this.openDatabase(config)
+    const {migrate} = await import('../../core/db/migrator.js')
+    const result = await migrate(db, {dryRun: this.flags['dry-run'], step: this.flags.step})
+    if (!this.jsonEnabled()) await this.render(result)
+    return result
+  }
+
+  private async render(result: MigrateResult): Promise<void> {
+    const {styleFor} = await import('../../render/style.js')
+    const s = styleFor()
+    for (const u of result.unknown) this.note(`note: the ledger also holds ${u.name} (batch ${u.batch}), which laundry-ops does not know`)
+    if (result.migrated.length === 0) {
+      this.log(`Nothing to migrate: ${result.database} is up to date.`)
+      return
+    }
+    const verb = result.dryRun ? s.yellow('PENDING') : s.green('DONE')
+    this.log(`${result.dryRun ? 'Would migrate' : 'Migrated'} ${result.database} (batch ${result.batch}):`)
+    for (const name of result.migrated) this.log(`  ${verb}  ${name}`)
+    this.log(`${result.migrated.length} migration(s) ${result.dryRun ? 'pending; nothing was changed (--dry-run)' : 'applied'}.`)
+  }
+}

@@ -1,0 +1,162 @@
+import {mkdirSync, statSync} from 'node:fs'
+import path from 'node:path'
+import type {Knex} from 'knex'
+
+import type {DatabaseTarget} from '../config.js'
+import {OpsError} from '../errors.js'
+
+export type Dialect = 'sqlite' | 'pg'
+
+/** An open database: the knex instance, its dialect, and where it points (for messages). */
+export interface Database {
+  knex: Knex
+  dialect: Dialect
+  target: DatabaseTarget
+  close(): Promise<void>
+}
+
+const BINDING_HINT =
+  "better-sqlite3's native binding is missing (npm blocked or skipped its install script). " +
+  'Fix: `npm rebuild better-sqlite3` in the install folder, or reinstall with ' +
+  '`npm install -g laundry-ops --allow-scripts=better-sqlite3`'
+
+function isMissingBinding(error: unknown): boolean {
+  const message = String((error as Error)?.message ?? '')
+  const code = (error as NodeJS.ErrnoException)?.code
+  return /Could not locate the bindings file|better_sqlite3\.node|NODE_MODULE_VERSION/.test(message) || code === 'ERR_DLOPEN_FAILED'
+}
+
+function storageError(dir: string, error: NodeJS.ErrnoException): OpsError {
+  const why = error.code === 'ENOTDIR' ? 'a parent is not a folder' : error.code ?? error.message
+  return new OpsError('STORAGE_UNWRITABLE', `cannot use folder ${dir} for the SQLite database (${why})`)
+}
+
+/** Makes sure the SQLite file's folder exists and is a folder we can write in. */
+function prepareSqliteFolder(filename: string): void {
+  const dir = path.dirname(filename)
+  try {
+    mkdirSync(dir, {recursive: true})
+    if (!statSync(dir).isDirectory()) throw Object.assign(new Error('not a folder'), {code: 'ENOTDIR'})
+  } catch (error) {
+    throw storageError(dir, error as NodeJS.ErrnoException)
+  }
+}
+
+let pgTypesConfigured = false
+
+/**
+ * Laravel reads timestamp(0) columns as UTC wall-clock text; so do we: no local-time Date objects.
+ * bigint ids become numbers (they stay far below 2^53); numeric stays a string like Laravel's decimal cast.
+ */
+async function configurePgTypes(): Promise<void> {
+  if (pgTypesConfigured) return
+  const pg = (await import('pg')).default
+  pg.types.setTypeParser(1114, (v: string) => v) // timestamp without time zone
+  pg.types.setTypeParser(1082, (v: string) => v) // date
+  pg.types.setTypeParser(20, (v: string) => {
+    const n = Number(v)
+    return Number.isSafeInteger(n) ? n : v
+  })
+  pgTypesConfigured = true
+}
+
+function describePgError(target: Extract<DatabaseTarget, {client: 'pg'}>, error: unknown): OpsError {
+  const err = error as NodeJS.ErrnoException & {code?: string}
+  const where = `${target.host}:${target.port}/${target.database}`
+  switch (err.code) {
+    case 'ECONNREFUSED':
+    case 'EHOSTUNREACH':
+    case 'ENETUNREACH':
+    case 'ETIMEDOUT':
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+      return new OpsError('DB_UNREACHABLE', `cannot reach PostgreSQL at ${where} (${err.code}): is the server running and DATABASE_URL right?`)
+    case '3D000':
+      return new OpsError('DB_UNREACHABLE', `PostgreSQL database "${target.database}" does not exist on ${target.host}:${target.port}`)
+    case '28P01':
+    case '28000':
+      return new OpsError('DB_UNREACHABLE', `PostgreSQL refused the login of user "${target.user}" at ${where}: check the credentials in DATABASE_URL`)
+    default: {
+      const message = String(err.message ?? err)
+      if (/timeout|timed out/i.test(message)) {
+        return new OpsError('DB_UNREACHABLE', `cannot reach PostgreSQL at ${where}: connection timed out`)
+      }
+      return new OpsError('DB_UNREACHABLE', `cannot connect to PostgreSQL at ${where}: ${message.split('\n')[0]}`)
+    }
+  }
+}
+
+export interface OpenOptions {
+  /** Fail fast when the server does not answer (ms). */
+  connectTimeoutMs?: number
+  poolMax?: number
+}
+
+/** Opens the database named by the configuration and checks that it answers. */
+export async function openDatabase(target: DatabaseTarget, options: OpenOptions = {}): Promise<Database> {
+  const {default: knexFactory} = await import('knex')
+  if (target.client === 'sqlite') {
+    prepareSqliteFolder(target.filename)
+    try {
+      await import('better-sqlite3')
+    } catch (error) {
+      if (isMissingBinding(error)) throw new OpsError('SQLITE_BINDING_MISSING', BINDING_HINT)
+      throw error
+    }
+    const knex = knexFactory({
+      client: 'better-sqlite3',
+      connection: {filename: target.filename},
+      useNullAsDefault: true,
+      pool: {
+        min: 1,
+        max: 1,
+        // Laravel turns SQLite foreign keys on for every connection; WAL lets readers run beside the writer.
+        afterCreate(conn: {pragma(sql: string): unknown}, done: (err: Error | null, conn: unknown) => void) {
+          try {
+            conn.pragma('foreign_keys = ON')
+            conn.pragma('busy_timeout = 10000')
+            conn.pragma('journal_mode = WAL')
+            conn.pragma('synchronous = NORMAL')
+            done(null, conn)
+          } catch (error) {
+            done(error as Error, conn)
+          }
+        },
+      },
+    })
+    try {
+      await knex.raw('select 1')
+    } catch (error) {
+      await knex.destroy().catch(() => {})
+      if (isMissingBinding(error)) throw new OpsError('SQLITE_BINDING_MISSING', BINDING_HINT)
+      const err = error as NodeJS.ErrnoException
+      if (/SQLITE_CANTOPEN|unable to open|readonly|EACCES|EROFS/i.test(`${err.code} ${err.message}`)) {
+        throw new OpsError('STORAGE_UNWRITABLE', `cannot open SQLite database ${target.filename} (${err.code ?? err.message})`)
+      }
+      if (/SQLITE_NOTADB|file is not a database/i.test(`${err.code} ${err.message}`)) {
+        throw new OpsError('DB_INVALID', `${target.filename} is not an SQLite database`)
+      }
+      throw error
+    }
+    return {knex, dialect: 'sqlite', target, close: () => knex.destroy()}
+  }
+
+  await configurePgTypes()
+  const knex = knexFactory({
+    client: 'pg',
+    connection: {
+      connectionString: target.connectionString,
+      connectionTimeoutMillis: options.connectTimeoutMs ?? 5000,
+      application_name: 'laundry-ops',
+    },
+    pool: {min: 0, max: options.poolMax ?? 4},
+    acquireConnectionTimeout: (options.connectTimeoutMs ?? 5000) + 1000,
+  })
+  try {
+    await knex.raw('select 1')
+  } catch (error) {
+    await knex.destroy().catch(() => {})
+    throw describePgError(target, error)
+  }
+  return {knex, dialect: 'pg', target, close: () => knex.destroy()}
+}

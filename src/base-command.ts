@@ -15,8 +15,13 @@ interface ErrorReport {
 /** Turns anything thrown into the one-line report and the exit code of SPEC §3. */
 function classify(err: unknown): ErrorReport {
   const e = err as {code?: unknown; exit?: unknown; oclif?: {exit?: number}; message?: unknown; name?: string}
+  // oclif puts the reason of a parse error on a second, tab-indented line: keep it on the one line.
   const message = String(e?.message ?? err)
-    .split('\n')[0]
+    .replace(/\n\s*See more help with --help\s*$/, '')
+    .split('\n')
+    .map((line) => line.trim())
+    .filter(Boolean)
+    .join(': ')
     .replace(/^Error: /, '')
   if (e && typeof e.code === 'string' && typeof e.exit === 'number' && (e.name === 'OpsError' || e.name === 'UsageError')) {
     return {code: e.code, message, exit: e.exit}

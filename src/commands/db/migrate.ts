@@ -4,9 +4,9 @@ import {DatabaseCommand} from '../../base-command.js'
 import type {MigrateResult} from '../../core/db/migrator.js'
 
 export default class DbMigrate extends DatabaseCommand<typeof DbMigrate> {
-  static aliases = ['migrate']
+  static hiddenAliases = ['migrate']
   static summary = 'Apply the pending schema migrations (Laravel migrations ledger)'
-  static description = `Creates or updates the laundry schema on SQLite or PostgreSQL. The ledger is Laravel's \`migrations\` table with the upstream migration names, so a database migrated by the Laravel application shows nothing pending, and one migrated here looks migrated to Laravel. All pending migrations run in one transaction: a failure changes nothing.`
+  static description = `Creates or updates the laundry schema on SQLite or PostgreSQL. The ledger is Laravel's \`migrations\` table with the upstream migration names, so a database migrated by the Laravel application shows nothing pending, and one migrated here looks migrated to Laravel. All pending migrations run in one transaction: a failure changes nothing. Artisan alias: \`migrate\`.`
   static examples = [
     '<%= config.bin %> <%= command.id %>',
     'DATABASE_URL=postgres://postgres@127.0.0.1:5432/laundry <%= config.bin %> <%= command.id %> --json',

@@ -4,9 +4,9 @@ import {DatabaseCommand} from '../../base-command.js'
 import type {MigrationStatus} from '../../core/db/migrator.js'
 
 export default class DbStatus extends DatabaseCommand<typeof DbStatus> {
-  static aliases = ['migrate:status']
+  static hiddenAliases = ['migrate:status']
   static summary = 'Show which migrations have run and which are pending'
-  static description = 'Reads the Laravel `migrations` ledger. Rows of migrations laundry-ops does not know (run by the Laravel application) are listed too. With --pending the exit code is 1 while anything is pending, for CI gates.'
+  static description = 'Reads the Laravel `migrations` ledger. Rows of migrations laundry-ops does not know (run by the Laravel application) are listed too. With --pending the exit code is 1 while anything is pending, for CI gates. Artisan alias: `migrate:status`.'
   static examples = [
     '<%= config.bin %> <%= command.id %>',
     '<%= config.bin %> <%= command.id %> --json',

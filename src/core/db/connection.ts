@@ -7,6 +7,14 @@ import {OpsError} from '../errors.js'
 
 export type Dialect = 'sqlite' | 'pg'
 
+/** knex writes pool warnings straight to the console; ours become clear errors, so keep them for DEBUG. */
+const quietLog = {
+  warn: (m: unknown) => process.env.DEBUG && console.error(m),
+  error: (m: unknown) => process.env.DEBUG && console.error(m),
+  deprecate: () => {},
+  debug: () => {},
+}
+
 /** An open database: the knex instance, its dialect, and where it points (for messages). */
 export interface Database {
   knex: Knex
@@ -107,6 +115,7 @@ export async function openDatabase(target: DatabaseTarget, options: OpenOptions 
       client: 'better-sqlite3',
       connection: {filename: target.filename},
       useNullAsDefault: true,
+      log: quietLog,
       pool: {
         min: 1,
         max: 1,
@@ -144,6 +153,7 @@ export async function openDatabase(target: DatabaseTarget, options: OpenOptions 
   await configurePgTypes()
   const knex = knexFactory({
     client: 'pg',
+    log: quietLog,
     connection: {
       connectionString: target.connectionString,
       connectionTimeoutMillis: options.connectTimeoutMs ?? 5000,

@@ -1,0 +1,157 @@
+import {existsSync, mkdtempSync, rmSync, writeFileSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import path from 'node:path'
+
+import {expect} from 'chai'
+
+import {parseDatabaseUrl} from '../../src/core/config.js'
+import {openDatabase} from '../../src/core/db/connection.js'
+import {verifyPassword} from '../../src/core/domain/passwords.js'
+import {type CliResult, parseJson, runCli} from '../helpers/cli.js'
+import {createScratchDatabase, pgAvailable} from '../helpers/engines.js'
+
+/** One clear line on stderr, nothing on stdout, no stack trace. */
+function expectOneLineError(result: CliResult, exit: number, pattern: RegExp): void {
+  expect(result.code, result.stderr).to.equal(exit)
+  expect(result.stdout).to.equal('')
+  const lines = result.stderr.trimEnd().split('\n')
+  expect(lines, result.stderr).to.have.length(1)
+  expect(lines[0]).to.match(/^error: /)
+  expect(lines[0]).to.match(pattern)
+  expect(result.stderr).to.not.match(/\n\s+at .+:\d+:\d+/)
+}
+
+describe('laundry-ops db (the CLI as a child process)', function () {
+  let cwd: string
+  beforeEach(() => {
+    cwd = mkdtempSync(path.join(tmpdir(), 'laundry-ops-cli-'))
+  })
+  afterEach(() => rmSync(cwd, {recursive: true, force: true}))
+
+  it('quick start: db fresh --seed on the default SQLite file, then status shows nothing pending', async () => {
+    const fresh = await runCli(['db', 'fresh', '--seed'], {cwd})
+    expect(fresh.code, fresh.stderr).to.equal(0)
+    expect(fresh.stdout).to.match(/13 migration\(s\) applied/)
+    expect(fresh.stdout).to.match(/owner\|admin\|cashier\|worker\|courier@demo\.local/)
+    const file = path.join(cwd, 'storage', 'database.sqlite')
+    expect(existsSync(file)).to.equal(true)
+
+    const status = await runCli(['db', 'status', '--json'], {cwd})
+    expect(status.code).to.equal(0)
+    const json = parseJson(status)
+    expect(json.pending).to.deep.equal([])
+    expect(json.migrations).to.have.length(13)
+
+    const db = await openDatabase(parseDatabaseUrl(file, cwd))
+    try {
+      const users = await db.knex('users').select('email', 'password')
+      expect(users).to.have.length(5)
+      for (const u of users) expect(await verifyPassword('password', u.password)).to.equal(true)
+    } finally {
+      await db.close()
+    }
+
+    const again = await runCli(['db', 'seed', '--json'], {cwd})
+    expect(parseJson(again)).to.deep.include({changed: 0, changes: {}})
+  })
+
+  it('answers to the artisan names', async () => {
+    expect((await runCli(['migrate', '--json'], {cwd})).code).to.equal(0)
+    const status = await runCli(['migrate:status', '--json'], {cwd})
+    expect(parseJson(status).pending).to.deep.equal([])
+    const seed = await runCli(['db:seed', '--json'], {cwd})
+    expect(parseJson(seed).demo).to.equal(true)
+    const rollback = await runCli(['migrate:rollback', '--dry-run', '--json'], {cwd})
+    expect(parseJson(rollback).rolledBack).to.have.length(13)
+  })
+
+  it('db status --pending exits 1 while a migration is pending, with the JSON document still alone on stdout', async () => {
+    const result = await runCli(['db', 'status', '--pending', '--json'], {cwd})
+    expect(result.code).to.equal(1)
+    expect(parseJson(result).pending).to.have.length(13)
+    expect(result.stderr).to.equal('')
+  })
+
+  it('--help lists the topics and each command has a summary and an example; --version works', async () => {
+    const help = await runCli(['--help'], {cwd})
+    expect(help.code).to.equal(0)
+    expect(help.stdout).to.match(/TOPICS\s+db\s/)
+    const topic = await runCli(['db', '--help'], {cwd})
+    for (const cmd of ['fresh', 'migrate', 'rollback', 'seed', 'status']) expect(topic.stdout).to.match(new RegExp(`db ${cmd}\\s+\\S`))
+    for (const cmd of ['fresh', 'migrate', 'rollback', 'seed', 'status']) {
+      const result = await runCli(['db', cmd, '--help'], {cwd})
+      expect(result.stdout, cmd).to.match(/EXAMPLES\n\s+\$ laundry-ops db /)
+    }
+    const version = await runCli(['--version'], {cwd})
+    expect(version.stdout).to.match(/^laundry-ops\/\d+\.\d+\.\d+ /)
+  })
+
+  describe('bad input: one clear line, the right exit code, nothing changed', () => {
+    it('an unknown flag or command is usage (exit 2)', async () => {
+      expectOneLineError(await runCli(['db', 'status', '--bogus'], {cwd}), 2, /Nonexistent flag: --bogus/)
+      expectOneLineError(await runCli(['db', 'statsu'], {cwd}), 2, /unknown command "db statsu"; did you mean "db status"\?/)
+      expectOneLineError(await runCli(['db', 'rollback', '--step', '-1'], {cwd}), 2, /step/)
+      expect(existsSync(path.join(cwd, 'storage'))).to.equal(false)
+    })
+
+    it('DATABASE_URL=mysql://x is configuration (exit 2)', async () => {
+      const result = await runCli(['db', 'migrate'], {cwd, env: {DATABASE_URL: 'mysql://x'}})
+      expectOneLineError(result, 2, /DATABASE_URL='mysql:\/\/x' is not supported: expected sqlite:<path>, a file path, or postgres:\/\//)
+    })
+
+    it('keeps the exit code under --json and prints the error as the one JSON document', async () => {
+      const result = await runCli(['db', 'migrate', '--json'], {cwd, env: {LAUNDRY_OPS_ENV: 'prod'}})
+      expect(result.code).to.equal(2)
+      expect(parseJson(result)).to.deep.equal({
+        error: {code: 'CONFIG_INVALID', message: "LAUNDRY_OPS_ENV='prod' is invalid: expected one of local, testing, staging, production", exit: 2},
+      })
+      const unknownFlag = await runCli(['db', 'status', '--json', '--nope'], {cwd})
+      expect(unknownFlag.code).to.equal(2)
+      expect(parseJson(unknownFlag).error.code).to.equal('USAGE')
+    })
+
+    it('an unreachable PostgreSQL is a runtime failure (exit 1)', async () => {
+      const result = await runCli(['db', 'status'], {cwd, env: {DATABASE_URL: 'postgres://postgres@127.0.0.1:1/laundry'}})
+      expectOneLineError(result, 1, /cannot reach PostgreSQL at 127\.0\.0\.1:1\/laundry \(ECONNREFUSED\)/)
+    })
+
+    it('an unwritable storage folder is a runtime failure (exit 1)', async () => {
+      writeFileSync(path.join(cwd, 'not-a-folder'), '')
+      const result = await runCli(['db', 'migrate'], {cwd, env: {LAUNDRY_OPS_STORAGE: path.join(cwd, 'not-a-folder', 'storage')}})
+      expectOneLineError(result, 1, /cannot use folder .*not-a-folder\/storage for the SQLite database/)
+    })
+
+    it('db fresh refuses production and a non-local PostgreSQL host unless --force', async () => {
+      expect((await runCli(['db', 'fresh', '--seed'], {cwd})).code).to.equal(0)
+      const prod = await runCli(['db', 'fresh'], {cwd, env: {LAUNDRY_OPS_ENV: 'production'}})
+      expectOneLineError(prod, 2, /refusing to drop every table with LAUNDRY_OPS_ENV=production; add --force/)
+      const status = await runCli(['db', 'status', '--json'], {cwd})
+      expect(parseJson(status).pending).to.deep.equal([])
+      // Refused before any connection is attempted: the .invalid host is never looked up.
+      const remote = await runCli(['db', 'fresh'], {cwd, env: {DATABASE_URL: 'postgres://postgres@db.example.invalid:5432/laundry'}})
+      expectOneLineError(remote, 2, /refusing to drop every table on the non-local PostgreSQL host db\.example\.invalid/)
+      const migrate = await runCli(['db', 'migrate'], {cwd, env: {LAUNDRY_OPS_ENV: 'production'}})
+      expectOneLineError(migrate, 2, /without --force/)
+    })
+  })
+
+  describe('on PostgreSQL', () => {
+    it('db fresh --seed, status, and a second seed that changes nothing', async function () {
+      if (!(await pgAvailable())) this.skip()
+      const scratch = await createScratchDatabase('pg')
+      try {
+        const env = {DATABASE_URL: scratch.url}
+        const fresh = await runCli(['db', 'fresh', '--seed', '--json'], {cwd, env})
+        expect(fresh.code, fresh.stderr).to.equal(0)
+        const json = parseJson(fresh)
+        expect(json.migrated).to.have.length(13)
+        expect(json.seed.changes.users).to.deep.equal({created: 5, updated: 0})
+        expect(parseJson(await runCli(['db', 'status', '--json'], {cwd, env})).pending).to.deep.equal([])
+        expect(parseJson(await runCli(['db', 'seed', '--json'], {cwd, env})).changed).to.equal(0)
+        expect(existsSync(path.join(cwd, 'storage'))).to.equal(false)
+      } finally {
+        await scratch.drop()
+      }
+    })
+  })
+})

@@ -4,12 +4,10 @@ import {OpsError} from '../errors.js'
 import type {Database} from './connection.js'
 import {MIGRATIONS, type Migration} from './migrations/index.js'
 import {SchemaBuilder} from './schema/schema-builder.js'
-import {type Executor, selectRows, writeTransaction} from './transactions.js'
+import {type Executor, LOCKS, selectRows, writeTransaction} from './transactions.js'
 
 /** Laravel's ledger table: a database either application migrated reads the same to the other. */
 export const LEDGER_TABLE = 'migrations'
-/** Key of the PostgreSQL advisory lock that serialises concurrent `db migrate` runs. */
-const MIGRATE_LOCK_KEY = 7_414_231_001
 
 export interface MigrationState {
   name: string
@@ -77,12 +75,7 @@ export async function migrationStatus(db: Database): Promise<MigrationStatus> {
  * outside a transaction. We check every foreign key before the transaction commits instead.
  */
 async function withSchemaTransaction<T>(db: Database, work: (conn: Executor) => Promise<T>): Promise<T> {
-  if (db.dialect === 'pg') {
-    return writeTransaction(db, async (trx) => {
-      await trx.raw('select pg_advisory_xact_lock(?)', [MIGRATE_LOCK_KEY])
-      return work(trx)
-    })
-  }
+  if (db.dialect === 'pg') return writeTransaction(db, work, {lock: LOCKS.migrate})
   await db.knex.raw('PRAGMA foreign_keys = OFF')
   try {
     return await writeTransaction(db, async (conn) => {

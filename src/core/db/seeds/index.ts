@@ -4,7 +4,7 @@ import {systemClock} from '../../clock.js'
 import {OpsError} from '../../errors.js'
 import type {Database} from '../connection.js'
 import {migrationStatus} from '../migrator.js'
-import {writeTransaction} from '../transactions.js'
+import {LOCKS, writeTransaction} from '../transactions.js'
 import {seedDemoTenant} from './demo-tenant.js'
 import {seedReferenceData, type SeedReport} from './reference-data.js'
 
@@ -35,7 +35,7 @@ export async function seedDatabase(db: Database, options: SeedOptions): Promise<
     const report = await seedReferenceData(conn, clock)
     if (demo) await seedDemoTenant(conn, clock, report)
     return report
-  })
+  }, {lock: LOCKS.seed})
   const changed = Object.values(changes).reduce((n, c) => n + c.created + c.updated, 0)
   return {database: db.target.display, demo, changes, changed}
 }

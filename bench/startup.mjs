@@ -10,8 +10,8 @@
 // person at a shell sees it). Commands run interleaved, round-robin, so machine noise hits all of
 // them alike: 3 warm-up rounds (not counted), then N timed rounds. Every run must exit 0.
 //
-// Needs a build (`npm run build`). For realistic figures generate the oclif manifest first
-// (`npx oclif manifest`, as `npm pack` does); without it the script still runs and says so.
+// Needs a build (`npm run build`, which bundles dist/index.js and writes the oclif manifest).
+// Without the manifest the script still runs and says so.
 
 import {spawnSync} from 'node:child_process'
 import {existsSync, mkdtempSync, rmSync} from 'node:fs'
@@ -99,11 +99,11 @@ function main() {
   const opts = parseArgs(process.argv.slice(2))
   const notes = []
 
-  if (!existsSync(path.join(root, 'dist', 'commands'))) fail('dist/commands is missing: run `npm run build` first')
+  if (!existsSync(path.join(root, 'dist', 'index.js'))) fail('dist/index.js is missing: run `npm run build` first')
   const manifest = existsSync(manifestPath)
   if (!manifest) {
     notes.push(
-      'oclif.manifest.json is missing: oclif imports every command file to list them, so these figures are slower than a packed release. Run `npx oclif manifest` first for realistic figures (and `rm -f oclif.manifest.json` after).',
+      'oclif.manifest.json is missing: oclif imports every command file to list them, so these figures are slower than a packed release. Run `npm run build` first for realistic figures.',
     )
   }
 

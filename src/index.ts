@@ -1,0 +1,23 @@
+/**
+ * The bundle entry: oclif's runtime and the command classes in one file, so a start-up parses one
+ * module instead of ~160 (see docs/BENCHMARKS.md). Heavy work stays behind dynamic imports, which the
+ * bundler keeps as separate chunks.
+ */
+import DbFresh from './commands/db/fresh.js'
+import DbMigrate from './commands/db/migrate.js'
+import DbRollback from './commands/db/rollback.js'
+import DbSeed from './commands/db/seed.js'
+import DbStatus from './commands/db/status.js'
+import HelpCommand from './commands/help.js'
+
+export {execute} from '@oclif/core'
+export {default as commandNotFound} from './hooks/command-not-found.js'
+
+export const COMMANDS = {
+  'db:fresh': DbFresh,
+  'db:migrate': DbMigrate,
+  'db:rollback': DbRollback,
+  'db:seed': DbSeed,
+  'db:status': DbStatus,
+  help: HelpCommand,
+}

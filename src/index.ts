@@ -9,6 +9,11 @@ import DbRollback from './commands/db/rollback.js'
 import DbSeed from './commands/db/seed.js'
 import DbStatus from './commands/db/status.js'
 import HelpCommand from './commands/help.js'
+import QueueFailed from './commands/queue/failed.js'
+import QueueFlush from './commands/queue/flush.js'
+import QueueRestart from './commands/queue/restart.js'
+import QueueRetry from './commands/queue/retry.js'
+import QueueWork from './commands/queue/work.js'
 
 export {execute} from '@oclif/core'
 export {default as commandNotFound} from './hooks/command-not-found.js'
@@ -20,4 +25,9 @@ export const COMMANDS = {
   'db:seed': DbSeed,
   'db:status': DbStatus,
   help: HelpCommand,
+  'queue:failed': QueueFailed,
+  'queue:flush': QueueFlush,
+  'queue:restart': QueueRestart,
+  'queue:retry': QueueRetry,
+  'queue:work': QueueWork,
 }

@@ -26,13 +26,35 @@ export interface AppConfig {
   database: DatabaseTarget
   /** Where the database setting came from, for messages. */
   databaseSource: '--database-url' | 'DATABASE_URL' | 'default'
+  /** `APP_NAME`, the `brand_name` of WA templates (upstream default "Laravel"). */
+  appName: string
+  /** `CACHE_PREFIX`: the prefix of Laravel's database cache keys (queue restart signal, locks). */
+  cachePrefix: string
+  /** `DB_QUEUE_RETRY_AFTER`: seconds after which a reserved job counts as abandoned. */
+  queueRetryAfter: number
 }
 
 const EnvSchema = z.object({
   DATABASE_URL: z.string().trim().min(1, 'must not be empty').optional(),
   LAUNDRY_OPS_ENV: z.enum(ENVIRONMENTS).default('local'),
   LAUNDRY_OPS_STORAGE: z.string().trim().min(1, 'must not be empty').default('./storage'),
+  // The Laravel application's own variables, read under the same names so one .env serves both.
+  APP_NAME: z.string().default('Laravel'),
+  CACHE_PREFIX: z.string().optional(),
+  DB_QUEUE_RETRY_AFTER: z.coerce.number({error: 'expected a whole number of seconds'}).int('expected a whole number of seconds').min(1, 'must be at least 1 second').default(90),
 })
+
+/** Laravel 12's default cache prefix: `Str::slug(APP_NAME, '_') . '_cache_'`. */
+export function laravelCachePrefix(appName: string): string {
+  const slug = appName
+    .normalize('NFKD')
+    .replace(/[\u0300-\u036f]/g, '')
+    .toLowerCase()
+    .replace(/[^a-z0-9_\s-]/g, '')
+    .replace(/[\s_-]+/g, '_')
+    .replace(/^_+|_+$/g, '')
+  return `${slug}_cache_`
+}
 
 /**
  * Reads `.env` from the working directory (real environment variables win), as Laravel's dotenv does.
@@ -122,6 +144,9 @@ export function loadConfig(options: LoadConfigOptions = {}): AppConfig {
     DATABASE_URL: env.DATABASE_URL === '' ? undefined : env.DATABASE_URL,
     LAUNDRY_OPS_ENV: env.LAUNDRY_OPS_ENV === '' ? undefined : env.LAUNDRY_OPS_ENV,
     LAUNDRY_OPS_STORAGE: env.LAUNDRY_OPS_STORAGE === '' ? undefined : env.LAUNDRY_OPS_STORAGE,
+    APP_NAME: env.APP_NAME === '' ? undefined : env.APP_NAME,
+    CACHE_PREFIX: env.CACHE_PREFIX,
+    DB_QUEUE_RETRY_AFTER: env.DB_QUEUE_RETRY_AFTER === '' ? undefined : env.DB_QUEUE_RETRY_AFTER,
   })
   if (!result.success) {
     throw new UsageError('CONFIG_INVALID', describeIssue(result.error.issues[0], env))
@@ -142,7 +167,15 @@ export function loadConfig(options: LoadConfigOptions = {}): AppConfig {
     database = {client: 'sqlite', filename, display: `sqlite:${filename}`}
     databaseSource = 'default'
   }
-  return {env: parsed.LAUNDRY_OPS_ENV, storage, database, databaseSource}
+  return {
+    env: parsed.LAUNDRY_OPS_ENV,
+    storage,
+    database,
+    databaseSource,
+    appName: parsed.APP_NAME,
+    cachePrefix: parsed.CACHE_PREFIX ?? laravelCachePrefix(parsed.APP_NAME),
+    queueRetryAfter: parsed.DB_QUEUE_RETRY_AFTER,
+  }
 }
 
 /** True when the PostgreSQL server is on this machine (or a Unix socket). */

@@ -1,0 +1,95 @@
+import {Flags} from '@oclif/core'
+
+import {DatabaseCommand} from '../../base-command.js'
+import type {JobEvent, WorkerResult} from '../../core/queue/worker.js'
+
+const seconds = Flags.custom<number>({
+  async parse(input) {
+    const n = Number(input)
+    if (input.trim() === '' || !Number.isFinite(n) || n < 0) throw new Error(`Expected a number of seconds >= 0 but received: ${input}`)
+    return n
+  },
+})
+
+export default class QueueWork extends DatabaseCommand<typeof QueueWork> {
+  static hiddenAliases = ['queue:work']
+  static summary = 'Work the database queue: send queued WhatsApp messages (as php artisan queue:work)'
+  static description = `Claims jobs from Laravel's \`jobs\` table (FOR UPDATE SKIP LOCKED on PostgreSQL, one write transaction on SQLite) in strict queue priority, runs them, and sleeps when the queues are empty. It runs App\\Jobs\\SendWaMessageJob jobs whether laundry-ops or the Laravel application queued them. SIGTERM or SIGINT (Ctrl-C) finishes the job in hand and exits 0; so does \`queue restart\`. A job reserved longer than DB_QUEUE_RETRY_AFTER (90 s) by a worker that died is claimed again. Artisan alias: \`queue:work\`.`
+  static examples = [
+    '<%= config.bin %> <%= command.id %>',
+    '<%= config.bin %> <%= command.id %> --queue messaging,default --sleep 3 --tries 1',
+    '<%= config.bin %> <%= command.id %> --stop-when-empty --json',
+    '<%= config.bin %> <%= command.id %> --max-jobs 1000 --max-time 3600   # let the supervisor restart it',
+  ]
+  static flags = {
+    queue: Flags.string({description: 'queues to work, in strict priority order', default: 'messaging,default'}),
+    sleep: seconds({description: 'seconds to sleep when no job is available', default: 3}),
+    tries: Flags.integer({min: 0, description: 'runs of a job (counted at each claim) before it is failed; 0 = unlimited. Laravel defaults to 1', default: 3}),
+    backoff: Flags.string({description: 'seconds before retrying a job that threw; a list like 1,5,10 per attempt', default: '0'}),
+    'max-jobs': Flags.integer({min: 0, description: 'stop after this many jobs (0 = no limit)', default: 0}),
+    'max-time': Flags.integer({min: 0, description: 'stop after this many seconds, between jobs (0 = no limit)', default: 0}),
+    'stop-when-empty': Flags.boolean({description: 'stop when no job is available'}),
+    once: Flags.boolean({description: 'work a single job, then stop'}),
+    timeout: Flags.integer({min: 0, description: 'seconds a job may run; must be below DB_QUEUE_RETRY_AFTER (0 = no limit)', default: 60}),
+    rest: seconds({description: 'seconds to rest after each job', default: 0}),
+  }
+
+  async run(): Promise<WorkerResult> {
+    const config = await this.loadConfig()
+    const {workerOptionsFrom} = await import('../../core/queue/worker-options.js')
+    const options = workerOptionsFrom(
+      {
+        queue: this.flags.queue,
+        sleep: this.flags.sleep,
+        tries: this.flags.tries,
+        backoff: this.flags.backoff,
+        maxJobs: this.flags['max-jobs'],
+        maxTime: this.flags['max-time'],
+        stopWhenEmpty: this.flags['stop-when-empty'],
+        once: this.flags.once,
+        timeout: this.flags.timeout,
+        rest: this.flags.rest,
+      },
+      config,
+    )
+    const db = await this.openDatabase(config)
+    const {runWorker} = await import('../../core/queue/worker.js')
+    const stop = new AbortController()
+    const onSignal = (signal: NodeJS.Signals) => {
+      if (stop.signal.aborted) {
+        this.note(`${signal} again: stopping now`)
+        process.exit(1)
+      }
+      this.note(`${signal} received: finishing the job in hand, then stopping`)
+      stop.abort()
+    }
+    process.on('SIGTERM', onSignal)
+    process.on('SIGINT', onSignal)
+    this.note(`Processing jobs from the [${options.queues.join(', ')}] queue(s) of ${db.target.display}.`)
+    try {
+      const result = await runWorker(db, options, {stop: stop.signal, onEvent: (event) => this.report(event)})
+      if (result.exitCode !== 0) process.exitCode = result.exitCode
+      this.note(`Worker stopped (${result.stopReason}): ${result.processed} processed, ${result.released} released, ${result.failed} failed.`)
+      return result
+    } finally {
+      process.off('SIGTERM', onSignal)
+      process.off('SIGINT', onSignal)
+    }
+  }
+
+  private report(event: JobEvent): void {
+    if (this.jsonEnabled()) return
+    const time = new Date().toISOString().replace('T', ' ').slice(0, 19)
+    const line = (status: string, extra: string) => this.log(`  ${time} ${event.name} #${event.job.id} ${extra ? `${extra} ` : ''}${status}`)
+    switch (event.type) {
+      case 'processing':
+        return
+      case 'processed':
+        return line('DONE', `${event.ms} ms ${event.detail}`)
+      case 'released':
+        return line('RELEASED', `${event.ms} ms ${event.detail}, again in ${event.delay}s`)
+      case 'failed':
+        return line('FAIL', event.reason)
+    }
+  }
+}

@@ -1,0 +1,139 @@
+import type {Clock} from '../clock.js'
+import {toDbTimestamp} from '../clock.js'
+import type {Database} from '../db/connection.js'
+import {type Executor, writeTransaction} from '../db/transactions.js'
+import {type QueuedJob, pushJob} from '../queue/database-queue.js'
+import {MESSAGING_QUEUE, sendWaJobPayload} from '../queue/payload.js'
+import {readJsonObject} from './json-column.js'
+import {PROVIDERS, ProviderError, providerFor, type WaProvider} from './providers.js'
+
+/** Upstream's SendWaMessageJob: at most 5 attempts per message. */
+export const MAX_SEND_ATTEMPTS = 5
+
+/** Seconds before the next attempt, by the attempt that just failed: 30, 60, 120, 240, then 300. */
+export function sendBackoffSeconds(attempt: number): number {
+  return [30, 60, 120, 240][attempt - 1] ?? 300
+}
+
+export type SendOutcome =
+  | {status: 'sent'; attempt: number; providerMessageId: string}
+  | {status: 'retry'; attempt: number; code: string; delaySeconds: number}
+  | {status: 'failed'; attempt: number; code: string}
+  | {status: 'skipped'; reason: 'missing' | 'already_sent' | 'busy'}
+
+export interface SendContext {
+  db: Database
+  clock: Clock
+  /** The queue row being worked; it is deleted in the same transaction as the message update. */
+  job: QueuedJob
+  providers?: ReadonlyMap<string, WaProvider>
+  signal?: AbortSignal
+}
+
+interface ProviderConfig {
+  provider_id: number
+  provider_key: string
+  credentials_json: unknown
+}
+
+type SendAttempt = {ok: true; providerMessageId: string; config: ProviderConfig} | {ok: false; code: string; message: string; retry: boolean; config?: ProviderConfig}
+
+async function findProviderConfig(conn: Executor, message: Record<string, unknown>): Promise<ProviderConfig | undefined> {
+  const query = conn('wa_provider_configs as c')
+    .join('wa_providers as p', 'p.id', 'c.provider_id')
+    .where('c.tenant_id', message.tenant_id as string)
+    .where('c.is_active', true)
+    .first('c.provider_id', 'p.key as provider_key', 'c.credentials_json')
+  if (message.provider_id !== null && message.provider_id !== undefined) query.where('c.provider_id', message.provider_id as number)
+  const row = await query
+  return row ? {provider_id: Number(row.provider_id), provider_key: String(row.provider_key), credentials_json: row.credentials_json} : undefined
+}
+
+async function attemptSend(ctx: SendContext, conn: Executor, message: Record<string, unknown>, attempt: number): Promise<SendAttempt> {
+  const config = await findProviderConfig(conn, message)
+  if (!config) return {ok: false, code: 'PROVIDER_CONFIG_MISSING', message: 'No active WhatsApp provider configuration found.', retry: false}
+  try {
+    const provider = providerFor(config.provider_key, ctx.providers ?? PROVIDERS)
+    const result = await provider.sendText(
+      String(message.to_phone),
+      String(message.body_text),
+      readJsonObject(config.credentials_json),
+      readJsonObject(message.metadata_json),
+      ctx.signal,
+    )
+    return {ok: true, providerMessageId: result.providerMessageId, config}
+  } catch (error) {
+    if (error instanceof ProviderError) {
+      return {ok: false, code: error.reasonCode, message: error.message, retry: error.transient && attempt < MAX_SEND_ATTEMPTS, config}
+    }
+    return {ok: false, code: 'UNKNOWN_ERROR', message: (error as Error)?.message ?? String(error), retry: attempt < MAX_SEND_ATTEMPTS, config}
+  }
+}
+
+/** Writes the attempt's result, the retry job if any, and removes the worked job: one transaction. */
+async function applyAttempt(ctx: SendContext, trx: Executor, messageId: string, attempt: number, result: SendAttempt): Promise<SendOutcome> {
+  const now = ctx.clock.now()
+  const common = {attempts: attempt, updated_by: null, source_channel: 'system', updated_at: toDbTimestamp(now)}
+  await trx('jobs').where({id: ctx.job.id}).delete()
+  if (result.ok) {
+    await trx('wa_messages').where({id: messageId}).update({
+      ...common,
+      provider_id: result.config.provider_id,
+      status: 'sent',
+      provider_message_id: result.providerMessageId,
+      last_error_code: null,
+      last_error_message: null,
+    })
+    return {status: 'sent', attempt, providerMessageId: result.providerMessageId}
+  }
+  await trx('wa_messages')
+    .where({id: messageId})
+    .update({
+      ...common,
+      ...(result.config ? {provider_id: result.config.provider_id} : {}),
+      status: result.retry ? 'queued' : 'failed',
+      last_error_code: result.code,
+      last_error_message: result.message,
+    })
+  if (!result.retry) return {status: 'failed', attempt, code: result.code}
+  const delaySeconds = sendBackoffSeconds(attempt)
+  await pushJob(trx, {queue: MESSAGING_QUEUE, payload: sendWaJobPayload({waMessageId: messageId, now, delaySeconds}), now, delaySeconds})
+  return {status: 'retry', attempt, code: result.code, delaySeconds}
+}
+
+const isDone = (status: unknown) => status === 'sent' || status === 'delivered'
+
+/**
+ * Sends one message. On PostgreSQL the message row is locked (`FOR UPDATE SKIP LOCKED`) for the whole
+ * attempt, so two jobs for the same message can never both reach the provider; the update, the retry
+ * job and the removal of the worked job commit together. On SQLite (one writer) the provider call runs
+ * outside the write lock and the results are written in one short transaction.
+ */
+export async function sendWaMessage(ctx: SendContext, messageId: string): Promise<SendOutcome> {
+  const {db} = ctx
+  if (db.dialect === 'pg') {
+    return db.knex.transaction(async (trx) => {
+      const message = await trx('wa_messages').where({id: messageId}).forUpdate().skipLocked().first()
+      if (!message) {
+        const exists = await db.knex('wa_messages').where({id: messageId}).first('id')
+        if (exists) return {status: 'skipped', reason: 'busy'} as const
+        await trx('jobs').where({id: ctx.job.id}).delete()
+        return {status: 'skipped', reason: 'missing'} as const
+      }
+      if (isDone(message.status)) {
+        await trx('jobs').where({id: ctx.job.id}).delete()
+        return {status: 'skipped', reason: 'already_sent'} as const
+      }
+      const attempt = Number(message.attempts) + 1
+      return applyAttempt(ctx, trx, messageId, attempt, await attemptSend(ctx, trx, message, attempt))
+    })
+  }
+  const message = await db.knex('wa_messages').where({id: messageId}).first()
+  if (!message || isDone(message.status)) {
+    await db.knex('jobs').where({id: ctx.job.id}).delete()
+    return {status: 'skipped', reason: message ? 'already_sent' : 'missing'}
+  }
+  const attempt = Number(message.attempts) + 1
+  const result = await attemptSend(ctx, db.knex, message, attempt)
+  return writeTransaction(db, (trx) => applyAttempt(ctx, trx, messageId, attempt, result))
+}

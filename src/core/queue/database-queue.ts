@@ -1,0 +1,151 @@
+import {randomUUID} from 'node:crypto'
+
+import {toDbTimestamp} from '../clock.js'
+import type {Database} from '../db/connection.js'
+import {type Executor, selectRows, writeTransaction} from '../db/transactions.js'
+
+/** Laravel's `DB_QUEUE_RETRY_AFTER` in the upstream application: a reservation older than this is reclaimed. */
+export const DEFAULT_RETRY_AFTER = 90
+/** The connection name Laravel writes into failed_jobs for the database queue. */
+export const QUEUE_CONNECTION_NAME = 'database'
+
+export interface QueuedJob {
+  id: number
+  queue: string
+  payload: string
+  attempts: number
+  reserved_at: number | null
+  available_at: number
+  created_at: number
+}
+
+export const unixSeconds = (d: Date) => Math.floor(d.getTime() / 1000)
+
+function toJob(row: Record<string, unknown>): QueuedJob {
+  return {
+    id: Number(row.id),
+    queue: String(row.queue),
+    payload: String(row.payload),
+    attempts: Number(row.attempts),
+    reserved_at: row.reserved_at === null ? null : Number(row.reserved_at),
+    available_at: Number(row.available_at),
+    created_at: Number(row.created_at),
+  }
+}
+
+/** Pushes a payload onto a queue (Laravel `DatabaseQueue::pushToDatabase`); returns the job id. */
+export async function pushJob(
+  conn: Executor,
+  job: {queue: string; payload: string; now: Date; delaySeconds?: number; attempts?: number},
+): Promise<number> {
+  const now = unixSeconds(job.now)
+  const [row] = await conn('jobs')
+    .insert({
+      queue: job.queue,
+      payload: job.payload,
+      attempts: job.attempts ?? 0,
+      reserved_at: null,
+      available_at: now + Math.max(0, Math.floor(job.delaySeconds ?? 0)),
+      created_at: now,
+    })
+    .returning('id')
+  return Number(typeof row === 'object' ? row.id : row)
+}
+
+/**
+ * Claims the next job of one queue: available now, or reserved longer than `retryAfter` seconds ago by
+ * a worker that died. One atomic statement: `FOR UPDATE SKIP LOCKED` on PostgreSQL, so racing workers
+ * never get the same row; on SQLite the `BEGIN IMMEDIATE` write lock does the same. The attempt is
+ * counted at claim time, as Laravel does.
+ */
+async function claimFromQueue(db: Database, queue: string, now: number, retryAfter: number): Promise<QueuedJob | null> {
+  const expired = now - retryAfter
+  if (db.dialect === 'pg') {
+    const rows = await selectRows<Record<string, unknown>>(
+      db.knex,
+      'pg',
+      `update "jobs" set "reserved_at" = ?, "attempts" = "attempts" + 1
+        where "id" = (select "id" from "jobs"
+                       where "queue" = ? and (("reserved_at" is null and "available_at" <= ?) or "reserved_at" <= ?)
+                       order by "id" limit 1 for update skip locked)
+        returning *`,
+      [now, queue, now, expired],
+    )
+    return rows[0] ? toJob(rows[0]) : null
+  }
+  return writeTransaction(db, async (conn) => {
+    const rows = await selectRows<Record<string, unknown>>(
+      conn,
+      'sqlite',
+      `update "jobs" set "reserved_at" = ?, "attempts" = "attempts" + 1
+        where "id" = (select "id" from "jobs"
+                       where "queue" = ? and (("reserved_at" is null and "available_at" <= ?) or "reserved_at" <= ?)
+                       order by "id" limit 1)
+        returning *`,
+      [now, queue, now, expired],
+    )
+    return rows[0] ? toJob(rows[0]) : null
+  })
+}
+
+/** Strict priority, as `queue:work --queue=a,b`: the first queue with a job wins. */
+export async function claimNextJob(db: Database, queues: readonly string[], now: Date, retryAfter = DEFAULT_RETRY_AFTER): Promise<QueuedJob | null> {
+  for (const queue of queues) {
+    const job = await claimFromQueue(db, queue, unixSeconds(now), retryAfter)
+    if (job) return job
+  }
+  return null
+}
+
+/** Deletes a finished job, but only while this worker still holds its reservation. */
+export async function deleteReservedJob(conn: Executor, job: QueuedJob): Promise<boolean> {
+  const deleted = await conn('jobs').where({id: job.id, reserved_at: job.reserved_at}).delete()
+  return deleted > 0
+}
+
+/** Laravel's release: the row is replaced by a new one with the same payload and attempts, available later. */
+export async function releaseJob(conn: Executor, job: QueuedJob, delaySeconds: number, now: Date): Promise<number> {
+  await conn('jobs').where({id: job.id}).delete()
+  return pushJob(conn, {queue: job.queue, payload: job.payload, now, delaySeconds, attempts: job.attempts})
+}
+
+/** The uuid Laravel files a failed job under: the payload's own, or a new one if the payload has none. */
+export function failedJobUuid(payload: string): string {
+  try {
+    const uuid = JSON.parse(payload)?.uuid
+    if (typeof uuid === 'string' && uuid.length > 0 && uuid.length <= 255) return uuid
+  } catch {}
+  return randomUUID()
+}
+
+/** Moves a job to failed_jobs with the reason, in one transaction (Laravel `queue:failed` reads it). */
+export async function failJob(db: Database, job: QueuedJob, exception: string, now: Date): Promise<string> {
+  return writeTransaction(db, async (conn) => {
+    let uuid = failedJobUuid(job.payload)
+    if (await conn('failed_jobs').where({uuid}).first()) uuid = randomUUID()
+    await conn('failed_jobs').insert({
+      uuid,
+      connection: QUEUE_CONNECTION_NAME,
+      queue: job.queue,
+      payload: job.payload,
+      exception,
+      failed_at: toDbTimestamp(now),
+    })
+    await conn('jobs').where({id: job.id}).delete()
+    return uuid
+  })
+}
+
+/** Jobs waiting per queue (available now, delayed, reserved), for status output and gates. */
+export async function queueSizes(db: Database, now: Date): Promise<Array<{queue: string; ready: number; delayed: number; reserved: number}>> {
+  const t = unixSeconds(now)
+  const rows = await db
+    .knex('jobs')
+    .select('queue')
+    .select(db.knex.raw('sum(case when reserved_at is null and available_at <= ? then 1 else 0 end) as ready', [t]))
+    .select(db.knex.raw('sum(case when reserved_at is null and available_at > ? then 1 else 0 end) as delayed', [t]))
+    .select(db.knex.raw('sum(case when reserved_at is not null then 1 else 0 end) as reserved'))
+    .groupBy('queue')
+    .orderBy('queue')
+  return rows.map((r) => ({queue: String(r.queue), ready: Number(r.ready), delayed: Number(r.delayed), reserved: Number(r.reserved)}))
+}

@@ -1,0 +1,91 @@
+import type {Clock} from '../clock.js'
+import {toDbTimestamp} from '../clock.js'
+import type {Database} from '../db/connection.js'
+import {writeTransaction} from '../db/transactions.js'
+import {UsageError} from '../errors.js'
+import {pushJob} from './database-queue.js'
+
+export interface FailedJobSummary {
+  id: number
+  uuid: string
+  connection: string
+  queue: string
+  class: string
+  failed_at: string
+  exception: string
+}
+
+function jobClass(payload: string): string {
+  try {
+    const envelope = JSON.parse(payload)
+    return String(envelope?.displayName ?? envelope?.data?.commandName ?? 'unknown')
+  } catch {
+    return 'unreadable payload'
+  }
+}
+
+/** `queue:failed`: newest first, with the job class read from the payload and the reason's first line. */
+export async function listFailedJobs(db: Database): Promise<FailedJobSummary[]> {
+  const rows = await db.knex('failed_jobs').select('id', 'uuid', 'connection', 'queue', 'payload', 'exception', 'failed_at').orderBy('id', 'desc')
+  return rows.map((r) => ({
+    id: Number(r.id),
+    uuid: String(r.uuid),
+    connection: String(r.connection),
+    queue: String(r.queue),
+    class: jobClass(String(r.payload)),
+    failed_at: String(r.failed_at),
+    exception: String(r.exception).split('\n')[0],
+  }))
+}
+
+export interface RetryResult {
+  dryRun: boolean
+  retried: Array<{uuid: string; queue: string; job_id: number | null}>
+}
+
+/**
+ * `queue:retry`: every named failed job (or all) goes back on its queue with attempts 0. Unlike
+ * Laravel's push-then-forget, the insert and the delete commit together, so a crash can neither
+ * lose the job nor duplicate it. Unknown uuids are refused before anything changes.
+ */
+export async function retryFailedJobs(db: Database, ids: string[] | 'all', clock: Clock, dryRun = false): Promise<RetryResult> {
+  return writeTransaction(db, async (trx) => {
+    let rows: Array<{id: number; uuid: string; queue: string; payload: string}>
+    if (ids === 'all') {
+      rows = await trx('failed_jobs').select('id', 'uuid', 'queue', 'payload').orderBy('id')
+    } else {
+      const unique = [...new Set(ids)]
+      rows = await trx('failed_jobs').select('id', 'uuid', 'queue', 'payload').whereIn('uuid', unique).orderBy('id')
+      const missing = unique.filter((id) => !rows.some((r) => r.uuid === id))
+      if (missing.length > 0) {
+        throw new UsageError('FAILED_JOB_NOT_FOUND', `no failed job with uuid ${missing.join(', ')} (see \`laundry-ops queue failed\`); nothing was retried`)
+      }
+    }
+    const retried: RetryResult['retried'] = []
+    for (const row of rows) {
+      let jobId: number | null = null
+      if (!dryRun) {
+        jobId = await pushJob(trx, {queue: row.queue, payload: row.payload, now: clock.now()})
+        await trx('failed_jobs').where({id: row.id}).delete()
+      }
+      retried.push({uuid: row.uuid, queue: row.queue, job_id: jobId})
+    }
+    return {dryRun, retried}
+  })
+}
+
+/** `queue:flush`: deletes failed jobs, all or those older than `hours`. */
+export async function flushFailedJobs(db: Database, options: {hours?: number; dryRun?: boolean; clock: Clock}): Promise<{dryRun: boolean; deleted: number; olderThan: string | null}> {
+  const olderThan = options.hours === undefined ? null : toDbTimestamp(new Date(options.clock.now().getTime() - options.hours * 3_600_000))
+  const query = () => {
+    const q = db.knex('failed_jobs')
+    if (olderThan) q.where('failed_at', '<=', olderThan)
+    return q
+  }
+  if (options.dryRun) {
+    const [{n}] = await query().count({n: '*'})
+    return {dryRun: true, deleted: Number(n), olderThan}
+  }
+  const deleted = await query().delete()
+  return {dryRun: false, deleted, olderThan}
+}

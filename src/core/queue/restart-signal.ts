@@ -1,0 +1,27 @@
+import type {Executor} from '../db/transactions.js'
+import {phpSerialize, phpUnserialize} from './php-serialize.js'
+
+/** Laravel's key, under the cache prefix: `php artisan queue:restart` and ours write the same row. */
+export const RESTART_KEY = 'illuminate:queue:restart'
+/** `Cache::forever` on the database store: ten years. */
+const FOREVER_SECONDS = 315_360_000
+
+/** Stores "now" as the restart time; every worker (ours or Laravel's) exits after its current job. */
+export async function signalQueueRestart(conn: Executor, prefix: string, now: Date): Promise<number> {
+  const timestamp = Math.floor(now.getTime() / 1000)
+  const row = {key: `${prefix}${RESTART_KEY}`, value: phpSerialize(timestamp), expiration: timestamp + FOREVER_SECONDS}
+  await conn('cache').insert(row).onConflict('key').merge(['value', 'expiration'])
+  return timestamp
+}
+
+/** The last restart time, or null when none was ever signalled (or the row is not readable). */
+export async function lastQueueRestart(conn: Executor, prefix: string): Promise<number | null> {
+  const row = await conn('cache').where({key: `${prefix}${RESTART_KEY}`}).first('value')
+  if (!row) return null
+  try {
+    const value = phpUnserialize(String(row.value))
+    return typeof value === 'number' ? value : null
+  } catch {
+    return null
+  }
+}

@@ -1,0 +1,266 @@
+import type {Clock} from '../clock.js'
+import {systemClock} from '../clock.js'
+import type {Database} from '../db/connection.js'
+import {sendWaMessage, type SendOutcome} from '../messaging/send-wa-message.js'
+import type {WaProvider} from '../messaging/providers.js'
+import {claimNextJob, DEFAULT_RETRY_AFTER, deleteReservedJob, failJob, type QueuedJob, releaseJob} from './database-queue.js'
+import {decodePayload, MalformedJobError, SEND_WA_JOB, waMessageIdOf} from './payload.js'
+import type {PhpObject} from './php-serialize.js'
+import {lastQueueRestart} from './restart-signal.js'
+
+export interface WorkerOptions {
+  /** Strict priority order. */
+  queues: string[]
+  /** Seconds to sleep after an empty poll. */
+  sleep: number
+  /** Attempts before a job that throws goes to failed_jobs (0 = unlimited); a payload's maxTries wins. */
+  tries: number
+  /** Seconds before a job that threw is released again; element attempts-1, the last one repeats. */
+  backoff: number[]
+  maxJobs: number
+  maxTime: number
+  stopWhenEmpty: boolean
+  once: boolean
+  /** Seconds a job may run (0 = no limit); must stay below retryAfter. */
+  timeout: number
+  retryAfter: number
+  /** Seconds to rest after each job. */
+  rest: number
+  cachePrefix: string
+}
+
+export const DEFAULT_WORKER_OPTIONS: WorkerOptions = {
+  queues: ['messaging', 'default'],
+  sleep: 3,
+  // Laravel's default is 1, which fails every job whose worker died (the claim already counted the
+  // attempt). Our send job guards itself against double sends, so a reclaimed job gets two more runs.
+  tries: 3,
+  backoff: [0],
+  maxJobs: 0,
+  maxTime: 0,
+  stopWhenEmpty: false,
+  once: false,
+  timeout: 60,
+  retryAfter: DEFAULT_RETRY_AFTER,
+  rest: 0,
+  cachePrefix: 'laravel_cache_',
+}
+
+export type JobEvent =
+  | {type: 'processing'; job: QueuedJob; name: string}
+  | {type: 'processed'; job: QueuedJob; name: string; ms: number; detail: string}
+  | {type: 'released'; job: QueuedJob; name: string; ms: number; delay: number; detail: string}
+  | {type: 'failed'; job: QueuedJob; name: string; ms: number; reason: string}
+
+export type StopReason = 'empty' | 'once' | 'max_jobs' | 'max_time' | 'restart' | 'signal' | 'timeout'
+
+export interface WorkerResult {
+  processed: number
+  released: number
+  failed: number
+  stopReason: StopReason
+  /** 0 for every graceful stop; 1 when a job overran --timeout (as Laravel's worker kills itself). */
+  exitCode: number
+}
+
+export interface WorkerDeps {
+  clock?: Clock
+  /** Aborted by SIGTERM / SIGINT: the job in hand finishes, then the worker stops. */
+  stop?: AbortSignal
+  onEvent?: (event: JobEvent) => void
+  providers?: ReadonlyMap<string, WaProvider>
+}
+
+export class JobTimeoutError extends Error {}
+
+interface HandlerContext {
+  db: Database
+  clock: Clock
+  job: QueuedJob
+  signal: AbortSignal
+  providers?: ReadonlyMap<string, WaProvider>
+}
+
+/** What a handler did: `done` (the job row is gone) or `release` (put it back after `delay` seconds). */
+type HandlerResult = {kind: 'done'; detail: string} | {kind: 'release'; delay: number; detail: string}
+
+type JobHandler = (ctx: HandlerContext, command: PhpObject) => Promise<HandlerResult>
+
+function describeSend(outcome: SendOutcome): HandlerResult {
+  switch (outcome.status) {
+    case 'sent':
+      return {kind: 'done', detail: `sent (attempt ${outcome.attempt}, ${outcome.providerMessageId})`}
+    case 'retry':
+      return {kind: 'done', detail: `${outcome.code}: retry in ${outcome.delaySeconds}s (attempt ${outcome.attempt})`}
+    case 'failed':
+      return {kind: 'done', detail: `${outcome.code}: failed (attempt ${outcome.attempt})`}
+    case 'skipped':
+      // Another worker holds the message: come back shortly rather than wait or send twice.
+      return outcome.reason === 'busy' ? {kind: 'release', delay: 5, detail: 'message busy in another worker'} : {kind: 'done', detail: `skipped (${outcome.reason})`}
+  }
+}
+
+/** The job classes this worker can run, by Laravel class name. */
+export const JOB_HANDLERS: ReadonlyMap<string, JobHandler> = new Map([
+  [SEND_WA_JOB, async (ctx: HandlerContext, command: PhpObject) => describeSend(await sendWaMessage(ctx, waMessageIdOf(command)))],
+])
+
+const backoffFor = (backoff: number[], attempts: number) => backoff[Math.min(attempts - 1, backoff.length - 1)] ?? 0
+
+function payloadBackoff(value: unknown): number[] | null {
+  if (typeof value === 'number') return [value]
+  if (typeof value === 'string' && /^\d+(,\d+)*$/.test(value)) return value.split(',').map(Number)
+  return null
+}
+
+function sleep(seconds: number, stop?: AbortSignal): Promise<void> {
+  if (seconds <= 0 || stop?.aborted) return Promise.resolve()
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, seconds * 1000)
+    function done() {
+      clearTimeout(timer)
+      stop?.removeEventListener('abort', done)
+      resolve()
+    }
+    stop?.addEventListener('abort', done, {once: true})
+  })
+}
+
+async function withTimeout<T>(seconds: number, work: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const controller = new AbortController()
+  if (seconds <= 0) return work(controller.signal)
+  let timer: NodeJS.Timeout | undefined
+  const expired = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      controller.abort()
+      reject(new JobTimeoutError(`job ran longer than --timeout ${seconds}s`))
+    }, seconds * 1000)
+  })
+  try {
+    return await Promise.race([work(controller.signal), expired])
+  } finally {
+    clearTimeout(timer)
+  }
+}
+
+function exceptionText(error: unknown): string {
+  const e = error as Error
+  return `${e?.name ?? 'Error'}: ${e?.message ?? String(error)}\n${e?.stack?.split('\n').slice(1).join('\n') ?? ''}\n(laundry-ops queue worker)`.trim()
+}
+
+/**
+ * The database queue worker, with `php artisan queue:work` semantics: strict queue priority, sleep
+ * when idle, tries/backoff for jobs that throw, and a graceful stop (after the job in hand) on a stop
+ * signal, `queue:restart`, --max-jobs, --max-time, --stop-when-empty or --once.
+ */
+export async function runWorker(db: Database, options: WorkerOptions, deps: WorkerDeps = {}): Promise<WorkerResult> {
+  const clock = deps.clock ?? systemClock
+  const emit = deps.onEvent ?? (() => {})
+  const startedAt = Date.now()
+  const restartBaseline = await lastQueueRestart(db.knex, options.cachePrefix)
+  const result: WorkerResult = {processed: 0, released: 0, failed: 0, stopReason: 'signal', exitCode: 0}
+
+  const stopReason = async (ranJob: boolean): Promise<StopReason | null> => {
+    if (deps.stop?.aborted) return 'signal'
+    if ((await lastQueueRestart(db.knex, options.cachePrefix)) !== restartBaseline) return 'restart'
+    if (!ranJob && (options.stopWhenEmpty || options.once)) return 'empty'
+    if (options.maxTime > 0 && Date.now() - startedAt >= options.maxTime * 1000) return 'max_time'
+    if (options.maxJobs > 0 && result.processed + result.failed + result.released >= options.maxJobs) return 'max_jobs'
+    if (ranJob && options.once) return 'once'
+    return null
+  }
+
+  for (;;) {
+    if (deps.stop?.aborted) {
+      result.stopReason = 'signal'
+      return result
+    }
+    const job = await claimNextJob(db, options.queues, clock.now(), options.retryAfter)
+    if (job) {
+      try {
+        await runOne(db, job, options, {...deps, clock, emit}, result)
+      } catch (error) {
+        if (error instanceof JobTimeoutError) {
+          // Like Laravel: the job stays reserved (and is reclaimed after retry_after); the worker exits 1.
+          emit({type: 'failed', job, name: '?', ms: options.timeout * 1000, reason: error.message})
+          result.stopReason = 'timeout'
+          result.exitCode = 1
+          return result
+        }
+        throw error
+      }
+      if (options.rest > 0) await sleep(options.rest, deps.stop)
+    }
+    const reason = await stopReason(Boolean(job))
+    if (reason) {
+      result.stopReason = reason
+      return result
+    }
+    if (!job) await sleep(options.sleep, deps.stop)
+  }
+}
+
+async function runOne(
+  db: Database,
+  job: QueuedJob,
+  options: WorkerOptions,
+  deps: WorkerDeps & {clock: Clock; emit: (event: JobEvent) => void},
+  result: WorkerResult,
+): Promise<void> {
+  const {clock, emit} = deps
+  const started = Date.now()
+  let name = '?'
+  let decoded: ReturnType<typeof decodePayload>
+  try {
+    decoded = decodePayload(job.payload)
+    name = decoded.envelope.displayName ?? decoded.envelope.data.commandName
+  } catch (error) {
+    const reason = error instanceof MalformedJobError ? error.message : String(error)
+    await failJob(db, job, `MalformedJobError: ${reason}\n(laundry-ops queue worker)`, clock.now())
+    result.failed++
+    emit({type: 'failed', job, name, ms: Date.now() - started, reason})
+    return
+  }
+  const handler = JOB_HANDLERS.get(decoded.envelope.data.commandName)
+  if (!handler) {
+    const reason = `laundry-ops cannot run ${decoded.envelope.data.commandName} (it runs: ${[...JOB_HANDLERS.keys()].join(', ')})`
+    await failJob(db, job, `UnknownJobError: ${reason}\n(laundry-ops queue worker)`, clock.now())
+    result.failed++
+    emit({type: 'failed', job, name, ms: Date.now() - started, reason})
+    return
+  }
+  const maxTries = decoded.envelope.maxTries ?? options.tries
+  if (maxTries > 0 && job.attempts > maxTries) {
+    const reason = `${name} has been attempted too many times (${job.attempts - 1} of ${maxTries}).`
+    await failJob(db, job, `MaxAttemptsExceededException: ${reason}\n(laundry-ops queue worker)`, clock.now())
+    result.failed++
+    emit({type: 'failed', job, name, ms: Date.now() - started, reason})
+    return
+  }
+  emit({type: 'processing', job, name})
+  try {
+    const outcome = await withTimeout(options.timeout, (signal) => handler({db, clock, job, signal, providers: deps.providers}, decoded.command))
+    if (outcome.kind === 'release') {
+      await releaseJob(db.knex, job, outcome.delay, clock.now())
+      result.released++
+      emit({type: 'released', job, name, ms: Date.now() - started, delay: outcome.delay, detail: outcome.detail})
+      return
+    }
+    // Handlers normally remove the job in their own transaction; this covers one that did not.
+    await deleteReservedJob(db.knex, job)
+    result.processed++
+    emit({type: 'processed', job, name, ms: Date.now() - started, detail: outcome.detail})
+  } catch (error) {
+    if (error instanceof JobTimeoutError) throw error
+    if (maxTries > 0 && job.attempts >= maxTries) {
+      await failJob(db, job, exceptionText(error), clock.now())
+      result.failed++
+      emit({type: 'failed', job, name, ms: Date.now() - started, reason: (error as Error).message})
+      return
+    }
+    const delay = backoffFor(payloadBackoff(decoded.envelope.backoff) ?? options.backoff, job.attempts)
+    await releaseJob(db.knex, job, delay, clock.now())
+    result.released++
+    emit({type: 'released', job, name, ms: Date.now() - started, delay, detail: (error as Error).message})
+  }
+}

@@ -1,0 +1,70 @@
+import {expect} from 'chai'
+
+import {toDbTimestamp} from '../../src/core/clock.js'
+import type {Database} from '../../src/core/db/connection.js'
+import {uuid7} from '../../src/core/domain/ids.js'
+import {unixSeconds} from '../../src/core/queue/database-queue.js'
+import {sendWaJobPayload} from '../../src/core/queue/payload.js'
+import {parseJson, runCli} from '../helpers/cli.js'
+import {describeEachEngine} from '../helpers/engines.js'
+import {startGateway, type TestGateway} from '../helpers/gateway.js'
+import {manualClock, premiumTenantWithMock} from '../helpers/wa.js'
+
+/** Queues `count` messages whose body is their own id, so the gateway can count sends per message. */
+async function queueMessages(db: Database, tenantId: string, outletId: string, count: number): Promise<string[]> {
+  const now = new Date()
+  const stamp = toDbTimestamp(now)
+  const ids = Array.from({length: count}, () => uuid7())
+  const messages = ids.map((id) => ({
+    id,
+    tenant_id: tenantId,
+    outlet_id: outletId,
+    template_id: 'WA_ORDER_DONE',
+    idempotency_key: `race:${id}`,
+    to_phone: '6281234567890',
+    body_text: id,
+    status: 'queued',
+    attempts: 0,
+    metadata_json: '{}',
+    source_channel: 'system',
+    created_at: stamp,
+    updated_at: stamp,
+  }))
+  await db.knex.batchInsert('wa_messages', messages, 500)
+  const jobs = ids.map((id) => ({queue: 'messaging', payload: sendWaJobPayload({waMessageId: id, now}), attempts: 0, reserved_at: null, available_at: unixSeconds(now), created_at: unixSeconds(now)}))
+  await db.knex.batchInsert('jobs', jobs, 500)
+  return ids
+}
+
+describeEachEngine('4 worker processes racing over the same queue', (ctx) => {
+  let gateway: TestGateway
+  before(async () => {
+    gateway = await startGateway(() => ({status: 200}))
+  })
+  after(() => gateway.close())
+
+  it('send every message to the provider exactly once, and leave none unsent', async function () {
+    const count = ctx.dialect === 'pg' ? 5000 : 1000
+    this.timeout(180_000)
+    const db = await ctx.scratch.open()
+    const t = await premiumTenantWithMock(db, manualClock(new Date().toISOString()), {provider: 'http', credentials: {url: gateway.url, token: 'race'}})
+    const ids = await queueMessages(db, t.tenantId, t.outletId, count)
+    const env = {DATABASE_URL: ctx.scratch.url}
+    const workers = await Promise.all(
+      [1, 2, 3, 4].map(() => runCli(['queue', 'work', '--stop-when-empty', '--sleep', '0', '--json'], {cwd: ctx.scratch.dir, env, timeoutMs: 170_000})),
+    )
+    for (const w of workers) expect(w.code, w.stderr).to.equal(0)
+    const processed = workers.map((w) => parseJson(w).processed as number)
+    expect(processed.reduce((a, b) => a + b, 0)).to.equal(count)
+    // Every worker took part (the race was real).
+    expect(processed.every((n) => n > 0), `per worker: ${processed}`).to.equal(true)
+
+    expect(gateway.requests).to.have.length(count)
+    const twice = [...gateway.counts].filter(([, n]) => n !== 1)
+    expect(twice, 'messages sent more than once').to.deep.equal([])
+    expect(ids.every((id) => gateway.counts.get(id) === 1)).to.equal(true)
+    const statuses = await db.knex('wa_messages').whereIn('status', ['queued', 'failed']).count({n: '*'}).first()
+    expect(Number(statuses?.n)).to.equal(0)
+    expect(await db.knex('jobs').count({n: '*'}).first()).to.satisfy((r: {n: unknown}) => Number(r.n) === 0)
+  })
+})

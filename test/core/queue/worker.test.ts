@@ -1,0 +1,220 @@
+import {readFileSync} from 'node:fs'
+import path from 'node:path'
+
+import {expect} from 'chai'
+
+import type {Database} from '../../../src/core/db/connection.js'
+import {enqueueOrderEvent} from '../../../src/core/messaging/dispatch.js'
+import {mockProvider, type WaProvider} from '../../../src/core/messaging/providers.js'
+import {pushJob, unixSeconds} from '../../../src/core/queue/database-queue.js'
+import {sendWaJobPayload} from '../../../src/core/queue/payload.js'
+import {signalQueueRestart} from '../../../src/core/queue/restart-signal.js'
+import {DEFAULT_WORKER_OPTIONS, runWorker, type WorkerOptions} from '../../../src/core/queue/worker.js'
+import {ROOT} from '../../helpers/cli.js'
+import {describeEachEngine} from '../../helpers/engines.js'
+import {insertMessage, insertOrder, manualClock, premiumTenantWithMock, type WaTenant} from '../../helpers/wa.js'
+
+const FIXTURE_MESSAGE_ID = '0195f3a0-0000-7000-8000-000000000001'
+const drain: WorkerOptions = {...DEFAULT_WORKER_OPTIONS, stopWhenEmpty: true, sleep: 0, timeout: 30}
+
+async function message(db: Database, id: string) {
+  return db.knex('wa_messages').where({id}).first()
+}
+
+async function jobsOf(db: Database) {
+  return db.knex('jobs').select('*').orderBy('id')
+}
+
+describeEachEngine('queue worker and WhatsApp send job', (ctx) => {
+  const clock = manualClock('2026-03-01T08:00:00Z')
+  let db: Database
+  let t: WaTenant
+
+  before(async () => {
+    db = await ctx.scratch.open()
+    t = await premiumTenantWithMock(db, clock)
+  })
+  beforeEach(async () => {
+    await db.knex('jobs').delete()
+    await db.knex('failed_jobs').delete()
+    clock.set('2026-03-01T08:00:00Z')
+  })
+
+  it('runs the job exactly as the Laravel application queued it (captured payload)', async () => {
+    await insertMessage(db, t, clock, {id: FIXTURE_MESSAGE_ID})
+    const payload = readFileSync(path.join(ROOT, 'fixtures/laravel/laravel-send-wa-job-payload.json'), 'utf8')
+    await db.knex('jobs').insert({queue: 'messaging', payload, attempts: 0, reserved_at: null, available_at: 1772352000, created_at: 1772352000})
+    const result = await runWorker(db, drain, {clock})
+    expect(result).to.deep.include({processed: 1, failed: 0, stopReason: 'empty', exitCode: 0})
+    const sent = await message(db, FIXTURE_MESSAGE_ID)
+    expect(sent.status).to.equal('sent')
+    expect(sent.provider_message_id).to.match(/^mock-[a-z0-9]{16}$/)
+    expect(sent).to.deep.include({attempts: 1, last_error_code: null, updated_by: null, source_channel: 'system', provider_id: t.mockProviderId})
+    expect(await jobsOf(db)).to.deep.equal([])
+  })
+
+  it('UAT-09 / WaApiTest W4: order events enqueue one message each, sent by the worker', async () => {
+    const orderId = await insertOrder(db, t, clock, {code: 'ORD-WA-001', phone: '6281233331111', pickup: true, total: 19000})
+    const meta = {event: 'order_created', source: 'api', actor_user_id: t.adminId}
+    const created = await enqueueOrderEvent(db, orderId, 'WA_PICKUP_CONFIRM', {}, meta, {clock, brandName: 'Laundry Demo'})
+    expect(created.status).to.equal('enqueued')
+    const jobs = await jobsOf(db)
+    expect(jobs).to.have.length(1)
+    expect(jobs[0]).to.deep.include({queue: 'messaging', attempts: 0, available_at: 1772352000})
+    // Same event again: the idempotency key finds the message; no second row, no second job.
+    const again = await enqueueOrderEvent(db, orderId, 'WA_PICKUP_CONFIRM', {}, meta, {clock, brandName: 'Laundry Demo'})
+    expect(again.status).to.equal('existing')
+    expect(await jobsOf(db)).to.have.length(1)
+
+    await db.knex('orders').where({id: orderId}).update({courier_status: 'pickup_on_the_way'})
+    await enqueueOrderEvent(db, orderId, 'WA_PICKUP_OTW', {}, {...meta, event: 'courier_pickup_otw'}, {clock, brandName: 'Laundry Demo'})
+    await runWorker(db, drain, {clock})
+
+    const rows = await db.knex('wa_messages').where({order_id: orderId}).orderBy('template_id')
+    expect(rows.map((r) => [r.template_id, r.status, Number(r.created_by), r.source_channel])).to.deep.equal([
+      ['WA_PICKUP_CONFIRM', 'sent', t.adminId, 'system'],
+      ['WA_PICKUP_OTW', 'sent', t.adminId, 'system'],
+    ])
+    expect(rows[0].body_text).to.equal(
+      'Halo Pelanggan WA, pesanan Anda sudah kami terima di Laundry Demo.\nKode order: ORD-WA-001.\nStatus awal: menunggu pickup kurir.\nTotal saat ini: Rp19.000.\nTerima kasih.',
+    )
+    expect(rows[0].idempotency_key).to.equal(`${t.tenantId}:${t.outletId}:ORD-WA-001:WA_PICKUP_CONFIRM`)
+    expect(JSON.parse(typeof rows[0].metadata_json === 'string' ? rows[0].metadata_json : JSON.stringify(rows[0].metadata_json))).to.deep.include({
+      template_source: 'default',
+      template_version: 1,
+    })
+  })
+
+  it('WaApiTest W5: a transient failure is retried with backoff 30/60/120/240 s, then fails after 5 attempts', async () => {
+    const id = await insertMessage(db, t, clock, {metadata: {mock_failure: 'transient'}})
+    await pushJob(db.knex, {queue: 'messaging', payload: sendWaJobPayload({waMessageId: id, now: clock.now()}), now: clock.now()})
+    const delays: number[] = []
+    for (let attempt = 1; attempt <= 5; attempt++) {
+      const ran = await runWorker(db, drain, {clock})
+      expect(ran.processed, `attempt ${attempt}`).to.equal(1)
+      const pending = await jobsOf(db)
+      if (attempt < 5) {
+        expect(pending).to.have.length(1)
+        const delay = pending[0].available_at - unixSeconds(clock.now())
+        delays.push(delay)
+        // Before the backoff has passed the worker finds nothing to do.
+        expect((await runWorker(db, drain, {clock})).processed).to.equal(0)
+        expect(JSON.parse(pending[0].payload).delay).to.equal(delay)
+        clock.advance(delay)
+        expect((await message(db, id)).status).to.equal('queued')
+      } else {
+        expect(pending).to.have.length(0)
+      }
+    }
+    expect(delays).to.deep.equal([30, 60, 120, 240])
+    const failed = await message(db, id)
+    expect(failed).to.deep.include({
+      status: 'failed',
+      attempts: 5,
+      last_error_code: 'NETWORK_ERROR',
+      last_error_message: 'Mock transient network issue.',
+      source_channel: 'system',
+      updated_by: null,
+      provider_id: t.mockProviderId,
+    })
+    expect(await db.knex('failed_jobs').count({n: '*'}).first()).to.satisfy((r: {n: unknown}) => Number(r.n) === 0)
+  })
+
+  it('fails a permanent error at once, and a tenant without an active provider with PROVIDER_CONFIG_MISSING', async () => {
+    const permanent = await insertMessage(db, t, clock, {metadata: {mock_failure: 'permanent'}})
+    const badPhone = await insertMessage(db, t, clock, {toPhone: '0812'})
+    for (const id of [permanent, badPhone]) {
+      await pushJob(db.knex, {queue: 'messaging', payload: sendWaJobPayload({waMessageId: id, now: clock.now()}), now: clock.now()})
+    }
+    await runWorker(db, drain, {clock})
+    expect(await message(db, permanent)).to.deep.include({status: 'failed', attempts: 1, last_error_code: 'PHONE_INVALID', last_error_message: 'Mock permanent phone error.'})
+    expect(await message(db, badPhone)).to.deep.include({status: 'failed', attempts: 1, last_error_code: 'PHONE_INVALID', last_error_message: 'Destination phone number is invalid.'})
+
+    await db.knex('wa_provider_configs').where({tenant_id: t.tenantId}).update({is_active: false})
+    const orphan = await insertMessage(db, t, clock, {})
+    await pushJob(db.knex, {queue: 'messaging', payload: sendWaJobPayload({waMessageId: orphan, now: clock.now()}), now: clock.now()})
+    await runWorker(db, drain, {clock})
+    expect(await message(db, orphan)).to.deep.include({
+      status: 'failed',
+      attempts: 1,
+      last_error_code: 'PROVIDER_CONFIG_MISSING',
+      last_error_message: 'No active WhatsApp provider configuration found.',
+    })
+    expect(await jobsOf(db)).to.deep.equal([])
+    await db.knex('wa_provider_configs').where({tenant_id: t.tenantId}).update({is_active: true})
+  })
+
+  it('does not enqueue for a tenant whose plan has no WhatsApp', async () => {
+    const standard = await db.knex('plans').where({key: 'standard'}).first()
+    await db.knex('tenants').where({id: t.tenantId}).update({current_plan_id: standard.id})
+    const orderId = await insertOrder(db, t, clock, {code: 'ORD-STD-001', pickup: true})
+    const outcome = await enqueueOrderEvent(db, orderId, 'WA_PICKUP_CONFIRM', {}, {}, {clock, brandName: 'X'})
+    expect(outcome).to.deep.equal({status: 'skipped', reason: 'plan_not_eligible', detail: 'standard'})
+    expect(await jobsOf(db)).to.deep.equal([])
+    const premium = await db.knex('plans').where({key: 'premium'}).first()
+    await db.knex('tenants').where({id: t.tenantId}).update({current_plan_id: premium.id})
+  })
+
+  it('moves a malformed or unknown job to failed_jobs with the reason and goes on with the next', async () => {
+    const good = await insertMessage(db, t, clock, {})
+    await pushJob(db.knex, {queue: 'messaging', payload: 'this is not json', now: clock.now()})
+    await pushJob(db.knex, {queue: 'messaging', payload: sendWaJobPayload({waMessageId: good, now: clock.now()}).replace(/SendWaMessageJob/g, 'OtherJob').replace('"O:25:', '"O:17:'), now: clock.now()})
+    await pushJob(db.knex, {queue: 'messaging', payload: sendWaJobPayload({waMessageId: good, now: clock.now()}), now: clock.now()})
+    const result = await runWorker(db, drain, {clock})
+    expect(result).to.deep.include({processed: 1, failed: 2})
+    const failed = await db.knex('failed_jobs').orderBy('id')
+    expect(failed.map((f) => f.exception.split('\n')[0])).to.deep.equal([
+      "MalformedJobError: payload is not JSON (Unexpected token 'h', \"this is not json\" is not valid JSON)",
+      'UnknownJobError: laundry-ops cannot run App\\Jobs\\OtherJob (it runs: App\\Jobs\\SendWaMessageJob)',
+    ])
+    expect(failed.map((f) => [f.connection, f.queue])).to.deep.equal([
+      ['database', 'messaging'],
+      ['database', 'messaging'],
+    ])
+    expect((await message(db, good)).status).to.equal('sent')
+  })
+
+  it('works queues in strict priority and reclaims a reservation older than retry_after', async () => {
+    const a = await insertMessage(db, t, clock, {})
+    const b = await insertMessage(db, t, clock, {})
+    const now = clock.now()
+    await pushJob(db.knex, {queue: 'default', payload: sendWaJobPayload({waMessageId: a, now}), now})
+    const stale = await pushJob(db.knex, {queue: 'messaging', payload: sendWaJobPayload({waMessageId: b, now}), now})
+    // A worker that died 91 s ago holding the messaging job.
+    await db.knex('jobs').where({id: stale}).update({reserved_at: unixSeconds(now) - 91, attempts: 1})
+    const seen: string[] = []
+    await runWorker(db, {...drain, queues: ['messaging', 'default']}, {clock, onEvent: (e) => e.type === 'processed' && seen.push(e.job.queue)})
+    expect(seen).to.deep.equal(['messaging', 'default'])
+    expect((await message(db, a)).status).to.equal('sent')
+    expect((await message(db, b)).status).to.equal('sent')
+  })
+
+  it('leaves a reservation younger than retry_after alone', async () => {
+    const id = await insertMessage(db, t, clock, {})
+    const job = await pushJob(db.knex, {queue: 'messaging', payload: sendWaJobPayload({waMessageId: id, now: clock.now()}), now: clock.now()})
+    await db.knex('jobs').where({id: job}).update({reserved_at: unixSeconds(clock.now()) - 89, attempts: 1})
+    expect((await runWorker(db, drain, {clock})).processed).to.equal(0)
+    expect((await message(db, id)).status).to.equal('queued')
+    await db.knex('jobs').delete()
+  })
+
+  it('stops after the job in hand when queue:restart is signalled, or on --max-jobs', async () => {
+    for (let i = 0; i < 3; i++) {
+      const id = await insertMessage(db, t, clock, {})
+      await pushJob(db.knex, {queue: 'messaging', payload: sendWaJobPayload({waMessageId: id, now: clock.now()}), now: clock.now()})
+    }
+    // `php artisan queue:restart` arrives while the first job is with the provider.
+    const restarting: WaProvider = {
+      ...mockProvider,
+      async sendText(...args) {
+        await signalQueueRestart(db.knex, DEFAULT_WORKER_OPTIONS.cachePrefix, new Date(Date.now() + 1000))
+        return mockProvider.sendText(...args)
+      },
+    }
+    const result = await runWorker(db, {...drain, stopWhenEmpty: false}, {clock, providers: new Map([['mock', restarting]])})
+    expect(result).to.deep.include({processed: 1, stopReason: 'restart', exitCode: 0})
+    const limited = await runWorker(db, {...drain, stopWhenEmpty: false, maxJobs: 1}, {clock})
+    expect(limited).to.deep.include({processed: 1, stopReason: 'max_jobs'})
+    expect(await jobsOf(db)).to.have.length(1)
+  })
+})

@@ -10,6 +10,7 @@ import DbSeed from './commands/db/seed.js'
 import DbStatus from './commands/db/status.js'
 import HelpCommand from './commands/help.js'
 import QueueFailed from './commands/queue/failed.js'
+import QuotaReconcile from './commands/quota/reconcile.js'
 import QueueFlush from './commands/queue/flush.js'
 import QueueRestart from './commands/queue/restart.js'
 import QueueRetry from './commands/queue/retry.js'
@@ -30,4 +31,5 @@ export const COMMANDS = {
   'queue:restart': QueueRestart,
   'queue:retry': QueueRetry,
   'queue:work': QueueWork,
+  'quota:reconcile': QuotaReconcile,
 }

@@ -81,22 +81,27 @@ interface HandlerContext {
   providers?: ReadonlyMap<string, WaProvider>
 }
 
-/** What a handler did: `done` (the job row is gone) or `release` (put it back after `delay` seconds). */
-type HandlerResult = {kind: 'done'; detail: string} | {kind: 'release'; delay: number; detail: string}
+/**
+ * What a handler did: `done` (with `removed` when it deleted the job row in its own transaction), or
+ * `release` (put the job back after `delay` seconds).
+ */
+type HandlerResult = {kind: 'done'; detail: string; removed?: boolean} | {kind: 'release'; delay: number; detail: string}
 
 type JobHandler = (ctx: HandlerContext, command: PhpObject) => Promise<HandlerResult>
 
 function describeSend(outcome: SendOutcome): HandlerResult {
   switch (outcome.status) {
     case 'sent':
-      return {kind: 'done', detail: `sent (attempt ${outcome.attempt}, ${outcome.providerMessageId})`}
+      return {kind: 'done', removed: true, detail: `sent (attempt ${outcome.attempt}, ${outcome.providerMessageId})`}
     case 'retry':
-      return {kind: 'done', detail: `${outcome.code}: retry in ${outcome.delaySeconds}s (attempt ${outcome.attempt})`}
+      return {kind: 'done', removed: true, detail: `${outcome.code}: retry in ${outcome.delaySeconds}s (attempt ${outcome.attempt})`}
     case 'failed':
-      return {kind: 'done', detail: `${outcome.code}: failed (attempt ${outcome.attempt})`}
+      return {kind: 'done', removed: true, detail: `${outcome.code}: failed (attempt ${outcome.attempt})`}
     case 'skipped':
       // Another worker holds the message: come back shortly rather than wait or send twice.
-      return outcome.reason === 'busy' ? {kind: 'release', delay: 5, detail: 'message busy in another worker'} : {kind: 'done', detail: `skipped (${outcome.reason})`}
+      return outcome.reason === 'busy'
+        ? {kind: 'release', delay: 5, detail: 'message busy in another worker'}
+        : {kind: 'done', removed: true, detail: `skipped (${outcome.reason})`}
   }
 }
 
@@ -246,8 +251,7 @@ async function runOne(
       emit({type: 'released', job, name, ms: Date.now() - started, delay: outcome.delay, detail: outcome.detail})
       return
     }
-    // Handlers normally remove the job in their own transaction; this covers one that did not.
-    await deleteReservedJob(db.knex, job)
+    if (!outcome.removed) await deleteReservedJob(db.knex, job)
     result.processed++
     emit({type: 'processed', job, name, ms: Date.now() - started, detail: outcome.detail})
   } catch (error) {

@@ -1,0 +1,34 @@
+import {Args, Flags} from '@oclif/core'
+
+import {DatabaseCommand} from '../../base-command.js'
+import type {ReconcileResult} from '../../core/quota/reconcile.js'
+
+export default class QuotaReconcile extends DatabaseCommand<typeof QuotaReconcile> {
+  static hiddenAliases = ['ops:quota:reconcile']
+  static summary = 'Rebuild quota_usage values from orders per period'
+  static description = `Counts each tenant's orders created in the period (the exact UTC calendar month) with one aggregate query and writes quota_usage.orders_used, creating the row when a tenant has none. The period defaults to the current UTC month and must be YYYY-MM with month 01-12. Artisan alias: \`ops:quota:reconcile\`.`
+  static examples = [
+    '<%= config.bin %> <%= command.id %>',
+    '<%= config.bin %> <%= command.id %> 2026-02 --dry-run',
+    '<%= config.bin %> <%= command.id %> 2026-02 --tenant 0195f3a0-0000-7000-8000-000000000001 --json',
+  ]
+  static args = {period: Args.string({description: 'YYYY-MM (default: the current UTC month)'})}
+  static flags = {
+    tenant: Flags.string({description: 'only this tenant (UUID)'}),
+    'dry-run': Flags.boolean({description: 'only show the calculated usage; write nothing'}),
+  }
+
+  async run(): Promise<ReconcileResult> {
+    const {periodWindow, reconcileQuota} = await import('../../core/quota/reconcile.js')
+    if (this.args.period !== undefined) periodWindow(this.args.period)
+    const config = await this.loadConfig()
+    const db = await this.openDatabase(config)
+    const result = await reconcileQuota(db, {period: this.args.period, tenant: this.flags.tenant, dryRun: this.flags['dry-run'], clock: {now: () => new Date()}})
+    if (!this.jsonEnabled()) {
+      if (result.tenants.length === 0) this.warn('No tenants matched for reconciliation.')
+      for (const t of result.tenants) this.log(`Tenant ${t.name} (${t.id}) -> ${t.orders}`)
+      this.log(`Quota reconcile summary: period=${result.period}, tenants=${result.tenants.length}, updated=${result.updated}, dry_run=${result.dry_run ? 'yes' : 'no'}`)
+    }
+    return result
+  }
+}

@@ -1,0 +1,111 @@
+import type {Clock} from '../clock.js'
+import {toDbTimestamp, toPeriod} from '../clock.js'
+import type {Database} from '../db/connection.js'
+import {writeTransaction} from '../db/transactions.js'
+import {UsageError} from '../errors.js'
+import {isLaravelUuid, uuid7} from '../domain/ids.js'
+
+export interface PeriodWindow {
+  period: string
+  /** First second of the month, UTC, inclusive. */
+  start: string
+  /** First second of the next month, UTC, exclusive: an order at 23:59:59 on the last day counts. */
+  end: string
+}
+
+/**
+ * A strict `YYYY-MM` (month 01–12) and its exact UTC calendar month. Upstream only checked the shape
+ * (2026-13 passed) and derived the month without resetting the day (the day-31 overflow); both fixed.
+ */
+export function periodWindow(period: string): PeriodWindow {
+  const match = /^(\d{4})-(0[1-9]|1[0-2])$/.exec(period)
+  if (!match) throw new UsageError('INVALID_PERIOD', `Invalid period format. Use YYYY-MM (month 01-12); got '${period}'.`)
+  const year = Number(match[1])
+  const month = Number(match[2])
+  const start = new Date(Date.UTC(year, month - 1, 1))
+  const end = new Date(Date.UTC(year, month, 1))
+  return {period, start: toDbTimestamp(start), end: toDbTimestamp(end)}
+}
+
+export interface ReconcileOptions {
+  period?: string
+  tenant?: string
+  dryRun?: boolean
+  clock: Clock
+}
+
+export interface TenantUsage {
+  id: string
+  name: string
+  orders: number
+  previous: number | null
+}
+
+export interface ReconcileResult {
+  period: string
+  window: {start: string; end_exclusive: string}
+  tenants: TenantUsage[]
+  updated: number
+  dry_run: boolean
+}
+
+/**
+ * ops:quota:reconcile: counts every tenant's orders created in the period with ONE aggregate query and
+ * upserts `quota_usage.orders_used` (a row is created for tenants without one), in one transaction.
+ */
+export async function reconcileQuota(db: Database, options: ReconcileOptions): Promise<ReconcileResult> {
+  const window = periodWindow(options.period ?? toPeriod(options.clock.now()))
+  if (options.tenant !== undefined) {
+    if (!isLaravelUuid(options.tenant)) throw new UsageError('INVALID_TENANT', `--tenant '${options.tenant}' is not a tenant id: expected a UUID`)
+    if (!(await db.knex('tenants').where({id: options.tenant}).first('id'))) {
+      throw new UsageError('UNKNOWN_TENANT', `--tenant ${options.tenant}: no such tenant; nothing was changed`)
+    }
+  }
+  const knex = db.knex
+  const query = knex('tenants as t')
+    .leftJoin('orders as o', (join) => {
+      join.on('o.tenant_id', '=', 't.id').andOn('o.created_at', '>=', knex.raw('?', [window.start])).andOn('o.created_at', '<', knex.raw('?', [window.end]))
+    })
+    .leftJoin('quota_usage as q', (join) => {
+      join.on('q.tenant_id', '=', 't.id').andOn('q.period', '=', knex.raw('?', [window.period]))
+    })
+    .select('t.id', 't.name', 'q.orders_used as previous')
+    .count({orders: 'o.id'})
+    .groupBy('t.id', 't.name', 'q.orders_used')
+    .orderBy('t.name')
+    .orderBy('t.id')
+  if (options.tenant) query.where('t.id', options.tenant)
+  const rows = (await query) as unknown as Array<Record<string, unknown>>
+  const tenants: TenantUsage[] = rows.map((r) => ({
+    id: String(r.id),
+    name: String(r.name),
+    orders: Number(r.orders),
+    previous: r.previous === null || r.previous === undefined ? null : Number(r.previous),
+  }))
+  let updated = 0
+  if (!options.dryRun && tenants.length > 0) {
+    const now = options.clock.now()
+    const stamp = toDbTimestamp(now)
+    await writeTransaction(db, async (trx) => {
+      for (let i = 0; i < tenants.length; i += 500) {
+        const batch = tenants.slice(i, i + 500).map((t) => ({
+          id: uuid7(now.getTime()),
+          tenant_id: t.id,
+          period: window.period,
+          orders_used: t.orders,
+          created_at: stamp,
+          updated_at: stamp,
+        }))
+        await trx('quota_usage').insert(batch).onConflict(['tenant_id', 'period']).merge(['orders_used', 'updated_at'])
+        updated += batch.length
+      }
+    })
+  }
+  return {
+    period: window.period,
+    window: {start: window.start, end_exclusive: window.end},
+    tenants,
+    updated,
+    dry_run: options.dryRun === true,
+  }
+}

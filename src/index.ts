@@ -11,6 +11,8 @@ import DbStatus from './commands/db/status.js'
 import HelpCommand from './commands/help.js'
 import QueueFailed from './commands/queue/failed.js'
 import QuotaReconcile from './commands/quota/reconcile.js'
+import WaRedrive from './commands/wa/redrive.js'
+import WaRemind from './commands/wa/remind.js'
 import QueueFlush from './commands/queue/flush.js'
 import QueueRestart from './commands/queue/restart.js'
 import QueueRetry from './commands/queue/retry.js'
@@ -32,4 +34,6 @@ export const COMMANDS = {
   'queue:retry': QueueRetry,
   'queue:work': QueueWork,
   'quota:reconcile': QuotaReconcile,
+  'wa:redrive': WaRedrive,
+  'wa:remind': WaRemind,
 }

@@ -42,6 +42,7 @@ async function readLedger(conn: Executor): Promise<LedgerRow[]> {
 async function ensureLedger(conn: Executor, db: Database): Promise<void> {
   const schema = new SchemaBuilder(conn, db.dialect)
   if (await schema.hasTable(LEDGER_TABLE)) return
+  // Runs inside the migrate transaction, which holds the write lock (SQLite) or the migrate lock (PG).
   await schema.create(LEDGER_TABLE, (t) => {
     t.increments('id')
     t.string('migration')

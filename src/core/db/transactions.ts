@@ -31,16 +31,15 @@ export async function writeTransaction<T>(db: Database, work: (trx: Executor) =>
       return work(trx)
     })
   }
-  // The SQLite pool holds exactly one connection, so these raw statements share it.
-  await db.knex.raw('BEGIN IMMEDIATE')
-  try {
-    const result = await work(db.knex)
-    await db.knex.raw('COMMIT')
-    return result
-  } catch (error) {
-    await db.knex.raw('ROLLBACK').catch(() => {})
-    throw error
-  }
+  // knex holds the pool's single SQLite connection for the whole transaction, so no other query of this
+  // process can slip into it. knex opens a deferred transaction; we swap it (still empty) for
+  // BEGIN IMMEDIATE, which takes the write lock at once, waiting on busy_timeout. knex's own COMMIT or
+  // ROLLBACK then ends ours.
+  return db.knex.transaction(async (trx) => {
+    await trx.raw('COMMIT')
+    await trx.raw('BEGIN IMMEDIATE')
+    return work(trx)
+  })
 }
 
 /** Rows of a raw select, whatever the driver's result shape. */

@@ -1,0 +1,48 @@
+import {Flags} from '@oclif/core'
+
+import {DatabaseCommand} from '../../base-command.js'
+import type {RedriveResult} from '../../core/messaging/redrive.js'
+
+export default class WaRedrive extends DatabaseCommand<typeof WaRedrive> {
+  static hiddenAliases = ['ops:wa:redrive-failed', 'wa:redrive-failed']
+  static summary = 'Requeue failed WA messages and dispatch send jobs'
+  static description = `Selects failed WhatsApp messages (oldest updated first) whose last error is retryable (NETWORK_ERROR, RATE_LIMIT, UNKNOWN_ERROR, PROVIDER_TIMEOUT by default), resets each to queued with attempts 0, records manual_redrive_at in its metadata, and queues its send job on the messaging queue, the reset and the job in one transaction. Artisan alias: \`ops:wa:redrive-failed\`.`
+  static examples = [
+    '<%= config.bin %> <%= command.id %> --dry-run',
+    '<%= config.bin %> <%= command.id %> --limit 100',
+    '<%= config.bin %> <%= command.id %> --tenant 0195f3a0-0000-7000-8000-000000000001 --reason PHONE_INVALID --reason EMPTY_MESSAGE',
+    '<%= config.bin %> <%= command.id %> --all-reasons --json',
+  ]
+  static flags = {
+    tenant: Flags.string({description: 'only this tenant (UUID)'}),
+    limit: Flags.integer({min: 1, default: 200, description: 'at most this many messages'}),
+    reason: Flags.string({multiple: true, description: 'only these last_error_code values (repeatable)'}),
+    'all-reasons': Flags.boolean({description: 'any reason code (ignored when --reason is given)'}),
+    'dry-run': Flags.boolean({description: 'print the candidates; change nothing'}),
+  }
+
+  async run(): Promise<RedriveResult> {
+    const config = await this.loadConfig()
+    const db = await this.openDatabase(config)
+    const {redriveFailedMessages} = await import('../../core/messaging/redrive.js')
+    const result = await redriveFailedMessages(db, {
+      tenant: this.flags.tenant,
+      limit: this.flags.limit,
+      reasons: this.flags.reason ?? [],
+      allReasons: this.flags['all-reasons'],
+      dryRun: this.flags['dry-run'],
+      clock: {now: () => new Date()},
+    })
+    if (!this.jsonEnabled()) {
+      if (result.processed === 0) {
+        this.log('No failed WA messages matched for redrive.')
+      } else {
+        for (const c of result.candidates) {
+          this.log(`Candidate: ${c.id} ${c.last_error_code ?? ''} attempts=${c.attempts}${!result.dry_run && !c.requeued ? ' (changed meanwhile; skipped)' : ''}`)
+        }
+        this.log(`Redrive summary: processed=${result.processed}, dry_run=${result.dry_run ? 'yes' : 'no'}`)
+      }
+    }
+    return result
+  }
+}

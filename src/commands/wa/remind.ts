@@ -1,0 +1,53 @@
+import {Flags} from '@oclif/core'
+
+import {DatabaseCommand} from '../../base-command.js'
+import type {AgingReminderResult} from '../../core/messaging/aging-reminders.js'
+
+export default class WaRemind extends DatabaseCommand<typeof WaRemind> {
+  static hiddenAliases = ['ops:wa:send-aging-reminders', 'wa:send-aging-reminders']
+  static summary = 'Send WhatsApp billing reminders based on aging bucket and collection workflow'
+  static description = `Orders with money due, in the chosen collection statuses (a missing status counts as pending), are bucketed by age on the as-of date (d0_7, d8_14, d15_30, d31_plus) and get one WA_BILLING_REMINDER each per as-of date and bucket. The summary tells enqueued, already_sent (a message for that day and bucket exists) and skipped (with reasons, e.g. plan_not_eligible) apart. Artisan alias: \`ops:wa:send-aging-reminders\`.`
+  static examples = [
+    '<%= config.bin %> <%= command.id %> --dry-run',
+    '<%= config.bin %> <%= command.id %> --limit 100',
+    '<%= config.bin %> <%= command.id %> --bucket d8_14 --bucket d15_30 --as-of 2026-02-17',
+    '<%= config.bin %> <%= command.id %> --collection-status resolved --tenant 0195f3a0-0000-7000-8000-000000000001 --json',
+  ]
+  static flags = {
+    tenant: Flags.string({description: 'only this tenant (UUID)'}),
+    outlet: Flags.string({description: 'only this outlet (UUID)'}),
+    bucket: Flags.string({multiple: true, description: 'd0_7, d8_14, d15_30 or d31_plus (repeatable; default all)'}),
+    'collection-status': Flags.string({multiple: true, description: 'pending, contacted, promise_to_pay, escalated or resolved (repeatable; default all but resolved)'}),
+    'as-of': Flags.string({description: 'the day to age against, YYYY-MM-DD (default: today, UTC)'}),
+    limit: Flags.integer({min: 1, default: 200, description: 'at most this many candidates'}),
+    'dry-run': Flags.boolean({description: 'list the candidates; enqueue nothing'}),
+  }
+
+  async run(): Promise<AgingReminderResult> {
+    const config = await this.loadConfig()
+    const {parseAsOf, sendAgingReminders} = await import('../../core/messaging/aging-reminders.js')
+    if (this.flags['as-of'] !== undefined) parseAsOf(this.flags['as-of'])
+    const db = await this.openDatabase(config)
+    const result = await sendAgingReminders(db, {
+      tenant: this.flags.tenant,
+      outlet: this.flags.outlet,
+      buckets: this.flags.bucket,
+      collectionStatuses: this.flags['collection-status'],
+      asOf: this.flags['as-of'],
+      limit: this.flags.limit,
+      dryRun: this.flags['dry-run'],
+      clock: {now: () => new Date()},
+      brandName: config.appName,
+    })
+    if (!this.jsonEnabled()) {
+      result.candidates.forEach((c, i) => {
+        const outcome = result.dry_run ? '' : ` -> ${c.outcome}${c.reason ? ` (${c.reason})` : ''}`
+        this.log(`Candidate ${i + 1}: ${c.order_code} due=${c.due_amount} bucket=${c.bucket} age=${c.age_days}d${outcome}`)
+      })
+      this.log(
+        `Aging reminder summary: processed=${result.processed}, enqueued=${result.enqueued}, skipped=${result.skipped}, dry_run=${result.dry_run ? 'yes' : 'no'}, as_of=${result.as_of}, already_sent=${result.already_sent}`,
+      )
+    }
+    return result
+  }
+}

@@ -1,0 +1,182 @@
+import type {Clock} from '../clock.js'
+import type {Database} from '../db/connection.js'
+import {UsageError} from '../errors.js'
+import {isLaravelUuid} from '../domain/ids.js'
+import {enqueueOrderEvent} from './dispatch.js'
+import {validateTenant} from './redrive.js'
+
+export const AGING_BUCKETS = ['d0_7', 'd8_14', 'd15_30', 'd31_plus'] as const
+export type AgingBucket = (typeof AGING_BUCKETS)[number]
+export const BUCKET_LABELS: Record<AgingBucket, string> = {d0_7: '0-7 hari', d8_14: '8-14 hari', d15_30: '15-30 hari', d31_plus: '>30 hari'}
+export const COLLECTION_STATUSES = ['pending', 'contacted', 'promise_to_pay', 'escalated', 'resolved'] as const
+export const DEFAULT_COLLECTION_STATUSES = ['pending', 'contacted', 'promise_to_pay', 'escalated'] as const
+
+export function bucketFor(ageDays: number): AgingBucket {
+  if (ageDays <= 7) return 'd0_7'
+  if (ageDays <= 14) return 'd8_14'
+  if (ageDays <= 30) return 'd15_30'
+  return 'd31_plus'
+}
+
+/** A real calendar date `YYYY-MM-DD` (2026-02-30 is refused, where upstream rolled it into March). */
+export function parseAsOf(value: string): Date {
+  const match = /^(\d{4})-(\d{2})-(\d{2})$/.exec(value)
+  const date = match ? new Date(Date.UTC(Number(match[1]), Number(match[2]) - 1, Number(match[3]))) : undefined
+  if (!match || !date || date.getUTCFullYear() !== Number(match[1]) || date.getUTCMonth() !== Number(match[2]) - 1 || date.getUTCDate() !== Number(match[3])) {
+    throw new UsageError('INVALID_AS_OF', `Invalid --as-of '${value}'. Use a real date as YYYY-MM-DD.`)
+  }
+  return date
+}
+
+/** Whole days from the start of the order's (UTC) creation day to the as-of day; negative for later orders. */
+export function ageInDays(createdAt: string, asOf: Date): number {
+  const day = String(createdAt).slice(0, 10)
+  const created = Date.UTC(Number(day.slice(0, 4)), Number(day.slice(5, 7)) - 1, Number(day.slice(8, 10)))
+  return Math.round((asOf.getTime() - created) / 86_400_000)
+}
+
+export interface AgingReminderOptions {
+  tenant?: string
+  outlet?: string
+  buckets?: string[]
+  collectionStatuses?: string[]
+  asOf?: string
+  limit: number
+  dryRun: boolean
+  clock: Clock
+  brandName: string
+}
+
+export interface AgingCandidate {
+  order_id: string
+  order_code: string
+  due_amount: number
+  bucket: AgingBucket
+  age_days: number
+  outcome: 'enqueued' | 'already_sent' | 'skipped' | 'dry_run'
+  reason?: string
+}
+
+export interface AgingReminderResult {
+  as_of: string
+  buckets: AgingBucket[]
+  collection_statuses: string[]
+  candidates: AgingCandidate[]
+  processed: number
+  enqueued: number
+  already_sent: number
+  skipped: number
+  skipped_reasons: Record<string, number>
+  dry_run: boolean
+}
+
+function invalid<T extends string>(values: string[], allowed: readonly T[]): string[] {
+  return values.filter((v) => !(allowed as readonly string[]).includes(v))
+}
+
+/**
+ * ops:wa:send-aging-reminders: orders with money due in the chosen collection statuses (a null status
+ * counts as pending) get one WA_BILLING_REMINDER per order, as-of date and bucket; a second run on the
+ * same day finds the messages and reports them as already_sent.
+ */
+export async function sendAgingReminders(db: Database, options: AgingReminderOptions): Promise<AgingReminderResult> {
+  const asOfText = options.asOf ?? options.clock.now().toISOString().slice(0, 10)
+  const asOf = parseAsOf(asOfText)
+  const buckets = [...new Set(options.buckets?.length ? options.buckets : AGING_BUCKETS)]
+  const badBuckets = invalid(buckets, AGING_BUCKETS)
+  if (badBuckets.length > 0) throw new UsageError('INVALID_BUCKET', `Invalid bucket option(s): ${badBuckets.join(', ')} (expected ${AGING_BUCKETS.join(', ')})`)
+  const statuses = [...new Set(options.collectionStatuses?.length ? options.collectionStatuses : DEFAULT_COLLECTION_STATUSES)]
+  const badStatuses = invalid(statuses, COLLECTION_STATUSES)
+  if (badStatuses.length > 0) {
+    throw new UsageError('INVALID_COLLECTION_STATUS', `Invalid collection status option(s): ${badStatuses.join(', ')} (expected ${COLLECTION_STATUSES.join(', ')})`)
+  }
+  await validateTenant(db, options.tenant)
+  if (options.outlet !== undefined) {
+    if (!isLaravelUuid(options.outlet)) throw new UsageError('INVALID_OUTLET', `--outlet '${options.outlet}' is not an outlet id: expected a UUID`)
+    if (!(await db.knex('outlets').where({id: options.outlet}).first('id'))) throw new UsageError('UNKNOWN_OUTLET', `--outlet ${options.outlet}: no such outlet; nothing was changed`)
+  }
+
+  const result: AgingReminderResult = {
+    as_of: asOfText,
+    buckets: buckets as AgingBucket[],
+    collection_statuses: statuses,
+    candidates: [],
+    processed: 0,
+    enqueued: 0,
+    already_sent: 0,
+    skipped: 0,
+    skipped_reasons: {},
+    dry_run: options.dryRun,
+  }
+  const ymd = asOfText.replace(/-/g, '')
+  // Keyset pages over (created_at, id): bounded memory whatever the number of open invoices.
+  let after: {created_at: string; id: string} | undefined
+  for (;;) {
+    const page = db
+      .knex('orders')
+      .where('due_amount', '>', 0)
+      .where((q) => {
+        const others = statuses.filter((s) => s !== 'pending')
+        if (statuses.includes('pending')) q.whereNull('collection_status').orWhere('collection_status', 'pending')
+        if (others.length > 0) q.orWhereIn('collection_status', others)
+      })
+      .orderBy('created_at')
+      .orderBy('id')
+      .limit(500)
+      .select('id', 'order_code', 'due_amount', 'created_at')
+    if (options.tenant) page.where('tenant_id', options.tenant)
+    if (options.outlet) page.where('outlet_id', options.outlet)
+    if (after) {
+      const last = after
+      page.where((q) => q.where('created_at', '>', last.created_at).orWhere((q2) => q2.where('created_at', '=', last.created_at).where('id', '>', last.id)))
+    }
+    const rows = await page
+    if (rows.length === 0) return result
+    for (const order of rows) {
+      if (result.processed >= options.limit) return result
+      const age = ageInDays(String(order.created_at), asOf)
+      const bucket = bucketFor(age)
+      if (!(buckets as string[]).includes(bucket)) continue
+      result.processed++
+      const candidate: AgingCandidate = {
+        order_id: String(order.id),
+        order_code: String(order.order_code),
+        due_amount: Number(order.due_amount),
+        bucket,
+        age_days: age,
+        outcome: 'dry_run',
+      }
+      result.candidates.push(candidate)
+      if (options.dryRun) continue
+      const outcome = await enqueueOrderEvent(
+        db,
+        candidate.order_id,
+        'WA_BILLING_REMINDER',
+        {aging_days: age, aging_bucket_key: bucket, aging_bucket_label: BUCKET_LABELS[bucket]},
+        {
+          source: 'system',
+          source_channel: 'system',
+          automation: 'aging_reminder',
+          as_of: asOfText,
+          aging_bucket: bucket,
+          idempotency_suffix: `aging-reminder-${ymd}-${bucket}`,
+        },
+        {clock: options.clock, brandName: options.brandName},
+      )
+      if (outcome.status === 'enqueued') {
+        candidate.outcome = 'enqueued'
+        result.enqueued++
+      } else if (outcome.status === 'existing') {
+        candidate.outcome = 'already_sent'
+        result.already_sent++
+      } else {
+        candidate.outcome = 'skipped'
+        candidate.reason = outcome.reason
+        result.skipped++
+        result.skipped_reasons[outcome.reason] = (result.skipped_reasons[outcome.reason] ?? 0) + 1
+      }
+    }
+    const last = rows.at(-1)!
+    after = {created_at: String(last.created_at), id: String(last.id)}
+  }
+}

@@ -3,6 +3,7 @@
  * module instead of ~160 (see docs/BENCHMARKS.md). Heavy work stays behind dynamic imports, which the
  * bundler keeps as separate chunks.
  */
+import AuditArchive from './commands/audit/archive.js'
 import DbFresh from './commands/db/fresh.js'
 import DbMigrate from './commands/db/migrate.js'
 import DbRollback from './commands/db/rollback.js'
@@ -22,6 +23,7 @@ export {execute} from '@oclif/core'
 export {default as commandNotFound} from './hooks/command-not-found.js'
 
 export const COMMANDS = {
+  'audit:archive': AuditArchive,
   'db:fresh': DbFresh,
   'db:migrate': DbMigrate,
   'db:rollback': DbRollback,

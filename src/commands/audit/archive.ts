@@ -1,0 +1,50 @@
+import {Flags} from '@oclif/core'
+
+import {DatabaseCommand} from '../../base-command.js'
+import type {ArchiveResult} from '../../core/audit/archive.js'
+
+export default class AuditArchive extends DatabaseCommand<typeof AuditArchive> {
+  static hiddenAliases = ['ops:audit:archive']
+  static summary = 'Archive old audit events to JSONL and delete the archived rows'
+  static description = `Audit events older than --days are written, oldest first, to <storage>/app/audit-archives/audit-events-YYYYMMDD-HHMMSS.jsonl (one JSON object per line, upstream's 12 keys) with a checksum manifest beside it, then deleted. Each chunk is fsynced before its rows are deleted; a run that was killed is finished by the next one, so no row is lost or archived twice. Artisan alias: \`ops:audit:archive\`.`
+  static examples = [
+    '<%= config.bin %> <%= command.id %> --dry-run',
+    '<%= config.bin %> <%= command.id %> --days 90',
+    '<%= config.bin %> <%= command.id %> --days 30 --channel web --gzip --json',
+  ]
+  static flags = {
+    days: Flags.integer({min: 1, default: 90, description: 'archive events older than this many days'}),
+    chunk: Flags.integer({min: 100, default: 1000, description: 'rows per chunk (each chunk is made durable, then deleted)'}),
+    channel: Flags.string({description: 'only events of this channel (e.g. api, web)'}),
+    gzip: Flags.boolean({description: 'write .jsonl.gz (one gzip member per chunk)'}),
+    'dry-run': Flags.boolean({description: 'count what would be archived; write and delete nothing'}),
+  }
+
+  async run(): Promise<ArchiveResult> {
+    const config = await this.loadConfig()
+    const db = await this.openDatabase(config)
+    const {archiveAuditEvents} = await import('../../core/audit/archive.js')
+    const result = await archiveAuditEvents(db, {
+      days: this.flags.days,
+      chunk: this.flags.chunk,
+      channel: this.flags.channel?.trim() || undefined,
+      dryRun: this.flags['dry-run'],
+      gzip: this.flags.gzip,
+      clock: {now: () => new Date()},
+      storage: config.storage,
+      toolVersion: this.config.version,
+    })
+    if (!this.jsonEnabled()) {
+      for (const r of result.recovered) {
+        this.note(`Finished the interrupted archive ${r.file}: ${r.rows} rows kept${r.torn_tail ? ' (torn tail cut)' : ''}, ${r.deleted_from_table} left-over rows deleted from the table.`)
+      }
+      if (result.matched === 0 && result.file === null) {
+        this.log('No audit events matched for archive.')
+      } else {
+        this.log(`Archive summary: matched=${result.matched}, archived=${result.archived}, deleted=${result.deleted}, dry_run=${result.dry_run ? 'yes' : 'no'}`)
+        if (result.file) this.log(`Archive file: ${result.file}`)
+      }
+    }
+    return result
+  }
+}

@@ -1,0 +1,155 @@
+import {existsSync, readdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
+import path from 'node:path'
+import {gunzipSync} from 'node:zlib'
+
+import {expect} from 'chai'
+
+import {fixedClock, toDbTimestamp} from '../../../src/core/clock.js'
+import {archiveAuditEvents, type ArchiveOptions} from '../../../src/core/audit/archive.js'
+import {archivedIds, sha256} from '../../../src/core/audit/archive-files.js'
+import type {Database} from '../../../src/core/db/connection.js'
+import {migrate} from '../../../src/core/db/migrator.js'
+import {uuid7} from '../../../src/core/domain/ids.js'
+import {describeEachEngine} from '../../helpers/engines.js'
+import {insertAuditEvents} from '../../helpers/audit.js'
+
+const NOW = new Date('2026-02-17T02:00:00Z')
+
+describeEachEngine('audit archive', (ctx) => {
+  let db: Database
+  let storage: string
+  const dir = () => path.join(storage, 'app', 'audit-archives')
+  const options = (extra: Partial<ArchiveOptions> = {}): ArchiveOptions => ({
+    days: 90,
+    chunk: 1000,
+    dryRun: false,
+    gzip: false,
+    clock: fixedClock(NOW),
+    storage,
+    toolVersion: '0.0.0-test',
+    ...extra,
+  })
+  const count = async () => Number((await db.knex('audit_events').count({n: '*'}))[0].n)
+
+  before(async () => {
+    db = await ctx.scratch.open()
+    await migrate(db)
+  })
+  beforeEach(async () => {
+    storage = path.join(ctx.scratch.dir, `storage-${Date.now()}-${Math.random().toString(36).slice(2)}`)
+    await db.knex('audit_events').delete()
+    await db.knex('cache_locks').delete()
+  })
+
+  it('OpsCommandsTest T1: archives and deletes the old row, keeps the recent one, clean JSONL with the 12 keys', async () => {
+    const tenant = uuid7()
+    await db.knex('plans').insert({key: 'standard', name: 'Standar', orders_limit: 1000}).onConflict('key').ignore()
+    await db.knex('tenants').insert({id: tenant, name: 'Ops Tenant', status: 'active'})
+    const old = toDbTimestamp(new Date(NOW.getTime() - 100 * 86_400_000))
+    const recent = toDbTimestamp(new Date(NOW.getTime() - 86_400_000))
+    const a = uuid7()
+    await db.knex('audit_events').insert([
+      {id: a, tenant_id: tenant, event_key: 'AUTH_LOGIN_FAILED', channel: 'api', metadata_json: '{"x":1}', created_at: old, updated_at: old},
+      {id: uuid7(), tenant_id: tenant, event_key: 'ORDER_CREATED', channel: 'api', metadata_json: '{"x":2}', created_at: recent, updated_at: recent},
+    ])
+    const result = await archiveAuditEvents(db, options())
+    expect(result).to.deep.include({matched: 1, archived: 1, deleted: 1, dry_run: false})
+    expect(await count()).to.equal(1)
+    expect(path.basename(result.file!)).to.equal('audit-events-20260217-020000.jsonl')
+    expect(path.dirname(result.file!)).to.equal(dir())
+    const content = readFileSync(result.file!, 'utf8')
+    expect(content).to.equal(
+      `{"id":"${a}","tenant_id":"${tenant}","user_id":null,"outlet_id":null,"event_key":"AUTH_LOGIN_FAILED","channel":"api","entity_type":null,"entity_id":null,"request_id":null,"ip_address":null,"metadata":{"x":1},"created_at":"2025-11-09T02:00:00+00:00"}\n`,
+    )
+    const manifest = JSON.parse(readFileSync(result.manifest!, 'utf8'))
+    expect(manifest).to.deep.include({file: 'audit-events-20260217-020000.jsonl', rows: 1, bytes: Buffer.byteLength(content), sha256: sha256(Buffer.from(content)), gzip: false, recovered: false})
+    expect(manifest.first).to.deep.equal({created_at: '2025-11-09 02:00:00', id: a})
+    expect(manifest.filter).to.deep.equal({cutoff: '2025-11-19 02:00:00', days: 90, channel: null})
+    expect(manifest.tool).to.deep.equal({name: 'laundry-ops', version: '0.0.0-test'})
+    await db.knex('tenants').where({id: tenant}).delete()
+  })
+
+  it('pages by (created_at, id): more than three chunks of out-of-order ids, every row archived once, in order', async () => {
+    const ids = await insertAuditEvents(db, 450, {now: NOW, minDays: 91, maxDays: 120})
+    const result = await archiveAuditEvents(db, options({chunk: 100}))
+    expect(result).to.deep.include({matched: 450, archived: 450, deleted: 450})
+    expect(await count()).to.equal(0)
+    const lines = readFileSync(result.file!, 'utf8').trimEnd().split('\n').map((l) => JSON.parse(l))
+    expect(lines.map((l) => l.id).sort()).to.deep.equal([...ids].sort())
+    const keys = lines.map((l) => `${l.created_at}|${l.id}`)
+    expect(keys).to.deep.equal([...keys].sort())
+    expect(lines.map((l) => Object.keys(l))[0]).to.deep.equal([
+      'id', 'tenant_id', 'user_id', 'outlet_id', 'event_key', 'channel', 'entity_type', 'entity_id', 'request_id', 'ip_address', 'metadata', 'created_at',
+    ])
+    expect(lines.find((l) => Array.isArray(l.metadata))?.metadata).to.deep.equal([])
+    expect(lines.find((l) => !Array.isArray(l.metadata))?.metadata.note).to.equal('café/ü')
+  })
+
+  it('--dry-run reports the same matched and changes nothing; nothing to archive creates no file', async () => {
+    await insertAuditEvents(db, 30, {now: NOW, minDays: 95, maxDays: 99})
+    const dry = await archiveAuditEvents(db, options({dryRun: true}))
+    expect(dry).to.deep.include({matched: 30, archived: 30, deleted: 0, dry_run: true, file: null})
+    expect(await count()).to.equal(30)
+    expect(existsSync(dir())).to.equal(false)
+    const none = await archiveAuditEvents(db, options({days: 100}))
+    expect(none).to.deep.include({matched: 0, archived: 0, file: null})
+    expect(existsSync(dir()) ? readdirSync(dir()) : []).to.deep.equal([])
+  })
+
+  it('--channel archives only that channel; --gzip writes one gzip member per chunk', async () => {
+    await insertAuditEvents(db, 300, {now: NOW, minDays: 91, maxDays: 99, channel: (i) => (i % 2 ? 'web' : 'api')})
+    const result = await archiveAuditEvents(db, options({channel: 'web', gzip: true, chunk: 100}))
+    expect(result).to.deep.include({matched: 150, archived: 150, deleted: 150})
+    expect(result.file!.endsWith('.jsonl.gz')).to.equal(true)
+    const text = gunzipSync(readFileSync(result.file!)).toString('utf8')
+    const lines = text.trimEnd().split('\n').map((l) => JSON.parse(l))
+    expect(lines).to.have.length(150)
+    expect(lines.every((l) => l.channel === 'web')).to.equal(true)
+    expect(text.endsWith('\n')).to.equal(true)
+    expect(await db.knex('audit_events').where({channel: 'web'}).count({n: '*'}).first()).to.satisfy((r: {n: unknown}) => Number(r.n) === 0)
+    expect(await count()).to.equal(150)
+  })
+
+  it('finishes an interrupted archive first: torn tail cut, left-over rows deleted, manifest written', async () => {
+    const ids = await insertAuditEvents(db, 10, {now: NOW, minDays: 91, maxDays: 92})
+    const rows = await db.knex('audit_events').whereIn('id', ids.slice(0, 3)).orderBy('created_at')
+    // A killed run: lines for three rows made durable, rows 1-2 already deleted, row 3 not yet, a torn 4th line.
+    const line = (r: Record<string, unknown>) =>
+      JSON.stringify({id: r.id, tenant_id: null, user_id: null, outlet_id: null, event_key: r.event_key, channel: r.channel, entity_type: null, entity_id: null, request_id: null, ip_address: null, metadata: null, created_at: `${String(r.created_at).replace(' ', 'T')}+00:00`})
+    const { mkdirSync } = await import('node:fs')
+    mkdirSync(dir(), {recursive: true})
+    const killed = path.join(dir(), 'audit-events-20260216-020000.jsonl')
+    writeFileSync(killed, `${rows.map(line).join('\n')}\n{"id":"torn`)
+    await db.knex('audit_events').whereIn('id', [rows[0].id, rows[1].id]).delete()
+
+    const result = await archiveAuditEvents(db, options())
+    expect(result.recovered).to.deep.equal([{file: killed, rows: 3, deleted_from_table: 1, torn_tail: true}])
+    expect(result).to.deep.include({matched: 7, archived: 7, deleted: 7})
+    const manifest = JSON.parse(readFileSync(`${killed}.manifest.json`, 'utf8'))
+    expect(manifest).to.deep.include({rows: 3, recovered: true, sha256: sha256(readFileSync(killed))})
+    const where = archivedIds(dir())
+    expect([...where.keys()].sort()).to.deep.equal([...ids].sort())
+    expect([...where.values()].every((files) => files.length === 1)).to.equal(true)
+    expect(await count()).to.equal(0)
+    rmSync(dir(), {recursive: true})
+  })
+
+  it('refuses to run beside a live run, and takes over the lease of a dead one', async () => {
+    await insertAuditEvents(db, 5, {now: NOW, minDays: 91, maxDays: 92})
+    const future = Math.floor(Date.now() / 1000) + 600
+    await db.knex('cache_locks').insert({key: 'laundry-ops:audit-archive', owner: 'laundry-ops:elsewhere:1:abcd', expiration: future})
+    let error: Error & {code?: string} = new Error('none')
+    try {
+      await archiveAuditEvents(db, options())
+    } catch (err) {
+      error = err as Error & {code?: string}
+    }
+    expect(error.code).to.equal('ARCHIVE_RUNNING')
+    expect(await count()).to.equal(5)
+    const {hostname} = await import('node:os')
+    await db.knex('cache_locks').update({owner: `laundry-ops:${hostname()}:999999:abcd`})
+    const result = await archiveAuditEvents(db, options())
+    expect(result.archived).to.equal(5)
+    expect(await db.knex('cache_locks').select('key')).to.deep.equal([])
+  })
+})

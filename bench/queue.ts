@@ -18,6 +18,8 @@
 //   laundry   N queued wa_messages + one SendWaMessageJob each; W real
 //             `node bin/run.js queue work --stop-when-empty --sleep 0 --json` processes.
 //
+// On PostgreSQL both tables are ANALYZEd after queueing (see analyzeIfAsked; --no-analyze skips it).
+//
 // Rates are N / (spawn of the first process -> exit of the last), process start included. "net" rates
 // take the empty-queue start-up time of the same W processes off. The laundry-ops round passes when
 // every worker exits 0, the workers' `processed` add up to N (none released or failed), every message
@@ -57,6 +59,8 @@ interface Options {
   engines: Engine[]
   workers: number[]
   cpuProf?: string
+  /** PostgreSQL: ANALYZE jobs and wa_messages after queueing (the statistics a table in use has). */
+  analyze: boolean
 }
 
 function usage(): string {
@@ -68,6 +72,8 @@ function usage(): string {
     '  --engines LIST   engines to run, in order (default sqlite,pg)',
     '  --workers LIST   worker process counts (default 1,4)',
     '  --cpu-prof DIR   run the laundry-ops workers with node --cpu-prof, profiles written to DIR',
+    '  --no-analyze     PostgreSQL: do not ANALYZE the tables after queueing (the first burst on a fresh',
+    '                   database: no column statistics yet, the claim may get a plan that sorts the whole queue)',
   ].join('\n')
 }
 
@@ -77,7 +83,7 @@ function fail(message: string): never {
 }
 
 function parseArgs(argv: string[]): Options {
-  const opts: Options = {messages: DEFAULT_MESSAGES, json: false, engines: ['sqlite', 'pg'], workers: [1, 4]}
+  const opts: Options = {messages: DEFAULT_MESSAGES, json: false, engines: ['sqlite', 'pg'], workers: [1, 4], analyze: true}
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]
     const value = (name: string) => {
@@ -87,6 +93,7 @@ function parseArgs(argv: string[]): Options {
       return v
     }
     if (arg === '--json') opts.json = true
+    else if (arg === '--no-analyze') opts.analyze = false
     else if (arg === '--help' || arg === '-h') {
       process.stdout.write(`${usage()}\n`)
       process.exit(0)
@@ -221,9 +228,21 @@ interface RoundResult {
   net: {baselineRowsPerSecond: number; sendsPerSecond: number}
 }
 
-async function runBaseline(b: BenchDatabase, n: number, w: number): Promise<BaselineRound> {
+/**
+ * PostgreSQL plans the claim from the column statistics of jobs. A jobs table that was never analyzed
+ * with rows in it (a fresh database) has none, and the planner then picks a bitmap scan of the whole
+ * queue plus a sort for every claim, whose cost grows with the backlog; once autovacuum has analyzed
+ * the table it walks jobs_pkey and stops at the first free row. Analyzing after queueing gives every
+ * round the second, steady-state plan, whatever autovacuum happened to do; --no-analyze leaves it.
+ */
+async function analyzeIfAsked(db: Database, opts: Options): Promise<void> {
+  if (db.dialect === 'pg' && opts.analyze) await db.knex.raw('analyze jobs, wa_messages')
+}
+
+async function runBaseline(b: BenchDatabase, n: number, w: number, opts: Options): Promise<BaselineRound> {
   const {db} = b
   await queueDummyJobs(db, n)
+  await analyzeIfAsked(db, opts)
   const batch = await runBatch(times(w, claimLoopArgs), b.dir, childEnv(b.url))
   const failures: string[] = []
   const outs = batch.children.map((c, i) => {
@@ -249,6 +268,7 @@ async function runBaseline(b: BenchDatabase, n: number, w: number): Promise<Base
 async function runLaundry(b: BenchDatabase, tenant: {tenantId: string; outletId: string}, n: number, w: number, opts: Options): Promise<LaundryRound> {
   const {db} = b
   await queueMessages(db, tenant, n)
+  await analyzeIfAsked(db, opts)
   const batch = await runBatch(times(w, () => workerArgs(opts)), b.dir, childEnv(b.url))
   const failures: string[] = []
   const results = batch.children.map((c, i) => {
@@ -336,7 +356,8 @@ function report(env: ReturnType<typeof environment>, opts: Options, pgVersion: s
     `node ${env.node} (${env.platform}), ${env.cores} cores, load average ${env.loadAvg.join(' ')} at start`,
     `NODE_EXTRA_CA_CERTS: ${env.nodeExtraCaCerts ? `set (${env.nodeExtraCaCerts})` : 'not set'}`,
     `commit ${env.commit}${env.srcChangesSinceCommit ? ` (+${env.srcChangesSinceCommit} uncommitted src/ changes)` : ''}, dist/index.js built ${env.distBuiltAt ?? 'MISSING'}`,
-    `PostgreSQL: ${pgVersion ?? 'not run'}; ${opts.messages} messages (and ${opts.messages} baseline jobs) per round`,
+    `PostgreSQL: ${pgVersion ?? 'not run'}${pgVersion ? (opts.analyze ? ', tables analyzed after queueing' : ', NOT analyzed after queueing (--no-analyze)') : ''}; ` +
+      `${opts.messages} messages (and ${opts.messages} baseline jobs) per round`,
     '',
   )
   out.push(
@@ -424,7 +445,7 @@ async function main(): Promise<void> {
         log(opts, `${engine} W=${w}: start-up on an empty queue`)
         const startup = await startupSeconds(current, w, opts)
         log(opts, `${engine} W=${w}: baseline, ${opts.messages} jobs`)
-        const baseline = await runBaseline(current, opts.messages, w)
+        const baseline = await runBaseline(current, opts.messages, w, opts)
         log(opts, `${engine} W=${w}: baseline ${fmt(baseline.rowsPerSecond)} rows/s${baseline.checks.ok ? '' : ` FAIL ${baseline.checks.failures.join('; ')}`}`)
         await cleanTables(db)
         log(opts, `${engine} W=${w}: laundry-ops queue work, ${opts.messages} messages`)
@@ -461,6 +482,7 @@ async function main(): Promise<void> {
           command: `node --import tsx bench/queue.ts ${process.argv.slice(2).join(' ')}`.trim(),
           environment: {...env, postgres: pgVersion},
           messages: opts.messages,
+          pgAnalyzeAfterQueueing: opts.analyze,
           targetPg4WorkersSendsPerSecond: TARGET_PG_4_WORKERS,
           ok,
           rounds,

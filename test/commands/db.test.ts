@@ -72,15 +72,20 @@ describe('laundry-ops db (the CLI as a child process)', function () {
     expect(result.stderr).to.equal('')
   })
 
-  it('--help lists the topics and each command has a summary and an example; --version works', async () => {
+  it('--help lists every topic, and every command has a summary and an example; --version works', async () => {
     const help = await runCli(['--help'], {cwd})
     expect(help.code).to.equal(0)
-    expect(help.stdout).to.match(/TOPICS\s+db\s/)
-    const topic = await runCli(['db', '--help'], {cwd})
-    for (const cmd of ['fresh', 'migrate', 'rollback', 'seed', 'status']) expect(topic.stdout).to.match(new RegExp(`db ${cmd}\\s+\\S`))
-    for (const cmd of ['fresh', 'migrate', 'rollback', 'seed', 'status']) {
-      const result = await runCli(['db', cmd, '--help'], {cwd})
-      expect(result.stdout, cmd).to.match(/EXAMPLES\n\s+\$ laundry-ops db /)
+    const topics = ['audit', 'db', 'queue', 'quota', 'wa']
+    for (const topic of topics) expect(help.stdout, topic).to.match(new RegExp(`\\n  ${topic}\\s+\\S`))
+    const commands: string[] = []
+    for (const topic of topics) {
+      const listing = await runCli([topic, '--help'], {cwd})
+      for (const match of listing.stdout.matchAll(new RegExp(`^  (${topic} [a-z-]+)\\s+\\S`, 'gm'))) commands.push(match[1])
+    }
+    expect(commands).to.include.members(['db migrate', 'db status', 'queue work', 'audit archive', 'wa redrive', 'wa remind', 'quota reconcile'])
+    for (const command of commands) {
+      const result = await runCli([...command.split(' '), '--help'], {cwd})
+      expect(result.stdout, command).to.match(new RegExp(`EXAMPLES\\n\\s+\\$ laundry-ops ${command}`))
     }
     const version = await runCli(['--version'], {cwd})
     expect(version.stdout).to.match(/^laundry-ops\/\d+\.\d+\.\d+ /)

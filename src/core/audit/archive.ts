@@ -6,7 +6,7 @@ import type {Clock} from '../clock.js'
 import {toDbTimestamp} from '../clock.js'
 import type {Database} from '../db/connection.js'
 import {acquireLease, LeaseHeldError} from '../db/lease.js'
-import {writeTransaction} from '../db/transactions.js'
+import {type Executor, writeTransaction} from '../db/transactions.js'
 import {OpsError} from '../errors.js'
 import {encodeLines, fsyncDir, MANIFEST_SUFFIX, readArchiveLines, sha256, unfinishedArchives, writeAll, writeFileAtomic} from './archive-files.js'
 
@@ -78,31 +78,38 @@ function isoFromDb(value: unknown): string | null {
   return `${text.slice(0, 10)}T${text.slice(11, 19)}+00:00`
 }
 
-function decodeMetadata(value: unknown): unknown {
-  if (typeof value !== 'string') return value ?? null
+/**
+ * The metadata as stored: compact JSON text goes in verbatim (no parse and re-encode per row); anything
+ * else (pretty-printed, not JSON) is decoded and re-encoded so the line stays one valid JSON object.
+ */
+function metadataJson(value: unknown): string {
+  if (value === null || value === undefined) return 'null'
+  if (typeof value !== 'string') return JSON.stringify(value)
+  if (/^(\{|\[)[^\n\r]*(\}|\])$/.test(value)) {
+    try {
+      JSON.parse(value)
+      return value
+    } catch {}
+  }
   try {
-    return JSON.parse(value)
+    return JSON.stringify(JSON.parse(value))
   } catch {
-    return value
+    return JSON.stringify(value)
   }
 }
 
+const str = (v: unknown) => (v === null || v === undefined ? 'null' : JSON.stringify(String(v)))
+
 /** One archive line: the 12 keys, in upstream's order. */
 function toLine(row: Record<string, unknown>): string {
-  return JSON.stringify({
-    id: row.id,
-    tenant_id: row.tenant_id ?? null,
-    user_id: row.user_id === null || row.user_id === undefined ? null : Number(row.user_id),
-    outlet_id: row.outlet_id ?? null,
-    event_key: row.event_key,
-    channel: row.channel,
-    entity_type: row.entity_type ?? null,
-    entity_id: row.entity_id ?? null,
-    request_id: row.request_id ?? null,
-    ip_address: row.ip_address ?? null,
-    metadata: decodeMetadata(row.metadata_json),
-    created_at: isoFromDb(row.created_at),
-  })
+  const userId = row.user_id === null || row.user_id === undefined ? 'null' : String(Number(row.user_id))
+  const created = isoFromDb(row.created_at)
+  return (
+    `{"id":${str(row.id)},"tenant_id":${str(row.tenant_id)},"user_id":${userId},"outlet_id":${str(row.outlet_id)},` +
+    `"event_key":${str(row.event_key)},"channel":${str(row.channel)},"entity_type":${str(row.entity_type)},` +
+    `"entity_id":${str(row.entity_id)},"request_id":${str(row.request_id)},"ip_address":${str(row.ip_address)},` +
+    `"metadata":${metadataJson(row.metadata_json)},"created_at":${created === null ? 'null' : JSON.stringify(created)}}`
+  )
 }
 
 async function deleteIds(db: Database, ids: string[]): Promise<number> {
@@ -208,40 +215,73 @@ export async function archiveAuditEvents(db: Database, options: ArchiveOptions):
     const file = archiveFileName(dir, now, options.gzip)
     const fd = openSync(file, 'wx')
     fsyncDir(dir)
+    result.file = file
     const hash = createHash('sha256')
     let bytes = 0
     let first: ArchiveKey | null = null
     let last: ArchiveKey | null = null
-    result.file = file
+    // One connection for the run: the ordered key list lives in a temporary table on it, so every page is
+    // a primary-key range instead of a scan and sort of audit_events (which has no created_at index).
+    const conn = await db.knex.client.acquireConnection()
+    const on = <T extends {connection(c: unknown): T}>(q: T): T => q.connection(conn)
+    const keys = db.dialect === 'sqlite' ? 'temp.laundry_ops_archive_keys' : 'laundry_ops_archive_keys'
     try {
-      for (;;) {
-        const page = scope()
-          .orderBy('created_at')
-          .orderBy('id')
-          .limit(options.chunk)
-          .select('id', 'tenant_id', 'user_id', 'outlet_id', 'event_key', 'channel', 'entity_type', 'entity_id', 'request_id', 'ip_address', 'metadata_json', 'created_at')
-        if (last) {
-          const after = last
-          page.where((q) => q.where('created_at', '>', after.created_at).orWhere((q2) => q2.where('created_at', '=', after.created_at).where('id', '>', after.id)))
-        }
-        const rows = await page
-        if (rows.length === 0) break
+      if (db.dialect === 'sqlite') await on(db.knex.raw('pragma synchronous = FULL'))
+      await on(db.knex.raw(`drop table if exists ${keys}`))
+      await on(
+        db.knex.raw(
+          db.dialect === 'sqlite'
+            ? `create temp table laundry_ops_archive_keys ("rn" integer primary key, "id" integer not null, "created_at" varchar)`
+            : `create temp table laundry_ops_archive_keys ("rn" bigint primary key, "id" uuid not null, "created_at" timestamp(0))`,
+        ),
+      )
+      const channel = options.channel ? ' and "channel" = ?' : ''
+      // On SQLite the key list holds rowids: a page then reads rows by rowid, the cheapest lookup there is.
+      const rowKey = db.dialect === 'sqlite' ? '"rowid"' : '"id"'
+      await on(
+        db.knex.raw(
+          `insert into ${keys} ("rn", "id", "created_at")
+           select row_number() over (order by "created_at", "id"), ${rowKey}, "created_at" from "audit_events" where "created_at" < ?${channel}`,
+          options.channel ? [cutoff, options.channel] : [cutoff],
+        ),
+      )
+      const [{total}] = await on(db.knex(db.knex.raw(keys)).max({total: 'rn'}))
+      const lastRn = Number(total ?? 0)
+      for (let from = 0; from < lastRn; from += options.chunk) {
+        const rows = await on(
+          db
+            .knex(db.knex.raw(`${keys} as k`))
+            .join('audit_events as a', db.dialect === 'sqlite' ? 'a.rowid' : 'a.id', 'k.id')
+            .where('k.rn', '>', from)
+            .where('k.rn', '<=', from + options.chunk)
+            .orderBy('k.rn')
+            .select(
+              'a.id', 'a.tenant_id', 'a.user_id', 'a.outlet_id', 'a.event_key', 'a.channel', 'a.entity_type', 'a.entity_id',
+              'a.request_id', 'a.ip_address', 'a.created_at',
+              // The stored JSON text, written into the line as stored (PostgreSQL would parse json otherwise).
+              db.dialect === 'pg' ? db.knex.raw('a.metadata_json::text as metadata_json') : 'a.metadata_json',
+            ),
+        )
+        if (rows.length === 0) continue
         const data = encodeLines(rows.map(toLine), options.gzip)
         writeAll(fd, data)
         fsyncSync(fd)
         hash.update(data)
         bytes += data.length
-        const ids = rows.map((r) => String(r.id))
-        result.deleted += await deleteIds(db, ids)
+        // Durable in the archive: now the rows may go (one statement, so one transaction).
+        result.deleted += await on(db.knex('audit_events').whereIn('id', rows.map((r) => String(r.id))).delete())
         result.archived += rows.length
         const tail = rows.at(-1)!
         first ??= {created_at: String(rows[0].created_at), id: String(rows[0].id)}
         last = {created_at: String(tail.created_at), id: String(tail.id)}
-        await lease.refresh()
+        await lease.refresh(((table: string) => on(db.knex(table))) as unknown as Executor)
         options.onChunk?.({archived: result.archived, matched: result.matched})
       }
+      await on(db.knex.raw(`drop table if exists ${keys}`))
     } finally {
       closeSync(fd)
+      if (db.dialect === 'sqlite') await on(db.knex.raw('pragma synchronous = NORMAL')).catch(() => {})
+      await db.knex.client.releaseConnection(conn)
     }
     result.manifest = writeManifest(file, {
       file: path.basename(file),

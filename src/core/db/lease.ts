@@ -2,14 +2,15 @@ import {randomBytes} from 'node:crypto'
 import {hostname} from 'node:os'
 
 import type {Database} from './connection.js'
-import {writeTransaction} from './transactions.js'
+import {type Executor, writeTransaction} from './transactions.js'
 
 /** A lock in Laravel's `cache_locks` table (key, owner, expiration): both applications can see it. */
 export interface Lease {
   key: string
   owner: string
-  refresh(): Promise<void>
-  release(): Promise<void>
+  /** `conn`: run on this executor (a caller holding the pooled SQLite connection must pass its own). */
+  refresh(conn?: Executor): Promise<void>
+  release(conn?: Executor): Promise<void>
 }
 
 export function leaseOwner(): string {
@@ -51,12 +52,12 @@ export async function acquireLease(db: Database, key: string, seconds: number, n
   return {
     key,
     owner,
-    async refresh() {
-      const updated = await db.knex('cache_locks').where({key, owner}).update({expiration: unix() + seconds})
+    async refresh(conn: Executor = db.knex) {
+      const updated = await conn('cache_locks').where({key, owner}).update({expiration: unix() + seconds})
       if (updated !== 1) throw new LeaseHeldError(`lost the lease ${key}: another process took it over`)
     },
-    async release() {
-      await db.knex('cache_locks').where({key, owner}).delete()
+    async release(conn: Executor = db.knex) {
+      await conn('cache_locks').where({key, owner}).delete()
     },
   }
 }

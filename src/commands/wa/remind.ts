@@ -44,6 +44,8 @@ export default class WaRemind extends DatabaseCommand<typeof WaRemind> {
         const outcome = result.dry_run ? '' : ` -> ${c.outcome}${c.reason ? ` (${c.reason})` : ''}`
         this.log(`Candidate ${i + 1}: ${c.order_code} due=${c.due_amount} bucket=${c.bucket} age=${c.age_days}d${outcome}`)
       })
+      const reasons = Object.entries(result.skipped_reasons).map(([reason, n]) => `${reason}=${n}`)
+      if (reasons.length > 0) this.log(`Skipped: ${reasons.join(', ')}`)
       this.log(
         `Aging reminder summary: processed=${result.processed}, enqueued=${result.enqueued}, skipped=${result.skipped}, dry_run=${result.dry_run ? 'yes' : 'no'}, as_of=${result.as_of}, already_sent=${result.already_sent}`,
       )

@@ -1,7 +1,7 @@
 import type {Clock} from '../clock.js'
 import {toDbTimestamp} from '../clock.js'
 import type {Database} from '../db/connection.js'
-import {type Executor, writeTransaction} from '../db/transactions.js'
+import {type Executor, selectRows, writeTransaction} from '../db/transactions.js'
 import {type QueuedJob, pushJob} from '../queue/database-queue.js'
 import {MESSAGING_QUEUE, sendWaJobPayload} from '../queue/payload.js'
 import {readJsonObject} from './json-column.js'
@@ -49,8 +49,14 @@ async function findProviderConfig(conn: Executor, message: Record<string, unknow
   return row ? {provider_id: Number(row.provider_id), provider_key: String(row.provider_key), credentials_json: row.credentials_json} : undefined
 }
 
-async function attemptSend(ctx: SendContext, conn: Executor, message: Record<string, unknown>, attempt: number): Promise<SendAttempt> {
-  const config = await findProviderConfig(conn, message)
+async function attemptSend(
+  ctx: SendContext,
+  conn: Executor,
+  message: Record<string, unknown>,
+  attempt: number,
+  known?: {config: ProviderConfig | undefined},
+): Promise<SendAttempt> {
+  const config = known ? known.config : await findProviderConfig(conn, message)
   if (!config) return {ok: false, code: 'PROVIDER_CONFIG_MISSING', message: 'No active WhatsApp provider configuration found.', retry: false}
   try {
     const provider = providerFor(config.provider_key, ctx.providers ?? PROVIDERS)
@@ -70,13 +76,26 @@ async function attemptSend(ctx: SendContext, conn: Executor, message: Record<str
   }
 }
 
+/**
+ * Updates the message and removes the worked job in one statement on PostgreSQL (a data-modifying CTE:
+ * one round trip fewer per send), in two on SQLite; always inside the caller's transaction.
+ */
+async function updateMessageAndRemoveJob(ctx: SendContext, trx: Executor, messageId: string, fields: Record<string, unknown>): Promise<void> {
+  if (ctx.db.dialect === 'pg') {
+    const update = trx('wa_messages').where({id: messageId}).update(fields).toSQL()
+    await trx.raw(`with "worked_job" as (delete from "jobs" where "id" = ?) ${update.sql}`, [ctx.job.id, ...update.bindings])
+    return
+  }
+  await trx('jobs').where({id: ctx.job.id}).delete()
+  await trx('wa_messages').where({id: messageId}).update(fields)
+}
+
 /** Writes the attempt's result, the retry job if any, and removes the worked job: one transaction. */
 async function applyAttempt(ctx: SendContext, trx: Executor, messageId: string, attempt: number, result: SendAttempt): Promise<SendOutcome> {
   const now = ctx.clock.now()
   const common = {attempts: attempt, updated_by: null, source_channel: 'system', updated_at: toDbTimestamp(now)}
-  await trx('jobs').where({id: ctx.job.id}).delete()
   if (result.ok) {
-    await trx('wa_messages').where({id: messageId}).update({
+    await updateMessageAndRemoveJob(ctx, trx, messageId, {
       ...common,
       provider_id: result.config.provider_id,
       status: 'sent',
@@ -86,15 +105,13 @@ async function applyAttempt(ctx: SendContext, trx: Executor, messageId: string, 
     })
     return {status: 'sent', attempt, providerMessageId: result.providerMessageId}
   }
-  await trx('wa_messages')
-    .where({id: messageId})
-    .update({
-      ...common,
-      ...(result.config ? {provider_id: result.config.provider_id} : {}),
-      status: result.retry ? 'queued' : 'failed',
-      last_error_code: result.code,
-      last_error_message: result.message,
-    })
+  await updateMessageAndRemoveJob(ctx, trx, messageId, {
+    ...common,
+    ...(result.config ? {provider_id: result.config.provider_id} : {}),
+    status: result.retry ? 'queued' : 'failed',
+    last_error_code: result.code,
+    last_error_message: result.message,
+  })
   if (!result.retry) return {status: 'failed', attempt, code: result.code}
   const delaySeconds = sendBackoffSeconds(attempt)
   await pushJob(trx, {queue: MESSAGING_QUEUE, payload: sendWaJobPayload({waMessageId: messageId, now, delaySeconds}), now, delaySeconds})
@@ -113,7 +130,20 @@ export async function sendWaMessage(ctx: SendContext, messageId: string): Promis
   const {db} = ctx
   if (db.dialect === 'pg') {
     return db.knex.transaction(async (trx) => {
-      const message = await trx('wa_messages').where({id: messageId}).forUpdate().skipLocked().first()
+      // The message, locked, with the tenant's active provider configuration: one round trip.
+      const [message] = await selectRows<Record<string, unknown>>(
+        trx,
+        'pg',
+        `select m.*, c.provider_id as "cfg_provider_id", p.key as "cfg_provider_key", c.credentials_json as "cfg_credentials"
+           from "wa_messages" m
+           left join lateral (
+             select c.provider_id, c.credentials_json from "wa_provider_configs" c
+              where c.tenant_id = m.tenant_id and c.is_active = true and (m.provider_id is null or c.provider_id = m.provider_id)
+              limit 1) c on true
+           left join "wa_providers" p on p.id = c.provider_id
+          where m.id = ? for update of m skip locked`,
+        [messageId],
+      )
       if (!message) {
         const exists = await db.knex('wa_messages').where({id: messageId}).first('id')
         if (exists) return {status: 'skipped', reason: 'busy'} as const
@@ -125,7 +155,11 @@ export async function sendWaMessage(ctx: SendContext, messageId: string): Promis
         return {status: 'skipped', reason: 'already_sent'} as const
       }
       const attempt = Number(message.attempts) + 1
-      return applyAttempt(ctx, trx, messageId, attempt, await attemptSend(ctx, trx, message, attempt))
+      const config =
+        message.cfg_provider_id === null || message.cfg_provider_key === null
+          ? undefined
+          : {provider_id: Number(message.cfg_provider_id), provider_key: String(message.cfg_provider_key), credentials_json: message.cfg_credentials}
+      return applyAttempt(ctx, trx, messageId, attempt, await attemptSend(ctx, trx, message, attempt, {config}))
     })
   }
   const message = await db.knex('wa_messages').where({id: messageId}).first()

@@ -10,6 +10,7 @@ import DbRollback from './commands/db/rollback.js'
 import DbSeed from './commands/db/seed.js'
 import DbStatus from './commands/db/status.js'
 import HelpCommand from './commands/help.js'
+import ObserveHealth from './commands/observe/health.js'
 import QueueFailed from './commands/queue/failed.js'
 import QuotaReconcile from './commands/quota/reconcile.js'
 import WaRedrive from './commands/wa/redrive.js'
@@ -30,6 +31,7 @@ export const COMMANDS = {
   'db:seed': DbSeed,
   'db:status': DbStatus,
   help: HelpCommand,
+  'observe:health': ObserveHealth,
   'queue:failed': QueueFailed,
   'queue:flush': QueueFlush,
   'queue:restart': QueueRestart,

@@ -1,38 +1,12 @@
 import {createHash} from 'node:crypto'
-import {closeSync, existsSync, fsyncSync, openSync, readdirSync, readFileSync, renameSync, writeSync} from 'node:fs'
+import {existsSync, readdirSync, readFileSync} from 'node:fs'
 import path from 'node:path'
 import {constants as zlibConstants, gzipSync, gunzipSync} from 'node:zlib'
 
+export {fsyncDir, writeAll, writeFileAtomic} from '../storage/files.js'
+
 export const MANIFEST_SUFFIX = '.manifest.json'
 const ARCHIVE_NAME = /^audit-events-\d{8}-\d{6}(-\d+)?\.jsonl(\.gz)?$/
-
-export function fsyncDir(dir: string): void {
-  const fd = openSync(dir, 'r')
-  try {
-    fsyncSync(fd)
-  } finally {
-    closeSync(fd)
-  }
-}
-
-export function writeAll(fd: number, data: Buffer): void {
-  let offset = 0
-  while (offset < data.length) offset += writeSync(fd, data, offset, data.length - offset)
-}
-
-/** Write to a temporary name, fsync, rename over the target, fsync the folder: all or nothing. */
-export function writeFileAtomic(file: string, content: string | Buffer): void {
-  const tmp = `${file}.tmp-${process.pid}`
-  const fd = openSync(tmp, 'w')
-  try {
-    writeAll(fd, Buffer.isBuffer(content) ? content : Buffer.from(content))
-    fsyncSync(fd)
-  } finally {
-    closeSync(fd)
-  }
-  renameSync(tmp, file)
-  fsyncDir(path.dirname(file))
-}
 
 export function sha256(data: Buffer): string {
   return createHash('sha256').update(data).digest('hex')

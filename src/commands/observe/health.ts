@@ -1,0 +1,64 @@
+import {Flags} from '@oclif/core'
+
+import {DatabaseCommand} from '../../base-command.js'
+import type {ObserveReport} from '../../core/gates/observe-health.js'
+
+const percent = (min: number) =>
+  Flags.custom<number>({
+    async parse(input) {
+      const n = Number(input)
+      if (input.trim() === '' || !Number.isFinite(n) || n < min) throw new Error(`Expected a percentage >= ${min} but received: ${input}`)
+      return n
+    },
+  })
+
+export default class ObserveHealth extends DatabaseCommand<typeof ObserveHealth> {
+  static hiddenAliases = ['ops:observe:health']
+  static summary = 'Run observability health checks for queue, WhatsApp delivery, and quota saturation'
+  static description = `Five checks with upstream's thresholds and comparisons: failed jobs in the lookback window (> threshold), messaging and default backlogs (> threshold), the WA failure ratio of messages updated in the window (> threshold %), and tenants at or above the quota threshold (>= %). Checks pass or warn; exit 1 only with --strict and a warning. Artisan alias: \`ops:observe:health\`.`
+  static examples = [
+    '<%= config.bin %> <%= command.id %> --lookback-minutes 15',
+    '<%= config.bin %> <%= command.id %> --strict --json',
+    '<%= config.bin %> <%= command.id %> --period 2026-02 --quota-usage-threshold 90 --junit reports/observe.xml',
+  ]
+  static flags = {
+    period: Flags.string({description: 'quota period YYYY-MM (default: the current UTC month)'}),
+    'lookback-minutes': Flags.integer({min: 1, default: 15, description: 'the window for failed jobs and WA traffic'}),
+    'failed-jobs-threshold': Flags.integer({min: 1, default: 10, description: 'warn above this many failed jobs in the window'}),
+    'queue-backlog-threshold': Flags.integer({min: 1, default: 100, description: 'warn above this many jobs on a queue'}),
+    'wa-failure-ratio-threshold': percent(0)({default: 20, description: 'warn above this failed percentage of WA messages'}),
+    'quota-usage-threshold': percent(1)({default: 85, description: 'warn for tenants at or above this percentage of their quota'}),
+    strict: Flags.boolean({description: 'treat warnings as failures (exit 1)'}),
+    junit: Flags.string({description: 'also write a JUnit XML report to this file'}),
+  }
+
+  async run(): Promise<ObserveReport> {
+    const {periodWindow} = await import('../../core/quota/reconcile.js')
+    if (this.flags.period !== undefined) periodWindow(this.flags.period)
+    const config = await this.loadConfig()
+    const db = await this.openDatabase(config)
+    const [{observeHealth}, {gateFailed, junitXml}] = await Promise.all([import('../../core/gates/observe-health.js'), import('../../core/gates/report.js')])
+    const report = await observeHealth(db, {
+      period: this.flags.period,
+      lookbackMinutes: this.flags['lookback-minutes'],
+      failedJobsThreshold: this.flags['failed-jobs-threshold'],
+      queueBacklogThreshold: this.flags['queue-backlog-threshold'],
+      waFailureRatioThreshold: this.flags['wa-failure-ratio-threshold'],
+      quotaUsageThreshold: this.flags['quota-usage-threshold'],
+      strict: this.flags.strict,
+      clock: {now: () => new Date()},
+    })
+    if (this.flags.junit) {
+      const {writeFileAtomic} = await import('../../core/storage/files.js')
+      writeFileAtomic(this.flags.junit, junitXml('laundry-ops observe health', report.checks, report.strict, new Date()))
+    }
+    if (gateFailed(report.summary, report.strict)) process.exitCode = 1
+    if (!this.jsonEnabled()) {
+      const {renderTable} = await import('../../render/table.js')
+      this.log(renderTable(['Check', 'Status', 'Message'], report.checks.map((c) => [c.key, c.status.toUpperCase(), c.message])))
+      const s = report.summary
+      this.log(`Observability summary: pass=${s.pass}, warn=${s.warn}, fail=${s.fail}, strict=${report.strict ? 'yes' : 'no'}`)
+    }
+    return report
+  }
+}

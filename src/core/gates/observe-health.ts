@@ -1,0 +1,106 @@
+import type {Clock} from '../clock.js'
+import {toDbTimestamp, toPeriod} from '../clock.js'
+import type {Database} from '../db/connection.js'
+import {SchemaBuilder} from '../db/schema/schema-builder.js'
+import {periodWindow} from '../quota/reconcile.js'
+import {type Check, phpFloat, summarise, type Summary} from './report.js'
+
+export interface ObserveOptions {
+  period?: string
+  lookbackMinutes: number
+  failedJobsThreshold: number
+  queueBacklogThreshold: number
+  waFailureRatioThreshold: number
+  quotaUsageThreshold: number
+  strict: boolean
+  clock: Clock
+}
+
+export interface ObserveReport {
+  generated_at: string
+  period: string
+  lookback_minutes: number
+  checks: Check[]
+  summary: Summary
+  strict: boolean
+}
+
+const iso = (d: Date) => `${d.toISOString().slice(0, 19)}+00:00`
+
+/**
+ * ops:observe:health: failed jobs in the window, the messaging and default backlogs, the WA failure
+ * ratio and quota saturation, with upstream's thresholds and comparisons (`>` except quota, which is
+ * `>=`). It never fails a check; warnings fail the gate only under --strict.
+ */
+export async function observeHealth(db: Database, options: ObserveOptions): Promise<ObserveReport> {
+  const period = options.period ?? toPeriod(options.clock.now())
+  periodWindow(period)
+  const now = options.clock.now()
+  const windowStart = toDbTimestamp(new Date(now.getTime() - options.lookbackMinutes * 60_000))
+  const schema = new SchemaBuilder(db.knex, db.dialect)
+  const has = (table: string) => schema.hasTable(table)
+  const count = async (q: ReturnType<Database['knex']>) => Number(((await q.count({n: '*'})) as Array<{n: unknown}>)[0].n)
+  const checks: Check[] = []
+
+  if (!(await has('failed_jobs'))) {
+    checks.push({key: 'queue.failed_jobs.recent', status: 'warn', message: 'failed_jobs table is missing.'})
+  } else {
+    const n = await count(db.knex('failed_jobs').where('failed_at', '>=', windowStart))
+    checks.push({
+      key: 'queue.failed_jobs.recent',
+      status: n > options.failedJobsThreshold ? 'warn' : 'pass',
+      // The configured lookback as an integer (upstream printed Carbon's float, e.g. 15.000001283333).
+      message: `failed_jobs=${n} in last ${options.lookbackMinutes} minutes (threshold=${options.failedJobsThreshold}).`,
+    })
+  }
+
+  if (!(await has('jobs'))) {
+    checks.push({key: 'queue.backlog.messaging', status: 'warn', message: 'jobs table is missing.'})
+  } else {
+    for (const queue of ['messaging', 'default']) {
+      const n = await count(db.knex('jobs').where({queue}))
+      checks.push({
+        key: `queue.backlog.${queue}`,
+        status: n > options.queueBacklogThreshold ? 'warn' : 'pass',
+        message: `${queue} backlog=${n} (threshold=${options.queueBacklogThreshold}).`,
+      })
+    }
+  }
+
+  if (!(await has('wa_messages'))) {
+    checks.push({key: 'wa.failure_ratio.window', status: 'warn', message: 'wa_messages table is missing.'})
+  } else {
+    const total = await count(db.knex('wa_messages').where('updated_at', '>=', windowStart))
+    if (total === 0) {
+      checks.push({key: 'wa.failure_ratio.window', status: 'pass', message: 'No WA traffic in current window.'})
+    } else {
+      const failed = await count(db.knex('wa_messages').where('updated_at', '>=', windowStart).where({status: 'failed'}))
+      const ratio = Math.round((failed / total) * 100 * 100) / 100
+      checks.push({
+        key: 'wa.failure_ratio.window',
+        status: ratio > options.waFailureRatioThreshold ? 'warn' : 'pass',
+        message: `wa failed ratio=${phpFloat(ratio)}% (${failed}/${total}) threshold=${phpFloat(options.waFailureRatioThreshold)}%.`,
+      })
+    }
+  }
+
+  if (!(await has('quota_usage'))) {
+    checks.push({key: 'quota.saturation.period', status: 'warn', message: 'quota_usage table is missing.'})
+  } else {
+    const rows = await db
+      .knex('tenants as t')
+      .join('plans as p', 'p.id', 't.current_plan_id')
+      .leftJoin('quota_usage as q', (j) => j.on('q.tenant_id', '=', 't.id').andOn('q.period', '=', db.knex.raw('?', [period])))
+      .where('t.status', 'active')
+      .where('p.orders_limit', '>', 0)
+      .select('p.orders_limit', 'q.orders_used')
+    const atRisk = rows.filter((r) => ((Number(r.orders_used ?? 0) / Number(r.orders_limit)) * 100) >= options.quotaUsageThreshold).length
+    checks.push({
+      key: 'quota.saturation.period',
+      status: atRisk > 0 ? 'warn' : 'pass',
+      message: `tenants near limit=${atRisk}, threshold=${phpFloat(options.quotaUsageThreshold)}%, period=${period}.`,
+    })
+  }
+
+  return {generated_at: iso(now), period, lookback_minutes: options.lookbackMinutes, checks, summary: summarise(checks), strict: options.strict}
+}

@@ -1,0 +1,51 @@
+export type CheckStatus = 'pass' | 'warn' | 'fail'
+
+export interface Check {
+  key: string
+  status: CheckStatus
+  message: string
+}
+
+export interface Summary {
+  pass: number
+  warn: number
+  fail: number
+}
+
+export function summarise(checks: Check[]): Summary {
+  const summary: Summary = {pass: 0, warn: 0, fail: 0}
+  for (const c of checks) summary[c.status]++
+  return summary
+}
+
+/** A gate fails on any fail, and under --strict on any warn too. */
+export function gateFailed(summary: Summary, strict: boolean): boolean {
+  return summary.fail > 0 || (strict && summary.warn > 0)
+}
+
+/** PHP's float-to-string: whole values without a decimal point, at most 14 significant digits. */
+export function phpFloat(value: number): string {
+  if (Number.isInteger(value)) return String(value)
+  return String(Number(value.toPrecision(14)))
+}
+
+const xml = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;')
+
+/** JUnit XML: one test case per check; `fail` is a failure, and `warn` too under --strict. */
+export function junitXml(suite: string, checks: Check[], strict: boolean, timestamp: Date): string {
+  const failures = checks.filter((c) => c.status === 'fail' || (strict && c.status === 'warn')).length
+  const cases = checks.map((c) => {
+    const failing = c.status === 'fail' || (strict && c.status === 'warn')
+    const body = failing
+      ? `\n    <failure type="${c.status}" message="${xml(c.message)}">${xml(`${c.status.toUpperCase()}: ${c.message}`)}</failure>\n  `
+      : c.status === 'warn'
+        ? `\n    <system-out>${xml(`WARN: ${c.message}`)}</system-out>\n  `
+        : ''
+    return `  <testcase classname="${xml(suite)}" name="${xml(c.key)}">${body}</testcase>`
+  })
+  return (
+    `<?xml version="1.0" encoding="UTF-8"?>\n` +
+    `<testsuite name="${xml(suite)}" tests="${checks.length}" failures="${failures}" errors="0" skipped="0" timestamp="${timestamp.toISOString()}">\n` +
+    `${cases.join('\n')}\n</testsuite>\n`
+  )
+}

@@ -1,0 +1,105 @@
+import {expect} from 'chai'
+
+import {fixedClock, toDbTimestamp} from '../../../src/core/clock.js'
+import type {Database} from '../../../src/core/db/connection.js'
+import {migrate} from '../../../src/core/db/migrator.js'
+import {seedDatabase} from '../../../src/core/db/seeds/index.js'
+import {uuid7} from '../../../src/core/domain/ids.js'
+import {observeHealth, type ObserveOptions} from '../../../src/core/gates/observe-health.js'
+import {gateFailed, junitXml, phpFloat} from '../../../src/core/gates/report.js'
+import {describeEachEngine} from '../../helpers/engines.js'
+
+const NOW = new Date('2026-02-17T02:00:00Z')
+const options = (extra: Partial<ObserveOptions> = {}): ObserveOptions => ({
+  lookbackMinutes: 15,
+  failedJobsThreshold: 10,
+  queueBacklogThreshold: 100,
+  waFailureRatioThreshold: 20,
+  quotaUsageThreshold: 85,
+  strict: false,
+  clock: fixedClock(NOW),
+  ...extra,
+})
+
+describe('gate report helpers', () => {
+  it('prints floats as PHP does and writes well-formed JUnit', () => {
+    expect([phpFloat(20), phpFloat(22.22), phpFloat(33.33), phpFloat(85)]).to.deep.equal(['20', '22.22', '33.33', '85'])
+    const xml = junitXml('suite <x>', [{key: 'a', status: 'pass', message: 'ok'}, {key: 'b', status: 'warn', message: 'w & "q"'}, {key: 'c', status: 'fail', message: 'bad'}], true, NOW)
+    expect(xml).to.match(/^<\?xml version="1.0" encoding="UTF-8"\?>\n<testsuite name="suite &lt;x&gt;" tests="3" failures="2" errors="0"/)
+    expect(xml.match(/<testcase /g)).to.have.length(3)
+    expect(xml).to.contain('<failure type="warn" message="w &amp; &quot;q&quot;">')
+    expect(junitXml('s', [{key: 'b', status: 'warn', message: 'w'}], false, NOW)).to.contain('failures="0"')
+    expect(gateFailed({pass: 1, warn: 1, fail: 0}, false)).to.equal(false)
+    expect(gateFailed({pass: 1, warn: 1, fail: 0}, true)).to.equal(true)
+  })
+})
+
+describeEachEngine('observe health', (ctx) => {
+  let db: Database
+  let tenantId: string
+
+  before(async () => {
+    db = await ctx.scratch.open()
+    await migrate(db)
+    await seedDatabase(db, {env: 'local', clock: fixedClock(NOW)})
+    tenantId = (await db.knex('tenants').first()).id
+  })
+
+  it('OpsCommandsTest T6: a quiet database gives five passing checks, in upstream order', async () => {
+    const report = await observeHealth(db, options({period: '2026-02'}))
+    expect(Object.keys(report)).to.deep.equal(['generated_at', 'period', 'lookback_minutes', 'checks', 'summary', 'strict'])
+    expect(report).to.deep.include({generated_at: '2026-02-17T02:00:00+00:00', period: '2026-02', lookback_minutes: 15, strict: false})
+    expect(report.checks).to.deep.equal([
+      {key: 'queue.failed_jobs.recent', status: 'pass', message: 'failed_jobs=0 in last 15 minutes (threshold=10).'},
+      {key: 'queue.backlog.messaging', status: 'pass', message: 'messaging backlog=0 (threshold=100).'},
+      {key: 'queue.backlog.default', status: 'pass', message: 'default backlog=0 (threshold=100).'},
+      {key: 'wa.failure_ratio.window', status: 'pass', message: 'No WA traffic in current window.'},
+      {key: 'quota.saturation.period', status: 'pass', message: 'tenants near limit=0, threshold=85%, period=2026-02.'},
+    ])
+    expect(report.summary).to.deep.equal({pass: 5, warn: 0, fail: 0})
+  })
+
+  it('warns above the thresholds exactly as upstream compares (> for counts and ratio, >= for quota)', async () => {
+    const stamp = (minutesAgo: number) => toDbTimestamp(new Date(NOW.getTime() - minutesAgo * 60_000))
+    const failed = (n: number) =>
+      Array.from({length: n}, (_, i) => ({uuid: uuid7(), connection: 'database', queue: 'messaging', payload: '{}', exception: 'x', failed_at: stamp(i % 14)}))
+    await db.knex('failed_jobs').insert(failed(10))
+    await db.knex('failed_jobs').insert({uuid: uuid7(), connection: 'database', queue: 'messaging', payload: '{}', exception: 'old', failed_at: stamp(16)})
+    expect((await observeHealth(db, options())).checks[0].status).to.equal('pass')
+    await db.knex('failed_jobs').insert(failed(1))
+    expect((await observeHealth(db, options())).checks[0]).to.deep.equal({key: 'queue.failed_jobs.recent', status: 'warn', message: 'failed_jobs=11 in last 15 minutes (threshold=10).'})
+
+    const job = {queue: 'messaging', payload: '{}', attempts: 0, available_at: 0, created_at: 0}
+    await db.knex.batchInsert('jobs', Array.from({length: 100}, () => job), 100)
+    expect((await observeHealth(db, options())).checks[1].status).to.equal('pass')
+    await db.knex('jobs').insert(job)
+    expect((await observeHealth(db, options())).checks[1]).to.deep.equal({key: 'queue.backlog.messaging', status: 'warn', message: 'messaging backlog=101 (threshold=100).'})
+
+    const message = (status: string, i: number) => ({
+      id: uuid7(), tenant_id: tenantId, template_id: 'WA_ORDER_DONE', idempotency_key: `obs-${status}-${i}-${Math.random()}`, to_phone: '6281',
+      body_text: 'x', status, created_at: stamp(1), updated_at: stamp(1),
+    })
+    await db.knex('wa_messages').insert([message('failed', 1), ...[1, 2, 3, 4].map((i) => message('sent', i))])
+    expect((await observeHealth(db, options())).checks[3]).to.deep.equal({key: 'wa.failure_ratio.window', status: 'pass', message: 'wa failed ratio=20% (1/5) threshold=20%.'})
+    await db.knex('wa_messages').insert([message('failed', 2), ...[5, 6, 7].map((i) => message('sent', i))])
+    expect((await observeHealth(db, options())).checks[3]).to.deep.equal({key: 'wa.failure_ratio.window', status: 'warn', message: 'wa failed ratio=22.22% (2/9) threshold=20%.'})
+
+    await db.knex('quota_usage').where({tenant_id: tenantId}).update({orders_used: 849})
+    expect((await observeHealth(db, options())).checks[4].status).to.equal('pass')
+    await db.knex('quota_usage').where({tenant_id: tenantId}).update({orders_used: 850})
+    const report = await observeHealth(db, options({strict: true}))
+    expect(report.checks[4]).to.deep.equal({key: 'quota.saturation.period', status: 'warn', message: 'tenants near limit=1, threshold=85%, period=2026-02.'})
+    expect(report.summary).to.deep.equal({pass: 1, warn: 4, fail: 0})
+    expect(gateFailed(report.summary, report.strict)).to.equal(true)
+  })
+
+  it('refuses an invalid period', async () => {
+    let error: Error & {exit?: number} = new Error('none')
+    try {
+      await observeHealth(db, options({period: '2026-2'}))
+    } catch (err) {
+      error = err as Error & {exit?: number}
+    }
+    expect(error.exit).to.equal(2)
+  })
+})

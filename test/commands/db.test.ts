@@ -75,7 +75,7 @@ describe('laundry-ops db (the CLI as a child process)', function () {
   it('--help lists every topic, and every command has a summary and an example; --version works', async () => {
     const help = await runCli(['--help'], {cwd})
     expect(help.code).to.equal(0)
-    const topics = ['audit', 'db', 'queue', 'quota', 'wa']
+    const topics = ['audit', 'db', 'observe', 'queue', 'quota', 'wa']
     for (const topic of topics) expect(help.stdout, topic).to.match(new RegExp(`\\n  ${topic}\\s+\\S`))
     const commands: string[] = []
     for (const topic of topics) {

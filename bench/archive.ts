@@ -17,9 +17,9 @@
 // second; metadata `[]` or `{"x":i,"note":"café/ü"}`; --layout random, the default: random v4 ids and
 // seconds out of insertion order, so neither id order nor rowid/heap order follows created_at; --layout
 // ordered: rows appended oldest first with time-ordered uuid7-style ids, as a live table grows; see
-// bench/lib/bulk-db.ts). PostgreSQL then gets VACUUM ANALYZE, the state autovacuum leaves. Every measured round runs on its own
-// copy of the template (file copy / CREATE DATABASE ... TEMPLATE), dropped after the round; on PostgreSQL
-// a CHECKPOINT runs before each round so no earlier write is flushed inside it.
+// bench/lib/bulk-db.ts). PostgreSQL then gets VACUUM ANALYZE, the state autovacuum leaves. Every measured
+// round runs on its own copy of the template (file copy / CREATE DATABASE ... TEMPLATE), dropped after the
+// round; on PostgreSQL a CHECKPOINT runs before each round so no earlier write is flushed inside it.
 //
 //   laundry   `node bin/run.js audit archive --days 90 --chunk C --json` with DATABASE_URL and
 //             LAUNDRY_OPS_STORAGE=<temp folder>, under /usr/bin/time (peak RSS = ru_maxrss).
@@ -88,7 +88,8 @@ interface Options {
 
 function usage(): string {
   return [
-    'usage: node --import tsx bench/archive.ts [--rows N[,N]] [--chunk C[,C]] [--engines sqlite,pg] [--json] [--cpu-prof DIR]',
+    'usage: node --import tsx bench/archive.ts [--rows N[,N]] [--chunk C[,C]] [--engines sqlite,pg] [--layout random|ordered]',
+    '                                          [--json] [--cpu-prof DIR] [--phases] [--phases-pragma P]',
     '',
     `  --rows LIST      audit events per round (default ${DEFAULT_ROWS.join(',')})`,
     `  --chunk LIST     --chunk values for audit archive, and the SQLite baseline page size (default ${DEFAULT_CHUNKS.join(',')})`,

@@ -35,6 +35,27 @@ function classify(err: unknown): ErrorReport {
 }
 
 /**
+ * A task started by `schedule run` stops (SIGTERM, so it ends gracefully) when its runner dies: a
+ * SIGKILLed runner must not leave a task running whose lease nobody renews (another runner takes the
+ * lease over once it expires, and the two would overlap).
+ */
+function watchScheduler(): void {
+  const parent = Number(process.env.LAUNDRY_OPS_SCHEDULER_PID)
+  if (!Number.isInteger(parent) || parent <= 0) return
+  if (process.ppid !== parent) {
+    process.kill(process.pid, 'SIGTERM')
+    return
+  }
+  const timer = setInterval(() => {
+    if (process.ppid !== parent) {
+      clearInterval(timer)
+      process.kill(process.pid, 'SIGTERM')
+    }
+  }, 1000)
+  timer.unref()
+}
+
+/**
  * Shared behaviour of every command: `--json` (one document on stdout, nothing else), exit codes
  * 0/1/2 kept under `--json`, errors as one clear line on stderr (stack only with DEBUG), logs on stderr.
  */
@@ -55,6 +76,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     })
     this.flags = flags as CommandFlags<T>
     this.args = args as CommandArgs<T>
+    watchScheduler()
   }
 
   /** Plain JSON: no colour codes, whatever the terminal. */

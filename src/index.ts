@@ -19,6 +19,9 @@ import QueueFlush from './commands/queue/flush.js'
 import QueueRestart from './commands/queue/restart.js'
 import QueueRetry from './commands/queue/retry.js'
 import QueueWork from './commands/queue/work.js'
+import ScheduleList from './commands/schedule/list.js'
+import ScheduleRun from './commands/schedule/run.js'
+import ScheduleWork from './commands/schedule/work.js'
 
 export {execute} from '@oclif/core'
 export {default as commandNotFound} from './hooks/command-not-found.js'
@@ -38,6 +41,9 @@ export const COMMANDS = {
   'queue:retry': QueueRetry,
   'queue:work': QueueWork,
   'quota:reconcile': QuotaReconcile,
+  'schedule:list': ScheduleList,
+  'schedule:run': ScheduleRun,
+  'schedule:work': ScheduleWork,
   'wa:redrive': WaRedrive,
   'wa:remind': WaRemind,
 }

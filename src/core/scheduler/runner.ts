@@ -1,0 +1,283 @@
+import type {Clock} from '../clock.js'
+import type {Database} from '../db/connection.js'
+import {leaseOwner} from '../db/lease.js'
+import {type Executor, selectRows, writeTransaction} from '../db/transactions.js'
+import {cronMatches, slotOf} from './cron.js'
+import type {ScheduledTask} from './schedule.js'
+
+/**
+ * `schedule run`: the tasks due in the current UTC minute, each run at most once per slot across every
+ * runner that shares the database, and never beside its own previous run.
+ *
+ * Two records in Laravel's cache tables (so no table is added to the shared schema):
+ * - the slot ledger, a `cache` row per (task, slot), inserted with ON CONFLICT DO NOTHING: whoever
+ *   inserts it owns the slot; every other runner skips it (Laravel's `onOneServer`, as a ledger);
+ * - the task lease, a `cache_locks` row per task (Laravel's DatabaseLock shape): held while the task
+ *   runs, renewed by a heartbeat, released at the end; a lease whose runner died expires after the task's
+ *   `leaseMinutes` and the next due slot takes it over (Laravel's `withoutOverlapping` holds 24 h).
+ * Both are taken in one write transaction, so a slot is never owned without its outcome decided.
+ */
+
+export type Outcome = 'ran' | 'failed' | 'skipped'
+export type SkipReason = 'claimed_by_other_runner' | 'previous_run_still_running'
+
+export interface TaskReport {
+  name: string
+  command: string
+  outcome: Outcome
+  reason?: SkipReason
+  /** The runner holding the lease (still running) or owning the slot, for skipped tasks. */
+  holder?: string
+  /** A lease that had expired (its runner died or stalled) and was taken over. */
+  took_over_from?: string
+  exit_code?: number
+  duration_ms?: number
+  error?: string
+  log?: string
+}
+
+export interface RunReport {
+  slot: string
+  runner: string
+  tasks: TaskReport[]
+  summary: {due: number; ran: number; failed: number; skipped: number}
+}
+
+export interface TaskRun {
+  task: ScheduledTask
+  slot: Date
+  runner: string
+}
+
+export interface TaskResult {
+  exitCode: number
+  error?: string
+  log?: string
+}
+
+/** Runs one task to its end. `signal` aborts on SIGTERM/SIGINT of the runner: stop gracefully. */
+export type TaskExecutor = (run: TaskRun, signal: AbortSignal) => Promise<TaskResult>
+
+export interface ScheduleRunOptions {
+  tasks: ScheduledTask[]
+  executor: TaskExecutor
+  clock: Clock
+  /** Laravel's cache prefix (CACHE_PREFIX), so our keys sit beside the application's own. */
+  cachePrefix: string
+  /** Run only these tasks (by name) when they are due. */
+  only?: string[]
+  /** Lease renewal period; false turns the heartbeat off (tests of expiry). Default: a third of the lease, at most 60 s. */
+  heartbeatMs?: number | false
+  signal?: AbortSignal
+  /** Called as each task is claimed or skipped and as it ends (progress lines). */
+  onEvent?: (event: {type: 'start' | 'end'; slot: Date; report: TaskReport}) => void
+  /** How long slot records are kept (days). */
+  keepDays?: number
+}
+
+const unix = (d: Date) => Math.floor(d.getTime() / 1000)
+
+export function slotStamp(slot: Date): string {
+  return slot.toISOString().slice(0, 16).replace(/[-:T]/g, '')
+}
+
+export function slotKey(prefix: string, task: string, slot: Date): string {
+  return `${prefix}laundry-ops:schedule:slot:${task}:${slotStamp(slot)}`
+}
+
+export function leaseKey(prefix: string, task: string): string {
+  return `${prefix}laundry-ops:schedule:lease:${task}`
+}
+
+export interface SlotRecord {
+  status: 'running' | 'done' | 'failed' | 'skipped'
+  runner: string
+  started_at: string
+  finished_at?: string
+  exit_code?: number
+  reason?: SkipReason
+  holder?: string
+  took_over_from?: string
+}
+
+type Claim =
+  | {kind: 'claimed'; tookOverFrom?: string}
+  | {kind: 'skipped'; reason: SkipReason; holder?: string}
+
+async function claim(db: Database, task: ScheduledTask, slot: Date, runner: string, now: Date, options: ScheduleRunOptions): Promise<Claim> {
+  const prefix = options.cachePrefix
+  const keepUntil = unix(slot) + (options.keepDays ?? 7) * 86_400
+  return writeTransaction(db, async (trx) => {
+    const record: SlotRecord = {status: 'running', runner, started_at: now.toISOString()}
+    const inserted = await selectRows<{key: string}>(
+      trx,
+      db.dialect,
+      'insert into cache (key, value, expiration) values (?, ?, ?) on conflict (key) do nothing returning key',
+      [slotKey(prefix, task.name, slot), JSON.stringify(record), keepUntil],
+    )
+    if (inserted.length === 0) {
+      const row = await trx('cache').where({key: slotKey(prefix, task.name, slot)}).first('value')
+      let holder: string | undefined
+      try {
+        holder = (JSON.parse(String(row?.value)) as SlotRecord).runner
+      } catch {
+        holder = undefined
+      }
+      return {kind: 'skipped', reason: 'claimed_by_other_runner', holder}
+    }
+    const key = leaseKey(prefix, task.name)
+    const previous = await trx('cache_locks').where({key}).first('owner', 'expiration')
+    const acquired = await selectRows<{owner: string}>(
+      trx,
+      db.dialect,
+      `insert into cache_locks (key, owner, expiration) values (?, ?, ?)
+       on conflict (key) do update set owner = excluded.owner, expiration = excluded.expiration
+       where cache_locks.expiration <= ?
+       returning owner`,
+      [key, runner, unix(now) + task.leaseMinutes * 60, unix(now)],
+    )
+    if (acquired.length === 0) {
+      const skipped: SlotRecord = {...record, status: 'skipped', reason: 'previous_run_still_running', holder: previous?.owner}
+      await trx('cache').where({key: slotKey(prefix, task.name, slot)}).update({value: JSON.stringify(skipped)})
+      return {kind: 'skipped', reason: 'previous_run_still_running', holder: previous?.owner}
+    }
+    if (previous) {
+      const tookOver: SlotRecord = {...record, took_over_from: String(previous.owner)}
+      await trx('cache').where({key: slotKey(prefix, task.name, slot)}).update({value: JSON.stringify(tookOver)})
+      return {kind: 'claimed', tookOverFrom: String(previous.owner)}
+    }
+    return {kind: 'claimed'}
+  })
+}
+
+async function finish(db: Database, task: ScheduledTask, slot: Date, runner: string, record: SlotRecord, prefix: string): Promise<void> {
+  await writeTransaction(db, async (trx: Executor) => {
+    await trx('cache').where({key: slotKey(prefix, task.name, slot)}).update({value: JSON.stringify(record)})
+    await trx('cache_locks').where({key: leaseKey(prefix, task.name), owner: runner}).delete()
+  })
+}
+
+/** Renews the lease while the task runs; reports a lease taken over by another runner (a stall past expiry). */
+function heartbeat(db: Database, task: ScheduledTask, runner: string, options: ScheduleRunOptions, onLost: () => void): () => void {
+  const period = options.heartbeatMs === undefined ? Math.min(60_000, (task.leaseMinutes * 60_000) / 3) : options.heartbeatMs
+  if (period === false) return () => {}
+  let lost = false
+  const timer = setInterval(() => {
+    const expiration = unix(options.clock.now()) + task.leaseMinutes * 60
+    db.knex('cache_locks')
+      .where({key: leaseKey(options.cachePrefix, task.name), owner: runner})
+      .update({expiration})
+      .then((updated) => {
+        if (updated === 0 && !lost) {
+          lost = true
+          onLost()
+        }
+      })
+      .catch(() => {
+        // The database is unreachable for a moment: the lease keeps its expiry; the next beat retries.
+      })
+  }, period)
+  timer.unref()
+  return () => clearInterval(timer)
+}
+
+async function runTask(db: Database, task: ScheduledTask, slot: Date, runner: string, tookOverFrom: string | undefined, options: ScheduleRunOptions): Promise<TaskReport> {
+  const started = options.clock.now()
+  const t0 = performance.now()
+  const report: TaskReport = {name: task.name, command: task.command, outcome: 'ran'}
+  if (tookOverFrom) report.took_over_from = tookOverFrom
+  options.onEvent?.({type: 'start', slot, report})
+  let leaseLost = false
+  const stop = heartbeat(db, task, runner, options, () => {
+    leaseLost = true
+  })
+  let result: TaskResult
+  try {
+    result = await options.executor({task, slot, runner}, options.signal ?? new AbortController().signal)
+  } catch (error) {
+    result = {exitCode: 1, error: (error as Error).message}
+  } finally {
+    stop()
+  }
+  report.exit_code = result.exitCode
+  report.duration_ms = Math.round(performance.now() - t0)
+  if (result.log) report.log = result.log
+  if (result.error) report.error = result.error
+  if (leaseLost) report.error = [report.error, 'the lease expired while the task ran and another runner took it over'].filter(Boolean).join('; ')
+  report.outcome = result.exitCode === 0 ? 'ran' : 'failed'
+  const record: SlotRecord = {
+    status: report.outcome === 'ran' ? 'done' : 'failed',
+    runner,
+    started_at: started.toISOString(),
+    finished_at: options.clock.now().toISOString(),
+    exit_code: result.exitCode,
+  }
+  if (tookOverFrom) record.took_over_from = tookOverFrom
+  await finish(db, task, slot, runner, record, options.cachePrefix)
+  options.onEvent?.({type: 'end', slot, report})
+  return report
+}
+
+/** The tasks of `tasks` due in the minute of `at` (enabled ones, in schedule order). */
+export function dueTasks(tasks: ScheduledTask[], at: Date, only?: string[]): ScheduledTask[] {
+  return tasks.filter((t) => t.enabled && (!only || only.includes(t.name)) && cronMatches(t.expression, at))
+}
+
+/**
+ * One `schedule run`: claims every due task of the current slot it can, runs the claimed ones side by
+ * side (a long archive does not hold back the redrive of the same minute), and reports each.
+ */
+export async function scheduleRun(db: Database, options: ScheduleRunOptions): Promise<RunReport> {
+  const now = options.clock.now()
+  const slot = slotOf(now)
+  const runner = leaseOwner()
+  const due = dueTasks(options.tasks, slot, options.only)
+  const reports: Array<Promise<TaskReport>> = []
+  for (const task of due) {
+    if (options.signal?.aborted) break
+    const claimed = await claim(db, task, slot, runner, now, options)
+    if (claimed.kind === 'skipped') {
+      const report: TaskReport = {name: task.name, command: task.command, outcome: 'skipped', reason: claimed.reason}
+      if (claimed.holder) report.holder = claimed.holder
+      options.onEvent?.({type: 'end', slot, report})
+      reports.push(Promise.resolve(report))
+      continue
+    }
+    reports.push(runTask(db, task, slot, runner, claimed.tookOverFrom, options))
+  }
+  const tasks = await Promise.all(reports)
+  if (slot.getUTCMinutes() === 30) await pruneLedger(db, options.cachePrefix, now).catch(() => {})
+  return {
+    slot: slot.toISOString(),
+    runner,
+    tasks,
+    summary: {
+      due: due.length,
+      ran: tasks.filter((t) => t.outcome === 'ran').length,
+      failed: tasks.filter((t) => t.outcome === 'failed').length,
+      skipped: tasks.filter((t) => t.outcome === 'skipped').length,
+    },
+  }
+}
+
+/** Slot records past their keep date (our keys only). */
+export async function pruneLedger(db: Database, prefix: string, now: Date): Promise<number> {
+  return db.knex('cache').where('key', 'like', `${prefix}laundry-ops:schedule:slot:%`).andWhere('expiration', '<', unix(now)).delete()
+}
+
+/** Slot records of one task, newest first (for `schedule list` and tests). */
+export async function slotRecords(db: Database, prefix: string, task?: string): Promise<Array<{task: string; slot: string; record: SlotRecord}>> {
+  const like = `${prefix}laundry-ops:schedule:slot:${task ? `${task}:` : ''}%`
+  const rows = (await db.knex('cache').where('key', 'like', like).select('key', 'value')) as Array<{key: string; value: string}>
+  const base = `${prefix}laundry-ops:schedule:slot:`
+  return rows
+    .filter((r) => r.key.startsWith(base) && (!task || r.key.startsWith(`${base}${task}:`)))
+    .map((r) => {
+      const rest = r.key.slice(base.length)
+      const cut = rest.lastIndexOf(':')
+      const stamp = rest.slice(cut + 1)
+      const slot = `${stamp.slice(0, 4)}-${stamp.slice(4, 6)}-${stamp.slice(6, 8)}T${stamp.slice(8, 10)}:${stamp.slice(10, 12)}:00.000Z`
+      return {task: rest.slice(0, cut), slot, record: JSON.parse(r.value) as SlotRecord}
+    })
+    .sort((a, b) => (a.slot < b.slot ? 1 : a.slot > b.slot ? -1 : a.task.localeCompare(b.task)))
+}

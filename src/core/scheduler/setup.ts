@@ -1,0 +1,50 @@
+import path from 'node:path'
+
+import type {Clock} from '../clock.js'
+import type {AppConfig} from '../config.js'
+import {UsageError} from '../errors.js'
+import type {TaskReport} from './runner.js'
+import {spawnExecutor} from './spawn-executor.js'
+
+/** The executor of the real commands: `node <root>/bin/run.js <argv>`, output to `<storage>/logs/schedule/`. */
+export function commandExecutor(config: AppConfig, root: string) {
+  const database = config.database.client === 'sqlite' ? `sqlite:${config.database.filename}` : config.database.connectionString
+  return spawnExecutor({
+    bin: path.join(root, 'bin', 'run.js'),
+    logDir: path.join(config.storage, 'logs', 'schedule'),
+    // The task runs on the runner's database and storage, whatever the task's own working directory says.
+    env: {...process.env, DATABASE_URL: database, LAUNDRY_OPS_STORAGE: config.storage},
+  })
+}
+
+/**
+ * `--at`: run as if the clock read this instant when the command started (it then advances in real
+ * time). For rehearsals and tests of a schedule; the slot records it writes are real.
+ */
+export function clockFrom(at: string | undefined): Clock {
+  if (at === undefined) return {now: () => new Date()}
+  const start = Date.parse(at)
+  if (Number.isNaN(start) || !/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/.test(at)) {
+    throw new UsageError('USAGE', `--at '${at}' is not an ISO 8601 time with a zone, e.g. 2026-11-22T09:00:00Z`)
+  }
+  const real = Date.now()
+  return {now: () => new Date(start + (Date.now() - real))}
+}
+
+/** One progress line per task: `09:00 UTC  wa-remind  wa remind --limit=100  DONE 0.4s`. */
+export function describeTask(slot: Date, report: TaskReport, phase: 'start' | 'end'): string {
+  const time = `${slot.toISOString().slice(0, 10)} ${slot.toISOString().slice(11, 16)} UTC`
+  const head = `${time}  ${report.name}  laundry-ops ${report.command}`
+  if (phase === 'start') return `${head}  RUNNING${report.took_over_from ? ` (took over the expired lease of ${report.took_over_from})` : ''}`
+  const seconds = ((report.duration_ms ?? 0) / 1000).toFixed(1)
+  switch (report.outcome) {
+    case 'ran':
+      return `${head}  DONE ${seconds}s`
+    case 'failed':
+      return `${head}  FAIL exit ${report.exit_code}${report.error ? ` (${report.error})` : ''}${report.log ? `, see ${report.log}` : ''}`
+    case 'skipped':
+      return report.reason === 'claimed_by_other_runner'
+        ? `${head}  SKIP already run by another runner${report.holder ? ` (${report.holder})` : ''}`
+        : `${head}  SKIP previous run still running${report.holder ? ` (${report.holder})` : ''}`
+  }
+}

@@ -62,16 +62,23 @@ export async function reconcileQuota(db: Database, options: ReconcileOptions): P
     }
   }
   const knex = db.knex
+  // Count first, join after: the month's orders are grouped by tenant in a derived table (on SQLite a
+  // single pass over the covering index (tenant_id, outlet_id, created_at); on PostgreSQL one scan and a
+  // hash aggregate), and only then joined to the tenants. Joining tenants to orders before grouping made
+  // SQLite walk every order of every tenant, all months, through the table (2.3-3.3 s for 1M orders).
+  const counts = knex('orders')
+    .select('tenant_id')
+    .count({n: '*'})
+    .where('created_at', '>=', window.start)
+    .where('created_at', '<', window.end)
+    .groupBy('tenant_id')
+  if (options.tenant) counts.where('tenant_id', options.tenant)
   const query = knex('tenants as t')
-    .leftJoin('orders as o', (join) => {
-      join.on('o.tenant_id', '=', 't.id').andOn('o.created_at', '>=', knex.raw('?', [window.start])).andOn('o.created_at', '<', knex.raw('?', [window.end]))
-    })
+    .leftJoin(counts.as('c'), 'c.tenant_id', 't.id')
     .leftJoin('quota_usage as q', (join) => {
       join.on('q.tenant_id', '=', 't.id').andOn('q.period', '=', knex.raw('?', [window.period]))
     })
-    .select('t.id', 't.name', 'q.orders_used as previous')
-    .count({orders: 'o.id'})
-    .groupBy('t.id', 't.name', 'q.orders_used')
+    .select('t.id', 't.name', 'q.orders_used as previous', knex.raw('coalesce(c.n, 0) as orders'))
     .orderBy('t.name')
     .orderBy('t.id')
   if (options.tenant) query.where('t.id', options.tenant)

@@ -13,6 +13,7 @@ import HelpCommand from './commands/help.js'
 import ObserveHealth from './commands/observe/health.js'
 import QueueFailed from './commands/queue/failed.js'
 import QuotaReconcile from './commands/quota/reconcile.js'
+import ReadinessCheck from './commands/readiness/check.js'
 import WaRedrive from './commands/wa/redrive.js'
 import WaRemind from './commands/wa/remind.js'
 import QueueFlush from './commands/queue/flush.js'
@@ -44,6 +45,7 @@ export const COMMANDS = {
   'schedule:list': ScheduleList,
   'schedule:run': ScheduleRun,
   'schedule:work': ScheduleWork,
+  'readiness:check': ReadinessCheck,
   'wa:redrive': WaRedrive,
   'wa:remind': WaRemind,
 }

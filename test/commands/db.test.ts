@@ -153,7 +153,9 @@ describe('laundry-ops db (the CLI as a child process)', function () {
         expect(json.seed.changes.users).to.deep.equal({created: 5, updated: 0})
         expect(parseJson(await runCli(['db', 'status', '--json'], {cwd, env})).pending).to.deep.equal([])
         expect(parseJson(await runCli(['db', 'seed', '--json'], {cwd, env})).changed).to.equal(0)
-        expect(existsSync(path.join(cwd, 'storage'))).to.equal(false)
+        // No SQLite file beside the PostgreSQL database; only the storage layout readiness requires.
+        expect(existsSync(path.join(cwd, 'storage', 'database.sqlite'))).to.equal(false)
+        expect(existsSync(path.join(cwd, 'storage', 'app')) && existsSync(path.join(cwd, 'storage', 'logs'))).to.equal(true)
       } finally {
         await scratch.drop()
       }

@@ -46,6 +46,10 @@ export default class DbFresh extends DatabaseCommand<typeof DbFresh> {
     this.note(`Dropped ${dropped.length} table(s).`)
     const migration = await migrate(db)
     this.note(`Applied ${migration.migrated.length} migration(s).`)
+    // storage/app and storage/logs, which `readiness check` requires (Laravel ships them in its repository).
+    const {ensureStorageFolders} = await import('../../core/storage/layout.js')
+    const storage = ensureStorageFolders(config.storage)
+    if (storage.error) this.note(`note: ${storage.error}; \`readiness check\` will fail until it exists and is writable`)
     let seed: SeedResult | null = null
     if (this.flags.seed) {
       const {seedDatabase} = await import('../../core/db/seeds/index.js')

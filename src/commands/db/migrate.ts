@@ -26,8 +26,16 @@ export default class DbMigrate extends DatabaseCommand<typeof DbMigrate> {
     const db = await this.openDatabase(config)
     const {migrate} = await import('../../core/db/migrator.js')
     const result = await migrate(db, {dryRun: this.flags['dry-run'], step: this.flags.step})
+    if (!this.flags['dry-run']) await this.ensureStorage(config.storage)
     if (!this.jsonEnabled()) await this.render(result)
     return result
+  }
+
+  /** storage/app and storage/logs, which `readiness check` requires (Laravel ships them in its repository). */
+  private async ensureStorage(storage: string): Promise<void> {
+    const {ensureStorageFolders} = await import('../../core/storage/layout.js')
+    const {error} = ensureStorageFolders(storage)
+    if (error) this.note(`note: ${error}; \`readiness check\` will fail until it exists and is writable`)
   }
 
   private async render(result: MigrateResult): Promise<void> {

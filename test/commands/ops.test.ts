@@ -35,6 +35,7 @@ describeEachEngine('ops commands through the CLI', (ctx) => {
       [['wa', 'redrive', '--reason', 'NOPE'], /unknown reason code\(s\): NOPE/],
       [['wa', 'redrive', '--limit', '0'], /limit/],
       [['audit', 'archive', '--chunk', '5'], /chunk/],
+      [['audit', 'archive', '--chunk', '20000'], /--chunk: Expected an integer less than or equal to 10000 but received: 20000/],
       [['audit', 'archive', '--days', '-1'], /days/],
     ]
     for (const [args, pattern] of cases) {

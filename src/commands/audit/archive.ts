@@ -6,7 +6,7 @@ import type {ArchiveResult} from '../../core/audit/archive.js'
 export default class AuditArchive extends DatabaseCommand<typeof AuditArchive> {
   static hiddenAliases = ['ops:audit:archive']
   static summary = 'Archive old audit events to JSONL and delete the archived rows'
-  static description = `Audit events older than --days are written, oldest first, to <storage>/app/audit-archives/audit-events-YYYYMMDD-HHMMSS.jsonl (one JSON object per line, upstream's 12 keys) with a checksum manifest beside it, then deleted. Each chunk is fsynced before its rows are deleted; a run that was killed is finished by the next one, so no row is lost or archived twice. Artisan alias: \`ops:audit:archive\`.`
+  static description = `Audit events older than --days are written, oldest first, to <storage>/app/audit-archives/audit-events-YYYYMMDD-HHMMSS.jsonl (one JSON object per line, upstream's 12 keys) with a checksum manifest beside it, then deleted. Each chunk is fsynced before its rows are deleted (in batches of up to 100,000 fsynced rows); a run that was killed is finished by the next one, so no row is lost or archived twice. Artisan alias: \`ops:audit:archive\`.`
   static examples = [
     '<%= config.bin %> <%= command.id %> --dry-run',
     '<%= config.bin %> <%= command.id %> --days 90',
@@ -14,7 +14,12 @@ export default class AuditArchive extends DatabaseCommand<typeof AuditArchive> {
   ]
   static flags = {
     days: Flags.integer({min: 1, default: 90, description: 'archive events older than this many days'}),
-    chunk: Flags.integer({min: 100, default: 1000, description: 'rows per chunk (each chunk is made durable, then deleted)'}),
+    chunk: Flags.integer({
+      min: 100,
+      max: 10_000,
+      default: 1000,
+      description: 'rows per chunk, 100-10000 (each chunk is written and fsynced; fsynced rows are then deleted in batches)',
+    }),
     channel: Flags.string({description: 'only events of this channel (e.g. api, web)'}),
     gzip: Flags.boolean({description: 'write .jsonl.gz (one gzip member per chunk)'}),
     'dry-run': Flags.boolean({description: 'count what would be archived; write and delete nothing'}),

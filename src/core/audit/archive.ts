@@ -5,7 +5,7 @@ import path from 'node:path'
 import type {Clock} from '../clock.js'
 import {toDbTimestamp} from '../clock.js'
 import type {Database} from '../db/connection.js'
-import {acquireLease, LeaseHeldError} from '../db/lease.js'
+import {acquireLease, type Lease, LeaseHeldError} from '../db/lease.js'
 import {type Executor, writeTransaction} from '../db/transactions.js'
 import {OpsError} from '../errors.js'
 import {encodeLines, fsyncDir, MANIFEST_SUFFIX, readArchiveLines, sha256, unfinishedArchives, writeAll, writeFileAtomic} from './archive-files.js'
@@ -23,7 +23,9 @@ export interface ArchiveOptions {
   /** `<storage>`; archives go to `<storage>/app/audit-archives/`. */
   storage: string
   toolVersion: string
-  /** Called after each chunk is durable and deleted (progress output). */
+  /** Rows of fsynced pages deleted together (default DELETE_BATCH_ROWS); tests use small values. */
+  deleteBatchRows?: number
+  /** Called after each batch of durable rows is deleted (progress output). */
   onChunk?: (progress: {archived: number; matched: number}) => void
 }
 
@@ -161,6 +163,170 @@ async function recoverArchive(db: Database, file: string, options: ArchiveOption
   return {file, rows: keys.length, deleted_from_table: deleted, torn_tail: torn}
 }
 
+/** Rows deleted per batch: fsynced pages are deleted together, by the hundred thousand, not page by page. */
+export const DELETE_BATCH_ROWS = 100_000
+/** PostgreSQL: ids bound per delete statement (as one uuid[] parameter, never one parameter per id). */
+const PG_DELETE_IDS = 20_000
+/** The lease (10 minutes) is renewed after every delete batch, and at least this often in between. */
+const LEASE_REFRESH_MS = 5_000
+
+const COLUMNS = ['id', 'tenant_id', 'user_id', 'outlet_id', 'event_key', 'channel', 'entity_type', 'entity_id', 'request_id', 'ip_address', 'created_at']
+
+type Row = Record<string, unknown>
+/** Encodes, appends and fsyncs one page of rows (in archive order). Returns when the lines are durable. */
+type PageSink = (rows: Row[]) => void
+
+interface CopyContext {
+  deleteBatch: number
+  cutoff: string
+  channel?: string
+  chunk: number
+  page: PageSink
+  lease: Lease
+  /** After each delete batch: progress output. */
+  progress: () => void
+}
+
+/**
+ * SQLite: the ordered key list (rowid and id of every matching row, numbered in (created_at, id) order)
+ * lives in a temporary table on the one connection, so every page is a key range read by rowid. Pages
+ * are fsynced one by one; the fsynced rows are deleted by key range every DELETE_BATCH_ROWS rows (and at
+ * the end): one DELETE per 100k rows instead of one per page, which cuts the index write amplification
+ * of audit_events' four indexes. Only rows whose rowid AND id are the ones listed (so the rows the page
+ * read) are deleted, and no statement binds more than a handful of parameters, whatever --chunk is.
+ */
+async function copySqlite(db: Database, c: CopyContext): Promise<number> {
+  const conn = await db.knex.client.acquireConnection()
+  const on = <T extends {connection(c: unknown): T}>(q: T): T => q.connection(conn)
+  const keys = 'temp.laundry_ops_archive_keys'
+  let deleted = 0
+  try {
+    await on(db.knex.raw('pragma synchronous = FULL'))
+    await on(db.knex.raw(`drop table if exists ${keys}`))
+    await on(db.knex.raw(`create temp table laundry_ops_archive_keys ("rn" integer primary key, "id" integer not null, "uid" varchar not null)`))
+    await on(
+      db.knex.raw(
+        `insert into ${keys} ("rn", "id", "uid")
+         select row_number() over (order by "created_at", "id"), "rowid", "id" from "audit_events" where "created_at" < ?${c.channel ? ' and "channel" = ?' : ''}`,
+        c.channel ? [c.cutoff, c.channel] : [c.cutoff],
+      ),
+    )
+    const [{total}] = await on(db.knex(db.knex.raw(keys)).max({total: 'rn'}))
+    const lastRn = Number(total ?? 0)
+    const listed = `${keys} as k join "audit_events" as a on a."rowid" = k."id" and a."id" = k."uid"`
+    let durable = 0 // key numbers up to this one are in the file, fsynced
+    let removed = 0 // key numbers up to this one are deleted from the table
+    let refreshed = Date.now()
+    const flush = async () => {
+      if (durable === removed) return
+      const {changes} = (await on(
+        db.knex.raw(`delete from "audit_events" where "rowid" in (select k."id" from ${listed} where k."rn" > ? and k."rn" <= ?)`, [removed, durable]),
+      )) as {changes: number}
+      deleted += changes
+      removed = durable
+      await c.lease.refresh(((table: string) => on(db.knex(table))) as unknown as Executor)
+      refreshed = Date.now()
+      c.progress()
+    }
+    for (let from = 0; from < lastRn; from += c.chunk) {
+      const to = Math.min(from + c.chunk, lastRn)
+      const rows = (await on(
+        db.knex.raw(
+          `select ${COLUMNS.map((col) => `a."${col}"`).join(', ')}, a."metadata_json" from ${listed} where k."rn" > ? and k."rn" <= ? order by k."rn"`,
+          [from, to],
+        ),
+      )) as Row[]
+      if (rows.length > 0) c.page(rows)
+      durable = to
+      if (durable - removed >= c.deleteBatch) await flush()
+      else if (Date.now() - refreshed > LEASE_REFRESH_MS) {
+        await c.lease.refresh(((table: string) => on(db.knex(table))) as unknown as Executor)
+        refreshed = Date.now()
+      }
+    }
+    await flush()
+    await on(db.knex.raw(`drop table if exists ${keys}`))
+    return deleted
+  } finally {
+    await on(db.knex.raw('pragma synchronous = NORMAL')).catch(() => {})
+    await db.knex.client.releaseConnection(conn)
+  }
+}
+
+interface PgClient {
+  query(text: string, values?: unknown[]): Promise<{rows: Row[]; rowCount: number | null}>
+}
+
+/**
+ * PostgreSQL: one server-side cursor over the matching rows in (created_at, id) order, on its own
+ * connection in a read-only snapshot: one sort, no index probe per row. The next page is fetched while
+ * this one is encoded and fsynced. The ids of fsynced pages are deleted on another connection every
+ * DELETE_BATCH_ROWS rows (and at the end), by `id = any($1::uuid[])`: exactly the rows the cursor
+ * returned, one array parameter per statement whatever --chunk is. That delete runs while the cursor
+ * reads on; it is awaited before the next batch and before the manifest.
+ */
+async function copyPg(db: Database, c: CopyContext): Promise<number> {
+  const conn = (await db.knex.client.acquireConnection()) as PgClient
+  let deleted = 0
+  let deleting: Promise<void> | null = null
+  let inTransaction = false
+  const startDelete = (ids: string[]): Promise<void> => {
+    const run = (async () => {
+      for (let i = 0; i < ids.length; i += PG_DELETE_IDS) {
+        const result = (await db.knex.raw('delete from "audit_events" where "id" = any(?::uuid[])', [ids.slice(i, i + PG_DELETE_IDS)])) as {rowCount: number | null}
+        deleted += result.rowCount ?? 0
+      }
+      await c.lease.refresh()
+      c.progress()
+    })()
+    run.catch(() => {}) // awaited (and so rethrown) before the next batch and at the end
+    return run
+  }
+  try {
+    await conn.query('begin isolation level repeatable read read only')
+    inTransaction = true
+    const select = `select ${COLUMNS.map((col) => `"${col}"`).join(', ')}, "metadata_json"::text as "metadata_json" from "audit_events"`
+    await conn.query(
+      `declare laundry_ops_archive no scroll cursor for ${select} where "created_at" < $1${c.channel ? ' and "channel" = $2' : ''} order by "created_at", "id"`,
+      c.channel ? [c.cutoff, c.channel] : [c.cutoff],
+    )
+    const fetch = () => {
+      const next = conn.query(`fetch forward ${c.chunk} from laundry_ops_archive`)
+      next.catch(() => {}) // awaited below
+      return next
+    }
+    let pending: string[] = []
+    let refreshed = Date.now()
+    let next: ReturnType<typeof fetch> | null = fetch()
+    while (next) {
+      const {rows}: {rows: Row[]} = await next
+      next = rows.length === c.chunk ? fetch() : null
+      if (rows.length === 0) break
+      c.page(rows)
+      for (const row of rows) pending.push(String(row.id))
+      if (pending.length >= c.deleteBatch) {
+        if (deleting) await deleting
+        deleting = startDelete(pending)
+        pending = []
+        refreshed = Date.now()
+      } else if (Date.now() - refreshed > LEASE_REFRESH_MS) {
+        await c.lease.refresh()
+        refreshed = Date.now()
+      }
+    }
+    if (deleting) await deleting
+    deleting = null
+    if (pending.length > 0) await startDelete(pending)
+    await conn.query('commit')
+    inTransaction = false
+    return deleted
+  } finally {
+    if (deleting) await deleting.catch(() => {})
+    if (inTransaction) await conn.query('rollback').catch(() => {})
+    await db.knex.client.releaseConnection(conn)
+  }
+}
+
 function archiveFileName(dir: string, now: Date, gzip: boolean): string {
   const base = `audit-events-${stamp(now)}`
   const ext = gzip ? '.jsonl.gz' : '.jsonl'
@@ -220,68 +386,23 @@ export async function archiveAuditEvents(db: Database, options: ArchiveOptions):
     let bytes = 0
     let first: ArchiveKey | null = null
     let last: ArchiveKey | null = null
-    // One connection for the run: the ordered key list lives in a temporary table on it, so every page is
-    // a primary-key range instead of a scan and sort of audit_events (which has no created_at index).
-    const conn = await db.knex.client.acquireConnection()
-    const on = <T extends {connection(c: unknown): T}>(q: T): T => q.connection(conn)
-    const keys = db.dialect === 'sqlite' ? 'temp.laundry_ops_archive_keys' : 'laundry_ops_archive_keys'
+    // A page of rows becomes lines, is appended and fsynced: from then on its rows may be deleted.
+    const page: PageSink = (rows) => {
+      const data = encodeLines(rows.map(toLine), options.gzip)
+      writeAll(fd, data)
+      fsyncSync(fd)
+      hash.update(data)
+      bytes += data.length
+      result.archived += rows.length
+      const tail = rows.at(-1)!
+      first ??= {created_at: String(rows[0].created_at), id: String(rows[0].id)}
+      last = {created_at: String(tail.created_at), id: String(tail.id)}
+    }
     try {
-      if (db.dialect === 'sqlite') await on(db.knex.raw('pragma synchronous = FULL'))
-      await on(db.knex.raw(`drop table if exists ${keys}`))
-      await on(
-        db.knex.raw(
-          db.dialect === 'sqlite'
-            ? `create temp table laundry_ops_archive_keys ("rn" integer primary key, "id" integer not null, "created_at" varchar)`
-            : `create temp table laundry_ops_archive_keys ("rn" bigint primary key, "id" uuid not null, "created_at" timestamp(0))`,
-        ),
-      )
-      const channel = options.channel ? ' and "channel" = ?' : ''
-      // On SQLite the key list holds rowids: a page then reads rows by rowid, the cheapest lookup there is.
-      const rowKey = db.dialect === 'sqlite' ? '"rowid"' : '"id"'
-      await on(
-        db.knex.raw(
-          `insert into ${keys} ("rn", "id", "created_at")
-           select row_number() over (order by "created_at", "id"), ${rowKey}, "created_at" from "audit_events" where "created_at" < ?${channel}`,
-          options.channel ? [cutoff, options.channel] : [cutoff],
-        ),
-      )
-      const [{total}] = await on(db.knex(db.knex.raw(keys)).max({total: 'rn'}))
-      const lastRn = Number(total ?? 0)
-      for (let from = 0; from < lastRn; from += options.chunk) {
-        const rows = await on(
-          db
-            .knex(db.knex.raw(`${keys} as k`))
-            .join('audit_events as a', db.dialect === 'sqlite' ? 'a.rowid' : 'a.id', 'k.id')
-            .where('k.rn', '>', from)
-            .where('k.rn', '<=', from + options.chunk)
-            .orderBy('k.rn')
-            .select(
-              'a.id', 'a.tenant_id', 'a.user_id', 'a.outlet_id', 'a.event_key', 'a.channel', 'a.entity_type', 'a.entity_id',
-              'a.request_id', 'a.ip_address', 'a.created_at',
-              // The stored JSON text, written into the line as stored (PostgreSQL would parse json otherwise).
-              db.dialect === 'pg' ? db.knex.raw('a.metadata_json::text as metadata_json') : 'a.metadata_json',
-            ),
-        )
-        if (rows.length === 0) continue
-        const data = encodeLines(rows.map(toLine), options.gzip)
-        writeAll(fd, data)
-        fsyncSync(fd)
-        hash.update(data)
-        bytes += data.length
-        // Durable in the archive: now the rows may go (one statement, so one transaction).
-        result.deleted += await on(db.knex('audit_events').whereIn('id', rows.map((r) => String(r.id))).delete())
-        result.archived += rows.length
-        const tail = rows.at(-1)!
-        first ??= {created_at: String(rows[0].created_at), id: String(rows[0].id)}
-        last = {created_at: String(tail.created_at), id: String(tail.id)}
-        await lease.refresh(((table: string) => on(db.knex(table))) as unknown as Executor)
-        options.onChunk?.({archived: result.archived, matched: result.matched})
-      }
-      await on(db.knex.raw(`drop table if exists ${keys}`))
+      const copy = db.dialect === 'sqlite' ? copySqlite : copyPg
+      result.deleted = await copy(db, {deleteBatch: Math.max(1, options.deleteBatchRows ?? DELETE_BATCH_ROWS), cutoff, channel: options.channel, chunk: options.chunk, page, lease, progress: () => options.onChunk?.({archived: result.archived, matched: result.matched})})
     } finally {
       closeSync(fd)
-      if (db.dialect === 'sqlite') await on(db.knex.raw('pragma synchronous = NORMAL')).catch(() => {})
-      await db.knex.client.releaseConnection(conn)
     }
     result.manifest = writeManifest(file, {
       file: path.basename(file),

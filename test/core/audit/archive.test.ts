@@ -85,6 +85,41 @@ describeEachEngine('audit archive', (ctx) => {
     expect(lines.find((l) => !Array.isArray(l.metadata))?.metadata.note).to.equal('café/ü')
   })
 
+  it('deletes fsynced pages in batches: every row archived once and deleted, progress after each batch', async () => {
+    const ids = await insertAuditEvents(db, 450, {now: NOW, minDays: 91, maxDays: 120})
+    const progress: number[] = []
+    const result = await archiveAuditEvents(db, options({chunk: 100, deleteBatchRows: 200, onChunk: (p) => progress.push(p.archived)}))
+    expect(result).to.deep.include({matched: 450, archived: 450, deleted: 450})
+    // Batches after 200 and 400 fsynced rows, and the rest at the end.
+    expect(progress).to.have.length(3)
+    expect(progress.at(-1)).to.equal(450)
+    if (ctx.dialect === 'sqlite') expect(progress).to.deep.equal([200, 400, 450])
+    expect(await count()).to.equal(0)
+    const lines = readFileSync(result.file!, 'utf8').trimEnd().split('\n').map((l) => JSON.parse(l).id as string)
+    expect(lines).to.have.length(450)
+    expect([...lines].sort()).to.deep.equal([...ids].sort())
+  })
+
+  it('a chunk above both engines\' bind-parameter limits (66,000 of 70,000 rows) binds a handful of parameters per statement', async function () {
+    this.timeout(300_000)
+    const ids = await insertAuditEvents(db, 70_000, {now: NOW, minDays: 91, maxDays: 400})
+    let most = 0
+    const spy = (q: {bindings?: unknown[]}) => (most = Math.max(most, q.bindings?.length ?? 0))
+    db.knex.on('query', spy)
+    try {
+      const result = await archiveAuditEvents(db, options({chunk: 66_000}))
+      expect(result).to.deep.include({matched: 70_000, archived: 70_000, deleted: 70_000})
+      expect(result.manifest).to.be.a('string')
+    } finally {
+      db.knex.removeListener('query', spy)
+    }
+    expect(most).to.be.below(10)
+    expect(await count()).to.equal(0)
+    const where = archivedIds(dir())
+    expect(where.size).to.equal(70_000)
+    expect(ids.every((id) => where.get(id)?.length === 1)).to.equal(true)
+  })
+
   it('--dry-run reports the same matched and changes nothing; nothing to archive creates no file', async () => {
     await insertAuditEvents(db, 30, {now: NOW, minDays: 95, maxDays: 99})
     const dry = await archiveAuditEvents(db, options({dryRun: true}))

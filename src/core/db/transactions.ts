@@ -37,9 +37,35 @@ export async function writeTransaction<T>(db: Database, work: (trx: Executor) =>
   // ROLLBACK then ends ours.
   return db.knex.transaction(async (trx) => {
     await trx.raw('COMMIT')
-    await trx.raw('BEGIN IMMEDIATE')
+    await beginImmediate(trx)
     return work(trx)
   })
+}
+
+const BUSY_RETRY_MS = 10_000
+
+/**
+ * BEGIN IMMEDIATE. The connection's busy_timeout makes SQLite wait for the write lock, but better-sqlite3
+ * waits synchronously, holding the event loop; a connection opened with busy_timeout 0 (several
+ * connections in one process, e.g. the scheduler tests) gets SQLITE_BUSY at once and we retry here,
+ * asynchronously, for up to 10 s. On a final failure a plain BEGIN keeps knex's ROLLBACK valid, so the
+ * caller sees SQLITE_BUSY, not "cannot rollback - no transaction is active".
+ */
+async function beginImmediate(trx: Knex.Transaction): Promise<void> {
+  const deadline = Date.now() + BUSY_RETRY_MS
+  for (;;) {
+    try {
+      await trx.raw('BEGIN IMMEDIATE')
+      return
+    } catch (error) {
+      const code = (error as {code?: string}).code
+      if (code !== 'SQLITE_BUSY' || Date.now() >= deadline) {
+        await trx.raw('BEGIN').catch(() => {})
+        throw error
+      }
+      await new Promise((resolve) => setTimeout(resolve, 1 + Math.floor(Math.random() * 10)))
+    }
+  }
 }
 
 /** Rows of a raw select, whatever the driver's result shape. */

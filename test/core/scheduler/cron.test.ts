@@ -1,0 +1,115 @@
+import {expect} from 'chai'
+
+import {cronMatches, CronSyntaxError, nextSlot, parseCron, slotOf} from '../../../src/core/scheduler/cron.js'
+import {BASELINE, buildSchedule, loadSchedule, splitCommandLine} from '../../../src/core/scheduler/schedule.js'
+import {mkdtempSync, writeFileSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import path from 'node:path'
+
+const at = (iso: string) => new Date(iso)
+const next = (expr: string, after: string) => nextSlot(parseCron(expr), at(after))?.toISOString() ?? null
+
+describe('cron expressions (UTC)', () => {
+  it('matches the baseline expressions on their minutes only', () => {
+    const every10 = parseCron('*/10 * * * *')
+    expect(cronMatches(every10, at('2026-11-22T10:20:59Z'))).to.equal(true)
+    expect(cronMatches(every10, at('2026-11-22T10:21:00Z'))).to.equal(false)
+    const daily = parseCron('10 0 * * *')
+    expect(cronMatches(daily, at('2026-11-22T00:10:00Z'))).to.equal(true)
+    expect(cronMatches(daily, at('2026-11-22T01:10:00Z'))).to.equal(false)
+    // Over a whole day, each baseline task is due exactly as often as upstream's schedule says.
+    const counts = BASELINE.map((b) => {
+      const expr = parseCron(b.cron)
+      let n = 0
+      for (let m = 0; m < 1440; m++) if (cronMatches(expr, new Date(Date.UTC(2026, 10, 22, 0, m)))) n++
+      return [b.name, n]
+    })
+    expect(Object.fromEntries(counts)).to.deep.equal({'wa-redrive': 144, 'wa-remind': 1, 'observe-health': 96, 'quota-reconcile': 1, 'audit-archive': 1})
+  })
+
+  it('computes the next slot strictly after the current minute, across days, months and leap years', () => {
+    expect(next('*/15 * * * *', '2026-11-22T10:15:30Z')).to.equal('2026-11-22T10:30:00.000Z')
+    expect(next('0 2 * * *', '2026-11-22T02:00:00Z')).to.equal('2026-11-23T02:00:00.000Z')
+    expect(next('0 9 * * *', '2026-12-31T23:59:00Z')).to.equal('2027-01-01T09:00:00.000Z')
+    expect(next('0 0 29 2 *', '2026-03-01T00:00:00Z')).to.equal('2028-02-29T00:00:00.000Z')
+    expect(next('0 0 30 2 *', '2026-03-01T00:00:00Z')).to.equal(null)
+    expect(next('@hourly', '2026-11-22T10:00:00Z')).to.equal('2026-11-22T11:00:00.000Z')
+  })
+
+  it('supports ranges, lists, steps, names, 7 as Sunday, and day-of-month OR day-of-week', () => {
+    expect([...parseCron('1-10/3,30 * * * *').minutes]).to.deep.equal([1, 4, 7, 10, 30])
+    expect([...parseCron('5/20 * * * *').minutes]).to.deep.equal([5, 25, 45])
+    expect([...parseCron('0 0 * JAN-MAR MON,fri').weekdays].sort()).to.deep.equal([1, 5])
+    expect([...parseCron('0 0 * * 7').weekdays]).to.deep.equal([0])
+    // 2026-11-22 is a Sunday; the 1st of December a Tuesday.
+    const either = parseCron('0 0 1 * 0')
+    expect(cronMatches(either, at('2026-11-22T00:00:00Z'))).to.equal(true)
+    expect(cronMatches(either, at('2026-12-01T00:00:00Z'))).to.equal(true)
+    expect(cronMatches(either, at('2026-12-02T00:00:00Z'))).to.equal(false)
+    expect(slotOf(at('2026-11-22T10:20:59.999Z')).toISOString()).to.equal('2026-11-22T10:20:00.000Z')
+  })
+
+  it('refuses malformed expressions with the reason', () => {
+    for (const [expr, reason] of [
+      ['* * * *', /4 fields; expected 5/],
+      ['60 * * * *', /minute 60 is out of range 0-59/],
+      ['*/0 * * * *', /invalid step "0"/],
+      ['5-1 * * * *', /runs backwards/],
+      ['* * * FOO *', /invalid month "FOO"/],
+      ['@often', /unknown cron alias/],
+      ['1,,2 * * * *', /empty list item/],
+    ] as const) {
+      expect(() => parseCron(expr), expr).to.throw(CronSyntaxError, reason)
+    }
+  })
+})
+
+describe('the schedule (baseline and operator file)', () => {
+  it('is upstream baseline when there is no file', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'laundry-ops-schedule-'))
+    const {tasks, file} = loadSchedule({cwd: dir, env: {}})
+    expect(file).to.equal(null)
+    expect(tasks.map((t) => [t.name, t.cron, t.command])).to.deep.equal(BASELINE.map((b) => [b.name, b.cron, b.command]))
+    expect(tasks.every((t) => t.enabled && t.leaseMinutes === 5)).to.equal(true)
+  })
+
+  it('changes, disables and adds tasks from the file', () => {
+    const tasks = buildSchedule({
+      tasks: {
+        'wa-redrive': {cron: '*/5 * * * *'},
+        'audit-archive': {enabled: false},
+        'retry-failed': {cron: '30 * * * *', command: 'queue retry all', lease_minutes: 15},
+      },
+    })
+    const byName = Object.fromEntries(tasks.map((t) => [t.name, t]))
+    expect(byName['wa-redrive'].cron).to.equal('*/5 * * * *')
+    expect(byName['wa-redrive'].command).to.equal('wa redrive --limit=100')
+    expect(byName['audit-archive'].enabled).to.equal(false)
+    expect(byName['retry-failed'].argv).to.deep.equal(['queue', 'retry', 'all'])
+    expect(byName['retry-failed'].leaseMinutes).to.equal(15)
+    expect(buildSchedule({baseline: false, tasks: {x: {cron: '* * * * *', command: 'db status'}}}).map((t) => t.name)).to.deep.equal(['x'])
+  })
+
+  it('refuses an invalid file with the place and the reason', () => {
+    const bad: Array<[unknown, RegExp]> = [
+      [{tasks: {x: {cron: '* * * * *'}}}, /task "x": a new task needs "cron" and "command"/],
+      [{tasks: {x: {cron: '* * * * *', command: 'db fresh --force'}}}, /not a schedulable laundry-ops command/],
+      [{tasks: {x: {cron: '* * * * *', command: 'schedule run'}}}, /not a schedulable/],
+      [{tasks: {'wa-redrive': {cron: '61 * * * *'}}}, /task "wa-redrive": minute 61 is out of range/],
+      [{tasks: {'wa-redrive': {every: '5m'}}}, /at tasks\.wa-redrive: Unrecognized key/i],
+      [{tasks: {'Bad Name': {cron: '* * * * *', command: 'db status'}}}, /a task name is 1-64/],
+      [{tasks: {'wa-redrive': {lease_minutes: 0}}}, /lease_minutes/],
+      [{baseline: 'yes'}, /at baseline/],
+    ]
+    for (const [content, reason] of bad) expect(() => buildSchedule(content, 'f.json'), JSON.stringify(content)).to.throw(reason)
+    const dir = mkdtempSync(path.join(tmpdir(), 'laundry-ops-schedule-'))
+    writeFileSync(path.join(dir, 'laundry-ops.schedule.json'), '{"tasks": ')
+    expect(() => loadSchedule({cwd: dir, env: {}})).to.throw(/laundry-ops\.schedule\.json: .*JSON/)
+    expect(() => loadSchedule({cwd: dir, env: {LAUNDRY_OPS_SCHEDULE: 'missing.json'}})).to.throw(/missing\.json': no such file/)
+  })
+
+  it('splits command lines without a shell', () => {
+    expect(splitCommandLine(`wa redrive --reason "RATE_LIMIT" --tenant='a b'`)).to.deep.equal(['wa', 'redrive', '--reason', 'RATE_LIMIT', '--tenant=a b'])
+    expect(() => splitCommandLine('wa "redrive')).to.throw(/unclosed/)
+  })
+})

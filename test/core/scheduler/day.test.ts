@@ -1,0 +1,171 @@
+import {expect} from 'chai'
+
+import {fixedClock} from '../../../src/core/clock.js'
+import type {Database} from '../../../src/core/db/connection.js'
+import {migrate} from '../../../src/core/db/migrator.js'
+import {dueTasks, scheduleRun, slotRecords, type TaskExecutor, type TaskReport} from '../../../src/core/scheduler/runner.js'
+import {buildSchedule} from '../../../src/core/scheduler/schedule.js'
+import {describeEachEngine} from '../../helpers/engines.js'
+
+const DAY = Date.UTC(2026, 10, 22)
+const PREFIX = 'laravel_cache_'
+const minute = (m: number) => new Date(DAY + m * 60_000)
+const hhmm = (d: Date) => d.toISOString().slice(11, 16)
+
+/** Deterministic jitter: runners on different hosts start within the same minute, never at once. */
+function prng(seed: number) {
+  let s = seed
+  return () => {
+    s = (s * 1_103_515_245 + 12_345) % 2_147_483_648
+    return s / 2_147_483_648
+  }
+}
+
+// The baseline plus two tasks that exercise the lease:
+// - `long` is due every 10 minutes but runs for 25 (lease 30): it must run at :00 and :30 only;
+// - `crashy` is hourly; at 05:00 its runner "dies" mid-task (the task never ends, nothing is cleaned up),
+//   so its lease (90 minutes) is left behind: 06:00 is skipped, 07:00 takes it over.
+const tasks = buildSchedule({
+  tasks: {
+    long: {cron: '*/10 * * * *', command: 'db status', lease_minutes: 30},
+    crashy: {cron: '0 * * * *', command: 'db status', lease_minutes: 90},
+  },
+})
+
+describeEachEngine('scheduler: three runners over a simulated day (1,440 slots)', (ctx) => {
+  const runners: Database[] = []
+
+  before(async function () {
+    this.timeout(120_000)
+    const setup = await ctx.scratch.open()
+    await migrate(setup)
+    for (let i = 0; i < 3; i++) {
+      const db = await ctx.scratch.open()
+      // Three SQLite connections in one process: better-sqlite3 would wait for a lock synchronously,
+      // blocking the event loop of the holder too; with busy_timeout 0 the wait is async (writeTransaction).
+      if (db.dialect === 'sqlite') await db.knex.raw('PRAGMA busy_timeout = 0')
+      runners.push(db)
+    }
+  })
+
+  it('runs each (task, slot) exactly once, never overlaps a running task, and takes over a dead run after its lease', async function () {
+    this.timeout(300_000)
+    const executions: Array<{task: string; slot: string; runner: number; start: number; end?: number}> = []
+    const parkedLong: Array<{endAt: number; resolve: () => void; settled: Promise<unknown>}> = []
+    const taskReports: Array<TaskReport & {slot: string}> = []
+    let simNow = 0
+    const random = prng(42)
+
+    for (let m = 0; m < 1440; m++) {
+      simNow = DAY + m * 60_000
+      // Long tasks whose 25 minutes are over end now; their runs finish (lease released) before the slot.
+      const ending = parkedLong.filter((p) => p.endAt <= simNow)
+      for (const p of ending) {
+        parkedLong.splice(parkedLong.indexOf(p), 1)
+        p.resolve()
+      }
+      await Promise.all(ending.map((p) => p.settled))
+
+      const due = dueTasks(tasks, minute(m)).length
+      const waits: Array<Promise<unknown>> = []
+      // Hosts reach the minute in a different order every time.
+      const order = [0, 1, 2].sort(() => random() - 0.5)
+      for (const r of order) {
+        let ends = 0
+        let parked = 0
+        let quiet!: () => void
+        const quiescent = new Promise<void>((resolve) => (quiet = resolve))
+        const check = () => {
+          if (ends + parked === due) quiet()
+        }
+        check()
+        // A long task has finished (slot record written, lease released) when its `end` event arrives.
+        let longFinished!: () => void
+        const longDone = new Promise<void>((resolve) => (longFinished = resolve))
+        const executor: TaskExecutor = async ({task, slot}) => {
+          const record: (typeof executions)[number] = {task: task.name, slot: hhmm(slot), runner: r, start: simNow}
+          executions.push(record)
+          if (task.name === 'crashy' && hhmm(slot) === '05:00') {
+            parked++
+            check()
+            return new Promise(() => {}) // the runner was killed: no end, no release
+          }
+          if (task.name === 'long') {
+            let resolve!: () => void
+            const ended = new Promise<void>((res) => (resolve = res))
+            parkedLong.push({endAt: simNow + 25 * 60_000, resolve, settled: longDone})
+            parked++
+            check()
+            await ended
+            record.end = simNow
+            return {exitCode: 0}
+          }
+          record.end = simNow
+          return {exitCode: 0}
+        }
+        const run = scheduleRun(runners[r], {
+          tasks,
+          executor,
+          clock: fixedClock(new Date(DAY + m * 60_000 + Math.floor(random() * 50_000))),
+          cachePrefix: PREFIX,
+          heartbeatMs: false,
+          onEvent: ({type, slot, report}) => {
+            if (type === 'end') taskReports.push({...report, slot: hhmm(slot)})
+            if (type === 'end') ends++
+            if (type === 'end' && report.name === 'long') longFinished()
+            check()
+          },
+        })
+        waits.push(Promise.race([run, quiescent]))
+      }
+      await Promise.all(waits)
+    }
+
+    const key = (e: {task: string; slot: string}) => `${e.task}@${e.slot}`
+    const counts = new Map<string, number>()
+    for (const e of executions) counts.set(key(e), (counts.get(key(e)) ?? 0) + 1)
+    expect([...counts.values()].filter((n) => n > 1), 'a (task, slot) ran twice').to.deep.equal([])
+
+    const ran = (task: string) => executions.filter((e) => e.task === task).map((e) => e.slot)
+    expect(ran('wa-redrive')).to.have.length(144)
+    expect(ran('observe-health')).to.have.length(96)
+    expect(ran('wa-remind')).to.deep.equal(['09:00'])
+    expect(ran('quota-reconcile')).to.deep.equal(['00:10'])
+    expect(ran('audit-archive')).to.deep.equal(['02:00'])
+    // `long` runs at :00 and :30; :10, :20, :40 and :50 find it still running.
+    expect(ran('long')).to.have.length(48)
+    expect(ran('long').every((s) => s.endsWith(':00') || s.endsWith(':30'))).to.equal(true)
+    const longRuns = executions.filter((e) => e.task === 'long').sort((a, b) => a.start - b.start)
+    for (let i = 1; i < longRuns.length; i++) expect(longRuns[i].start, 'long overlapped').to.be.at.least(longRuns[i - 1].end!)
+    // `crashy`: every hour but 06:00 (the dead 05:00 run still holds the lease), taken over at 07:00.
+    expect(ran('crashy')).to.have.length(23)
+    expect(ran('crashy')).to.not.include('06:00')
+
+    const bySlot = new Map<string, typeof taskReports>()
+    for (const t of taskReports) bySlot.set(key({task: t.name, slot: t.slot}), [...(bySlot.get(key({task: t.name, slot: t.slot})) ?? []), t])
+    for (const [k, list] of bySlot) {
+      // The 05:00 crashy run never reports; everything else has three reports, one of them the owner's.
+      if (k === 'crashy@05:00') continue
+      expect(list, k).to.have.length(3)
+      expect(list.filter((t) => t.reason === 'claimed_by_other_runner'), k).to.have.length(2)
+    }
+    expect(bySlot.get('long@00:10')!.some((t) => t.reason === 'previous_run_still_running')).to.equal(true)
+    expect(bySlot.get('crashy@06:00')!.filter((t) => t.reason === 'previous_run_still_running')).to.have.length(1)
+    const takeover = bySlot.get('crashy@07:00')!.find((t) => t.outcome === 'ran')!
+    expect(takeover.took_over_from).to.match(/^laundry-ops:/)
+    expect(bySlot.get('crashy@08:00')!.find((t) => t.outcome === 'ran')!.took_over_from).to.equal(undefined)
+    // Every runner won slots: the claims really raced.
+    for (let r = 0; r < 3; r++) expect(executions.filter((e) => e.runner === r).length, `runner ${r}`).to.be.greaterThan(20)
+
+    // The ledger agrees: one record per (task, due slot), with the outcome.
+    const ledger = await slotRecords(runners[0], PREFIX)
+    const expectedSlots = [...Array(1440).keys()].reduce((n, m) => n + dueTasks(tasks, minute(m)).length, 0)
+    expect(ledger).to.have.length(expectedSlots)
+    const status = (task: string, slot: string) => ledger.find((l) => l.task === task && l.slot === `2026-11-22T${slot}:00.000Z`)?.record.status
+    expect(status('crashy', '05:00')).to.equal('running')
+    expect(status('crashy', '06:00')).to.equal('skipped')
+    expect(status('long', '00:10')).to.equal('skipped')
+    expect(status('long', '00:30')).to.equal('done')
+    expect(ledger.filter((l) => l.record.status === 'done')).to.have.length(executions.length - 1)
+  })
+})

@@ -1,0 +1,185 @@
+import {type ChildProcess, spawn} from 'node:child_process'
+import {existsSync, readFileSync, writeFileSync} from 'node:fs'
+import path from 'node:path'
+
+import {expect} from 'chai'
+
+import type {Database} from '../../src/core/db/connection.js'
+import {slotRecords} from '../../src/core/scheduler/runner.js'
+import {BIN, parseJson, runCli} from '../helpers/cli.js'
+import {describeEachEngine} from '../helpers/engines.js'
+
+const HOUR = Date.parse('2026-11-22T10:00:00Z')
+const PREFIX = 'laravel_cache_'
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+
+interface Runner {
+  child: ChildProcess
+  minute: number
+  stdout: string
+  code: number | null | undefined
+  exited: Promise<void>
+}
+
+function env(url: string, schedule: string): NodeJS.ProcessEnv {
+  const out: NodeJS.ProcessEnv = {}
+  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('LAUNDRY_OPS_') && !k.startsWith('DATABASE_URL') && k !== 'DEBUG') out[k] = v
+  return {...out, NO_COLOR: '1', DATABASE_URL: url, LAUNDRY_OPS_SCHEDULE: schedule}
+}
+
+/** A real `schedule run` process for the simulated minute, in its own process group (so a kill takes its task too). */
+function startRunner(cwd: string, environment: NodeJS.ProcessEnv, minute: number, offsetSeconds: number): Runner {
+  const at = new Date(HOUR + minute * 60_000 + offsetSeconds * 1000).toISOString()
+  const child = spawn(process.execPath, [BIN, 'schedule', 'run', '--at', at, '--json'], {cwd, env: environment, stdio: ['ignore', 'pipe', 'pipe'], detached: true})
+  const runner: Runner = {child, minute, stdout: '', code: undefined, exited: Promise.resolve()}
+  child.stdout!.on('data', (d) => (runner.stdout += d))
+  child.stderr!.resume()
+  runner.exited = new Promise((resolve) => child.on('close', (code) => {
+    runner.code = code
+    resolve()
+  }))
+  return runner
+}
+
+describeEachEngine('schedule run: real runner processes over a simulated hour', (ctx) => {
+  let db: Database
+  let schedule: string
+
+  before(async function () {
+    this.timeout(120_000)
+    const fresh = await runCli(['db', 'fresh', '--seed', '--force'], {cwd: ctx.scratch.dir, env: {DATABASE_URL: ctx.scratch.url}})
+    expect(fresh.code, fresh.stderr).to.equal(0)
+    db = await ctx.scratch.open()
+    schedule = path.join(ctx.scratch.dir, 'schedule.json')
+    writeFileSync(
+      schedule,
+      JSON.stringify({
+        tasks: {
+          // Real commands beside the baseline (wa redrive every 10 min, observe health every 15).
+          ping: {cron: '*/5 * * * *', command: 'db status'},
+          // Runs ~5 s of real time while the simulated minutes pass every second or so: it must never overlap itself.
+          slow: {cron: '*/2 * * * *', command: 'queue work --queue=sched-slow --sleep=1 --max-time=5', lease_minutes: 30},
+          // Its runner is SIGKILLed at 10:30 mid-task; 10:32 and 10:34 find the lease held, 10:36 takes it over (5 min lease).
+          victim: {cron: '30-59/2 * * * *', command: 'queue work --queue=sched-victim --sleep=1 --max-time=20', lease_minutes: 5},
+        },
+      }),
+    )
+  })
+
+  it('runs each (task, minute) once across three runners, never beside itself, and takes over a killed run', async function () {
+    this.timeout(600_000)
+    const environment = env(ctx.scratch.url, schedule)
+    const runners: Runner[] = []
+    let killed: {owner: string; runner: Runner} | undefined
+    for (let m = 0; m < 60; m++) {
+      const batch = [0, 1, 2].map((i) => startRunner(ctx.scratch.dir, environment, m, i * 15 + Math.floor(Math.random() * 14)))
+      runners.push(...batch)
+      if (m === 30) {
+        // Wait until the victim runs, then kill its runner and the runner's task (the process group).
+        let record: {runner: string; status: string} | undefined
+        for (let tries = 0; tries < 200 && !record; tries++) {
+          record = (await slotRecords(db, PREFIX, 'victim')).find((r) => r.slot === '2026-11-22T10:30:00.000Z' && r.record.status === 'running')?.record
+          if (!record) await sleep(50)
+        }
+        expect(record, 'victim@10:30 started').to.not.equal(undefined)
+        const pid = Number(record!.runner.split(':')[2])
+        const victimRunner = batch.find((r) => r.child.pid === pid)!
+        expect(victimRunner, 'the runner of victim@10:30 is one of this minute').to.not.equal(undefined)
+        process.kill(-pid, 'SIGKILL')
+        killed = {owner: record!.runner, runner: victimRunner}
+      }
+      await Promise.race([Promise.all(batch.map((r) => r.exited)), sleep(1500)])
+    }
+    await Promise.all(runners.map((r) => r.exited))
+
+    // Every runner but the killed one exited 0 and printed one JSON report.
+    const reports = runners.filter((r) => r !== killed!.runner).map((r) => {
+      expect(r.code, `runner of minute ${r.minute}: ${r.stdout}`).to.equal(0)
+      return {minute: r.minute, report: parseJson({code: r.code ?? null, stdout: r.stdout, stderr: ''})}
+    })
+    expect(reports).to.have.length(179)
+
+    const ledger = await slotRecords(db, PREFIX)
+    const key = (task: string, slot: string) => `${task}@${slot.slice(11, 16)}`
+    const records = new Map(ledger.map((l) => [key(l.task, l.slot), l.record]))
+    const outcomes = new Map<string, Array<{outcome: string; reason?: string; holder?: string; took_over_from?: string}>>()
+    for (const {report} of reports) {
+      for (const t of report.tasks) outcomes.set(key(t.name, report.slot), [...(outcomes.get(key(t.name, report.slot)) ?? []), t])
+    }
+    // One ledger record per (task, due minute), and the runners agree: exactly one did it (or found it
+    // still running), the others saw it claimed.
+    const dueCount = {ping: 12, 'wa-redrive': 6, 'observe-health': 4, slow: 30, victim: 15}
+    for (const [task, n] of Object.entries(dueCount)) expect(ledger.filter((l) => l.task === task), task).to.have.length(n)
+    expect(ledger).to.have.length(67)
+    for (const [k, list] of outcomes) {
+      // At 10:30 one runner was killed: its report is lost, and the tasks it had claimed show no owner here.
+      const ownerKilled = records.get(k)!.runner === killed!.owner
+      expect(list, k).to.have.length(k.endsWith('10:30') ? 2 : 3)
+      expect(list.filter((t) => t.reason !== 'claimed_by_other_runner'), k).to.have.length(ownerKilled ? 0 : 1)
+    }
+    const survivors = ledger.filter((l) => l.record.runner !== killed!.owner)
+    for (const task of ['ping', 'wa-redrive', 'observe-health']) {
+      expect(survivors.filter((l) => l.task === task).every((l) => l.record.status === 'done' && l.record.exit_code === 0), task).to.equal(true)
+    }
+
+    // `slow` never ran beside itself (its log's start/end lines), and it was found still running at least once.
+    const slowLog = readFileSync(path.join(ctx.scratch.dir, 'storage', 'logs', 'schedule', 'slow.log'), 'utf8')
+    const events = [...slowLog.matchAll(/^\[(\S+)\] (start|end) slow/gm)].map((m) => m[2])
+    expect(events.length).to.be.greaterThan(2)
+    // (A slow run killed with its runner at 10:30 has a start and no end: it is the last event then.)
+    for (let i = 0; i < events.length - 1; i++) expect(events[i], `slow.log event ${i}`).to.equal(i % 2 === 0 ? 'start' : 'end')
+    const slowSkipped = ledger.filter((l) => l.task === 'slow' && l.record.status === 'skipped')
+    expect(slowSkipped.length).to.be.greaterThan(0)
+    expect(slowSkipped.every((l) => l.record.reason === 'previous_run_still_running')).to.equal(true)
+    expect(survivors.filter((l) => l.task === 'slow' && l.record.status === 'done').length).to.equal(events.filter((e) => e === 'end').length)
+
+    // `victim`: the killed 10:30 run stays "running"; 10:32 and 10:34 were skipped (lease of the dead
+    // runner); 10:36 took it over.
+    expect(records.get('victim@10:30')!.status).to.equal('running')
+    for (const slot of ['10:32', '10:34']) {
+      expect(records.get(`victim@${slot}`), slot).to.include({status: 'skipped', reason: 'previous_run_still_running', holder: killed!.owner})
+    }
+    expect(records.get('victim@10:36')).to.include({took_over_from: killed!.owner})
+    expect(records.get('victim@10:36')!.status).to.be.oneOf(['done', 'failed'])
+    expect(records.get('victim@10:36')!.exit_code).to.equal(0)
+    // The log holds every run's output between its start and end lines.
+    for (const task of ['ping', 'wa-redrive', 'observe-health']) {
+      const log = readFileSync(path.join(ctx.scratch.dir, 'storage', 'logs', 'schedule', `${task}.log`), 'utf8')
+      expect(log.match(/^\[\S+\] end \S+ exit=0/gm), task).to.have.length(survivors.filter((l) => l.task === task).length)
+    }
+  })
+
+  it('lists the schedule, refuses an invalid schedule file with exit 2, and exits 1 when a due task fails', async function () {
+    this.timeout(60_000)
+    const list = await runCli(['schedule', 'list', '--json', '--at', '2026-11-22T10:05:00Z'], {cwd: ctx.scratch.dir, env: {LAUNDRY_OPS_SCHEDULE: schedule}})
+    expect(list.code, list.stderr).to.equal(0)
+    const listed = parseJson(list)
+    expect(listed.schedule_file).to.equal(schedule)
+    expect(listed.tasks.find((t: {name: string}) => t.name === 'wa-redrive')).to.include({next_run: '2026-11-22T10:10:00.000Z', cron: '*/10 * * * *', source: 'baseline'})
+    expect(listed.tasks.find((t: {name: string}) => t.name === 'victim')).to.include({next_run: '2026-11-22T10:30:00.000Z', lease_minutes: 5, source: 'file'})
+
+    const bad = path.join(ctx.scratch.dir, 'bad.json')
+    writeFileSync(bad, JSON.stringify({tasks: {x: {cron: '*/5 * * *', command: 'db status'}}}))
+    for (const args of [['schedule', 'list'], ['schedule', 'run']]) {
+      const refused = await runCli(args, {cwd: ctx.scratch.dir, env: {DATABASE_URL: ctx.scratch.url, LAUNDRY_OPS_SCHEDULE: bad}})
+      expect(refused.code, args.join(' ')).to.equal(2)
+      expect(refused.stderr.trim().split('\n')).to.have.length(1)
+      expect(refused.stderr).to.match(/bad\.json: task "x": cron expression "\*\/5 \* \* \*" has 4 fields/)
+    }
+
+    // A task that fails (an unknown tenant is refused with exit 2) makes the run exit 1; its log says why.
+    const failing = path.join(ctx.scratch.dir, 'failing.json')
+    writeFileSync(failing, JSON.stringify({baseline: false, tasks: {broken: {cron: '0 * * * *', command: 'quota reconcile --tenant 00000000-0000-7000-8000-000000000000'}}}))
+    const run = await runCli(['schedule', 'run', '--at', '2026-11-23T07:00:05Z'], {cwd: ctx.scratch.dir, env: {DATABASE_URL: ctx.scratch.url, LAUNDRY_OPS_SCHEDULE: failing}})
+    expect(run.code, run.stdout + run.stderr).to.equal(1)
+    expect(run.stdout).to.match(/broken {2}laundry-ops quota reconcile --tenant \S+ {2}FAIL exit 2/)
+    const log = readFileSync(path.join(ctx.scratch.dir, 'storage', 'logs', 'schedule', 'broken.log'), 'utf8')
+    expect(log).to.match(/no such tenant/)
+    expect(log).to.match(/end broken exit=2/)
+    // Nothing is due: exit 0 with a line saying so.
+    const idle = await runCli(['schedule', 'run', '--at', '2026-11-23T07:01:05Z'], {cwd: ctx.scratch.dir, env: {DATABASE_URL: ctx.scratch.url, LAUNDRY_OPS_SCHEDULE: failing}})
+    expect(idle.code).to.equal(0)
+    expect(idle.stdout).to.contain('No scheduled tasks are due at 2026-11-23 07:01 UTC.')
+    expect(existsSync(path.join(ctx.scratch.dir, 'storage', 'logs'))).to.equal(true)
+  })
+})

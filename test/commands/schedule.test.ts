@@ -182,4 +182,33 @@ describeEachEngine('schedule run: real runner processes over a simulated hour', 
     expect(idle.stdout).to.contain('No scheduled tasks are due at 2026-11-23 07:01 UTC.')
     expect(existsSync(path.join(ctx.scratch.dir, 'storage', 'logs'))).to.equal(true)
   })
+
+  it('schedule work runs every minute in the foreground and stops on --max-time or SIGTERM', async function () {
+    this.timeout(60_000)
+    const file = path.join(ctx.scratch.dir, 'tick.json')
+    writeFileSync(file, JSON.stringify({baseline: false, tasks: {tick: {cron: '* * * * *', command: 'db status'}}}))
+    const work = await runCli(['schedule', 'work', '--at', '2026-11-23T08:00:57Z', '--max-time', '6', '--json'], {
+      cwd: ctx.scratch.dir,
+      env: {DATABASE_URL: ctx.scratch.url, LAUNDRY_OPS_SCHEDULE: file},
+    })
+    expect(work.code, work.stderr).to.equal(0)
+    expect(parseJson(work)).to.deep.equal({minutes: 2, ran: 2, failed: 0, skipped: 0, stop_reason: 'max_time'})
+    const slots = (await slotRecords(db, PREFIX, 'tick')).map((r) => r.slot)
+    expect(slots).to.include.members(['2026-11-23T08:00:00.000Z', '2026-11-23T08:01:00.000Z'])
+
+    const child = spawn(process.execPath, [BIN, 'schedule', 'work', '--at', '2026-11-23T09:00:30Z'], {
+      cwd: ctx.scratch.dir,
+      env: env(ctx.scratch.url, file),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
+    let out = ''
+    child.stdout.on('data', (d) => (out += d))
+    child.stderr.on('data', (d) => (out += d))
+    for (let i = 0; i < 100 && !/tick .*DONE/.test(out); i++) await sleep(100)
+    child.kill('SIGTERM')
+    const code = await new Promise((resolve) => child.on('close', resolve))
+    expect(code, out).to.equal(0)
+    expect(out).to.match(/2026-11-23 09:00 UTC {2}tick {2}laundry-ops db status {2}DONE/)
+    expect(out).to.match(/Scheduler stopped \(signal\) after 1 minute\(s\): 1 ran, 0 failed, 0 skipped\./)
+  })
 })

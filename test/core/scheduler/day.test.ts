@@ -169,3 +169,56 @@ describeEachEngine('scheduler: three runners over a simulated day (1,440 slots)'
     expect(ledger.filter((l) => l.record.status === 'done')).to.have.length(executions.length - 1)
   })
 })
+
+describeEachEngine('scheduler: the lease heartbeat', (ctx) => {
+  let a: Database
+  let b: Database
+
+  before(async function () {
+    this.timeout(60_000)
+    a = await ctx.scratch.open()
+    await migrate(a)
+    b = await ctx.scratch.open()
+    for (const db of [a, b]) if (db.dialect === 'sqlite') await db.knex.raw('PRAGMA busy_timeout = 0')
+  })
+
+  // One real second is one simulated minute. The task runs 2.5 simulated minutes with a 1-minute lease.
+  const start = Date.UTC(2026, 10, 22, 12, 0)
+  const fast = () => {
+    const real = Date.now()
+    return {now: () => new Date(start + (Date.now() - real) * 60)}
+  }
+  const every = buildSchedule({baseline: false, tasks: {job: {cron: '* * * * *', command: 'db status', lease_minutes: 1}}})
+
+  async function race(heartbeatMs: number | false, minuteOffset: number): Promise<{second: string; first: string}> {
+    const clock = fast()
+    const first = scheduleRun(a, {
+      tasks: every,
+      clock,
+      cachePrefix: `${PREFIX}hb${heartbeatMs}_`,
+      heartbeatMs,
+      executor: () => new Promise((resolve) => setTimeout(() => resolve({exitCode: 0}), 2500)),
+    })
+    await new Promise((resolve) => setTimeout(resolve, 1700))
+    // Another runner, 1.7 simulated minutes later: the first run's 1-minute lease has passed its first expiry.
+    const second = await scheduleRun(b, {
+      tasks: every,
+      clock: {now: () => new Date(clock.now().getTime() + minuteOffset)},
+      cachePrefix: `${PREFIX}hb${heartbeatMs}_`,
+      heartbeatMs: false,
+      executor: async () => ({exitCode: 0}),
+    })
+    const done = await first
+    return {second: second.tasks[0].reason ?? second.tasks[0].outcome, first: done.tasks[0].error ?? done.tasks[0].outcome}
+  }
+
+  it('keeps a long task leased while it runs, and without it the lease is taken over (and the first run is told)', async function () {
+    this.timeout(30_000)
+    expect(await race(100, 0)).to.deep.equal({second: 'previous_run_still_running', first: 'ran'})
+    // A heartbeat slower than the lease (a stalled runner): the lease expires, the next minute takes the
+    // task over, and the first run learns it lost the lease at its next beat.
+    const stale = await race(2000, 0)
+    expect(stale.second).to.equal('ran')
+    expect(stale.first).to.match(/the lease expired while the task ran and another runner took it over/)
+  })
+})

@@ -75,14 +75,14 @@ describe('laundry-ops db (the CLI as a child process)', function () {
   it('--help lists every topic, and every command has a summary and an example; --version works', async () => {
     const help = await runCli(['--help'], {cwd})
     expect(help.code).to.equal(0)
-    const topics = ['audit', 'db', 'observe', 'queue', 'quota', 'wa']
+    const topics = ['audit', 'db', 'observe', 'queue', 'quota', 'readiness', 'schedule', 'wa']
     for (const topic of topics) expect(help.stdout, topic).to.match(new RegExp(`\\n  ${topic}\\s+\\S`))
     const commands: string[] = []
     for (const topic of topics) {
       const listing = await runCli([topic, '--help'], {cwd})
       for (const match of listing.stdout.matchAll(new RegExp(`^  (${topic} [a-z-]+)\\s+\\S`, 'gm'))) commands.push(match[1])
     }
-    expect(commands).to.include.members(['db migrate', 'db status', 'queue work', 'audit archive', 'wa redrive', 'wa remind', 'quota reconcile'])
+    expect(commands).to.include.members(['db migrate', 'db status', 'queue work', 'audit archive', 'wa redrive', 'wa remind', 'quota reconcile', 'readiness check', 'schedule list', 'schedule run', 'schedule work', 'observe health'])
     for (const command of commands) {
       const result = await runCli([...command.split(' '), '--help'], {cwd})
       expect(result.stdout, command).to.match(new RegExp(`EXAMPLES\\n\\s+\\$ laundry-ops ${command}`))

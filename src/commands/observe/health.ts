@@ -45,11 +45,12 @@ export default class ObserveHealth extends DatabaseCommand<typeof ObserveHealth>
       queueBacklogThreshold: this.flags['queue-backlog-threshold'],
       waFailureRatioThreshold: this.flags['wa-failure-ratio-threshold'],
       quotaUsageThreshold: this.flags['quota-usage-threshold'],
-      strict: this.flags.strict,
+      strict: this.flags.strict === true,
       clock: {now: () => new Date()},
     })
     if (this.flags.junit) {
-      const {writeFileAtomic} = await import('../../core/storage/files.js')
+      const [{writeFileAtomic}, {mkdirSync}, {dirname}] = await Promise.all([import('../../core/storage/files.js'), import('node:fs'), import('node:path')])
+      mkdirSync(dirname(this.flags.junit), {recursive: true})
       writeFileAtomic(this.flags.junit, junitXml('laundry-ops observe health', report.checks, report.strict, new Date()))
     }
     if (gateFailed(report.summary, report.strict)) process.exitCode = 1

@@ -2,6 +2,7 @@ import {existsSync, readFileSync} from 'node:fs'
 import path from 'node:path'
 import {z} from 'zod'
 
+import {readEnvironment} from '../config.js'
 import {UsageError} from '../errors.js'
 import {type CronExpression, CronSyntaxError, parseCron} from './cron.js'
 
@@ -117,7 +118,7 @@ export interface LoadedSchedule {
   file: string | null
 }
 
-/** `LAUNDRY_OPS_SCHEDULE`, else `laundry-ops.schedule.json` in the working directory when it exists. */
+/** `LAUNDRY_OPS_SCHEDULE` (environment or .env), else `laundry-ops.schedule.json` in the working directory when it exists. */
 export function scheduleFilePath(cwd: string, env: NodeJS.ProcessEnv): {file: string; explicit: boolean} {
   const configured = env.LAUNDRY_OPS_SCHEDULE?.trim()
   if (configured) return {file: path.resolve(cwd, configured), explicit: true}
@@ -209,7 +210,8 @@ export function buildSchedule(content: unknown, file = 'schedule file'): Schedul
 /** Reads the effective schedule: the baseline, changed by the operator's file when there is one. */
 export function loadSchedule(options: {cwd?: string; env?: NodeJS.ProcessEnv} = {}): LoadedSchedule {
   const cwd = options.cwd ?? process.cwd()
-  const env = options.env ?? process.env
+  // LAUNDRY_OPS_SCHEDULE may come from .env, like every other setting.
+  const env = readEnvironment(cwd, options.env ?? process.env)
   const {file, explicit} = scheduleFilePath(cwd, env)
   if (!existsSync(file)) {
     if (explicit) throw new UsageError('SCHEDULE_INVALID', `LAUNDRY_OPS_SCHEDULE='${file}': no such file`)

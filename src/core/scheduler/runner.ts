@@ -1,6 +1,7 @@
 import type {Clock} from '../clock.js'
 import type {Database} from '../db/connection.js'
 import {leaseOwner} from '../db/lease.js'
+import {OpsError} from '../errors.js'
 import {type Executor, selectRows, writeTransaction} from '../db/transactions.js'
 import {cronMatches, slotOf} from './cron.js'
 import type {ScheduledTask} from './schedule.js'
@@ -232,6 +233,13 @@ export async function scheduleRun(db: Database, options: ScheduleRunOptions): Pr
   const slot = slotOf(now)
   const runner = leaseOwner()
   const due = dueTasks(options.tasks, slot, options.only)
+  if (due.length > 0) {
+    for (const table of ['cache', 'cache_locks']) {
+      if (!(await db.knex.schema.hasTable(table))) {
+        throw new OpsError('NOT_MIGRATED', `the database has no ${table} table (it holds the scheduler's slots and leases): run \`laundry-ops db migrate\` first`)
+      }
+    }
+  }
   const reports: Array<Promise<TaskReport>> = []
   for (const task of due) {
     if (options.signal?.aborted) break

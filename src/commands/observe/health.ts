@@ -37,7 +37,7 @@ export default class ObserveHealth extends DatabaseCommand<typeof ObserveHealth>
     if (this.flags.period !== undefined) periodWindow(this.flags.period)
     const config = await this.loadConfig()
     const db = await this.openDatabase(config)
-    const [{observeHealth}, {gateFailed, junitXml}] = await Promise.all([import('../../core/gates/observe-health.js'), import('../../core/gates/report.js')])
+    const {observeHealth} = await import('../../core/gates/observe-health.js')
     const report = await observeHealth(db, {
       period: this.flags.period,
       lookbackMinutes: this.flags['lookback-minutes'],
@@ -48,18 +48,9 @@ export default class ObserveHealth extends DatabaseCommand<typeof ObserveHealth>
       strict: this.flags.strict === true,
       clock: {now: () => new Date()},
     })
-    if (this.flags.junit) {
-      const [{writeFileAtomic}, {mkdirSync}, {dirname}] = await Promise.all([import('../../core/storage/files.js'), import('node:fs'), import('node:path')])
-      mkdirSync(dirname(this.flags.junit), {recursive: true})
-      writeFileAtomic(this.flags.junit, junitXml('laundry-ops observe health', report.checks, report.strict, new Date()))
-    }
-    if (gateFailed(report.summary, report.strict)) process.exitCode = 1
-    if (!this.jsonEnabled()) {
-      const {renderTable} = await import('../../render/table.js')
-      this.log(renderTable(['Check', 'Status', 'Message'], report.checks.map((c) => [c.key, c.status.toUpperCase(), c.message])))
-      const s = report.summary
-      this.log(`Observability summary: pass=${s.pass}, warn=${s.warn}, fail=${s.fail}, strict=${report.strict ? 'yes' : 'no'}`)
-    }
+    const {emitGate} = await import('../../render/gate.js')
+    const failed = emitGate(report, {suite: 'laundry-ops observe health', label: 'Observability', junit: this.flags.junit, json: this.jsonEnabled(), log: (line) => this.log(line)})
+    if (failed) process.exitCode = 1
     return report
   }
 }

@@ -18,21 +18,11 @@ export default class ReadinessCheck extends DatabaseCommand<typeof ReadinessChec
   }
 
   async run(): Promise<ReadinessReport> {
-    const [{readinessCheck}, {gateFailed, junitXml}] = await Promise.all([import('../../core/gates/readiness.js'), import('../../core/gates/report.js')])
+    const {readinessCheck} = await import('../../core/gates/readiness.js')
     const report = await readinessCheck({databaseUrl: this.flags['database-url'], strict: this.flags.strict === true})
-    if (this.flags.junit) {
-      const [{mkdirSync}, path, {writeFileAtomic}] = await Promise.all([import('node:fs'), import('node:path'), import('../../core/storage/files.js')])
-      // A CI checkout has no reports/ folder yet.
-      mkdirSync(path.dirname(path.resolve(this.flags.junit)), {recursive: true})
-      writeFileAtomic(this.flags.junit, junitXml('laundry-ops readiness check', report.checks, report.strict, new Date()))
-    }
-    if (gateFailed(report.summary, report.strict)) process.exitCode = 1
-    if (!this.jsonEnabled()) {
-      const {renderTable} = await import('../../render/table.js')
-      this.log(renderTable(['Check', 'Status', 'Message'], report.checks.map((c) => [c.key, c.status.toUpperCase(), c.message])))
-      const s = report.summary
-      this.log(`Readiness summary: pass=${s.pass}, warn=${s.warn}, fail=${s.fail}, strict=${report.strict ? 'yes' : 'no'}`)
-    }
+    const {emitGate} = await import('../../render/gate.js')
+    const failed = emitGate(report, {suite: 'laundry-ops readiness check', label: 'Readiness', junit: this.flags.junit, json: this.jsonEnabled(), log: (line) => this.log(line)})
+    if (failed) process.exitCode = 1
     return report
   }
 }

@@ -310,8 +310,9 @@ async function runLaundry(b: BulkDatabase, n: number, chunk: number, opts: Optio
 const STATEMENT_KINDS: Array<[string, RegExp]> = [
   ['count', /^select count\(\*\)/i],
   ['key list (insert ... row_number)', /^insert into .*laundry_ops_archive_keys/is],
+  // Before the page select: the SQLite batch delete names the key table too.
+  ['delete', /^delete from .audit_events./i],
   ['page select (keys join audit_events)', /laundry_ops_archive_keys.* as .?k/is],
-  ['delete chunk', /^delete from .audit_events./i],
   ['lease (cache_locks)', /cache_locks/i],
 ]
 

@@ -2,6 +2,8 @@ import {createHash} from 'node:crypto'
 import {closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync} from 'node:fs'
 import path from 'node:path'
 
+import type {Knex} from 'knex'
+
 import type {Clock} from '../clock.js'
 import {toDbTimestamp} from '../clock.js'
 import type {Database} from '../db/connection.js'
@@ -165,7 +167,7 @@ async function recoverArchive(db: Database, file: string, options: ArchiveOption
 
 /** Rows deleted per batch: fsynced pages are deleted together, by the hundred thousand, not page by page. */
 export const DELETE_BATCH_ROWS = 100_000
-/** PostgreSQL: ids bound per delete statement (as one uuid[] parameter, never one parameter per id). */
+/** PostgreSQL: about this many ids per delete statement (bound as one uuid[] parameter, never one per id). */
 const PG_DELETE_IDS = 20_000
 /** The lease (10 minutes) is renewed after every delete batch, and at least this often in between. */
 const LEASE_REFRESH_MS = 5_000
@@ -253,27 +255,35 @@ async function copySqlite(db: Database, c: CopyContext): Promise<number> {
   }
 }
 
-interface PgClient {
-  query(text: string, values?: unknown[]): Promise<{rows: Row[]; rowCount: number | null}>
-}
-
 /**
  * PostgreSQL: one server-side cursor over the matching rows in (created_at, id) order, on its own
- * connection in a read-only snapshot: one sort, no index probe per row. The next page is fetched while
- * this one is encoded and fsynced. The ids of fsynced pages are deleted on another connection every
- * DELETE_BATCH_ROWS rows (and at the end), by `id = any($1::uuid[])`: exactly the rows the cursor
- * returned, one array parameter per statement whatever --chunk is. That delete runs while the cursor
- * reads on; it is awaited before the next batch and before the manifest.
+ * connection in a read-only snapshot: one sort, no index probe per row. (Fetching the next page before
+ * encoding this one measured no faster, with a higher peak heap.) The ids of fsynced pages are deleted
+ * on another connection every DELETE_BATCH_ROWS rows (and at the end), by `id = any($1::uuid[])`:
+ * exactly the rows the cursor returned, one array parameter per statement whatever --chunk is. That
+ * delete runs while the cursor reads on; it is awaited before the next batch and before the manifest.
  */
 async function copyPg(db: Database, c: CopyContext): Promise<number> {
-  const conn = (await db.knex.client.acquireConnection()) as PgClient
+  const conn = await db.knex.client.acquireConnection()
+  // Every statement of the cursor goes through knex on that connection. (Calling the pg client directly
+  // measured a peak heap 2-3x higher for the same fetches: young rows survived scavenges.)
+  const query = async (sql: string, bindings: readonly unknown[] = []) =>
+    (await db.knex.raw(sql, bindings as Knex.RawBinding[]).connection(conn)) as {rows: Row[]}
   let deleted = 0
   let deleting: Promise<void> | null = null
   let inTransaction = false
-  const startDelete = (ids: string[]): Promise<void> => {
+  // The ids of fsynced pages, one comma-separated string per page (a few large strings rather than one
+  // small string per row: they live until their batch is deleted, and would otherwise fill the old heap).
+  type Page = {ids: string; rows: number}
+  const startDelete = (pages: Page[]): Promise<void> => {
     const run = (async () => {
-      for (let i = 0; i < ids.length; i += PG_DELETE_IDS) {
-        const result = (await db.knex.raw('delete from "audit_events" where "id" = any(?::uuid[])', [ids.slice(i, i + PG_DELETE_IDS)])) as {rowCount: number | null}
+      for (let i = 0; i < pages.length; ) {
+        const group: string[] = []
+        for (let n = 0; i < pages.length && n < PG_DELETE_IDS; i++) {
+          group.push(pages[i].ids)
+          n += pages[i].rows
+        }
+        const result = (await db.knex.raw('delete from "audit_events" where "id" = any(?::uuid[])', [`{${group.join(',')}}`])) as {rowCount: number | null}
         deleted += result.rowCount ?? 0
       }
       await c.lease.refresh()
@@ -283,46 +293,43 @@ async function copyPg(db: Database, c: CopyContext): Promise<number> {
     return run
   }
   try {
-    await conn.query('begin isolation level repeatable read read only')
+    await query('begin isolation level repeatable read read only')
     inTransaction = true
     const select = `select ${COLUMNS.map((col) => `"${col}"`).join(', ')}, "metadata_json"::text as "metadata_json" from "audit_events"`
-    await conn.query(
-      `declare laundry_ops_archive no scroll cursor for ${select} where "created_at" < $1${c.channel ? ' and "channel" = $2' : ''} order by "created_at", "id"`,
+    await query(
+      `declare laundry_ops_archive no scroll cursor for ${select} where "created_at" < ?${c.channel ? ' and "channel" = ?' : ''} order by "created_at", "id"`,
       c.channel ? [c.cutoff, c.channel] : [c.cutoff],
     )
-    const fetch = () => {
-      const next = conn.query(`fetch forward ${c.chunk} from laundry_ops_archive`)
-      next.catch(() => {}) // awaited below
-      return next
-    }
-    let pending: string[] = []
+    let pending: Page[] = []
+    let pendingRows = 0
     let refreshed = Date.now()
-    let next: ReturnType<typeof fetch> | null = fetch()
-    while (next) {
-      const {rows}: {rows: Row[]} = await next
-      next = rows.length === c.chunk ? fetch() : null
+    for (;;) {
+      const {rows} = await query(`fetch forward ${c.chunk} from laundry_ops_archive`)
       if (rows.length === 0) break
       c.page(rows)
-      for (const row of rows) pending.push(String(row.id))
-      if (pending.length >= c.deleteBatch) {
+      pending.push({ids: rows.map((row) => row.id).join(','), rows: rows.length})
+      pendingRows += rows.length
+      if (pendingRows >= c.deleteBatch) {
         if (deleting) await deleting
         deleting = startDelete(pending)
         pending = []
+        pendingRows = 0
         refreshed = Date.now()
       } else if (Date.now() - refreshed > LEASE_REFRESH_MS) {
         await c.lease.refresh()
         refreshed = Date.now()
       }
+      if (rows.length < c.chunk) break
     }
     if (deleting) await deleting
     deleting = null
     if (pending.length > 0) await startDelete(pending)
-    await conn.query('commit')
+    await query('commit')
     inTransaction = false
     return deleted
   } finally {
     if (deleting) await deleting.catch(() => {})
-    if (inTransaction) await conn.query('rollback').catch(() => {})
+    if (inTransaction) await query('rollback').catch(() => {})
     await db.knex.client.releaseConnection(conn)
   }
 }

@@ -187,7 +187,15 @@ export async function readinessCheck(options: ReadinessOptions): Promise<Readine
       }
     }
 
-    // 12-13. storage/app and storage/logs under the configured storage folder.
+    // 12. the scheduler's own tables (not an upstream check: its schedule ran without a shared lock).
+    await dbCheck('scheduler.lock_tables', async (_conn, s) => {
+      const missing = []
+      for (const table of ['cache', 'cache_locks']) if (!(await s.hasTable(table))) missing.push(table)
+      if (missing.length === 0) add('scheduler.lock_tables', 'pass', 'cache and cache_locks tables exist.')
+      else add('scheduler.lock_tables', 'fail', `${missing.join(' and ')} table${missing.length > 1 ? 's are' : ' is'} missing: \`schedule run\` cannot record its slots and leases.`)
+    })
+
+    // 13-14. storage/app and storage/logs under the configured storage folder.
     for (const name of STORAGE_FOLDERS) {
       const key = `filesystem.storage/${name}`
       if (!config) {
@@ -200,7 +208,7 @@ export async function readinessCheck(options: ReadinessOptions): Promise<Readine
       else add(key, 'fail', `Not writable: ${dir}`)
     }
 
-    // 14. wa.provider.mock_seed
+    // 15. wa.provider.mock_seed
     await dbCheck('wa.provider.mock_seed', async (conn, s) => {
       if (!(await s.hasTable('wa_providers'))) {
         add('wa.provider.mock_seed', 'fail', 'wa_providers table is missing.')

@@ -39,7 +39,7 @@ describeEachEngine('readiness check', (ctx) => {
     env = {DATABASE_URL: ctx.scratch.url, LAUNDRY_OPS_STORAGE: storage}
   })
 
-  it('a freshly seeded database passes all 14 checks, in upstream order with upstream keys and messages', async () => {
+  it('a freshly seeded database passes all 15 checks, in upstream order with upstream keys and messages', async () => {
     const report = await run()
     expect(Object.keys(report)).to.deep.equal(['checks', 'summary', 'strict'])
     expect(report.checks).to.deep.equal([
@@ -50,11 +50,12 @@ describeEachEngine('readiness check', (ctx) => {
       {key: 'queue.database.jobs_table', status: 'pass', message: 'jobs table exists.'},
       {key: 'queue.failed_jobs.table', status: 'pass', message: 'failed_jobs table exists.'},
       ...BASELINE_COMMANDS.map((cmd) => ({key: `scheduler.command.${cmd}`, status: 'pass', message: `Scheduled: ${cmd}`})),
+      {key: 'scheduler.lock_tables', status: 'pass', message: 'cache and cache_locks tables exist.'},
       {key: 'filesystem.storage/app', status: 'pass', message: `Writable: ${path.join(storage, 'app')}`},
       {key: 'filesystem.storage/logs', status: 'pass', message: `Writable: ${path.join(storage, 'logs')}`},
       {key: 'wa.provider.mock_seed', status: 'pass', message: 'Mock WA provider baseline exists.'},
     ])
-    expect(report.summary).to.deep.equal({pass: 14, warn: 0, fail: 0})
+    expect(report.summary).to.deep.equal({pass: 15, warn: 0, fail: 0})
     expect(gateFailed(report.summary, true)).to.equal(false)
   })
 
@@ -63,7 +64,7 @@ describeEachEngine('readiness check', (ctx) => {
     try {
       const report = await run()
       expect(byKey(report, 'queue.database.jobs_table')).to.deep.include({status: 'fail', message: 'jobs table is missing.'})
-      expect(report.summary).to.deep.equal({pass: 13, warn: 0, fail: 1})
+      expect(report.summary).to.deep.equal({pass: 14, warn: 0, fail: 1})
       expect(gateFailed(report.summary, report.strict)).to.equal(true)
     } finally {
       await db.knex.schema.renameTable('jobs_hidden', 'jobs')
@@ -72,13 +73,27 @@ describeEachEngine('readiness check', (ctx) => {
     try {
       const lenient = await run()
       expect(byKey(lenient, 'queue.failed_jobs.table')).to.deep.include({status: 'warn', message: 'failed_jobs table missing; failure diagnostics may be limited.'})
-      expect(lenient.summary).to.deep.equal({pass: 13, warn: 1, fail: 0})
+      expect(lenient.summary).to.deep.equal({pass: 14, warn: 1, fail: 0})
       expect(gateFailed(lenient.summary, lenient.strict)).to.equal(false)
       const strict = await run({strict: true})
       expect(strict.strict).to.equal(true)
       expect(gateFailed(strict.summary, strict.strict)).to.equal(true)
     } finally {
       await db.knex.schema.renameTable('failed_jobs_hidden', 'failed_jobs')
+    }
+  })
+
+  it('without cache_locks the scheduler cannot run: scheduler.lock_tables fails', async () => {
+    await db.knex.schema.renameTable('cache_locks', 'cache_locks_hidden')
+    try {
+      const report = await run()
+      expect(byKey(report, 'scheduler.lock_tables')).to.deep.include({
+        status: 'fail',
+        message: 'cache_locks table is missing: `schedule run` cannot record its slots and leases.',
+      })
+      expect(report.summary.fail).to.equal(1)
+    } finally {
+      await db.knex.schema.renameTable('cache_locks_hidden', 'cache_locks')
     }
   })
 
@@ -140,7 +155,7 @@ describeEachEngine('readiness check', (ctx) => {
       const report = await run({env: {LAUNDRY_OPS_STORAGE: other}})
       expect(byKey(report, 'filesystem.storage/app')).to.deep.include({status: 'fail', message: `Directory missing: ${path.join(other, 'app')}`})
       expect(byKey(report, 'filesystem.storage/logs')).to.deep.include({status: 'fail', message: `Not writable: ${path.join(other, 'logs')}`})
-      expect(report.summary).to.deep.equal({pass: 12, warn: 0, fail: 2})
+      expect(report.summary).to.deep.equal({pass: 13, warn: 0, fail: 2})
       if (process.getuid?.() !== 0) {
         // Permission bits count for everyone but root.
         rmSync(path.join(other, 'logs'))
@@ -163,10 +178,10 @@ describeEachEngine('readiness check', (ctx) => {
       expect(byKey(report, 'config.valid')).to.deep.include({status: 'pass', message: `Configuration is valid (env=local, schedule: ${path.join(dir, 'laundry-ops.schedule.json')}).`})
       expect(byKey(report, 'scheduler.command.wa remind --limit=100')).to.deep.include({status: 'fail', message: 'Missing schedule entry: wa remind --limit=100'})
       expect(byKey(report, 'scheduler.command.quota reconcile')).to.deep.include({status: 'pass', message: 'Scheduled: quota reconcile'})
-      expect(report.summary).to.deep.equal({pass: 13, warn: 0, fail: 1})
+      expect(report.summary).to.deep.equal({pass: 14, warn: 0, fail: 1})
 
       writeFileSync(path.join(dir, 'laundry-ops.schedule.json'), JSON.stringify({baseline: false, tasks: {}}))
-      expect((await run({cwd: dir})).summary).to.deep.equal({pass: 9, warn: 0, fail: 5})
+      expect((await run({cwd: dir})).summary).to.deep.equal({pass: 10, warn: 0, fail: 5})
 
       writeFileSync(path.join(dir, 'laundry-ops.schedule.json'), '{"tasks": {"x": {"cron": "61 * * * *", "command": "quota reconcile"}}}')
       const invalid = await run({cwd: dir})
@@ -210,15 +225,15 @@ describe('readiness check without a usable database', () => {
   })
   after(() => rmSync(dir, {recursive: true, force: true}))
 
-  const dbKeys = ['database.connection', 'database.migrations.pending', 'queue.database.jobs_table', 'queue.failed_jobs.table', 'wa.provider.mock_seed']
+  const dbKeys = ['database.connection', 'database.migrations.pending', 'queue.database.jobs_table', 'queue.failed_jobs.table', 'scheduler.lock_tables', 'wa.provider.mock_seed']
 
   it('an unreachable PostgreSQL gives failed database checks, not an error', async () => {
     const report = await readinessCheck({cwd: dir, env: {DATABASE_URL: 'postgres://postgres@127.0.0.1:1/x'}, strict: false})
-    expect(report.checks).to.have.length(14)
+    expect(report.checks).to.have.length(15)
     expect(report.checks.filter((c) => c.status === 'fail').map((c) => c.key)).to.deep.equal(dbKeys)
     expect(report.checks[1].message).to.match(/^Database connection failed: cannot reach PostgreSQL at 127\.0\.0\.1:1\/x \(ECONNREFUSED\)/)
     expect(report.checks[2].message).to.equal('Not checked: no database connection.')
-    expect(report.summary).to.deep.equal({pass: 9, warn: 0, fail: 5})
+    expect(report.summary).to.deep.equal({pass: 9, warn: 0, fail: 6})
   })
 
   it('a missing SQLite file is reported and not created', async () => {
@@ -237,7 +252,7 @@ describe('readiness check without a usable database', () => {
     expect(report.checks[1].message).to.equal('Database connection failed: the configuration is invalid (see config.valid).')
     expect(report.checks.filter((c) => c.status === 'fail').map((c) => c.key)).to.deep.equal([
       'config.valid',
-      ...dbKeys.slice(0, 4),
+      ...dbKeys.slice(0, 5),
       'filesystem.storage/app',
       'filesystem.storage/logs',
       'wa.provider.mock_seed',

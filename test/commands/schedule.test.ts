@@ -119,7 +119,9 @@ describeEachEngine('schedule run: real runner processes over a simulated hour', 
     }
     const survivors = ledger.filter((l) => l.record.runner !== killed!.owner)
     for (const task of ['ping', 'wa-redrive', 'observe-health']) {
-      expect(survivors.filter((l) => l.task === task).every((l) => l.record.status === 'done' && l.record.exit_code === 0), task).to.equal(true)
+      const bad = survivors.filter((l) => l.task === task && !(l.record.status === 'done' && l.record.exit_code === 0))
+      const logText = bad.length ? readFileSync(path.join(ctx.scratch.dir, 'storage', 'logs', 'schedule', `${task}.log`), 'utf8').slice(-3000) : ''
+      expect(bad, `${task}: ${JSON.stringify(bad)}\n${logText}`).to.deep.equal([])
     }
 
     // `slow` never ran beside itself (its log's start/end lines), and it was found still running at least once.
@@ -210,5 +212,33 @@ describeEachEngine('schedule run: real runner processes over a simulated hour', 
     expect(code, out).to.equal(0)
     expect(out).to.match(/2026-11-23 09:00 UTC {2}tick {2}laundry-ops db status {2}DONE/)
     expect(out).to.match(/Scheduler stopped \(signal\) after 1 minute\(s\): 1 ran, 0 failed, 0 skipped\./)
+  })
+
+  it('Ctrl-C (SIGINT to the whole process group) stops a running task gracefully: one signal reaches it, exit 0', async function () {
+    this.timeout(60_000)
+    const file = path.join(ctx.scratch.dir, 'ctrl-c.json')
+    writeFileSync(file, JSON.stringify({baseline: false, tasks: {worker: {cron: '* * * * *', command: 'queue work --queue=sched-ctrlc --sleep=1 --max-time=30'}}}))
+    const runner = startRunner(ctx.scratch.dir, env(ctx.scratch.url, file), 24 * 60 + 7, 1)
+    const log = path.join(ctx.scratch.dir, 'storage', 'logs', 'schedule', 'worker.log')
+    for (let i = 0; i < 100 && !(existsSync(log) && /Processing jobs/.test(readFileSync(log, 'utf8'))); i++) await sleep(100)
+    process.kill(-runner.child.pid!, 'SIGINT')
+    await runner.exited
+    expect(runner.code, runner.stdout).to.equal(0)
+    const report = parseJson({code: runner.code ?? null, stdout: runner.stdout, stderr: ''})
+    expect(report.tasks[0]).to.include({name: 'worker', outcome: 'ran', exit_code: 0})
+    const text = readFileSync(log, 'utf8')
+    expect(text).to.match(/SIGTERM received: finishing the job in hand/)
+    expect(text).to.not.match(/again: stopping now/)
+    expect(text).to.match(/end worker exit=0/)
+  })
+
+  it('refuses a missing SQLite database instead of creating it (a crontab line without its cd)', async () => {
+    const empty = path.join(ctx.scratch.dir, 'elsewhere')
+    const {mkdirSync} = await import('node:fs')
+    mkdirSync(empty, {recursive: true})
+    const result = await runCli(['schedule', 'run', '--json'], {cwd: empty})
+    expect(result.code).to.equal(1)
+    expect(parseJson(result).error.code).to.equal('NOT_MIGRATED')
+    expect(existsSync(path.join(empty, 'storage', 'database.sqlite'))).to.equal(false)
   })
 })

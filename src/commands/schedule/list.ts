@@ -30,7 +30,7 @@ export default class ScheduleList extends BaseCommand<typeof ScheduleList> {
       import('../../core/scheduler/setup.js'),
     ])
     const now = clockFrom(this.flags.at).now()
-    const {tasks, file} = loadSchedule()
+    const {tasks, file, baseline} = loadSchedule()
     let listed: ListedTask[] = tasks.map((t) => ({
       name: t.name,
       cron: t.cron,
@@ -53,7 +53,9 @@ export default class ScheduleList extends BaseCommand<typeof ScheduleList> {
           listed.map((t) => [t.name, t.cron, `laundry-ops ${t.command}`, when(t.next_run, t.enabled), `${t.lease_minutes} min`]),
         ),
       )
-      this.log(file ? `Schedule: built-in baseline changed by ${file}` : 'Schedule: built-in baseline (no schedule file)')
+      this.log(
+        !file ? 'Schedule: built-in baseline (no schedule file)' : baseline ? `Schedule: built-in baseline changed by ${file}` : `Schedule: ${file} (built-in baseline off)`,
+      )
     }
     return {schedule_file: file, timezone: 'UTC', tasks: listed}
   }

@@ -14,11 +14,11 @@ export default class ScheduleRun extends DatabaseCommand<typeof ScheduleRun> {
   ]
   static flags = {
     task: Flags.string({description: 'run only this task when it is due (repeatable)', multiple: true}),
-    at: Flags.string({hidden: true, description: 'act as if the clock read this ISO 8601 time at start (rehearsals, tests)'}),
+    at: Flags.string({hidden: true, description: 'act as if the clock read this ISO 8601 time at start (tests and rehearsals on a copy of the database: the ledger rows and leases it writes are real)'}),
   }
 
   async run(): Promise<RunReport> {
-    const {clockFrom, commandExecutor, describeTask} = await import('../../core/scheduler/setup.js')
+    const {clockFrom, commandExecutor, describeTask, requireExistingDatabase} = await import('../../core/scheduler/setup.js')
     const clock = clockFrom(this.flags.at)
     const config = await this.loadConfig()
     const {loadSchedule} = await import('../../core/scheduler/schedule.js')
@@ -29,6 +29,7 @@ export default class ScheduleRun extends DatabaseCommand<typeof ScheduleRun> {
         throw new UsageError('USAGE', `--task ${name}: no such task (tasks: ${tasks.map((t) => t.name).join(', ')})`)
       }
     }
+    requireExistingDatabase(config)
     const db = await this.openDatabase(config)
     const {scheduleRun} = await import('../../core/scheduler/runner.js')
     const stop = new AbortController()

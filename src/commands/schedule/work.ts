@@ -18,17 +18,18 @@ export default class ScheduleWork extends DatabaseCommand<typeof ScheduleWork> {
   static examples = ['<%= config.bin %> <%= command.id %>', '<%= config.bin %> <%= command.id %> --max-time 3600 --json']
   static flags = {
     'max-time': Flags.integer({min: 1, description: 'stop after this many seconds (the running tasks are waited for)'}),
-    at: Flags.string({hidden: true, description: 'act as if the clock read this ISO 8601 time at start (rehearsals, tests)'}),
+    at: Flags.string({hidden: true, description: 'act as if the clock read this ISO 8601 time at start (tests and rehearsals on a copy of the database: the ledger rows and leases it writes are real)'}),
   }
 
   async run(): Promise<WorkResult> {
-    const [{clockFrom, commandExecutor, describeTask}, {loadSchedule}] = await Promise.all([
+    const [{clockFrom, commandExecutor, describeTask, requireExistingDatabase}, {loadSchedule}] = await Promise.all([
       import('../../core/scheduler/setup.js'),
       import('../../core/scheduler/schedule.js'),
     ])
     const clock = clockFrom(this.flags.at)
     const config = await this.loadConfig()
-    const {tasks} = loadSchedule()
+    let {tasks} = loadSchedule()
+    requireExistingDatabase(config)
     const db = await this.openDatabase(config)
     const {scheduleRun} = await import('../../core/scheduler/runner.js')
     const executor = commandExecutor(config, this.config.root)
@@ -60,6 +61,13 @@ export default class ScheduleWork extends DatabaseCommand<typeof ScheduleWork> {
         if (slot !== lastSlot) {
           lastSlot = slot
           result.minutes++
+          // The schedule file is read again every minute, as cron's `schedule run` would; an invalid edit
+          // is reported and the last valid schedule kept.
+          try {
+            tasks = loadSchedule().tasks
+          } catch (error) {
+            process.stderr.write(`error: ${(error as Error).message} (keeping the previous schedule)\n`)
+          }
           const run = scheduleRun(db, {
             tasks,
             executor,

@@ -114,8 +114,9 @@ export function parseCron(expression: string): CronExpression {
     days,
     months,
     weekdays,
-    dayRestricted: !(fields[2] === '*' || fields[2] === '?'),
-    weekdayRestricted: !(fields[4] === '*' || fields[4] === '?'),
+    // As Vixie cron and cronie: a day field that starts with `*` (`*`, `*/2`) does not restrict the day.
+    dayRestricted: !(fields[2].startsWith('*') || fields[2] === '?'),
+    weekdayRestricted: !(fields[4].startsWith('*') || fields[4] === '?'),
   }
 }
 

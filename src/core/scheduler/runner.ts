@@ -20,7 +20,7 @@ import type {ScheduledTask} from './schedule.js'
  */
 
 export type Outcome = 'ran' | 'failed' | 'skipped'
-export type SkipReason = 'claimed_by_other_runner' | 'previous_run_still_running'
+export type SkipReason = 'claimed_by_other_runner' | 'previous_run_still_running' | 'runner_stopping'
 
 export interface TaskReport {
   name: string
@@ -29,6 +29,8 @@ export interface TaskReport {
   reason?: SkipReason
   /** The runner holding the lease (still running) or owning the slot, for skipped tasks. */
   holder?: string
+  /** For `claimed_by_other_runner`: what the ledger says of that runner's run (running, done, failed, skipped). */
+  slot_status?: SlotRecord['status']
   /** A lease that had expired (its runner died or stalled) and was taken over. */
   took_over_from?: string
   exit_code?: number
@@ -103,7 +105,7 @@ export interface SlotRecord {
 
 type Claim =
   | {kind: 'claimed'; tookOverFrom?: string}
-  | {kind: 'skipped'; reason: SkipReason; holder?: string}
+  | {kind: 'skipped'; reason: SkipReason; holder?: string; slotStatus?: SlotRecord['status']}
 
 async function claim(db: Database, task: ScheduledTask, slot: Date, runner: string, now: Date, options: ScheduleRunOptions): Promise<Claim> {
   const prefix = options.cachePrefix
@@ -118,16 +120,19 @@ async function claim(db: Database, task: ScheduledTask, slot: Date, runner: stri
     )
     if (inserted.length === 0) {
       const row = await trx('cache').where({key: slotKey(prefix, task.name, slot)}).first('value')
-      let holder: string | undefined
+      let record: Partial<SlotRecord> = {}
       try {
-        holder = (JSON.parse(String(row?.value)) as SlotRecord).runner
+        record = JSON.parse(String(row?.value)) as SlotRecord
       } catch {
-        holder = undefined
+        // Not ours to read: still claimed.
       }
-      return {kind: 'skipped', reason: 'claimed_by_other_runner', holder}
+      return {kind: 'skipped', reason: 'claimed_by_other_runner', holder: record.runner, slotStatus: record.status}
     }
     const key = leaseKey(prefix, task.name)
-    const previous = await trx('cache_locks').where({key}).first('owner', 'expiration')
+    // On PostgreSQL the row is locked, so the holder cannot release it between this read and the upsert
+    // (which would report a takeover of a run that ended normally). SQLite's write lock covers it already.
+    const current = trx('cache_locks').where({key}).first('owner', 'expiration')
+    const previous = await (db.dialect === 'pg' ? current.forUpdate() : current)
     const acquired = await selectRows<{owner: string}>(
       trx,
       db.dialect,
@@ -184,6 +189,13 @@ function heartbeat(db: Database, task: ScheduledTask, runner: string, options: S
 
 async function runTask(db: Database, task: ScheduledTask, slot: Date, runner: string, tookOverFrom: string | undefined, options: ScheduleRunOptions): Promise<TaskReport> {
   const started = options.clock.now()
+  if (options.signal?.aborted) {
+    // Stopped while claiming: the minute is recorded as skipped and the lease released, nothing started.
+    const report: TaskReport = {name: task.name, command: task.command, outcome: 'skipped', reason: 'runner_stopping'}
+    await finish(db, task, slot, runner, {status: 'skipped', reason: 'runner_stopping', runner, started_at: started.toISOString()}, options.cachePrefix)
+    options.onEvent?.({type: 'end', slot, report})
+    return report
+  }
   const t0 = performance.now()
   const report: TaskReport = {name: task.name, command: task.command, outcome: 'ran'}
   if (tookOverFrom) report.took_over_from = tookOverFrom
@@ -247,6 +259,7 @@ export async function scheduleRun(db: Database, options: ScheduleRunOptions): Pr
     if (claimed.kind === 'skipped') {
       const report: TaskReport = {name: task.name, command: task.command, outcome: 'skipped', reason: claimed.reason}
       if (claimed.holder) report.holder = claimed.holder
+      if (claimed.slotStatus) report.slot_status = claimed.slotStatus
       options.onEvent?.({type: 'end', slot, report})
       reports.push(Promise.resolve(report))
       continue

@@ -1,10 +1,11 @@
 import {existsSync, readFileSync} from 'node:fs'
 import path from 'node:path'
+import {fileURLToPath} from 'node:url'
 import {z} from 'zod'
 
 import {readEnvironment} from '../config.js'
 import {UsageError} from '../errors.js'
-import {type CronExpression, CronSyntaxError, parseCron} from './cron.js'
+import {type CronExpression, CronSyntaxError, nextSlot, parseCron} from './cron.js'
 
 /** One scheduled task: a laundry-ops command line run on a cron expression (UTC). */
 export interface ScheduledTask {
@@ -116,6 +117,8 @@ export interface LoadedSchedule {
   tasks: ScheduledTask[]
   /** The operator file that was read, or null when the built-in baseline runs unchanged. */
   file: string | null
+  /** Whether the built-in baseline is the starting point (the file's `baseline`, default true). */
+  baseline: boolean
 }
 
 /** `LAUNDRY_OPS_SCHEDULE` (environment or .env), else `laundry-ops.schedule.json` in the working directory when it exists. */
@@ -140,7 +143,69 @@ function validateCommand(line: string, where: string): string[] {
     )
   }
   if (argv.includes('--json')) argv = argv.filter((a) => a !== '--json')
+  checkFlags(argv, line, where)
   return argv
+}
+
+interface ManifestFlag {
+  name: string
+  type: 'boolean' | 'option'
+  char?: string
+  allowNo?: boolean
+}
+
+let manifest: Record<string, {flags: Record<string, ManifestFlag>}> | null | undefined
+
+/** The flags of every command, from the oclif manifest shipped beside the package (null when not built). */
+function commandFlags(id: string): Record<string, ManifestFlag> | null {
+  if (manifest === undefined) {
+    manifest = null
+    let dir = path.dirname(fileURLToPath(import.meta.url))
+    for (let i = 0; i < 5; i++) {
+      const file = path.join(dir, 'oclif.manifest.json')
+      if (existsSync(file)) {
+        try {
+          manifest = (JSON.parse(readFileSync(file, 'utf8')) as {commands: typeof manifest}).commands
+        } catch {
+          manifest = null
+        }
+        break
+      }
+      dir = path.dirname(dir)
+    }
+  }
+  return manifest?.[id]?.flags ?? null
+}
+
+/** Refuses a flag the command does not have, or an option without its value, when the file is read. */
+function checkFlags(argv: string[], line: string, where: string): void {
+  const flags = commandFlags(argv.slice(0, 2).join(':'))
+  if (!flags) return
+  const byChar = new Map(Object.values(flags).filter((f) => f.char).map((f) => [f.char!, f]))
+  for (let i = 2; i < argv.length; i++) {
+    const token = argv[i]
+    if (token === '--') break
+    let flag: ManifestFlag | undefined
+    let inline = false
+    if (token.startsWith('--')) {
+      const name = token.slice(2).split('=')[0]
+      inline = token.includes('=')
+      flag = flags[name] ?? (name.startsWith('no-') && flags[name.slice(3)]?.allowNo ? {...flags[name.slice(3)], type: 'boolean'} : undefined)
+      if (!flag) throw new UsageError('SCHEDULE_INVALID', `${where}: command "${line}": laundry-ops ${argv[0]} ${argv[1]} has no flag --${name}`)
+    } else if (/^-[A-Za-z]/.test(token)) {
+      flag = byChar.get(token[1])
+      inline = token.length > 2
+      if (!flag) throw new UsageError('SCHEDULE_INVALID', `${where}: command "${line}": laundry-ops ${argv[0]} ${argv[1]} has no flag ${token.slice(0, 2)}`)
+    } else {
+      continue
+    }
+    if (flag.type === 'option' && !inline) {
+      if (i + 1 >= argv.length || argv[i + 1].startsWith('-')) {
+        throw new UsageError('SCHEDULE_INVALID', `${where}: command "${line}": --${flag.name} needs a value`)
+      }
+      i++
+    }
+  }
 }
 
 function task(
@@ -155,6 +220,9 @@ function task(
   } catch (error) {
     if (error instanceof CronSyntaxError) throw new UsageError('SCHEDULE_INVALID', `${options.where}: ${error.message}`)
     throw error
+  }
+  if (nextSlot(expression, new Date(Date.UTC(2000, 0, 1))) === null) {
+    throw new UsageError('SCHEDULE_INVALID', `${options.where}: cron expression "${cron}" never matches a date`)
   }
   return {
     name,
@@ -171,6 +239,15 @@ function task(
 
 /** Builds the effective schedule from the baseline and an operator file's content (already parsed JSON). */
 export function buildSchedule(content: unknown, file = 'schedule file'): ScheduledTask[] {
+  // JSON.parse keeps "__proto__" as an own key, which a record schema would silently drop.
+  const rawTasks = (content as {tasks?: unknown} | null)?.tasks
+  if (rawTasks && typeof rawTasks === 'object') {
+    for (const name of Object.keys(rawTasks)) {
+      if (!NAME.test(name)) {
+        throw new UsageError('SCHEDULE_INVALID', `${file}: task "${name}": a task name is 1-64 of a-z, 0-9, '.', '_', '-' and starts with a letter or digit`)
+      }
+    }
+  }
   const result = FileSchema.safeParse(content)
   if (!result.success) {
     const issue = result.error.issues[0]
@@ -215,13 +292,14 @@ export function loadSchedule(options: {cwd?: string; env?: NodeJS.ProcessEnv} = 
   const {file, explicit} = scheduleFilePath(cwd, env)
   if (!existsSync(file)) {
     if (explicit) throw new UsageError('SCHEDULE_INVALID', `LAUNDRY_OPS_SCHEDULE='${file}': no such file`)
-    return {tasks: buildSchedule({}, 'baseline'), file: null}
+    return {tasks: buildSchedule({}, 'baseline'), file: null, baseline: true}
   }
   let content: unknown
   try {
-    content = JSON.parse(readFileSync(file, 'utf8'))
+    content = JSON.parse(readFileSync(file, 'utf8').replace(/^\uFEFF/, ''))
   } catch (error) {
     throw new UsageError('SCHEDULE_INVALID', `${file}: ${(error as Error).message}`)
   }
-  return {tasks: buildSchedule(content, file), file}
+  const baseline = (content as {baseline?: unknown} | null)?.baseline !== false
+  return {tasks: buildSchedule(content, file), file, baseline}
 }

@@ -1,8 +1,9 @@
+import {existsSync} from 'node:fs'
 import path from 'node:path'
 
 import type {Clock} from '../clock.js'
 import type {AppConfig} from '../config.js'
-import {UsageError} from '../errors.js'
+import {OpsError, UsageError} from '../errors.js'
 import type {TaskReport} from './runner.js'
 import {spawnExecutor} from './spawn-executor.js'
 
@@ -31,6 +32,19 @@ export function clockFrom(at: string | undefined): Clock {
   return {now: () => new Date(start + (Date.now() - real))}
 }
 
+/**
+ * `schedule run` from cron in the wrong folder must not leave an empty SQLite file behind it each minute:
+ * a missing SQLite database is refused before it is opened (and so created).
+ */
+export function requireExistingDatabase(config: AppConfig): void {
+  if (config.database.client === 'sqlite' && !existsSync(config.database.filename)) {
+    throw new OpsError(
+      'NOT_MIGRATED',
+      `no database at ${config.database.filename} (${config.databaseSource === 'default' ? 'the default under LAUNDRY_OPS_STORAGE' : config.databaseSource}): run laundry-ops db migrate there, or set DATABASE_URL / run from the right folder`,
+    )
+  }
+}
+
 /** One progress line per task: `09:00 UTC  wa-remind  wa remind --limit=100  DONE 0.4s`. */
 export function describeTask(slot: Date, report: TaskReport, phase: 'start' | 'end'): string {
   const time = `${slot.toISOString().slice(0, 10)} ${slot.toISOString().slice(11, 16)} UTC`
@@ -43,8 +57,11 @@ export function describeTask(slot: Date, report: TaskReport, phase: 'start' | 'e
     case 'failed':
       return `${head}  FAIL exit ${report.exit_code}${report.error ? ` (${report.error})` : ''}${report.log ? `, see ${report.log}` : ''}`
     case 'skipped':
-      return report.reason === 'claimed_by_other_runner'
-        ? `${head}  SKIP already run by another runner${report.holder ? ` (${report.holder})` : ''}`
-        : `${head}  SKIP previous run still running${report.holder ? ` (${report.holder})` : ''}`
+      if (report.reason === 'claimed_by_other_runner') {
+        const state = report.slot_status ? `, ${report.slot_status === 'skipped' ? 'which skipped it' : `its run: ${report.slot_status}`}` : ''
+        return `${head}  SKIP claimed by another runner${report.holder ? ` (${report.holder}${state})` : ''}`
+      }
+      if (report.reason === 'runner_stopping') return `${head}  SKIP not started: the runner is stopping`
+      return `${head}  SKIP previous run still running${report.holder ? ` (${report.holder})` : ''}`
   }
 }

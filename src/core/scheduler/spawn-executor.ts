@@ -26,13 +26,14 @@ export const PARENT_ENV = 'LAUNDRY_OPS_SCHEDULER_PID'
 export function spawnExecutor(options: SpawnExecutorOptions): TaskExecutor {
   return ({task, slot, runner}, signal) =>
     new Promise((resolve) => {
-      mkdirSync(options.logDir, {recursive: true})
       const log = path.join(options.logDir, `${task.name}.log`)
       let fd: number
       try {
+        mkdirSync(options.logDir, {recursive: true})
         fd = openSync(log, 'a')
       } catch (error) {
-        resolve({exitCode: 1, error: `cannot open ${log}: ${(error as Error).message}`, log})
+        const e = error as NodeJS.ErrnoException
+        resolve({exitCode: 1, error: `cannot write the task log ${log}: ${e.code === 'EROFS' ? 'read-only file system' : e.message}`, log})
         return
       }
       const t0 = Date.now()
@@ -42,6 +43,9 @@ export function spawnExecutor(options: SpawnExecutorOptions): TaskExecutor {
         cwd: options.cwd,
         env: {...options.env, [PARENT_ENV]: String(process.pid), NO_COLOR: '1'},
         stdio: ['ignore', fd, fd],
+        // Its own process group: a Ctrl-C at the terminal (SIGINT to the runner's group) reaches the runner
+        // only, which passes one SIGTERM on; two signals would make `queue work` stop at once.
+        detached: true,
       })
       let killTimer: NodeJS.Timeout | undefined
       const onAbort = () => {
@@ -50,6 +54,7 @@ export function spawnExecutor(options: SpawnExecutorOptions): TaskExecutor {
         killTimer.unref()
       }
       signal.addEventListener('abort', onAbort, {once: true})
+      if (signal.aborted) onAbort()
       let settled = false
       const done = (exitCode: number, error?: string) => {
         if (settled) return

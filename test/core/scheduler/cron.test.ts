@@ -113,3 +113,26 @@ describe('the schedule (baseline and operator file)', () => {
     expect(() => splitCommandLine('wa "redrive')).to.throw(/unclosed/)
   })
 })
+
+describe('the schedule file: what a reviewer found', () => {
+  it('treats a day field starting with * as unrestricted (Vixie cron): 0 9 */1 * MON runs on Mondays only', () => {
+    // 2026-11-23 is a Monday.
+    expect(next('0 9 */1 * MON', '2026-11-23T10:00:00Z')).to.equal('2026-11-30T09:00:00.000Z')
+    // cronie: with a *-field the two day fields AND: Mondays that are odd days of the month (30 is even).
+    expect(next('0 0 */2 * MON', '2026-11-23T10:00:00Z')).to.equal('2026-12-07T00:00:00.000Z')
+    expect(next('0 0 1 * */2', '2026-11-23T10:00:00Z')).to.equal('2026-12-01T00:00:00.000Z')
+  })
+
+  it('refuses an expression that never matches, a __proto__ task, unknown flags and options without a value; accepts a BOM', () => {
+    expect(() => buildSchedule({tasks: {x: {cron: '0 0 30 2 *', command: 'db status'}}}, 'f.json')).to.throw(/never matches a date/)
+    expect(() => buildSchedule(JSON.parse('{"tasks": {"__proto__": {"cron": "* * * * *", "command": "db status"}}}'), 'f.json')).to.throw(/task "__proto__": a task name/)
+    expect(() => buildSchedule({tasks: {x: {cron: '* * * * *', command: 'db status --bogus'}}}, 'f.json')).to.throw(/laundry-ops db status has no flag --bogus/)
+    expect(() => buildSchedule({tasks: {x: {cron: '* * * * *', command: 'wa redrive --limit'}}}, 'f.json')).to.throw(/--limit needs a value/)
+    expect(() => buildSchedule({tasks: {x: {cron: '* * * * *', command: 'wa redrive -z'}}}, 'f.json')).to.throw(/has no flag -z/)
+    const ok = buildSchedule({tasks: {x: {cron: '* * * * *', command: 'wa redrive --limit 5 --reason=RATE_LIMIT --dry-run'}}}, 'f.json')
+    expect(ok.find((t) => t.name === 'x')!.argv).to.deep.equal(['wa', 'redrive', '--limit', '5', '--reason=RATE_LIMIT', '--dry-run'])
+    const dir = mkdtempSync(path.join(tmpdir(), 'laundry-ops-schedule-'))
+    writeFileSync(path.join(dir, 'laundry-ops.schedule.json'), '\uFEFF{"tasks": {"wa-redrive": {"cron": "*/5 * * * *"}}}')
+    expect(loadSchedule({cwd: dir, env: {}}).tasks[0].cron).to.equal('*/5 * * * *')
+  })
+})

@@ -1,5 +1,5 @@
 import {createHash} from 'node:crypto'
-import {existsSync, readdirSync, readFileSync} from 'node:fs'
+import {existsSync, readdirSync, readFileSync, rmSync} from 'node:fs'
 import path from 'node:path'
 import {constants as zlibConstants, gzipSync, gunzipSync} from 'node:zlib'
 
@@ -19,6 +19,17 @@ export function unfinishedArchives(dir: string): string[] {
     .filter((name) => ARCHIVE_NAME.test(name) && !existsSync(path.join(dir, name + MANIFEST_SUFFIX)))
     .sort()
     .map((name) => path.join(dir, name))
+}
+
+/**
+ * Temporary files of an atomic manifest write that a killed run left behind (`X.manifest.json.tmp-PID`).
+ * Only called under the archive lease, so no other run is writing one.
+ */
+export function removeStaleTemporaries(dir: string): string[] {
+  if (!existsSync(dir)) return []
+  const stale = readdirSync(dir).filter((name) => /\.manifest\.json\.tmp-\d+$/.test(name))
+  for (const name of stale) rmSync(path.join(dir, name), {force: true})
+  return stale
 }
 
 /** Every id in the finished archives of a folder (for checks and tests). */

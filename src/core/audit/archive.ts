@@ -10,7 +10,7 @@ import type {Database} from '../db/connection.js'
 import {acquireLease, type Lease, LeaseHeldError} from '../db/lease.js'
 import {type Executor, writeTransaction} from '../db/transactions.js'
 import {OpsError} from '../errors.js'
-import {encodeLines, fsyncDir, MANIFEST_SUFFIX, readArchiveLines, sha256, unfinishedArchives, writeAll, writeFileAtomic} from './archive-files.js'
+import {encodeLines, fsyncDir, MANIFEST_SUFFIX, readArchiveLines, removeStaleTemporaries, sha256, unfinishedArchives, writeAll, writeFileAtomic} from './archive-files.js'
 
 export const ARCHIVE_LEASE_KEY = 'laundry-ops:audit-archive'
 const LEASE_SECONDS = 600
@@ -378,6 +378,7 @@ export async function archiveAuditEvents(db: Database, options: ArchiveOptions):
     } catch (error) {
       throw new OpsError('STORAGE_UNWRITABLE', `cannot create the archive folder ${dir} (${(error as NodeJS.ErrnoException).code})`)
     }
+    removeStaleTemporaries(dir)
     for (const file of unfinishedArchives(dir)) result.recovered.push(await recoverArchive(db, file, options))
     if (result.recovered.some((r) => r.deleted_from_table > 0)) {
       const [{n: again}] = await scope().count({n: '*'})

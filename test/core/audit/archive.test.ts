@@ -155,6 +155,9 @@ describeEachEngine('audit archive', (ctx) => {
     mkdirSync(dir(), {recursive: true})
     const killed = path.join(dir(), 'audit-events-20260216-020000.jsonl')
     writeFileSync(killed, `${rows.map(line).join('\n')}\n{"id":"torn`)
+    // ...and killed while writing its manifest atomically: the temporary file is removed.
+    const tmpManifest = `${killed}.manifest.json.tmp-999999`
+    writeFileSync(tmpManifest, '{"rows": 3, "sha2')
     await db.knex('audit_events').whereIn('id', [rows[0].id, rows[1].id]).delete()
 
     const result = await archiveAuditEvents(db, options())
@@ -162,6 +165,7 @@ describeEachEngine('audit archive', (ctx) => {
     expect(result).to.deep.include({matched: 7, archived: 7, deleted: 7})
     const manifest = JSON.parse(readFileSync(`${killed}.manifest.json`, 'utf8'))
     expect(manifest).to.deep.include({rows: 3, recovered: true, sha256: sha256(readFileSync(killed))})
+    expect(existsSync(tmpManifest)).to.equal(false)
     const where = archivedIds(dir())
     expect([...where.keys()].sort()).to.deep.equal([...ids].sort())
     expect([...where.values()].every((files) => files.length === 1)).to.equal(true)

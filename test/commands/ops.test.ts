@@ -97,5 +97,11 @@ describeEachEngine('ops commands through the CLI', (ctx) => {
     expect(bad.code).to.equal(2)
     expect(parseJson(bad).error.code).to.equal('INVALID_PERIOD')
     await db.knex('jobs').delete()
+    // The database down: exit 1, and the CI report step still finds a JUnit file (in a new folder) saying why.
+    const downJunit = path.join(cwd, 'reports-down', 'observe.xml')
+    const down = await runCli(['observe', 'health', '--json', '--junit', downJunit], {cwd, env: {...env, DATABASE_URL: 'postgres://postgres@127.0.0.1:1/x'}})
+    expect(down.code).to.equal(1)
+    expect(parseJson(down).error.code).to.equal('DB_UNREACHABLE')
+    expect(readFileSync(downJunit, 'utf8')).to.match(/tests="1" failures="1"[\s\S]*name="database\.connection">\s*<failure type="fail" message="[^"]*127\.0\.0\.1:1/)
   })
 })

@@ -36,8 +36,18 @@ export default class ObserveHealth extends DatabaseCommand<typeof ObserveHealth>
     const {periodWindow} = await import('../../core/quota/reconcile.js')
     if (this.flags.period !== undefined) periodWindow(this.flags.period)
     const config = await this.loadConfig()
-    const db = await this.openDatabase(config)
     const {observeHealth} = await import('../../core/gates/observe-health.js')
+    let db
+    try {
+      db = await this.openDatabase(config)
+    } catch (error) {
+      // The gate could not run: a CI report step still finds its JUnit file, with the reason as a failure.
+      if (this.flags.junit) {
+        const {writeGateJunit} = await import('../../render/gate.js')
+        writeGateJunit(this.flags.junit, 'laundry-ops observe health', [{key: 'database.connection', status: 'fail', message: (error as Error).message}], this.flags.strict === true)
+      }
+      throw error
+    }
     const report = await observeHealth(db, {
       period: this.flags.period,
       lookbackMinutes: this.flags['lookback-minutes'],

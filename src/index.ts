@@ -20,6 +20,7 @@ import QueueFlush from './commands/queue/flush.js'
 import QueueRestart from './commands/queue/restart.js'
 import QueueRetry from './commands/queue/retry.js'
 import QueueWork from './commands/queue/work.js'
+import ScheduleHistory from './commands/schedule/history.js'
 import ScheduleList from './commands/schedule/list.js'
 import ScheduleRun from './commands/schedule/run.js'
 import ScheduleWork from './commands/schedule/work.js'
@@ -42,6 +43,7 @@ export const COMMANDS = {
   'queue:retry': QueueRetry,
   'queue:work': QueueWork,
   'quota:reconcile': QuotaReconcile,
+  'schedule:history': ScheduleHistory,
   'schedule:list': ScheduleList,
   'schedule:run': ScheduleRun,
   'schedule:work': ScheduleWork,

@@ -189,6 +189,15 @@ describeEachEngine('schedule run: real runner processes over a simulated hour', 
     const idle = await runCli(['schedule', 'run', '--at', '2026-11-23T07:01:05Z'], {cwd: ctx.scratch.dir, env: {DATABASE_URL: ctx.scratch.url, LAUNDRY_OPS_SCHEDULE: failing}})
     expect(idle.code).to.equal(0)
     expect(idle.stdout).to.contain('No scheduled tasks are due at 2026-11-23 07:01 UTC.')
+    // The ledger tells what happened: the failed run, its runner and exit code.
+    const history = await runCli(['schedule', 'history', '--task', 'broken', '--json'], {cwd: ctx.scratch.dir, env: {DATABASE_URL: ctx.scratch.url}})
+    expect(history.code, history.stderr).to.equal(0)
+    const [entry] = parseJson(history).entries
+    expect(entry).to.include({task: 'broken', slot: '2026-11-23T07:00:00.000Z', status: 'failed', exit_code: 2})
+    expect(entry.runner).to.match(/^laundry-ops:[^:]+:\d+:[0-9a-f]+$/)
+    const failedOnly = await runCli(['schedule', 'history', '--status', 'failed'], {cwd: ctx.scratch.dir, env: {DATABASE_URL: ctx.scratch.url}})
+    expect(failedOnly.stdout).to.match(/2026-11-23 07:00\s+broken\s+failed\s+laundry-ops:\S+\s+\d+\.\ds\s+exit 2/)
+    expect(failedOnly.stdout.split('\n').filter((l) => / failed /.test(l))).to.have.length(1)
     expect(existsSync(path.join(ctx.scratch.dir, 'storage', 'logs'))).to.equal(true)
   })
 

@@ -29,8 +29,8 @@
 //
 // Runs the built CLI (dist/, `npm run build`) for the workers; the baseline and the fixtures import src/.
 
-import {execFileSync, spawn} from 'node:child_process'
-import {existsSync, mkdirSync, statSync} from 'node:fs'
+import {spawn} from 'node:child_process'
+import {existsSync, mkdirSync} from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import process from 'node:process'
@@ -39,6 +39,7 @@ import {fileURLToPath} from 'node:url'
 import {systemClock} from '../src/core/clock.js'
 import type {Database} from '../src/core/db/connection.js'
 import {premiumTenantWithMock} from '../test/helpers/wa.js'
+import {type BenchEnvironment, environment, fmt, table} from './lib/bench-report.js'
 import {type BenchDatabase, cleanTables, countRows, createBenchDatabase, queueDummyJobs, queueMessages} from './lib/fixtures.js'
 
 type Engine = 'sqlite' | 'pg'
@@ -318,38 +319,7 @@ async function startupSeconds(b: BenchDatabase, w: number, opts: Options): Promi
   return {claimLoopSeconds: loops.ms / 1000, workerSeconds: workers.ms / 1000}
 }
 
-function environment() {
-  let commit = 'unknown'
-  let dirty: string[] = []
-  try {
-    commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], {cwd: root, encoding: 'utf8'}).trim()
-    dirty = execFileSync('git', ['status', '--porcelain', '--', 'src'], {cwd: root, encoding: 'utf8'})
-      .split('\n')
-      .filter(Boolean)
-  } catch {}
-  const dist = path.join(root, 'dist', 'index.js')
-  return {
-    date: new Date().toISOString(),
-    node: process.version,
-    platform: `${process.platform}-${process.arch}`,
-    cores: os.cpus().length,
-    loadAvg: os.loadavg().map((x) => Math.round(x * 100) / 100),
-    nodeExtraCaCerts: process.env.NODE_EXTRA_CA_CERTS ?? null,
-    commit,
-    srcChangesSinceCommit: dirty.length,
-    distBuiltAt: existsSync(dist) ? statSync(dist).mtime.toISOString() : null,
-  }
-}
-
-const fmt = (x: number, digits = 0) => (Number.isFinite(x) ? x.toLocaleString('en-US', {minimumFractionDigits: digits, maximumFractionDigits: digits}) : 'n/a')
-
-function table(headers: string[], rows: string[][], right: boolean[]): string {
-  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)))
-  const line = (cells: string[]) => `| ${cells.map((c, i) => (right[i] ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join(' | ')} |`
-  return [line(headers), `| ${widths.map((w, i) => (right[i] ? `${'-'.repeat(w - 1)}:` : '-'.repeat(w))).join(' | ')} |`, ...rows.map(line)].join('\n')
-}
-
-function report(env: ReturnType<typeof environment>, opts: Options, pgVersion: string | null, rounds: RoundResult[]): string {
+function report(env: BenchEnvironment, opts: Options, pgVersion: string | null, rounds: RoundResult[]): string {
   const out: string[] = []
   out.push(
     `laundry-ops queue benchmark, ${env.date}`,
@@ -419,7 +389,7 @@ async function main(): Promise<void> {
   const opts = parseArgs(process.argv.slice(2))
   if (!existsSync(path.join(root, 'dist', 'index.js'))) fail('dist/index.js is missing: build first (npm run build)')
   if (opts.cpuProf) mkdirSync(opts.cpuProf, {recursive: true})
-  const env = environment()
+  const env = environment(root)
   const rounds: RoundResult[] = []
   let pgVersion: string | null = null
   let current: BenchDatabase | undefined

@@ -1,7 +1,10 @@
 import {createHash} from 'node:crypto'
-import {existsSync, readdirSync, readFileSync, rmSync} from 'node:fs'
+import {closeSync, createReadStream, existsSync, fstatSync, fsyncSync, ftruncateSync, openSync, readdirSync, readFileSync, readSync, renameSync, rmSync, statSync} from 'node:fs'
 import path from 'node:path'
-import {constants as zlibConstants, gzipSync, gunzipSync} from 'node:zlib'
+import {pipeline} from 'node:stream/promises'
+import {constants as zlibConstants, createGunzip, createGzip, gzipSync, gunzipSync} from 'node:zlib'
+
+import {fsyncDir, writeAll} from '../storage/files.js'
 
 export {fsyncDir, writeAll, writeFileAtomic} from '../storage/files.js'
 
@@ -22,12 +25,13 @@ export function unfinishedArchives(dir: string): string[] {
 }
 
 /**
- * Temporary files of an atomic manifest write that a killed run left behind (`X.manifest.json.tmp-PID`).
+ * Temporary files of an atomic write that a killed run left behind: a manifest (`X.manifest.json.tmp-PID`)
+ * or a gzip archive being rewritten without its torn tail (`X.jsonl.gz.tmp-PID`, see recoverArchiveFile).
  * Only called under the archive lease, so no other run is writing one.
  */
 export function removeStaleTemporaries(dir: string): string[] {
   if (!existsSync(dir)) return []
-  const stale = readdirSync(dir).filter((name) => /\.manifest\.json\.tmp-\d+$/.test(name))
+  const stale = readdirSync(dir).filter((name) => /\.manifest\.json\.tmp-\d+$/.test(name) || /^audit-events-\d{8}-\d{6}(-\d+)?\.jsonl(\.gz)?\.tmp-\d+$/.test(name))
   for (const name of stale) rmSync(path.join(dir, name), {force: true})
   return stale
 }
@@ -46,7 +50,8 @@ export function archivedIds(dir: string): Map<string, string[]> {
 }
 
 /**
- * The complete lines of an archive file. A run killed mid-write can leave a torn last line, or a torn
+ * The complete lines of an archive file, read whole into memory (for checks and tests; recovery streams
+ * the file with recoverArchiveFile). A run killed mid-write can leave a torn last line, or a torn
  * last gzip member; only whole lines count (gzip is read with a sync flush, so a torn member yields
  * what it holds).
  */
@@ -77,4 +82,190 @@ export function readArchiveLines(file: string): {lines: string[]; torn: boolean}
 export function encodeLines(lines: string[], gzip: boolean): Buffer {
   const text = Buffer.from(lines.length > 0 ? `${lines.join('\n')}\n` : '', 'utf8')
   return gzip ? gzipSync(text) : text
+}
+
+/** Bytes read per block (plain files) or per read-stream chunk (gzip files) while recovering. */
+const BLOCK_BYTES = 1 << 20
+
+/**
+ * The whole lines of an archive's text, fed block by block: each line that ends in `\n` and parses goes
+ * to onRow, in order, until one does not parse (it and everything after it are dropped, as in
+ * readArchiveLines). Holds at most one unfinished line between blocks.
+ */
+class WholeLines {
+  rows = 0
+  /** Size of the accepted lines in the text, newlines included. */
+  bytes = 0
+  /** A line that did not parse was met: nothing more is accepted. */
+  stopped = false
+  private carry: Buffer[] = []
+
+  constructor(
+    private readonly onRow: (row: Record<string, unknown>) => void,
+    private readonly onKept?: (line: Buffer) => void,
+  ) {}
+
+  /** The block is only read during the call (it may be reused afterwards). */
+  push(block: Buffer): void {
+    let start = 0
+    while (!this.stopped) {
+      const nl = block.indexOf(0x0a, start)
+      if (nl < 0) break
+      let line = block.subarray(start, nl + 1)
+      if (this.carry.length > 0) {
+        line = Buffer.concat([...this.carry, line])
+        this.carry = []
+      }
+      start = nl + 1
+      let row: Record<string, unknown>
+      try {
+        row = JSON.parse(line.toString('utf8', 0, line.length - 1))
+      } catch {
+        this.stopped = true
+        break
+      }
+      this.rows++
+      this.bytes += line.length
+      this.onKept?.(line)
+      this.onRow(row)
+    }
+    if (!this.stopped && start < block.length) this.carry.push(Buffer.from(block.subarray(start)))
+  }
+
+  /** Something after the accepted lines: an unparseable line, or a last line without its newline. */
+  get tail(): boolean {
+    return this.stopped || this.carry.length > 0
+  }
+}
+
+export interface RecoveredFile {
+  /** Whole lines kept. */
+  rows: number
+  /** A torn tail (or a line that does not parse, or a torn gzip member) was cut. */
+  torn: boolean
+  /** Size and sha256 of the file as it now is. */
+  bytes: number
+  sha256: string
+}
+
+/**
+ * Finishes the file of an archive a killed run left, in bounded memory whatever its size: reads it one
+ * block at a time (gzip: one streaming gunzip over all its members, with a sync flush so a torn last member
+ * yields the lines it holds), hands every whole line to onRow in order, awaits drain() between blocks (the
+ * caller deletes the rows of those lines there), and cuts the torn tail:
+ * - `.jsonl`: the file is truncated to the end of its last whole line (and fsynced);
+ * - `.jsonl.gz`: the kept lines are re-compressed, streaming, into one gzip member in `X.tmp-PID`, fsynced
+ *   and renamed over the file (as the in-memory version did), so every member of the result is whole.
+ *   A file whose lines all end well but whose last member is cut (its trailer, say) counts as torn too.
+ * The result is the file content the in-memory recovery wrote (readArchiveLines + encodeLines), byte for
+ * byte, with its size and sha256 computed on the way.
+ */
+export async function recoverArchiveFile(file: string, onRow: (row: Record<string, unknown>) => void, drain: () => Promise<void>): Promise<RecoveredFile> {
+  return file.endsWith('.gz') ? recoverGzip(file, onRow, drain) : recoverPlain(file, onRow, drain)
+}
+
+async function recoverPlain(file: string, onRow: (row: Record<string, unknown>) => void, drain: () => Promise<void>): Promise<RecoveredFile> {
+  const hash = createHash('sha256')
+  const lines = new WholeLines(onRow, (line) => hash.update(line))
+  const fd = openSync(file, 'r+')
+  try {
+    const block = Buffer.allocUnsafe(BLOCK_BYTES)
+    while (!lines.stopped) {
+      const n = readSync(fd, block, 0, BLOCK_BYTES, null)
+      if (n === 0) break
+      lines.push(block.subarray(0, n))
+      await drain()
+    }
+    // The kept lines are a prefix of the file: anything past them is the torn tail.
+    const torn = fstatSync(fd).size !== lines.bytes
+    if (torn) {
+      ftruncateSync(fd, lines.bytes)
+      fsyncSync(fd)
+    }
+    return {rows: lines.rows, torn, bytes: lines.bytes, sha256: hash.digest('hex')}
+  } finally {
+    closeSync(fd)
+  }
+}
+
+const gunzipStream = (sync: boolean) => createGunzip({chunkSize: 64 * 1024, ...(sync ? {finishFlush: zlibConstants.Z_SYNC_FLUSH} : {})})
+
+/** False when a gzip member of the file is cut short (a strict gunzip reports an unexpected end). */
+async function gzipComplete(file: string): Promise<boolean> {
+  try {
+    await pipeline(createReadStream(file, {highWaterMark: BLOCK_BYTES}), gunzipStream(false), async (text: AsyncIterable<Buffer>) => {
+      for await (const _ of text);
+    })
+    return true
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'Z_BUF_ERROR') return false
+    throw error
+  }
+}
+
+async function recoverGzip(file: string, onRow: (row: Record<string, unknown>) => void, drain: () => Promise<void>): Promise<RecoveredFile> {
+  const lines = new WholeLines(onRow)
+  const hash = createHash('sha256')
+  let bytes = 0
+  if (statSync(file).size > 0) {
+    await pipeline(
+      async function* () {
+        for await (const chunk of createReadStream(file, {highWaterMark: BLOCK_BYTES}) as AsyncIterable<Buffer>) {
+          hash.update(chunk)
+          bytes += chunk.length
+          yield chunk
+        }
+      },
+      gunzipStream(true),
+      async (text: AsyncIterable<Buffer>) => {
+        for await (const chunk of text) {
+          if (lines.stopped) continue
+          lines.push(chunk)
+          await drain()
+        }
+      },
+    )
+  }
+  // As readArchiveLines: an empty file is a complete, empty archive.
+  const torn = bytes > 0 && (lines.tail || !(await gzipComplete(file)))
+  if (!torn) return {rows: lines.rows, torn, bytes, sha256: hash.digest('hex')}
+
+  // Rewrite the kept lines (the first lines.bytes bytes of the text) as one gzip member, atomically.
+  const tmp = `${file}.tmp-${process.pid}`
+  const out = createHash('sha256')
+  let written = 0
+  let left = lines.bytes
+  const fd = openSync(tmp, 'w')
+  try {
+    await pipeline(
+      createReadStream(file, {highWaterMark: BLOCK_BYTES}),
+      gunzipStream(true),
+      async function* (text: AsyncIterable<Buffer>) {
+        for await (const chunk of text) {
+          if (left <= 0) continue
+          const part = chunk.length <= left ? chunk : chunk.subarray(0, left)
+          left -= part.length
+          yield part
+        }
+      },
+      createGzip(),
+      async (gz: AsyncIterable<Buffer>) => {
+        for await (const chunk of gz) {
+          writeAll(fd, chunk)
+          out.update(chunk)
+          written += chunk.length
+        }
+      },
+    )
+    if (left !== 0) throw new Error(`${file} changed while it was being recovered`)
+    fsyncSync(fd)
+  } catch (error) {
+    closeSync(fd)
+    rmSync(tmp, {force: true})
+    throw error
+  }
+  closeSync(fd)
+  renameSync(tmp, file)
+  fsyncDir(path.dirname(file))
+  return {rows: lines.rows, torn, bytes: written, sha256: out.digest('hex')}
 }

@@ -1,5 +1,5 @@
 import {createHash} from 'node:crypto'
-import {closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync} from 'node:fs'
+import {closeSync, existsSync, fsyncSync, mkdirSync, openSync} from 'node:fs'
 import path from 'node:path'
 
 import type {Knex} from 'knex'
@@ -10,7 +10,7 @@ import type {Database} from '../db/connection.js'
 import {acquireLease, type Lease, LeaseHeldError} from '../db/lease.js'
 import {type Executor, writeTransaction} from '../db/transactions.js'
 import {OpsError} from '../errors.js'
-import {encodeLines, fsyncDir, MANIFEST_SUFFIX, readArchiveLines, removeStaleTemporaries, sha256, unfinishedArchives, writeAll, writeFileAtomic} from './archive-files.js'
+import {encodeLines, fsyncDir, MANIFEST_SUFFIX, recoverArchiveFile, removeStaleTemporaries, unfinishedArchives, writeAll, writeFileAtomic} from './archive-files.js'
 
 export const ARCHIVE_LEASE_KEY = 'laundry-ops:audit-archive'
 const LEASE_SECONDS = 600
@@ -116,13 +116,11 @@ function toLine(row: Record<string, unknown>): string {
   )
 }
 
+/** Ids per delete statement while recovering (bound one parameter each: far below SQLite's 32,766 and PG's 65,535). */
+const RECOVERY_DELETE_IDS = 5000
+
 async function deleteIds(db: Database, ids: string[]): Promise<number> {
-  let deleted = 0
-  for (let i = 0; i < ids.length; i += 5000) {
-    const slice = ids.slice(i, i + 5000)
-    deleted += await writeTransaction(db, (trx) => trx('audit_events').whereIn('id', slice).delete())
-  }
-  return deleted
+  return writeTransaction(db, (trx) => trx('audit_events').whereIn('id', ids).delete())
 }
 
 function writeManifest(file: string, manifest: Manifest): string {
@@ -132,37 +130,46 @@ function writeManifest(file: string, manifest: Manifest): string {
 }
 
 /**
- * Finishes the archive of a run that was killed: keeps its whole lines (rewriting the file without a torn
- * tail), deletes from the table every row those lines hold (the run may have died between the fsync and
- * the delete), and writes the manifest. Safe to repeat.
+ * Finishes the archive of a run that was killed: keeps its whole lines (cutting a torn tail), deletes from
+ * the table every row those lines hold (the run may have died between the fsync and the delete), and
+ * writes the manifest. Safe to repeat. Streams the file: memory does not grow with its size (one read
+ * block, and the ids of at most one delete statement plus one block's lines).
  */
 async function recoverArchive(db: Database, file: string, options: ArchiveOptions): Promise<RecoveryReport> {
   const gzip = file.endsWith('.gz')
-  const {lines, torn} = readArchiveLines(file)
-  if (torn) writeFileAtomic(file, encodeLines(lines, gzip))
-  const keys = lines.map((line) => {
-    const row = JSON.parse(line) as {id: string; created_at: string | null}
-    return {id: row.id, created_at: row.created_at ? `${row.created_at.slice(0, 10)} ${row.created_at.slice(11, 19)}` : ''}
-  })
-  const deleted = await deleteIds(
-    db,
-    keys.map((k) => k.id),
-  )
-  const bytes = readFileSync(file)
+  let first: {id: string; created_at: string} | null = null
+  let last: {id: string; created_at: string} | null = null
+  let ids: string[] = []
+  let deleted = 0
+  const onRow = (line: Record<string, unknown>) => {
+    const row = line as {id: string; created_at: string | null}
+    last = {id: row.id, created_at: row.created_at ? `${row.created_at.slice(0, 10)} ${row.created_at.slice(11, 19)}` : ''}
+    first ??= last
+    ids.push(row.id)
+  }
+  const drain = async (all = false) => {
+    while (ids.length >= RECOVERY_DELETE_IDS || (all && ids.length > 0)) {
+      const batch = ids.slice(0, RECOVERY_DELETE_IDS)
+      ids = ids.slice(RECOVERY_DELETE_IDS)
+      deleted += await deleteIds(db, batch)
+    }
+  }
+  const kept = await recoverArchiveFile(file, onRow, () => drain())
+  await drain(true)
   writeManifest(file, {
     file: path.basename(file),
-    rows: keys.length,
-    bytes: bytes.length,
-    sha256: sha256(bytes),
+    rows: kept.rows,
+    bytes: kept.bytes,
+    sha256: kept.sha256,
     gzip,
-    first: keys[0] ?? null,
-    last: keys.at(-1) ?? null,
+    first,
+    last,
     filter: {cutoff: 'unknown (recovered)', days: null, channel: null},
     tool: {name: 'laundry-ops', version: options.toolVersion},
     written_at: toDbTimestamp(options.clock.now()),
     recovered: true,
   })
-  return {file, rows: keys.length, deleted_from_table: deleted, torn_tail: torn}
+  return {file, rows: kept.rows, deleted_from_table: deleted, torn_tail: kept.torn}
 }
 
 /** Rows deleted per batch: fsynced pages are deleted together, by the hundred thousand, not page by page. */

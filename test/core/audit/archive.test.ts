@@ -1,6 +1,7 @@
-import {existsSync, readdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
+import {closeSync, existsSync, fstatSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync, writeSync} from 'node:fs'
 import path from 'node:path'
-import {gunzipSync} from 'node:zlib'
+import {randomUUID} from 'node:crypto'
+import {gunzipSync, gzipSync} from 'node:zlib'
 
 import {expect} from 'chai'
 
@@ -151,7 +152,6 @@ describeEachEngine('audit archive', (ctx) => {
     // A killed run: lines for three rows made durable, rows 1-2 already deleted, row 3 not yet, a torn 4th line.
     const line = (r: Record<string, unknown>) =>
       JSON.stringify({id: r.id, tenant_id: null, user_id: null, outlet_id: null, event_key: r.event_key, channel: r.channel, entity_type: null, entity_id: null, request_id: null, ip_address: null, metadata: null, created_at: `${String(r.created_at).replace(' ', 'T')}+00:00`})
-    const { mkdirSync } = await import('node:fs')
     mkdirSync(dir(), {recursive: true})
     const killed = path.join(dir(), 'audit-events-20260216-020000.jsonl')
     writeFileSync(killed, `${rows.map(line).join('\n')}\n{"id":"torn`)
@@ -169,6 +169,98 @@ describeEachEngine('audit archive', (ctx) => {
     const where = archivedIds(dir())
     expect([...where.keys()].sort()).to.deep.equal([...ids].sort())
     expect([...where.values()].every((files) => files.length === 1)).to.equal(true)
+    expect(await count()).to.equal(0)
+    rmSync(dir(), {recursive: true})
+  })
+
+  for (const gzip of [false, true]) {
+    it(`recovers a large unfinished ${gzip ? '.jsonl.gz' : '.jsonl'} archive by streaming it: 200,000 lines, torn tail cut, rows still in the table deleted in bounded statements`, async function () {
+      this.timeout(300_000)
+      const LINES = 200_000
+      const IN_TABLE = 12_000
+      const ids = await insertAuditEvents(db, IN_TABLE, {now: NOW, minDays: 91, maxDays: 92})
+      const inTable = await db.knex('audit_events').whereIn('id', ids.slice(0, 1)).select('created_at')
+      expect(inTable).to.have.length(1)
+      const line = (id: string, at: string, i: number) =>
+        `{"id":"${id}","tenant_id":null,"user_id":null,"outlet_id":null,"event_key":"ORDER_CREATED","channel":"api","entity_type":"order","entity_id":"ORD-${i}","request_id":null,"ip_address":null,"metadata":{"x":${i},"note":"café/ü"},"created_at":"${at}"}`
+      // A killed run: 200,000 lines made durable, 1,000 per chunk (one gzip member each); the rows of the
+      // last 12,000 were not deleted yet; a torn last line (plain) or a torn last member (gzip).
+      mkdirSync(dir(), {recursive: true})
+      const killed = path.join(dir(), `audit-events-20260216-020000.jsonl${gzip ? '.gz' : ''}`)
+      const fd = openSync(killed, 'w')
+      const firstId = randomUUID()
+      for (let from = 0; from < LINES; from += 1000) {
+        const chunk: string[] = []
+        for (let i = from; i < from + 1000; i++) {
+          const id = i >= LINES - IN_TABLE ? ids[i - (LINES - IN_TABLE)] : i === 0 ? firstId : randomUUID()
+          chunk.push(line(id, i === 0 ? '2025-01-01T00:00:07+00:00' : '2025-06-01T12:34:56+00:00', i))
+        }
+        const text = Buffer.from(`${chunk.join('\n')}\n`)
+        writeSync(fd, gzip ? gzipSync(text) : text)
+      }
+      const whole = fstatSync(fd).size
+      writeSync(fd, gzip ? gzipSync(Buffer.from(`${line(randomUUID(), '2025-06-01T12:34:56+00:00', -1)}\n`)).subarray(0, 15) : Buffer.from('{"id":"torn'))
+      closeSync(fd)
+
+      let most = 0
+      let deletes = 0
+      const spy = (q: {sql?: string; bindings?: unknown[]}) => {
+        most = Math.max(most, q.bindings?.length ?? 0)
+        if (/^delete/i.test(q.sql ?? '')) deletes++
+      }
+      db.knex.on('query', spy)
+      let result
+      try {
+        result = await archiveAuditEvents(db, options({gzip}))
+      } finally {
+        db.knex.removeListener('query', spy)
+      }
+      expect(result.recovered).to.deep.equal([{file: killed, rows: LINES, deleted_from_table: IN_TABLE, torn_tail: true}])
+      expect(result).to.deep.include({matched: 0, archived: 0, file: null})
+      expect(await count()).to.equal(0)
+      // Every statement binds at most one delete batch of ids (far below SQLite's 32,766 and PG's 65,535).
+      expect(most).to.be.at.most(5000)
+      expect(deletes).to.be.at.least(LINES / 5000)
+
+      const content = readFileSync(killed)
+      // The torn tail is gone: plain, the file is cut at its last whole line; gzip, a strict gunzip reads it.
+      if (gzip) expect(content.length).to.be.below(whole)
+      else expect(content.length).to.equal(whole)
+      const text = (gzip ? gunzipSync(content) : content).toString('utf8')
+      expect(text.endsWith('\n')).to.equal(true)
+      const lines = text.trimEnd().split('\n')
+      expect(lines).to.have.length(LINES)
+      expect(JSON.parse(lines.at(-1)!).id).to.equal(ids.at(-1))
+      const manifest = JSON.parse(readFileSync(`${killed}.manifest.json`, 'utf8'))
+      expect(manifest).to.deep.include({rows: LINES, bytes: content.length, sha256: sha256(content), gzip, recovered: true})
+      expect(manifest.first).to.deep.equal({id: firstId, created_at: '2025-01-01 00:00:07'})
+      expect(manifest.last).to.deep.equal({id: ids.at(-1), created_at: '2025-06-01 12:34:56'})
+      expect(readdirSync(dir()).sort()).to.deep.equal([path.basename(killed), `${path.basename(killed)}.manifest.json`])
+
+      // A rerun finds the archive complete: nothing recovered again.
+      const again = await archiveAuditEvents(db, options({gzip}))
+      expect(again.recovered).to.deep.equal([])
+      rmSync(dir(), {recursive: true})
+    })
+  }
+
+  it('a recovered .jsonl.gz whose last member lost its trailer (every line whole) is rewritten into whole gzip members', async () => {
+    const ids = await insertAuditEvents(db, 3, {now: NOW, minDays: 91, maxDays: 92})
+    const rows = await db.knex('audit_events').whereIn('id', ids).orderBy([{column: 'created_at'}, {column: 'id'}])
+    const text = rows.map((r) => `${JSON.stringify({id: r.id, created_at: `${String(r.created_at).replace(' ', 'T')}+00:00`})}\n`).join('')
+    mkdirSync(dir(), {recursive: true})
+    const killed = path.join(dir(), 'audit-events-20260216-020000.jsonl.gz')
+    const member = gzipSync(Buffer.from(text))
+    writeFileSync(killed, member.subarray(0, member.length - 8))
+    // ...and a rewrite killed before its rename: the temporary file is removed.
+    writeFileSync(`${killed}.tmp-999999`, member.subarray(0, 10))
+
+    const result = await archiveAuditEvents(db, options({gzip: true}))
+    expect(result.recovered).to.deep.equal([{file: killed, rows: 3, deleted_from_table: 3, torn_tail: true}])
+    const content = readFileSync(killed)
+    expect(gunzipSync(content).toString('utf8')).to.equal(text)
+    expect(JSON.parse(readFileSync(`${killed}.manifest.json`, 'utf8'))).to.deep.include({rows: 3, bytes: content.length, sha256: sha256(content)})
+    expect(existsSync(`${killed}.tmp-999999`)).to.equal(false)
     expect(await count()).to.equal(0)
     rmSync(dir(), {recursive: true})
   })

@@ -56,7 +56,7 @@ import {fileURLToPath} from 'node:url'
 
 import {archiveAuditEvents} from '../src/core/audit/archive.js'
 import {toDbTimestamp} from '../src/core/clock.js'
-import {type BenchEnvironment, environment, environmentLines, fmt, pgFacts, table} from './lib/bench-report.js'
+import {type BenchEnvironment, benchFail, emitBenchmark, environment, environmentLines, fmt, pgFacts, table, progress} from './lib/bench-report.js'
 import {type AuditLayout, type BulkDatabase, type Engine, checkpoint, cloneDatabase, createMigrated, dropAll, generateAuditEvents, pgQuery, storageDir} from './lib/bulk-db.js'
 import {childEnv, describeFailure, runTimed, type TimedRun} from './lib/timed-run.js'
 
@@ -103,10 +103,7 @@ function usage(): string {
   ].join('\n')
 }
 
-function fail(message: string): never {
-  process.stderr.write(`bench/archive: ${message}\n`)
-  process.exit(1)
-}
+const fail: (message: string) => never = (message) => benchFail('archive', message)
 
 function parseArgs(argv: string[]): Options {
   const opts: Options = {rows: DEFAULT_ROWS, chunks: DEFAULT_CHUNKS, engines: ['sqlite', 'pg'], json: false, phases: false, phasesPragmas: [], layout: 'random'}
@@ -149,7 +146,7 @@ function parseArgs(argv: string[]): Options {
   return opts
 }
 
-const log = (opts: Options, message: string) => process.stderr.write(`${opts.json ? '' : '# '}${message}\n`)
+const log = (opts: Options, message: string) => progress(opts.json, message)
 
 interface Measured {
   seconds: number
@@ -707,29 +704,21 @@ async function main(): Promise<void> {
   }
 
   const ok = rounds.every((r) => r.laundry.checks.ok && r.baseline.checks.ok)
-  if (opts.json) {
-    process.stdout.write(
-      `${JSON.stringify(
-        {
-          benchmark: 'archive',
-          command: `node --import tsx bench/archive.ts ${process.argv.slice(2).join(' ')}`.trim(),
-          environment: {...env, postgres: pg},
-          days: DAYS,
-          layout: opts.layout,
-          rowAgeDays: [MIN_AGE_DAYS, MAX_AGE_DAYS],
-          targets: {rowsPerSecond: TARGET_ROWS_PER_SECOND, peakRssMb: TARGET_PEAK_RSS_MB, flatRssGrowth: FLAT_RSS_GROWTH},
-          upstream: UPSTREAM,
-          ok,
-          rounds,
-        },
-        null,
-        2,
-      )}\n`,
-    )
-  } else {
-    process.stdout.write(report(env, pg, opts, rounds))
-  }
-  if (!ok) process.exitCode = 1
+  emitBenchmark('archive', {
+    json: opts.json,
+    environment: {...env, postgres: pg},
+    fields: {
+      days: DAYS,
+      layout: opts.layout,
+      rowAgeDays: [MIN_AGE_DAYS, MAX_AGE_DAYS],
+      targets: {rowsPerSecond: TARGET_ROWS_PER_SECOND, peakRssMb: TARGET_PEAK_RSS_MB, flatRssGrowth: FLAT_RSS_GROWTH},
+      upstream: UPSTREAM,
+      ok,
+      rounds,
+    },
+    text: () => report(env, pg, opts, rounds),
+    ok,
+  })
 }
 
 await main()

@@ -39,7 +39,7 @@ import {fileURLToPath} from 'node:url'
 import {systemClock} from '../src/core/clock.js'
 import type {Database} from '../src/core/db/connection.js'
 import {premiumTenantWithMock} from '../test/helpers/wa.js'
-import {type BenchEnvironment, environment, fmt, table} from './lib/bench-report.js'
+import {type BenchEnvironment, benchFail, emitBenchmark, environment, fmt, table, progress} from './lib/bench-report.js'
 import {type BenchDatabase, cleanTables, countRows, createBenchDatabase, queueDummyJobs, queueMessages} from './lib/fixtures.js'
 
 type Engine = 'sqlite' | 'pg'
@@ -78,10 +78,7 @@ function usage(): string {
   ].join('\n')
 }
 
-function fail(message: string): never {
-  process.stderr.write(`bench/queue: ${message}\n`)
-  process.exit(1)
-}
+const fail: (message: string) => never = (message) => benchFail('queue', message)
 
 function parseArgs(argv: string[]): Options {
   const opts: Options = {messages: DEFAULT_MESSAGES, json: false, engines: ['sqlite', 'pg'], workers: [1, 4], analyze: true}
@@ -118,10 +115,7 @@ function parseArgs(argv: string[]): Options {
   return opts
 }
 
-const log = (opts: Options, message: string) => {
-  // Progress goes to stderr, so --json keeps stdout to the one document.
-  process.stderr.write(`${opts.json ? '' : '# '}${message}\n`)
-}
+const log = (opts: Options, message: string) => progress(opts.json, message)
 
 interface ChildResult {
   code: number | null
@@ -444,27 +438,19 @@ async function main(): Promise<void> {
   }
 
   const ok = rounds.every((r) => r.baseline.checks.ok && r.laundry.checks.ok)
-  if (opts.json) {
-    process.stdout.write(
-      `${JSON.stringify(
-        {
-          benchmark: 'queue',
-          command: `node --import tsx bench/queue.ts ${process.argv.slice(2).join(' ')}`.trim(),
-          environment: {...env, postgres: pgVersion},
-          messages: opts.messages,
-          pgAnalyzeAfterQueueing: opts.analyze,
-          targetPg4WorkersSendsPerSecond: TARGET_PG_4_WORKERS,
-          ok,
-          rounds,
-        },
-        null,
-        2,
-      )}\n`,
-    )
-  } else {
-    process.stdout.write(report(env, opts, pgVersion, rounds))
-  }
-  if (!ok) process.exitCode = 1
+  emitBenchmark('queue', {
+    json: opts.json,
+    environment: {...env, postgres: pgVersion},
+    fields: {
+      messages: opts.messages,
+      pgAnalyzeAfterQueueing: opts.analyze,
+      targetPg4WorkersSendsPerSecond: TARGET_PG_4_WORKERS,
+      ok,
+      rounds,
+    },
+    text: () => report(env, opts, pgVersion, rounds),
+    ok,
+  })
 }
 
 await main()

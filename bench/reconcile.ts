@@ -44,7 +44,7 @@ import Sqlite from 'better-sqlite3'
 import pg from 'pg'
 
 import {periodWindow, reconcileQuota} from '../src/core/quota/reconcile.js'
-import {type BenchEnvironment, environment, environmentLines, fmt, median, pgFacts, table} from './lib/bench-report.js'
+import {type BenchEnvironment, benchFail, emitBenchmark, environment, environmentLines, fmt, median, pgFacts, table, progress} from './lib/bench-report.js'
 import {type BulkDatabase, type Engine, createMigrated, dropAll, generateTenantsAndOrders, pgQuery} from './lib/bulk-db.js'
 import {childEnv, describeFailure, runTimed, type TimedRun} from './lib/timed-run.js'
 
@@ -82,10 +82,7 @@ function usage(): string {
   ].join('\n')
 }
 
-function fail(message: string): never {
-  process.stderr.write(`bench/reconcile: ${message}\n`)
-  process.exit(1)
-}
+const fail: (message: string) => never = (message) => benchFail('reconcile', message)
 
 function parseArgs(argv: string[]): Options {
   const opts: Options = {tenants: DEFAULT_TENANTS, orders: DEFAULT_ORDERS, engines: ['sqlite', 'pg'], json: false}
@@ -119,7 +116,7 @@ function parseArgs(argv: string[]): Options {
   return opts
 }
 
-const log = (opts: Options, message: string) => process.stderr.write(`${opts.json ? '' : '# '}${message}\n`)
+const log = (opts: Options, message: string) => progress(opts.json, message)
 const seconds = (t0: bigint) => Number(process.hrtime.bigint() - t0) / 1e9
 
 interface LaundryRun {
@@ -470,29 +467,21 @@ async function main(): Promise<void> {
     await dropAll()
   }
   const ok = results.every((r) => r.checks.ok)
-  if (opts.json) {
-    process.stdout.write(
-      `${JSON.stringify(
-        {
-          benchmark: 'reconcile',
-          command: `node --import tsx bench/reconcile.ts ${process.argv.slice(2).join(' ')}`.trim(),
-          environment: {...env, postgres: pgVersion},
-          tenants: opts.tenants,
-          orders: opts.orders,
-          period: PERIOD,
-          targetSeconds: TARGET_SECONDS,
-          upstream: UPSTREAM,
-          ok,
-          results,
-        },
-        null,
-        2,
-      )}\n`,
-    )
-  } else {
-    process.stdout.write(report(env, pgVersion, opts, results))
-  }
-  if (!ok) process.exitCode = 1
+  emitBenchmark('reconcile', {
+    json: opts.json,
+    environment: {...env, postgres: pgVersion},
+    fields: {
+      tenants: opts.tenants,
+      orders: opts.orders,
+      period: PERIOD,
+      targetSeconds: TARGET_SECONDS,
+      upstream: UPSTREAM,
+      ok,
+      results,
+    },
+    text: () => report(env, pgVersion, opts, results),
+    ok,
+  })
 }
 
 await main()

@@ -1,6 +1,7 @@
 import {Command, Flags, type Interfaces} from '@oclif/core'
 
 import type {AppConfig} from './core/config.js'
+import {PARENT_ENV} from './core/scheduler/parent-env.js'
 import type {Database} from './core/db/connection.js'
 
 export type CommandFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof BaseCommand)['baseFlags'] & T['flags']>
@@ -40,7 +41,7 @@ function classify(err: unknown): ErrorReport {
  * lease over once it expires, and the two would overlap).
  */
 function watchScheduler(): void {
-  const parent = Number(process.env.LAUNDRY_OPS_SCHEDULER_PID)
+  const parent = Number(process.env[PARENT_ENV])
   if (!Number.isInteger(parent) || parent <= 0) return
   if (process.ppid !== parent) {
     process.kill(process.pid, 'SIGTERM')

@@ -90,3 +90,31 @@ export function machineCpu(): {busy: number; total: number} {
   const total = f.reduce((a, b) => a + b, 0)
   return {busy: total - idle, total}
 }
+
+/** A benchmark's usage or setup error: one line on stderr, exit 1. */
+export function benchFail(benchmark: string, message: string): never {
+  process.stderr.write(`bench/${benchmark}: ${message}\n`)
+  process.exit(1)
+}
+
+/**
+ * The end of every benchmark: with --json one document (`benchmark`, the `command` that ran, the
+ * `environment`, then the benchmark's own fields), otherwise the text report; exit 1 when a check failed.
+ */
+export function emitBenchmark(
+  benchmark: string,
+  options: {json: boolean; environment: Record<string, unknown>; fields: Record<string, unknown>; text: () => string; ok: boolean},
+): void {
+  if (options.json) {
+    const command = `node --import tsx bench/${benchmark}.ts ${process.argv.slice(2).join(' ')}`.trim()
+    process.stdout.write(`${JSON.stringify({benchmark, command, environment: options.environment, ...options.fields}, null, 2)}\n`)
+  } else {
+    process.stdout.write(options.text())
+  }
+  if (!options.ok) process.exitCode = 1
+}
+
+/** Progress goes to stderr (prefixed `# ` for humans), so --json keeps stdout to the one document. */
+export function progress(json: boolean, message: string): void {
+  process.stderr.write(`${json ? '' : '# '}${message}\n`)
+}

@@ -2,6 +2,7 @@ import {spawn} from 'node:child_process'
 import {closeSync, mkdirSync, openSync, writeSync} from 'node:fs'
 import path from 'node:path'
 
+import {PARENT_ENV} from './parent-env.js'
 import type {TaskExecutor} from './runner.js'
 
 export interface SpawnExecutorOptions {
@@ -16,8 +17,6 @@ export interface SpawnExecutorOptions {
   killAfterSeconds?: number
 }
 
-/** The environment variable that tells a task process who its runner is (it stops if the runner dies). */
-export const PARENT_ENV = 'LAUNDRY_OPS_SCHEDULER_PID'
 
 /**
  * Runs a task as its own command, `laundry-ops <argv>`, in a child process: the same code as the command,

@@ -27,6 +27,11 @@ function classify(err: unknown): ErrorReport {
   if (e && typeof e.code === 'string' && typeof e.exit === 'number' && (e.name === 'OpsError' || e.name === 'UsageError')) {
     return {code: e.code, message, exit: e.exit}
   }
+  if (e && typeof e === 'object' && 'parse' in e) {
+    // Every oclif parse error (CLIParseError: a bad flag value, a value not in a flag's options, …) is bad
+    // usage, whatever exit code oclif picked for its subclass.
+    return {code: 'USAGE', message, exit: 2}
+  }
   if (e?.oclif?.exit !== undefined) {
     // oclif's own parse and validation errors: bad usage.
     const exit = e.oclif.exit === 0 ? 0 : e.oclif.exit === 1 ? 1 : 2

@@ -198,6 +198,10 @@ describeEachEngine('schedule run: real runner processes over a simulated hour', 
     const failedOnly = await runCli(['schedule', 'history', '--status', 'failed'], {cwd: ctx.scratch.dir, env: {DATABASE_URL: ctx.scratch.url}})
     expect(failedOnly.stdout).to.match(/2026-11-23 07:00\s+broken\s+failed\s+laundry-ops:\S+\s+\d+\.\ds\s+exit 2/)
     expect(failedOnly.stdout.split('\n').filter((l) => / failed /.test(l))).to.have.length(1)
+    // A value outside a flag's options is bad usage: exit 2, one line (an oclif parse error of its own kind).
+    const badStatus = await runCli(['schedule', 'history', '--status', 'weird'], {cwd: ctx.scratch.dir, env: {DATABASE_URL: ctx.scratch.url}})
+    expect(badStatus.code).to.equal(2)
+    expect(badStatus.stderr.trim().split('\n')).to.have.length(1)
     expect(existsSync(path.join(ctx.scratch.dir, 'storage', 'logs'))).to.equal(true)
   })
 

@@ -57,7 +57,18 @@ import {fileURLToPath} from 'node:url'
 import {archiveAuditEvents} from '../src/core/audit/archive.js'
 import {toDbTimestamp} from '../src/core/clock.js'
 import {type BenchEnvironment, benchFail, emitBenchmark, environment, environmentLines, fmt, pgFacts, table, progress} from './lib/bench-report.js'
-import {type AuditLayout, type BulkDatabase, type Engine, checkpoint, cloneDatabase, createMigrated, dropAll, generateAuditEvents, pgQuery, storageDir} from './lib/bulk-db.js'
+import {
+  type AuditLayout,
+  type BulkDatabase,
+  type Engine,
+  checkpoint,
+  cloneDatabase,
+  createMigrated,
+  dropAll,
+  generateAuditEvents,
+  pgQuery,
+  storageDir,
+} from './lib/bulk-db.js'
 import {childEnv, describeFailure, runTimed, type TimedRun} from './lib/timed-run.js'
 
 const DEFAULT_ROWS = [100_000, 1_000_000]
@@ -126,12 +137,10 @@ function parseArgs(argv: string[]): Options {
       const layout = value('--layout')
       if (layout !== 'random' && layout !== 'ordered') fail(`--layout takes random or ordered, got '${layout}'`)
       opts.layout = layout
-    }
-    else if (arg === '--phases-pragma' || arg.startsWith('--phases-pragma=')) {
+    } else if (arg === '--phases-pragma' || arg.startsWith('--phases-pragma=')) {
       opts.phases = true
       opts.phasesPragmas.push(value('--phases-pragma'))
-    }
-    else if (arg === '--help' || arg === '-h') {
+    } else if (arg === '--help' || arg === '-h') {
       process.stdout.write(`${usage()}\n`)
       process.exit(0)
     } else if (arg === '--rows' || arg.startsWith('--rows=')) opts.rows = ints('--rows', value('--rows'), 1)
@@ -580,7 +589,16 @@ function report(env: BenchEnvironment, pg: string | null, opts: Options, rounds:
         ['engine', 'rows', 'chunk', 'total s', ...kinds, 'writeSync', 'fsyncSync', 'rest'],
         withPhases.map((r) => {
           const p = r.phases!
-          return [r.engine, fmt(r.rows), String(r.chunk), fmt(p.seconds, 2), ...kinds.map((k) => cell(p.statements[k])), cell(p.writeSync), cell(p.fsyncSync), fmt(p.restSeconds, 2)]
+          return [
+            r.engine,
+            fmt(r.rows),
+            String(r.chunk),
+            fmt(p.seconds, 2),
+            ...kinds.map((k) => cell(p.statements[k])),
+            cell(p.writeSync),
+            cell(p.fsyncSync),
+            fmt(p.restSeconds, 2),
+          ]
         }),
         [false, true, true, true, ...kinds.map(() => true), true, true, true],
       ),
@@ -665,7 +683,10 @@ async function main(): Promise<void> {
               } finally {
                 await copy.drop()
               }
-              log(opts, `${engine} ${n} rows: baseline ${fmt(baseline.rowsPerSecond)} rows/s${baseline.checks.ok ? '' : ` FAIL ${baseline.checks.failures.join('; ')}`}`)
+              log(
+                opts,
+                `${engine} ${n} rows: baseline ${fmt(baseline.rowsPerSecond)} rows/s${baseline.checks.ok ? '' : ` FAIL ${baseline.checks.failures.join('; ')}`}`,
+              )
               if (engine === 'pg') pgBaseline = {round: baseline, chunk}
             }
             const copy = await cloneDatabase(template, `l${chunk}`)

@@ -164,22 +164,15 @@ function parseChildJson(c: ChildResult, what: string): any {
   try {
     return JSON.parse(c.stdout)
   } catch {
-    throw new Error(`${what}: stdout is not one JSON document (exit ${c.code}, signal ${c.signal})\n${c.stdout.slice(0, 2000)}\n--- stderr ---\n${c.stderr.slice(0, 2000)}`)
+    throw new Error(
+      `${what}: stdout is not one JSON document (exit ${c.code}, signal ${c.signal})\n${c.stdout.slice(0, 2000)}\n--- stderr ---\n${c.stderr.slice(0, 2000)}`,
+    )
   }
 }
 
 const claimLoopArgs = () => ({args: ['--import', tsxImport, claimLoop]})
 const workerArgs = (opts: Options) => ({
-  args: [
-    ...(opts.cpuProf ? ['--cpu-prof', '--cpu-prof-dir', opts.cpuProf] : []),
-    runJs,
-    'queue',
-    'work',
-    '--stop-when-empty',
-    '--sleep',
-    '0',
-    '--json',
-  ],
+  args: [...(opts.cpuProf ? ['--cpu-prof', '--cpu-prof-dir', opts.cpuProf] : []), runJs, 'queue', 'work', '--stop-when-empty', '--sleep', '0', '--json'],
 })
 const times = <T>(n: number, f: () => T): T[] => Array.from({length: n}, f)
 
@@ -264,7 +257,11 @@ async function runLaundry(b: BenchDatabase, tenant: {tenantId: string; outletId:
   const {db} = b
   await queueMessages(db, tenant, n)
   await analyzeIfAsked(db, opts)
-  const batch = await runBatch(times(w, () => workerArgs(opts)), b.dir, childEnv(b.url))
+  const batch = await runBatch(
+    times(w, () => workerArgs(opts)),
+    b.dir,
+    childEnv(b.url),
+  )
   const failures: string[] = []
   const results = batch.children.map((c, i) => {
     const out = parseChildJson(c, `worker ${i + 1}`)
@@ -306,7 +303,11 @@ async function startupSeconds(b: BenchDatabase, w: number, opts: Options): Promi
   const env = childEnv(b.url)
   const loops = await runBatch(times(w, claimLoopArgs), b.dir, env)
   // No --cpu-prof here: the profiles are for the real rounds.
-  const workers = await runBatch(times(w, () => workerArgs({...opts, cpuProf: undefined})), b.dir, env)
+  const workers = await runBatch(
+    times(w, () => workerArgs({...opts, cpuProf: undefined})),
+    b.dir,
+    env,
+  )
   for (const c of [...loops.children, ...workers.children]) {
     if (c.code !== 0) throw new Error(`empty-queue start-up run exited ${c.code ?? c.signal}: ${c.stderr.slice(0, 1000)}`)
   }
@@ -341,7 +342,18 @@ function report(env: BenchEnvironment, opts: Options, pgVersion: string | null, 
     'Details (seconds are spawn of the first process to exit of the last; net = minus the empty-queue start-up of the same processes):',
     '',
     table(
-      ['engine', 'W', 'load', 'start-up loop / worker s', 'baseline s', 'baseline in-loop rows/s', 'baseline net rows/s', 'laundry s', 'laundry net sends/s', 'per worker'],
+      [
+        'engine',
+        'W',
+        'load',
+        'start-up loop / worker s',
+        'baseline s',
+        'baseline in-loop rows/s',
+        'baseline net rows/s',
+        'laundry s',
+        'laundry net sends/s',
+        'per worker',
+      ],
       rounds.map((r) => [
         r.engine,
         String(r.workers),
@@ -414,7 +426,10 @@ async function main(): Promise<void> {
         await cleanTables(db)
         log(opts, `${engine} W=${w}: laundry-ops queue work, ${opts.messages} messages`)
         const laundry = await runLaundry(current, tenant, opts.messages, w, opts)
-        log(opts, `${engine} W=${w}: laundry-ops ${fmt(laundry.sendsPerSecond)} sends/s${laundry.checks.ok ? '' : ` FAIL ${laundry.checks.failures.join('; ')}`}`)
+        log(
+          opts,
+          `${engine} W=${w}: laundry-ops ${fmt(laundry.sendsPerSecond)} sends/s${laundry.checks.ok ? '' : ` FAIL ${laundry.checks.failures.join('; ')}`}`,
+        )
         await cleanTables(db)
         rounds.push({
           engine,

@@ -393,7 +393,18 @@ function report(env: BenchEnvironment, pgVersion: string | null, opts: Options, 
   const cpu = (r: LaundryRun) => `${fmt(r.cpuSeconds, 2)}${r.backendCpuSeconds === null ? '' : ` + ${fmt(r.backendCpuSeconds, 2)}`}`
   out.push(
     table(
-      ['engine', 'orders in month', 'run 1 s (insert)', 'run 2 s (update)', 'start-up s', 'run 1 / 2 net s', 'bare aggregate s', 'command read s', 'peak RSS MB', 'checks'],
+      [
+        'engine',
+        'orders in month',
+        'run 1 s (insert)',
+        'run 2 s (update)',
+        'start-up s',
+        'run 1 / 2 net s',
+        'bare aggregate s',
+        'command read s',
+        'peak RSS MB',
+        'checks',
+      ],
       results.map((r) => [
         r.engine,
         fmt(r.ordersInPeriod),
@@ -413,7 +424,16 @@ function report(env: BenchEnvironment, pgVersion: string | null, opts: Options, 
     "with the driver directly; command read = src reconcileQuota with dryRun in this process (the command's join query, no writes).",
     '',
     table(
-      ['engine', 'load', 'generate s', 'run 1 CPU s (node + backend)', 'run 2 CPU s', 'run 1 / 2 machine busy s', 'in-process read / read+write s', 'start-up samples s'],
+      [
+        'engine',
+        'load',
+        'generate s',
+        'run 1 CPU s (node + backend)',
+        'run 2 CPU s',
+        'run 1 / 2 machine busy s',
+        'in-process read / read+write s',
+        'start-up samples s',
+      ],
       results.map((r) => [
         r.engine,
         fmt(r.loadAvg1AtStart, 2),
@@ -436,7 +456,10 @@ function report(env: BenchEnvironment, pgVersion: string | null, opts: Options, 
         (r.checks.failures.length ? ` -- FAILURES: ${r.checks.failures.join('; ')}` : ''),
     )
   }
-  out.push('', `Target (SPEC §9): under ${TARGET_SECONDS} s on both engines; upstream (PHP) ${UPSTREAM.pgSeconds} s PostgreSQL / ${UPSTREAM.sqliteSeconds} s SQLite.`)
+  out.push(
+    '',
+    `Target (SPEC §9): under ${TARGET_SECONDS} s on both engines; upstream (PHP) ${UPSTREAM.pgSeconds} s PostgreSQL / ${UPSTREAM.sqliteSeconds} s SQLite.`,
+  )
   for (const r of results) {
     const worst = Math.max(...r.runs.map((x) => x.seconds))
     out.push(`${r.engine}: runs ${r.runs.map((x) => `${fmt(x.seconds, 2)} s`).join(', ')} -> ${worst < TARGET_SECONDS && r.checks.ok ? 'MET' : 'NOT MET'}`)

@@ -216,7 +216,9 @@ function main() {
   lines.push(fmt(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(fmt))
   lines.push('')
 
-  lines.push(`Targets (median): no slower than \`php artisan --version\` (${ARTISAN_VERSION_MS} ms upstream), and within ${MAX_RATIO_TO_NODE}x of \`node -e 0\``)
+  lines.push(
+    `Targets (median): no slower than \`php artisan --version\` (${ARTISAN_VERSION_MS} ms upstream), and within ${MAX_RATIO_TO_NODE}x of \`node -e 0\``,
+  )
   for (const t of targets) {
     lines.push(
       `  ${t.command.padEnd(widths[0])}  <= ${ARTISAN_VERSION_MS} ms: ${t.vs_artisan.pass ? 'PASS' : 'FAIL'} (${t.median_ms.toFixed(1)} ms)` +

@@ -26,9 +26,7 @@ export function environment(root: string): BenchEnvironment {
   let dirty: string[] = []
   try {
     commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], {cwd: root, encoding: 'utf8'}).trim()
-    dirty = execFileSync('git', ['status', '--porcelain', '--', 'src'], {cwd: root, encoding: 'utf8'})
-      .split('\n')
-      .filter(Boolean)
+    dirty = execFileSync('git', ['status', '--porcelain', '--', 'src'], {cwd: root, encoding: 'utf8'}).split('\n').filter(Boolean)
   } catch {}
   const dist = path.join(root, 'dist', 'index.js')
   return {

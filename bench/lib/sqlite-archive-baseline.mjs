@@ -46,7 +46,7 @@ try {
     if (rows.length === 0) break
     const lines = rows.map(({rid, ...row}) => JSON.stringify(row))
     const data = Buffer.from(`${lines.join('\n')}\n`)
-    for (let off = 0; off < data.length; ) off += writeSync(fd, data, off)
+    for (let off = 0; off < data.length;) off += writeSync(fd, data, off)
     const through = rows.at(-1).rid
     deleted += remove.run(last, through, cutoff).changes
     archived += rows.length

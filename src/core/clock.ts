@@ -15,9 +15,7 @@ const pad = (n: number, width = 2) => String(n).padStart(width, '0')
 
 /** Laravel's storage format for timestamp columns: UTC `YYYY-MM-DD HH:MM:SS`. */
 export function toDbTimestamp(d: Date): string {
-  return `${d.getUTCFullYear()}-${pad(d.getUTCMonth() + 1)}-${pad(d.getUTCDate())} ${pad(d.getUTCHours())}:${pad(
-    d.getUTCMinutes(),
-  )}:${pad(d.getUTCSeconds())}`
+  return `${d.getUTCFullYear()}-${pad(d.getUTCMonth() + 1)}-${pad(d.getUTCDate())} ${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())}`
 }
 
 /** `YYYY-MM` of the UTC month, the quota period format. */

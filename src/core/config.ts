@@ -41,7 +41,11 @@ const EnvSchema = z.object({
   // The Laravel application's own variables, read under the same names so one .env serves both.
   APP_NAME: z.string().default('Laravel'),
   CACHE_PREFIX: z.string().optional(),
-  DB_QUEUE_RETRY_AFTER: z.coerce.number({error: 'expected a whole number of seconds'}).int('expected a whole number of seconds').min(1, 'must be at least 1 second').default(90),
+  DB_QUEUE_RETRY_AFTER: z.coerce
+    .number({error: 'expected a whole number of seconds'})
+    .int('expected a whole number of seconds')
+    .min(1, 'must be at least 1 second')
+    .default(90),
 })
 
 /** Laravel 12's default cache prefix: `Str::slug(APP_NAME, '_') . '_cache_'`. */
@@ -111,10 +115,7 @@ export function parseDatabaseUrl(raw: string, cwd: string, source = 'DATABASE_UR
   }
   // A one-letter "scheme" is a Windows drive; anything else with a scheme is a database we do not speak.
   if (scheme && scheme.length > 1) {
-    throw new UsageError(
-      'CONFIG_INVALID',
-      `${source}='${redactUrl(value)}' is not supported: expected sqlite:<path>, a file path, or postgres://…`,
-    )
+    throw new UsageError('CONFIG_INVALID', `${source}='${redactUrl(value)}' is not supported: expected sqlite:<path>, a file path, or postgres://…`)
   }
   const filename = path.resolve(cwd, value)
   return {client: 'sqlite', filename, display: `sqlite:${filename}`}

@@ -25,7 +25,12 @@ export function writeGateJunit(file: string, suite: string, checks: Check[], str
 export function emitGate(report: GateReport, options: {suite: string; label: string; junit?: string; json: boolean; log: (line: string) => void}): boolean {
   if (options.junit) writeGateJunit(options.junit, options.suite, report.checks, report.strict)
   if (!options.json) {
-    options.log(renderTable(['Check', 'Status', 'Message'], report.checks.map((c) => [c.key, c.status.toUpperCase(), c.message])))
+    options.log(
+      renderTable(
+        ['Check', 'Status', 'Message'],
+        report.checks.map((c) => [c.key, c.status.toUpperCase(), c.message]),
+      ),
+    )
     const s = report.summary
     options.log(`${options.label} summary: pass=${s.pass}, warn=${s.warn}, fail=${s.fail}, strict=${report.strict ? 'yes' : 'no'}`)
   }

@@ -13,9 +13,17 @@ import {insertAuditEvents} from '../helpers/audit.js'
 const ROWS = 100_000
 const KILLS = 20
 
-function runArchiver(env: Record<string, string>, cwd: string, killAfterMs?: number): Promise<{code: number | null; signal: NodeJS.Signals | null; stderr: string}> {
+function runArchiver(
+  env: Record<string, string>,
+  cwd: string,
+  killAfterMs?: number,
+): Promise<{code: number | null; signal: NodeJS.Signals | null; stderr: string}> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [BIN, 'audit', 'archive', '--days', '90', '--chunk', '100', '--json'], {cwd, env: {...process.env, ...env}, stdio: ['ignore', 'ignore', 'pipe']})
+    const child = spawn(process.execPath, [BIN, 'audit', 'archive', '--days', '90', '--chunk', '100', '--json'], {
+      cwd,
+      env: {...process.env, ...env},
+      stdio: ['ignore', 'ignore', 'pipe'],
+    })
     let stderr = ''
     child.stderr.on('data', (d) => (stderr += d))
     const timer = killAfterMs === undefined ? undefined : setTimeout(() => child.kill('SIGKILL'), killAfterMs)

@@ -82,7 +82,20 @@ describe('laundry-ops db (the CLI as a child process)', function () {
       const listing = await runCli([topic, '--help'], {cwd})
       for (const match of listing.stdout.matchAll(new RegExp(`^  (${topic} [a-z-]+)\\s+\\S`, 'gm'))) commands.push(match[1])
     }
-    expect(commands).to.include.members(['db migrate', 'db status', 'queue work', 'audit archive', 'wa redrive', 'wa remind', 'quota reconcile', 'readiness check', 'schedule list', 'schedule run', 'schedule work', 'observe health'])
+    expect(commands).to.include.members([
+      'db migrate',
+      'db status',
+      'queue work',
+      'audit archive',
+      'wa redrive',
+      'wa remind',
+      'quota reconcile',
+      'readiness check',
+      'schedule list',
+      'schedule run',
+      'schedule work',
+      'observe health',
+    ])
     for (const command of commands) {
       const result = await runCli([...command.split(' '), '--help'], {cwd})
       expect(result.stdout, command).to.match(new RegExp(`EXAMPLES\\n\\s+\\$ laundry-ops ${command}`))

@@ -80,7 +80,7 @@ describeEachEngine('ops commands through the CLI', (ctx) => {
     expect(parseJson(quiet).summary).to.deep.equal({pass: 5, warn: 0, fail: 0})
     await db.knex('jobs').insert(Array.from({length: 3}, () => ({queue: 'default', payload: '{}', attempts: 0, available_at: 0, created_at: 0})))
     const junit = path.join(cwd, 'reports', 'observe.xml')
-    const { mkdirSync, readFileSync } = await import('node:fs')
+    const {mkdirSync, readFileSync} = await import('node:fs')
     mkdirSync(path.dirname(junit), {recursive: true})
     const strict = await runCli(['ops:observe:health', '--queue-backlog-threshold', '2', '--strict', '--json', '--junit', junit], {cwd, env})
     expect(strict.code).to.equal(1)
@@ -102,6 +102,8 @@ describeEachEngine('ops commands through the CLI', (ctx) => {
     const down = await runCli(['observe', 'health', '--json', '--junit', downJunit], {cwd, env: {...env, DATABASE_URL: 'postgres://postgres@127.0.0.1:1/x'}})
     expect(down.code).to.equal(1)
     expect(parseJson(down).error.code).to.equal('DB_UNREACHABLE')
-    expect(readFileSync(downJunit, 'utf8')).to.match(/tests="1" failures="1"[\s\S]*name="database\.connection">\s*<failure type="fail" message="[^"]*127\.0\.0\.1:1/)
+    expect(readFileSync(downJunit, 'utf8')).to.match(
+      /tests="1" failures="1"[\s\S]*name="database\.connection">\s*<failure type="fail" message="[^"]*127\.0\.0\.1:1/,
+    )
   })
 })

@@ -31,7 +31,14 @@ async function queueMessages(db: Database, tenantId: string, outletId: string, c
     updated_at: stamp,
   }))
   await db.knex.batchInsert('wa_messages', messages, 500)
-  const jobs = ids.map((id) => ({queue: 'messaging', payload: sendWaJobPayload({waMessageId: id, now}), attempts: 0, reserved_at: null, available_at: unixSeconds(now), created_at: unixSeconds(now)}))
+  const jobs = ids.map((id) => ({
+    queue: 'messaging',
+    payload: sendWaJobPayload({waMessageId: id, now}),
+    attempts: 0,
+    reserved_at: null,
+    available_at: unixSeconds(now),
+    created_at: unixSeconds(now),
+  }))
   await db.knex.batchInsert('jobs', jobs, 500)
   return ids
 }
@@ -57,7 +64,10 @@ describeEachEngine('4 worker processes racing over the same queue', (ctx) => {
     const processed = workers.map((w) => parseJson(w).processed as number)
     expect(processed.reduce((a, b) => a + b, 0)).to.equal(count)
     // Every worker took part (the race was real).
-    expect(processed.every((n) => n > 0), `per worker: ${processed}`).to.equal(true)
+    expect(
+      processed.every((n) => n > 0),
+      `per worker: ${processed}`,
+    ).to.equal(true)
 
     expect(gateway.requests).to.have.length(count)
     const twice = [...gateway.counts].filter(([, n]) => n !== 1)

@@ -61,10 +61,13 @@ describeEachEngine('laundry-ops queue (CLI)', (ctx) => {
     const provider = await db.knex('wa_providers').where({key}).first()
     let providerId = provider?.id
     if (!provider) [{id: providerId}] = await db.knex('wa_providers').insert({key, name: 'HTTP Gateway', active: true}).returning('id')
-    await db.knex('wa_provider_configs').where({tenant_id: t.tenantId}).update({
-      provider_id: providerId,
-      credentials_json: JSON.stringify(key === 'http' ? {url: gateway.url, token: 't'} : {}),
-    })
+    await db
+      .knex('wa_provider_configs')
+      .where({tenant_id: t.tenantId})
+      .update({
+        provider_id: providerId,
+        credentials_json: JSON.stringify(key === 'http' ? {url: gateway.url, token: 't'} : {}),
+      })
   }
 
   it('queue work --stop-when-empty sends the message of a job the Laravel application queued', async () => {
@@ -109,7 +112,10 @@ describeEachEngine('laundry-ops queue (CLI)', (ctx) => {
     expect(failed[0]).to.deep.include({uuid: '11111111-2222-4333-8444-555555555555', connection: 'database', queue: 'messaging', class: 'unknown'})
     expect(failed[0].exception).to.equal('MalformedJobError: payload has no data.command string')
 
-    const unknown = await runCli(['queue', 'retry', '11111111-2222-4333-8444-555555555555', 'aaaaaaaa-0000-4000-8000-000000000000'], {cwd: ctx.scratch.dir, env})
+    const unknown = await runCli(['queue', 'retry', '11111111-2222-4333-8444-555555555555', 'aaaaaaaa-0000-4000-8000-000000000000'], {
+      cwd: ctx.scratch.dir,
+      env,
+    })
     expect(unknown.code).to.equal(2)
     expect(unknown.stderr).to.match(/no failed job with uuid aaaaaaaa-0000-4000-8000-000000000000 .*nothing was retried/)
     expect(await db.knex('jobs').count({n: '*'}).first()).to.satisfy((r: {n: unknown}) => Number(r.n) === 0)

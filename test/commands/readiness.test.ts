@@ -60,7 +60,9 @@ describeEachEngine('readiness check through the CLI', (ctx) => {
     expect(lines.slice(1, -1)).to.have.length(15)
     for (const line of lines.slice(1, -1)) expect(line).to.match(/^\S+( \S+)*\s{2,}PASS\s{2,}\S/)
     expect(lines[1]).to.match(/^config\.valid\s+PASS\s+Configuration is valid/)
-    expect(lines[2]).to.match(new RegExp(`^database\\.connection\\s+PASS\\s+Database connection is healthy \\(${ctx.dialect === 'pg' ? 'pgsql' : 'sqlite'}\\)\\.$`))
+    expect(lines[2]).to.match(
+      new RegExp(`^database\\.connection\\s+PASS\\s+Database connection is healthy \\(${ctx.dialect === 'pg' ? 'pgsql' : 'sqlite'}\\)\\.$`),
+    )
     expect(lines[7]).to.match(/^scheduler\.command\.wa redrive --limit=100\s+PASS\s+Scheduled: wa redrive --limit=100$/)
     expect(lines.at(-1)).to.equal('Readiness summary: pass=15, warn=0, fail=0, strict=no')
   })
@@ -83,7 +85,9 @@ describeEachEngine('readiness check through the CLI', (ctx) => {
       expect(() => assertWellFormedXml(xml.replace('Mock WA', 'Mock & WA'))).to.throw(/bad entity/)
       expect(xml.match(/<testcase /g)).to.have.length(15)
       expect(xml).to.match(/<testsuite name="laundry-ops readiness check" tests="15" failures="1" errors="0"/)
-      expect(xml).to.match(/<testcase classname="laundry-ops readiness check" name="wa\.provider\.mock_seed">\s*<failure type="warn" message="Mock WA provider baseline not found\.">/)
+      expect(xml).to.match(
+        /<testcase classname="laundry-ops readiness check" name="wa\.provider\.mock_seed">\s*<failure type="warn" message="Mock WA provider baseline not found\.">/,
+      )
       expect(xml).to.contain('name="scheduler.command.wa redrive --limit=100"')
 
       const lenient = await runCli(['readiness', 'check', '--json'], {cwd, env})

@@ -30,14 +30,21 @@ function env(url: string, schedule: string): NodeJS.ProcessEnv {
 /** A real `schedule run` process for the simulated minute, in its own process group (so a kill takes its task too). */
 function startRunner(cwd: string, environment: NodeJS.ProcessEnv, minute: number, offsetSeconds: number): Runner {
   const at = new Date(HOUR + minute * 60_000 + offsetSeconds * 1000).toISOString()
-  const child = spawn(process.execPath, [BIN, 'schedule', 'run', '--at', at, '--json'], {cwd, env: environment, stdio: ['ignore', 'pipe', 'pipe'], detached: true})
+  const child = spawn(process.execPath, [BIN, 'schedule', 'run', '--at', at, '--json'], {
+    cwd,
+    env: environment,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+  })
   const runner: Runner = {child, minute, stdout: '', code: undefined, exited: Promise.resolve()}
   child.stdout!.on('data', (d) => (runner.stdout += d))
   child.stderr!.resume()
-  runner.exited = new Promise((resolve) => child.on('close', (code) => {
-    runner.code = code
-    resolve()
-  }))
+  runner.exited = new Promise((resolve) =>
+    child.on('close', (code) => {
+      runner.code = code
+      resolve()
+    }),
+  )
   return runner
 }
 
@@ -93,10 +100,12 @@ describeEachEngine('schedule run: real runner processes over a simulated hour', 
     await Promise.all(runners.map((r) => r.exited))
 
     // Every runner but the killed one exited 0 and printed one JSON report.
-    const reports = runners.filter((r) => r !== killed!.runner).map((r) => {
-      expect(r.code, `runner of minute ${r.minute}: ${r.stdout}`).to.equal(0)
-      return {minute: r.minute, report: parseJson({code: r.code ?? null, stdout: r.stdout, stderr: ''})}
-    })
+    const reports = runners
+      .filter((r) => r !== killed!.runner)
+      .map((r) => {
+        expect(r.code, `runner of minute ${r.minute}: ${r.stdout}`).to.equal(0)
+        return {minute: r.minute, report: parseJson({code: r.code ?? null, stdout: r.stdout, stderr: ''})}
+      })
     expect(reports).to.have.length(179)
 
     const ledger = await slotRecords(db, PREFIX)
@@ -109,13 +118,20 @@ describeEachEngine('schedule run: real runner processes over a simulated hour', 
     // One ledger record per (task, due minute), and the runners agree: exactly one did it (or found it
     // still running), the others saw it claimed.
     const dueCount = {ping: 12, 'wa-redrive': 6, 'observe-health': 4, slow: 30, victim: 15}
-    for (const [task, n] of Object.entries(dueCount)) expect(ledger.filter((l) => l.task === task), task).to.have.length(n)
+    for (const [task, n] of Object.entries(dueCount))
+      expect(
+        ledger.filter((l) => l.task === task),
+        task,
+      ).to.have.length(n)
     expect(ledger).to.have.length(67)
     for (const [k, list] of outcomes) {
       // At 10:30 one runner was killed: its report is lost, and the tasks it had claimed show no owner here.
       const ownerKilled = records.get(k)!.runner === killed!.owner
       expect(list, k).to.have.length(k.endsWith('10:30') ? 2 : 3)
-      expect(list.filter((t) => t.reason !== 'claimed_by_other_runner'), k).to.have.length(ownerKilled ? 0 : 1)
+      expect(
+        list.filter((t) => t.reason !== 'claimed_by_other_runner'),
+        k,
+      ).to.have.length(ownerKilled ? 0 : 1)
     }
     const survivors = ledger.filter((l) => l.record.runner !== killed!.owner)
     for (const task of ['ping', 'wa-redrive', 'observe-health']) {
@@ -164,12 +180,19 @@ describeEachEngine('schedule run: real runner processes over a simulated hour', 
     expect(list.code, list.stderr).to.equal(0)
     const listed = parseJson(list)
     expect(listed.schedule_file).to.equal(schedule)
-    expect(listed.tasks.find((t: {name: string}) => t.name === 'wa-redrive')).to.include({next_run: '2026-11-22T10:10:00.000Z', cron: '*/10 * * * *', source: 'baseline'})
+    expect(listed.tasks.find((t: {name: string}) => t.name === 'wa-redrive')).to.include({
+      next_run: '2026-11-22T10:10:00.000Z',
+      cron: '*/10 * * * *',
+      source: 'baseline',
+    })
     expect(listed.tasks.find((t: {name: string}) => t.name === 'victim')).to.include({next_run: '2026-11-22T10:30:00.000Z', lease_minutes: 5, source: 'file'})
 
     const bad = path.join(ctx.scratch.dir, 'bad.json')
     writeFileSync(bad, JSON.stringify({tasks: {x: {cron: '*/5 * * *', command: 'db status'}}}))
-    for (const args of [['schedule', 'list'], ['schedule', 'run']]) {
+    for (const args of [
+      ['schedule', 'list'],
+      ['schedule', 'run'],
+    ]) {
       const refused = await runCli(args, {cwd: ctx.scratch.dir, env: {DATABASE_URL: ctx.scratch.url, LAUNDRY_OPS_SCHEDULE: bad}})
       expect(refused.code, args.join(' ')).to.equal(2)
       expect(refused.stderr.trim().split('\n')).to.have.length(1)
@@ -178,15 +201,24 @@ describeEachEngine('schedule run: real runner processes over a simulated hour', 
 
     // A task that fails (an unknown tenant is refused with exit 2) makes the run exit 1; its log says why.
     const failing = path.join(ctx.scratch.dir, 'failing.json')
-    writeFileSync(failing, JSON.stringify({baseline: false, tasks: {broken: {cron: '0 * * * *', command: 'quota reconcile --tenant 00000000-0000-7000-8000-000000000000'}}}))
-    const run = await runCli(['schedule', 'run', '--at', '2026-11-23T07:00:05Z'], {cwd: ctx.scratch.dir, env: {DATABASE_URL: ctx.scratch.url, LAUNDRY_OPS_SCHEDULE: failing}})
+    writeFileSync(
+      failing,
+      JSON.stringify({baseline: false, tasks: {broken: {cron: '0 * * * *', command: 'quota reconcile --tenant 00000000-0000-7000-8000-000000000000'}}}),
+    )
+    const run = await runCli(['schedule', 'run', '--at', '2026-11-23T07:00:05Z'], {
+      cwd: ctx.scratch.dir,
+      env: {DATABASE_URL: ctx.scratch.url, LAUNDRY_OPS_SCHEDULE: failing},
+    })
     expect(run.code, run.stdout + run.stderr).to.equal(1)
     expect(run.stdout).to.match(/broken {2}laundry-ops quota reconcile --tenant \S+ {2}FAIL exit 2/)
     const log = readFileSync(path.join(ctx.scratch.dir, 'storage', 'logs', 'schedule', 'broken.log'), 'utf8')
     expect(log).to.match(/no such tenant/)
     expect(log).to.match(/end broken exit=2/)
     // Nothing is due: exit 0 with a line saying so.
-    const idle = await runCli(['schedule', 'run', '--at', '2026-11-23T07:01:05Z'], {cwd: ctx.scratch.dir, env: {DATABASE_URL: ctx.scratch.url, LAUNDRY_OPS_SCHEDULE: failing}})
+    const idle = await runCli(['schedule', 'run', '--at', '2026-11-23T07:01:05Z'], {
+      cwd: ctx.scratch.dir,
+      env: {DATABASE_URL: ctx.scratch.url, LAUNDRY_OPS_SCHEDULE: failing},
+    })
     expect(idle.code).to.equal(0)
     expect(idle.stdout).to.contain('No scheduled tasks are due at 2026-11-23 07:01 UTC.')
     // The ledger tells what happened: the failed run, its runner and exit code.
@@ -237,7 +269,10 @@ describeEachEngine('schedule run: real runner processes over a simulated hour', 
   it('Ctrl-C (SIGINT to the whole process group) stops a running task gracefully: one signal reaches it, exit 0', async function () {
     this.timeout(60_000)
     const file = path.join(ctx.scratch.dir, 'ctrl-c.json')
-    writeFileSync(file, JSON.stringify({baseline: false, tasks: {worker: {cron: '* * * * *', command: 'queue work --queue=sched-ctrlc --sleep=1 --max-time=30'}}}))
+    writeFileSync(
+      file,
+      JSON.stringify({baseline: false, tasks: {worker: {cron: '* * * * *', command: 'queue work --queue=sched-ctrlc --sleep=1 --max-time=30'}}}),
+    )
     const runner = startRunner(ctx.scratch.dir, env(ctx.scratch.url, file), 24 * 60 + 7, 1)
     const log = path.join(ctx.scratch.dir, 'storage', 'logs', 'schedule', 'worker.log')
     for (let i = 0; i < 100 && !(existsSync(log) && /Processing jobs/.test(readFileSync(log, 'utf8'))); i++) await sleep(100)

@@ -55,13 +55,7 @@ describeEachEngine('a database migrated by the Laravel application', (ctx) => {
     const first = await seedDatabase(db, {env: 'local'})
     expect(first.changes.users).to.deep.equal({created: 5, updated: 0})
     const users = await db.knex('users').select('email', 'password').orderBy('id')
-    expect(users.map((u) => u.email)).to.deep.equal([
-      'owner@demo.local',
-      'admin@demo.local',
-      'cashier@demo.local',
-      'worker@demo.local',
-      'courier@demo.local',
-    ])
+    expect(users.map((u) => u.email)).to.deep.equal(['owner@demo.local', 'admin@demo.local', 'cashier@demo.local', 'worker@demo.local', 'courier@demo.local'])
     for (const u of users) {
       expect(u.password).to.match(/^\$2y\$12\$/)
       expect(await verifyPassword('password', u.password)).to.equal(true)

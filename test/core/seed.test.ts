@@ -14,7 +14,20 @@ async function countRows(db: Awaited<ReturnType<import('../helpers/engines.js').
   return counts
 }
 
-const TABLES = ['roles', 'plans', 'wa_providers', 'tenants', 'outlets', 'users', 'user_roles', 'user_outlets', 'services', 'outlet_services', 'tenant_subscriptions', 'quota_usage']
+const TABLES = [
+  'roles',
+  'plans',
+  'wa_providers',
+  'tenants',
+  'outlets',
+  'users',
+  'user_roles',
+  'user_outlets',
+  'services',
+  'outlet_services',
+  'tenant_subscriptions',
+  'quota_usage',
+]
 
 describeEachEngine('seeding', (ctx) => {
   it('refuses an unmigrated database with a clear message', async () => {
@@ -33,7 +46,13 @@ describeEachEngine('seeding', (ctx) => {
     await migrate(db)
     const result = await seedDatabase(db, {env: 'production', clock})
     expect(result.demo).to.equal(false)
-    expect(await countRows(db, ['roles', 'plans', 'wa_providers', 'tenants', 'users'])).to.deep.equal({roles: 5, plans: 4, wa_providers: 1, tenants: 0, users: 0})
+    expect(await countRows(db, ['roles', 'plans', 'wa_providers', 'tenants', 'users'])).to.deep.equal({
+      roles: 5,
+      plans: 4,
+      wa_providers: 1,
+      tenants: 0,
+      users: 0,
+    })
     const plans = await db.knex('plans').select('key', 'name', 'orders_limit').orderBy('id')
     expect(plans).to.deep.equal([
       {key: 'free', name: 'Gratis', orders_limit: 200},
@@ -47,8 +66,18 @@ describeEachEngine('seeding', (ctx) => {
     const db = await ctx.scratch.open()
     await seedDatabase(db, {env: 'staging', demo: true, clock})
     expect(await countRows(db, TABLES)).to.deep.equal({
-      roles: 5, plans: 4, wa_providers: 1, tenants: 1, outlets: 1, users: 5, user_roles: 5, user_outlets: 5,
-      services: 2, outlet_services: 2, tenant_subscriptions: 1, quota_usage: 1,
+      roles: 5,
+      plans: 4,
+      wa_providers: 1,
+      tenants: 1,
+      outlets: 1,
+      users: 5,
+      user_roles: 5,
+      user_outlets: 5,
+      services: 2,
+      outlet_services: 2,
+      tenant_subscriptions: 1,
+      quota_usage: 1,
     })
     const tenant = await db.knex('tenants').first()
     expect(tenant.name).to.equal('Demo Laundry')
@@ -58,7 +87,7 @@ describeEachEngine('seeding', (ctx) => {
     expect(outlet).to.deep.include({code: 'BL', name: 'Outlet Utama', timezone: 'Asia/Jakarta', address: 'Alamat demo outlet'})
     const sub = await db.knex('tenant_subscriptions').first()
     expect(sub).to.deep.include({period: '2026-02', starts_at: '2026-02-01 00:00:00', ends_at: '2026-02-28 23:59:59', status: 'active'})
-    expect((await db.knex('quota_usage').first())).to.deep.include({period: '2026-02', orders_used: 0})
+    expect(await db.knex('quota_usage').first()).to.deep.include({period: '2026-02', orders_used: 0})
     const users = await db
       .knex('users')
       .join('user_roles', 'users.id', 'user_roles.user_id')
@@ -82,7 +111,15 @@ describeEachEngine('seeding', (ctx) => {
 
   it('changes nothing when run again, not even updated_at', async () => {
     const db = await ctx.scratch.open()
-    const snapshot = async () => Promise.all(TABLES.map((t) => db.knex(t).select('*').orderBy(t === 'plans' || t === 'roles' || t.startsWith('user') || t === 'wa_providers' ? 'id' : 'created_at')))
+    const snapshot = async () =>
+      Promise.all(
+        TABLES.map((t) =>
+          db
+            .knex(t)
+            .select('*')
+            .orderBy(t === 'plans' || t === 'roles' || t.startsWith('user') || t === 'wa_providers' ? 'id' : 'created_at'),
+        ),
+      )
     const before = await snapshot()
     const again = await seedDatabase(db, {env: 'local', clock: fixedClock('2026-03-01T10:00:00Z')})
     expect(again.changes).to.deep.equal({tenant_subscriptions: {created: 1, updated: 0}, quota_usage: {created: 1, updated: 0}})
@@ -96,7 +133,10 @@ describeEachEngine('seeding', (ctx) => {
 
   it('repairs a demo account whose password or status was changed', async () => {
     const db = await ctx.scratch.open()
-    await db.knex('users').where({email: 'cashier@demo.local'}).update({status: 'suspended', password: '$2y$12$abcdefghijklmnopqrstuuJ2mzL9xJgXyZ1pZ6b7s8H2pQe3Rk2u'})
+    await db
+      .knex('users')
+      .where({email: 'cashier@demo.local'})
+      .update({status: 'suspended', password: '$2y$12$abcdefghijklmnopqrstuuJ2mzL9xJgXyZ1pZ6b7s8H2pQe3Rk2u'})
     const result = await seedDatabase(db, {env: 'local', clock})
     expect(result.changes.users).to.deep.equal({created: 0, updated: 1})
     const cashier = await db.knex('users').where({email: 'cashier@demo.local'}).first()

@@ -17,7 +17,10 @@ export interface TestGateway {
   close(): Promise<void>
 }
 
-export type GatewayBehaviour = (req: GatewayRequest, n: number) => {status: number; body?: unknown; delayMs?: number} | Promise<{status: number; body?: unknown; delayMs?: number}>
+export type GatewayBehaviour = (
+  req: GatewayRequest,
+  n: number,
+) => {status: number; body?: unknown; delayMs?: number} | Promise<{status: number; body?: unknown; delayMs?: number}>
 
 export async function startGateway(behaviour: GatewayBehaviour = () => ({status: 200})): Promise<TestGateway> {
   const requests: GatewayRequest[] = []

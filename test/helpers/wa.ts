@@ -12,7 +12,11 @@ export interface WaTenant {
 }
 
 /** The demo tenant moved to the premium plan with the mock provider configured and active (WaApiTest setup). */
-export async function premiumTenantWithMock(db: Database, clock: Clock, options: {provider?: 'mock' | 'http'; credentials?: Record<string, unknown>} = {}): Promise<WaTenant> {
+export async function premiumTenantWithMock(
+  db: Database,
+  clock: Clock,
+  options: {provider?: 'mock' | 'http'; credentials?: Record<string, unknown>} = {},
+): Promise<WaTenant> {
   await migrate(db)
   await seedDatabase(db, {env: 'local', clock})
   const now = toDbTimestamp(clock.now())

@@ -41,7 +41,9 @@ export default class AuditArchive extends DatabaseCommand<typeof AuditArchive> {
     })
     if (!this.jsonEnabled()) {
       for (const r of result.recovered) {
-        this.note(`Finished the interrupted archive ${r.file}: ${r.rows} rows kept${r.torn_tail ? ' (torn tail cut)' : ''}, ${r.deleted_from_table} left-over rows deleted from the table.`)
+        this.note(
+          `Finished the interrupted archive ${r.file}: ${r.rows} rows kept${r.torn_tail ? ' (torn tail cut)' : ''}, ${r.deleted_from_table} left-over rows deleted from the table.`,
+        )
       }
       if (result.matched === 0 && result.file === null) {
         this.log('No audit events matched for archive.')

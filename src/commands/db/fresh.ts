@@ -15,7 +15,8 @@ interface FreshResult {
 export default class DbFresh extends DatabaseCommand<typeof DbFresh> {
   static hiddenAliases = ['migrate:fresh']
   static summary = 'Drop every table, migrate from scratch, and optionally seed'
-  static description = 'Destroys all data in the database. Refused with LAUNDRY_OPS_ENV=production and on a PostgreSQL host other than this machine, unless --force. Artisan alias: `migrate:fresh`.'
+  static description =
+    'Destroys all data in the database. Refused with LAUNDRY_OPS_ENV=production and on a PostgreSQL host other than this machine, unless --force. Artisan alias: `migrate:fresh`.'
   static examples = [
     '<%= config.bin %> <%= command.id %> --seed',
     'DATABASE_URL=postgres://postgres@127.0.0.1:5432/laundry_dev <%= config.bin %> <%= command.id %> --seed --json',

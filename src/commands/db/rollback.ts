@@ -6,7 +6,8 @@ import type {RollbackResult} from '../../core/db/migrator.js'
 export default class DbRollback extends DatabaseCommand<typeof DbRollback> {
   static hiddenAliases = ['migrate:rollback']
   static summary = 'Undo the last batch of migrations (or the last N with --step)'
-  static description = 'Runs the down side of the newest migrations in one transaction and removes them from the ledger. It refuses to undo a migration laundry-ops does not know. Production needs --force. Artisan alias: `migrate:rollback`.'
+  static description =
+    'Runs the down side of the newest migrations in one transaction and removes them from the ledger. It refuses to undo a migration laundry-ops does not know. Production needs --force. Artisan alias: `migrate:rollback`.'
   static examples = [
     '<%= config.bin %> <%= command.id %> --dry-run',
     '<%= config.bin %> <%= command.id %>',

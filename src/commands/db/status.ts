@@ -6,7 +6,8 @@ import type {MigrationStatus} from '../../core/db/migrator.js'
 export default class DbStatus extends DatabaseCommand<typeof DbStatus> {
   static hiddenAliases = ['migrate:status']
   static summary = 'Show which migrations have run and which are pending'
-  static description = 'Reads the Laravel `migrations` ledger. Rows of migrations laundry-ops does not know (run by the Laravel application) are listed too. With --pending the exit code is 1 while anything is pending, for CI gates. Artisan alias: `migrate:status`.'
+  static description =
+    'Reads the Laravel `migrations` ledger. Rows of migrations laundry-ops does not know (run by the Laravel application) are listed too. With --pending the exit code is 1 while anything is pending, for CI gates. Artisan alias: `migrate:status`.'
   static examples = [
     '<%= config.bin %> <%= command.id %>',
     '<%= config.bin %> <%= command.id %> --json',
@@ -29,11 +30,7 @@ export default class DbStatus extends DatabaseCommand<typeof DbStatus> {
   private async render(status: MigrationStatus): Promise<void> {
     const [{renderTable}, {styleFor}] = await Promise.all([import('../../render/table.js'), import('../../render/style.js')])
     const s = styleFor()
-    const rows: Array<Array<string | number>> = status.migrations.map((m) => [
-      m.name,
-      m.batch ?? '',
-      m.ran ? s.green('Ran') : s.yellow('Pending'),
-    ])
+    const rows: Array<Array<string | number>> = status.migrations.map((m) => [m.name, m.batch ?? '', m.ran ? s.green('Ran') : s.yellow('Pending')])
     for (const u of status.unknown) rows.push([u.name, u.batch, s.cyan('Ran (not known to laundry-ops)')])
     this.log(`Database: ${status.database}${status.ledger ? '' : ' (no migrations table yet)'}`)
     this.log(renderTable(['Migration', 'Batch', 'Status'], rows))

@@ -44,7 +44,12 @@ export default class ObserveHealth extends DatabaseCommand<typeof ObserveHealth>
       // The gate could not run: a CI report step still finds its JUnit file, with the reason as a failure.
       if (this.flags.junit) {
         const {writeGateJunit} = await import('../../render/gate.js')
-        writeGateJunit(this.flags.junit, 'laundry-ops observe health', [{key: 'database.connection', status: 'fail', message: (error as Error).message}], this.flags.strict === true)
+        writeGateJunit(
+          this.flags.junit,
+          'laundry-ops observe health',
+          [{key: 'database.connection', status: 'fail', message: (error as Error).message}],
+          this.flags.strict === true,
+        )
       }
       throw error
     }
@@ -59,7 +64,13 @@ export default class ObserveHealth extends DatabaseCommand<typeof ObserveHealth>
       clock: {now: () => new Date()},
     })
     const {emitGate} = await import('../../render/gate.js')
-    const failed = emitGate(report, {suite: 'laundry-ops observe health', label: 'Observability', junit: this.flags.junit, json: this.jsonEnabled(), log: (line) => this.log(line)})
+    const failed = emitGate(report, {
+      suite: 'laundry-ops observe health',
+      label: 'Observability',
+      junit: this.flags.junit,
+      json: this.jsonEnabled(),
+      log: (line) => this.log(line),
+    })
     if (failed) process.exitCode = 1
     return report
   }

@@ -17,7 +17,12 @@ export default class QueueFailed extends DatabaseCommand<typeof QueueFailed> {
         this.log('No failed jobs found.')
       } else {
         const {renderTable} = await import('../../render/table.js')
-        this.log(renderTable(['ID', 'Connection', 'Queue', 'Class', 'Failed At', 'Reason'], failed.map((f) => [f.uuid, f.connection, f.queue, f.class, f.failed_at, f.exception.slice(0, 80)])))
+        this.log(
+          renderTable(
+            ['ID', 'Connection', 'Queue', 'Class', 'Failed At', 'Reason'],
+            failed.map((f) => [f.uuid, f.connection, f.queue, f.class, f.failed_at, f.exception.slice(0, 80)]),
+          ),
+        )
       }
     }
     return {failed}

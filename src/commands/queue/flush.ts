@@ -6,7 +6,11 @@ export default class QueueFlush extends DatabaseCommand<typeof QueueFlush> {
   static hiddenAliases = ['queue:flush']
   static summary = 'Delete failed jobs, all or those older than --hours (as php artisan queue:flush)'
   static description = 'Artisan alias: `queue:flush`.'
-  static examples = ['<%= config.bin %> <%= command.id %> --dry-run', '<%= config.bin %> <%= command.id %> --hours 48', '<%= config.bin %> <%= command.id %> --json']
+  static examples = [
+    '<%= config.bin %> <%= command.id %> --dry-run',
+    '<%= config.bin %> <%= command.id %> --hours 48',
+    '<%= config.bin %> <%= command.id %> --json',
+  ]
   static flags = {
     hours: Flags.integer({min: 1, description: 'only failed jobs older than this many hours'}),
     'dry-run': Flags.boolean({description: 'count what would be deleted; change nothing'}),

@@ -6,7 +6,8 @@ import type {RetryResult} from '../../core/queue/failed-jobs.js'
 export default class QueueRetry extends DatabaseCommand<typeof QueueRetry> {
   static hiddenAliases = ['queue:retry']
   static summary = 'Push failed jobs back onto their queue (as php artisan queue:retry)'
-  static description = 'Give the uuids from `queue failed`, or `all`. Each job goes back with attempts 0; the insert into `jobs` and the delete from `failed_jobs` commit together, so a crash neither loses nor duplicates a job. An unknown uuid is refused before anything changes. Artisan alias: `queue:retry`.'
+  static description =
+    'Give the uuids from `queue failed`, or `all`. Each job goes back with attempts 0; the insert into `jobs` and the delete from `failed_jobs` commit together, so a crash neither loses nor duplicates a job. An unknown uuid is refused before anything changes. Artisan alias: `queue:retry`.'
   static examples = [
     '<%= config.bin %> <%= command.id %> 3f2b8c1e-6d4a-4f7e-9a1b-2c5d8e0f4a6b',
     '<%= config.bin %> <%= command.id %> all --dry-run',
@@ -28,7 +29,11 @@ export default class QueueRetry extends DatabaseCommand<typeof QueueRetry> {
     if (!this.jsonEnabled()) {
       if (result.retried.length === 0) this.log('No failed jobs to retry.')
       for (const job of result.retried) {
-        this.log(result.dryRun ? `Would push the failed job [${job.uuid}] back onto the [${job.queue}] queue.` : `The failed job [${job.uuid}] has been pushed back onto the queue.`)
+        this.log(
+          result.dryRun
+            ? `Would push the failed job [${job.uuid}] back onto the [${job.queue}] queue.`
+            : `The failed job [${job.uuid}] has been pushed back onto the queue.`,
+        )
       }
     }
     return result

@@ -23,11 +23,18 @@ export default class QuotaReconcile extends DatabaseCommand<typeof QuotaReconcil
     if (this.args.period !== undefined) periodWindow(this.args.period)
     const config = await this.loadConfig()
     const db = await this.openDatabase(config)
-    const result = await reconcileQuota(db, {period: this.args.period, tenant: this.flags.tenant, dryRun: this.flags['dry-run'], clock: {now: () => new Date()}})
+    const result = await reconcileQuota(db, {
+      period: this.args.period,
+      tenant: this.flags.tenant,
+      dryRun: this.flags['dry-run'],
+      clock: {now: () => new Date()},
+    })
     if (!this.jsonEnabled()) {
       if (result.tenants.length === 0) this.warn('No tenants matched for reconciliation.')
       for (const t of result.tenants) this.log(`Tenant ${t.name} (${t.id}) -> ${t.orders}`)
-      this.log(`Quota reconcile summary: period=${result.period}, tenants=${result.tenants.length}, updated=${result.updated}, dry_run=${result.dry_run ? 'yes' : 'no'}`)
+      this.log(
+        `Quota reconcile summary: period=${result.period}, tenants=${result.tenants.length}, updated=${result.updated}, dry_run=${result.dry_run ? 'yes' : 'no'}`,
+      )
     }
     return result
   }

@@ -21,7 +21,13 @@ export default class ReadinessCheck extends DatabaseCommand<typeof ReadinessChec
     const {readinessCheck} = await import('../../core/gates/readiness.js')
     const report = await readinessCheck({databaseUrl: this.flags['database-url'], strict: this.flags.strict === true})
     const {emitGate} = await import('../../render/gate.js')
-    const failed = emitGate(report, {suite: 'laundry-ops readiness check', label: 'Readiness', junit: this.flags.junit, json: this.jsonEnabled(), log: (line) => this.log(line)})
+    const failed = emitGate(report, {
+      suite: 'laundry-ops readiness check',
+      label: 'Readiness',
+      junit: this.flags.junit,
+      json: this.jsonEnabled(),
+      log: (line) => this.log(line),
+    })
     if (failed) process.exitCode = 1
     return report
   }

@@ -42,13 +42,22 @@ export default class ScheduleHistory extends DatabaseCommand<typeof ScheduleHist
       } else {
         const {renderTable} = await import('../../render/table.js')
         const minute = (iso: string) => `${iso.slice(0, 10)} ${iso.slice(11, 16)}`
-        const seconds = (e: HistoryEntry) =>
-          e.finished_at ? `${((Date.parse(e.finished_at) - Date.parse(e.started_at)) / 1000).toFixed(1)}s` : ''
+        const seconds = (e: HistoryEntry) => (e.finished_at ? `${((Date.parse(e.finished_at) - Date.parse(e.started_at)) / 1000).toFixed(1)}s` : '')
         const detail = (e: HistoryEntry) =>
-          [e.reason, e.exit_code !== undefined ? `exit ${e.exit_code}` : '', e.took_over_from ? `took over ${e.took_over_from}` : '', e.holder ? `held by ${e.holder}` : '']
+          [
+            e.reason,
+            e.exit_code !== undefined ? `exit ${e.exit_code}` : '',
+            e.took_over_from ? `took over ${e.took_over_from}` : '',
+            e.holder ? `held by ${e.holder}` : '',
+          ]
             .filter(Boolean)
             .join(', ')
-        this.log(renderTable(['Minute (UTC)', 'Task', 'Status', 'Runner', 'Took', 'Detail'], entries.map((e) => [minute(e.slot), e.task, e.status, e.runner, seconds(e), detail(e)])))
+        this.log(
+          renderTable(
+            ['Minute (UTC)', 'Task', 'Status', 'Runner', 'Took', 'Detail'],
+            entries.map((e) => [minute(e.slot), e.task, e.status, e.runner, seconds(e), detail(e)]),
+          ),
+        )
       }
     }
     return {entries}

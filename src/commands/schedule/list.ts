@@ -54,7 +54,11 @@ export default class ScheduleList extends BaseCommand<typeof ScheduleList> {
         ),
       )
       this.log(
-        !file ? 'Schedule: built-in baseline (no schedule file)' : baseline ? `Schedule: built-in baseline changed by ${file}` : `Schedule: ${file} (built-in baseline off)`,
+        !file
+          ? 'Schedule: built-in baseline (no schedule file)'
+          : baseline
+            ? `Schedule: built-in baseline changed by ${file}`
+            : `Schedule: ${file} (built-in baseline off)`,
       )
     }
     return {schedule_file: file, timezone: 'UTC', tasks: listed}

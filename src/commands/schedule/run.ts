@@ -14,7 +14,11 @@ export default class ScheduleRun extends DatabaseCommand<typeof ScheduleRun> {
   ]
   static flags = {
     task: Flags.string({description: 'run only this task when it is due (repeatable)', multiple: true}),
-    at: Flags.string({hidden: true, description: 'act as if the clock read this ISO 8601 time at start (tests and rehearsals on a copy of the database: the ledger rows and leases it writes are real)'}),
+    at: Flags.string({
+      hidden: true,
+      description:
+        'act as if the clock read this ISO 8601 time at start (tests and rehearsals on a copy of the database: the ledger rows and leases it writes are real)',
+    }),
   }
 
   async run(): Promise<RunReport> {

@@ -18,7 +18,11 @@ export default class ScheduleWork extends DatabaseCommand<typeof ScheduleWork> {
   static examples = ['<%= config.bin %> <%= command.id %>', '<%= config.bin %> <%= command.id %> --max-time 3600 --json']
   static flags = {
     'max-time': Flags.integer({min: 1, description: 'stop after this many seconds (the running tasks are waited for)'}),
-    at: Flags.string({hidden: true, description: 'act as if the clock read this ISO 8601 time at start (tests and rehearsals on a copy of the database: the ledger rows and leases it writes are real)'}),
+    at: Flags.string({
+      hidden: true,
+      description:
+        'act as if the clock read this ISO 8601 time at start (tests and rehearsals on a copy of the database: the ledger rows and leases it writes are real)',
+    }),
   }
 
   async run(): Promise<WorkResult> {
@@ -101,7 +105,9 @@ export default class ScheduleWork extends DatabaseCommand<typeof ScheduleWork> {
         })
       }
       await Promise.allSettled([...running])
-      this.note(`Scheduler stopped (${result.stop_reason}) after ${result.minutes} minute(s): ${result.ran} ran, ${result.failed} failed, ${result.skipped} skipped.`)
+      this.note(
+        `Scheduler stopped (${result.stop_reason}) after ${result.minutes} minute(s): ${result.ran} ran, ${result.failed} failed, ${result.skipped} skipped.`,
+      )
       if (result.failed > 0) process.exitCode = 1
       return result
     } finally {

@@ -38,7 +38,9 @@ export default class WaRedrive extends DatabaseCommand<typeof WaRedrive> {
         this.log('No failed WA messages matched for redrive.')
       } else {
         for (const c of result.candidates) {
-          this.log(`Candidate: ${c.id} ${c.last_error_code ?? ''} attempts=${c.attempts}${!result.dry_run && !c.requeued ? ' (changed meanwhile; skipped)' : ''}`)
+          this.log(
+            `Candidate: ${c.id} ${c.last_error_code ?? ''} attempts=${c.attempts}${!result.dry_run && !c.requeued ? ' (changed meanwhile; skipped)' : ''}`,
+          )
         }
         this.log(`Redrive summary: processed=${result.processed}, dry_run=${result.dry_run ? 'yes' : 'no'}`)
       }

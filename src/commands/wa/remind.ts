@@ -17,7 +17,10 @@ export default class WaRemind extends DatabaseCommand<typeof WaRemind> {
     tenant: Flags.string({description: 'only this tenant (UUID)'}),
     outlet: Flags.string({description: 'only this outlet (UUID)'}),
     bucket: Flags.string({multiple: true, description: 'd0_7, d8_14, d15_30 or d31_plus (repeatable; default all)'}),
-    'collection-status': Flags.string({multiple: true, description: 'pending, contacted, promise_to_pay, escalated or resolved (repeatable; default all but resolved)'}),
+    'collection-status': Flags.string({
+      multiple: true,
+      description: 'pending, contacted, promise_to_pay, escalated or resolved (repeatable; default all but resolved)',
+    }),
     'as-of': Flags.string({description: 'the day to age against, YYYY-MM-DD (default: today, UTC)'}),
     limit: Flags.integer({min: 1, default: 200, description: 'at most this many candidates'}),
     'dry-run': Flags.boolean({description: 'list the candidates; enqueue nothing'}),

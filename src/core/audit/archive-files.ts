@@ -1,5 +1,19 @@
 import {createHash} from 'node:crypto'
-import {closeSync, createReadStream, existsSync, fstatSync, fsyncSync, ftruncateSync, openSync, readdirSync, readFileSync, readSync, renameSync, rmSync, statSync} from 'node:fs'
+import {
+  closeSync,
+  createReadStream,
+  existsSync,
+  fstatSync,
+  fsyncSync,
+  ftruncateSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  readSync,
+  renameSync,
+  rmSync,
+  statSync,
+} from 'node:fs'
 import path from 'node:path'
 import {pipeline} from 'node:stream/promises'
 import {constants as zlibConstants, createGunzip, createGzip, gzipSync, gunzipSync} from 'node:zlib'
@@ -31,7 +45,9 @@ export function unfinishedArchives(dir: string): string[] {
  */
 export function removeStaleTemporaries(dir: string): string[] {
   if (!existsSync(dir)) return []
-  const stale = readdirSync(dir).filter((name) => /\.manifest\.json\.tmp-\d+$/.test(name) || /^audit-events-\d{8}-\d{6}(-\d+)?\.jsonl(\.gz)?\.tmp-\d+$/.test(name))
+  const stale = readdirSync(dir).filter(
+    (name) => /\.manifest\.json\.tmp-\d+$/.test(name) || /^audit-events-\d{8}-\d{6}(-\d+)?\.jsonl(\.gz)?\.tmp-\d+$/.test(name),
+  )
   for (const name of stale) rmSync(path.join(dir, name), {force: true})
   return stale
 }
@@ -40,7 +56,9 @@ export function removeStaleTemporaries(dir: string): string[] {
 export function archivedIds(dir: string): Map<string, string[]> {
   const ids = new Map<string, string[]>()
   if (!existsSync(dir)) return ids
-  for (const name of readdirSync(dir).filter((n) => ARCHIVE_NAME.test(n)).sort()) {
+  for (const name of readdirSync(dir)
+    .filter((n) => ARCHIVE_NAME.test(n))
+    .sort()) {
     for (const line of readArchiveLines(path.join(dir, name)).lines) {
       const id = JSON.parse(line).id as string
       ids.set(id, [...(ids.get(id) ?? []), name])

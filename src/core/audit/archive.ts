@@ -10,7 +10,16 @@ import type {Database} from '../db/connection.js'
 import {acquireLease, type Lease, LeaseHeldError} from '../db/lease.js'
 import {type Executor, writeTransaction} from '../db/transactions.js'
 import {OpsError} from '../errors.js'
-import {encodeLines, fsyncDir, MANIFEST_SUFFIX, recoverArchiveFile, removeStaleTemporaries, unfinishedArchives, writeAll, writeFileAtomic} from './archive-files.js'
+import {
+  encodeLines,
+  fsyncDir,
+  MANIFEST_SUFFIX,
+  recoverArchiveFile,
+  removeStaleTemporaries,
+  unfinishedArchives,
+  writeAll,
+  writeFileAtomic,
+} from './archive-files.js'
 
 export const ARCHIVE_LEASE_KEY = 'laundry-ops:audit-archive'
 const LEASE_SECONDS = 600
@@ -289,7 +298,7 @@ async function copyPg(db: Database, c: CopyContext): Promise<number> {
   type Page = {ids: string; rows: number}
   const startDelete = (pages: Page[]): Promise<void> => {
     const run = (async () => {
-      for (let i = 0; i < pages.length; ) {
+      for (let i = 0; i < pages.length;) {
         const group: string[] = []
         for (let n = 0; i < pages.length && n < PG_DELETE_IDS; i++) {
           group.push(pages[i].ids)
@@ -381,7 +390,8 @@ export async function archiveAuditEvents(db: Database, options: ArchiveOptions):
   try {
     lease = await acquireLease(db, ARCHIVE_LEASE_KEY, LEASE_SECONDS, options.clock.now)
   } catch (error) {
-    if (error instanceof LeaseHeldError) throw new OpsError('ARCHIVE_RUNNING', `another audit archive run is in progress (${error.message}); nothing was changed`)
+    if (error instanceof LeaseHeldError)
+      throw new OpsError('ARCHIVE_RUNNING', `another audit archive run is in progress (${error.message}); nothing was changed`)
     throw error
   }
   try {
@@ -420,7 +430,15 @@ export async function archiveAuditEvents(db: Database, options: ArchiveOptions):
     }
     try {
       const copy = db.dialect === 'sqlite' ? copySqlite : copyPg
-      result.deleted = await copy(db, {deleteBatch: Math.max(1, options.deleteBatchRows ?? DELETE_BATCH_ROWS), cutoff, channel: options.channel, chunk: options.chunk, page, lease, progress: () => options.onChunk?.({archived: result.archived, matched: result.matched})})
+      result.deleted = await copy(db, {
+        deleteBatch: Math.max(1, options.deleteBatchRows ?? DELETE_BATCH_ROWS),
+        cutoff,
+        channel: options.channel,
+        chunk: options.chunk,
+        page,
+        lease,
+        progress: () => options.onChunk?.({archived: result.archived, matched: result.matched}),
+      })
     } finally {
       closeSync(fd)
     }

@@ -35,7 +35,7 @@ function isMissingBinding(error: unknown): boolean {
 }
 
 function storageError(dir: string, error: NodeJS.ErrnoException): OpsError {
-  const why = error.code === 'ENOTDIR' ? 'a parent is not a folder' : error.code ?? error.message
+  const why = error.code === 'ENOTDIR' ? 'a parent is not a folder' : (error.code ?? error.message)
   return new OpsError('STORAGE_UNWRITABLE', `cannot use folder ${dir} for the SQLite database (${why})`)
 }
 

@@ -80,10 +80,7 @@ async function pgShape(db: Database): Promise<SchemaShape> {
         // serial defaults name their sequence, which is the same for both applications.
         default: c.column_default,
       })),
-      keys: [
-        ...constraints.map((c) => `${c.conname}: ${c.def}`),
-        ...indexes.map((i) => `${i.indexname}: ${i.indexdef.replace(/ ON [^ ]+\./, ' ON ')}`),
-      ].sort(),
+      keys: [...constraints.map((c) => `${c.conname}: ${c.def}`), ...indexes.map((i) => `${i.indexname}: ${i.indexdef.replace(/ ON [^ ]+\./, ' ON ')}`)].sort(),
     }
   }
   return shape

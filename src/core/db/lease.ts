@@ -47,13 +47,17 @@ export async function acquireLease(db: Database, key: string, seconds: number, n
     if (Number(current.expiration) > unix() && !isDeadLocalOwner(String(current.owner))) {
       throw new LeaseHeldError(`${key} is held by ${current.owner} until ${new Date(Number(current.expiration) * 1000).toISOString()}`)
     }
-    await trx('cache_locks').where({key, owner: current.owner}).update({owner, expiration: unix() + seconds})
+    await trx('cache_locks')
+      .where({key, owner: current.owner})
+      .update({owner, expiration: unix() + seconds})
   })
   return {
     key,
     owner,
     async refresh(conn: Executor = db.knex) {
-      const updated = await conn('cache_locks').where({key, owner}).update({expiration: unix() + seconds})
+      const updated = await conn('cache_locks')
+        .where({key, owner})
+        .update({expiration: unix() + seconds})
       if (updated !== 1) throw new LeaseHeldError(`lost the lease ${key}: another process took it over`)
     },
     async release(conn: Executor = db.knex) {

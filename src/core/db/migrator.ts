@@ -84,7 +84,10 @@ async function withSchemaTransaction<T>(db: Database, work: (conn: Executor) => 
       const broken = await selectRows<{table: string; parent: string}>(conn, db.dialect, 'PRAGMA foreign_key_check')
       if (broken.length > 0) {
         const first = broken[0]
-        throw new OpsError('MIGRATION_FAILED', `foreign key check failed after the schema change (${broken.length} rows, first in ${first.table} → ${first.parent}); nothing was changed`)
+        throw new OpsError(
+          'MIGRATION_FAILED',
+          `foreign key check failed after the schema change (${broken.length} rows, first in ${first.table} → ${first.parent}); nothing was changed`,
+        )
       }
       return result
     })

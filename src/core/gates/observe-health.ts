@@ -94,7 +94,7 @@ export async function observeHealth(db: Database, options: ObserveOptions): Prom
       .where('t.status', 'active')
       .where('p.orders_limit', '>', 0)
       .select('p.orders_limit', 'q.orders_used')
-    const atRisk = rows.filter((r) => ((Number(r.orders_used ?? 0) / Number(r.orders_limit)) * 100) >= options.quotaUsageThreshold).length
+    const atRisk = rows.filter((r) => (Number(r.orders_used ?? 0) / Number(r.orders_limit)) * 100 >= options.quotaUsageThreshold).length
     checks.push({
       key: 'quota.saturation.period',
       status: atRisk > 0 ? 'warn' : 'pass',

@@ -192,7 +192,12 @@ export async function readinessCheck(options: ReadinessOptions): Promise<Readine
       const missing = []
       for (const table of ['cache', 'cache_locks']) if (!(await s.hasTable(table))) missing.push(table)
       if (missing.length === 0) add('scheduler.lock_tables', 'pass', 'cache and cache_locks tables exist.')
-      else add('scheduler.lock_tables', 'fail', `${missing.join(' and ')} table${missing.length > 1 ? 's are' : ' is'} missing: \`schedule run\` cannot record its slots and leases.`)
+      else
+        add(
+          'scheduler.lock_tables',
+          'fail',
+          `${missing.join(' and ')} table${missing.length > 1 ? 's are' : ' is'} missing: \`schedule run\` cannot record its slots and leases.`,
+        )
     })
 
     // 13-14. storage/app and storage/logs under the configured storage folder.

@@ -88,12 +88,16 @@ export async function sendAgingReminders(db: Database, options: AgingReminderOpt
   const statuses = [...new Set(options.collectionStatuses?.length ? options.collectionStatuses : DEFAULT_COLLECTION_STATUSES)]
   const badStatuses = invalid(statuses, COLLECTION_STATUSES)
   if (badStatuses.length > 0) {
-    throw new UsageError('INVALID_COLLECTION_STATUS', `Invalid collection status option(s): ${badStatuses.join(', ')} (expected ${COLLECTION_STATUSES.join(', ')})`)
+    throw new UsageError(
+      'INVALID_COLLECTION_STATUS',
+      `Invalid collection status option(s): ${badStatuses.join(', ')} (expected ${COLLECTION_STATUSES.join(', ')})`,
+    )
   }
   await validateTenant(db, options.tenant)
   if (options.outlet !== undefined) {
     if (!isLaravelUuid(options.outlet)) throw new UsageError('INVALID_OUTLET', `--outlet '${options.outlet}' is not an outlet id: expected a UUID`)
-    if (!(await db.knex('outlets').where({id: options.outlet}).first('id'))) throw new UsageError('UNKNOWN_OUTLET', `--outlet ${options.outlet}: no such outlet; nothing was changed`)
+    if (!(await db.knex('outlets').where({id: options.outlet}).first('id')))
+      throw new UsageError('UNKNOWN_OUTLET', `--outlet ${options.outlet}: no such outlet; nothing was changed`)
   }
 
   const result: AgingReminderResult = {

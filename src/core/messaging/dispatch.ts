@@ -26,9 +26,7 @@ export interface WaMessageRow {
 }
 
 export type EnqueueOutcome =
-  | {status: 'enqueued'; message: WaMessageRow}
-  | {status: 'existing'; message: WaMessageRow}
-  | {status: 'skipped'; reason: string; detail?: string}
+  {status: 'enqueued'; message: WaMessageRow} | {status: 'existing'; message: WaMessageRow} | {status: 'skipped'; reason: string; detail?: string}
 
 export interface EnqueueContext {
   clock: Clock
@@ -62,7 +60,12 @@ function sourceChannel(metadata: Record<string, unknown>): string {
   return 'system'
 }
 
-export function idempotencyKeyFor(order: {tenant_id: string; outlet_id: string}, invoiceOrCode: string, templateId: string, metadata: Record<string, unknown>): string {
+export function idempotencyKeyFor(
+  order: {tenant_id: string; outlet_id: string},
+  invoiceOrCode: string,
+  templateId: string,
+  metadata: Record<string, unknown>,
+): string {
   const suffix = idempotencySuffix(metadata)
   return [order.tenant_id, order.outlet_id, invoiceOrCode, templateId, ...(suffix ? [suffix] : [])].join(':')
 }
@@ -88,7 +91,10 @@ export async function enqueueOrderEvent(
 ): Promise<EnqueueOutcome> {
   const order = await conn('orders').where({id: orderId}).first()
   if (!order) return {status: 'skipped', reason: 'order_not_found'}
-  const tenant = await conn('tenants').leftJoin('plans', 'plans.id', 'tenants.current_plan_id').where('tenants.id', order.tenant_id).first('tenants.id', 'plans.key as plan_key')
+  const tenant = await conn('tenants')
+    .leftJoin('plans', 'plans.id', 'tenants.current_plan_id')
+    .where('tenants.id', order.tenant_id)
+    .first('tenants.id', 'plans.key as plan_key')
   if (!tenant) return {status: 'skipped', reason: 'tenant_not_found'}
   if (!planAllowsWhatsapp(tenant.plan_key)) return {status: 'skipped', reason: 'plan_not_eligible', detail: String(tenant.plan_key ?? 'none')}
   const customer = await conn('customers').where({id: order.customer_id}).first('name', 'phone_normalized')

@@ -57,7 +57,8 @@ export interface RedriveResult {
 export async function validateTenant(db: Database, tenant: string | undefined): Promise<void> {
   if (tenant === undefined) return
   if (!isLaravelUuid(tenant)) throw new UsageError('INVALID_TENANT', `--tenant '${tenant}' is not a tenant id: expected a UUID`)
-  if (!(await db.knex('tenants').where({id: tenant}).first('id'))) throw new UsageError('UNKNOWN_TENANT', `--tenant ${tenant}: no such tenant; nothing was changed`)
+  if (!(await db.knex('tenants').where({id: tenant}).first('id')))
+    throw new UsageError('UNKNOWN_TENANT', `--tenant ${tenant}: no such tenant; nothing was changed`)
 }
 
 /**
@@ -96,14 +97,16 @@ export async function redriveFailedMessages(db: Database, options: RedriveOption
       const now = options.clock.now()
       candidate.requeued = await writeTransaction(db, async (trx) => {
         const metadata = {...readJsonObject(row.metadata_json), manual_redrive_at: iso8601(now)}
-        const changed = await trx('wa_messages').where({id: row.id, status: 'failed'}).update({
-          status: 'queued',
-          attempts: 0,
-          last_error_code: null,
-          last_error_message: null,
-          metadata_json: JSON.stringify(metadata),
-          updated_at: toDbTimestamp(now),
-        })
+        const changed = await trx('wa_messages')
+          .where({id: row.id, status: 'failed'})
+          .update({
+            status: 'queued',
+            attempts: 0,
+            last_error_code: null,
+            last_error_message: null,
+            metadata_json: JSON.stringify(metadata),
+            updated_at: toDbTimestamp(now),
+          })
         if (changed !== 1) return false
         await pushJob(trx, {queue: MESSAGING_QUEUE, payload: sendWaJobPayload({waMessageId: String(row.id), now}), now})
         return true

@@ -742,7 +742,7 @@ const USERINFO_CHARS = "-._~!$&'()*+,;=:"
 
 /** Unreserved and sub-delimiter characters or %XX escapes (PHP requires the first hex digit to be 0-9). */
 function isValidUserinfo(text: string): boolean {
-  for (let i = 0; i < text.length; ) {
+  for (let i = 0; i < text.length;) {
     const ch = text[i]
     if (isAsciiAlnum(ch) || USERINFO_CHARS.includes(ch)) {
       i++

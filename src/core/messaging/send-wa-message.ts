@@ -36,7 +36,8 @@ interface ProviderConfig {
   credentials_json: unknown
 }
 
-type SendAttempt = {ok: true; providerMessageId: string; config: ProviderConfig} | {ok: false; code: string; message: string; retry: boolean; config?: ProviderConfig}
+type SendAttempt =
+  {ok: true; providerMessageId: string; config: ProviderConfig} | {ok: false; code: string; message: string; retry: boolean; config?: ProviderConfig}
 
 async function findProviderConfig(conn: Executor, message: Record<string, unknown>): Promise<ProviderConfig | undefined> {
   const query = conn('wa_provider_configs as c')

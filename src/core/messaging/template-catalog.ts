@@ -6,14 +6,7 @@
  */
 
 /** The catalogue ids, in upstream's order. Only these ids can be resolved or upserted. */
-export const TEMPLATE_IDS = [
-  'WA_PICKUP_CONFIRM',
-  'WA_PICKUP_OTW',
-  'WA_LAUNDRY_READY',
-  'WA_DELIVERY_OTW',
-  'WA_ORDER_DONE',
-  'WA_BILLING_REMINDER',
-] as const
+export const TEMPLATE_IDS = ['WA_PICKUP_CONFIRM', 'WA_PICKUP_OTW', 'WA_LAUNDRY_READY', 'WA_DELIVERY_OTW', 'WA_ORDER_DONE', 'WA_BILLING_REMINDER'] as const
 
 export type TemplateId = (typeof TEMPLATE_IDS)[number]
 

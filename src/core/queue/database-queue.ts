@@ -34,10 +34,7 @@ function toJob(row: Record<string, unknown>): QueuedJob {
 }
 
 /** Pushes a payload onto a queue (Laravel `DatabaseQueue::pushToDatabase`); returns the job id. */
-export async function pushJob(
-  conn: Executor,
-  job: {queue: string; payload: string; now: Date; delaySeconds?: number; attempts?: number},
-): Promise<number> {
+export async function pushJob(conn: Executor, job: {queue: string; payload: string; now: Date; delaySeconds?: number; attempts?: number}): Promise<number> {
   const now = unixSeconds(job.now)
   const [row] = await conn('jobs')
     .insert({

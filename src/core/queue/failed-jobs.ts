@@ -75,7 +75,10 @@ export async function retryFailedJobs(db: Database, ids: string[] | 'all', clock
 }
 
 /** `queue:flush`: deletes failed jobs, all or those older than `hours`. */
-export async function flushFailedJobs(db: Database, options: {hours?: number; dryRun?: boolean; clock: Clock}): Promise<{dryRun: boolean; deleted: number; olderThan: string | null}> {
+export async function flushFailedJobs(
+  db: Database,
+  options: {hours?: number; dryRun?: boolean; clock: Clock},
+): Promise<{dryRun: boolean; deleted: number; olderThan: string | null}> {
   const olderThan = options.hours === undefined ? null : toDbTimestamp(new Date(options.clock.now().getTime() - options.hours * 3_600_000))
   const query = () => {
     const q = db.knex('failed_jobs')

@@ -16,7 +16,9 @@ export async function signalQueueRestart(conn: Executor, prefix: string, now: Da
 
 /** The last restart time, or null when none was ever signalled (or the row is not readable). */
 export async function lastQueueRestart(conn: Executor, prefix: string): Promise<number | null> {
-  const row = await conn('cache').where({key: `${prefix}${RESTART_KEY}`}).first('value')
+  const row = await conn('cache')
+    .where({key: `${prefix}${RESTART_KEY}`})
+    .first('value')
   if (!row) return null
   try {
     const value = phpUnserialize(String(row.value))

@@ -129,12 +129,7 @@ function dayMatches(cron: CronExpression, d: Date): boolean {
 
 /** Whether the minute that contains `at` (UTC) is a slot of the expression. */
 export function cronMatches(cron: CronExpression, at: Date): boolean {
-  return (
-    cron.minutes.has(at.getUTCMinutes()) &&
-    cron.hours.has(at.getUTCHours()) &&
-    cron.months.has(at.getUTCMonth() + 1) &&
-    dayMatches(cron, at)
-  )
+  return cron.minutes.has(at.getUTCMinutes()) && cron.hours.has(at.getUTCHours()) && cron.months.has(at.getUTCMonth() + 1) && dayMatches(cron, at)
 }
 
 /** The start of the UTC minute that contains `at`: the slot a run at `at` belongs to. */

@@ -103,9 +103,7 @@ export interface SlotRecord {
   took_over_from?: string
 }
 
-type Claim =
-  | {kind: 'claimed'; tookOverFrom?: string}
-  | {kind: 'skipped'; reason: SkipReason; holder?: string; slotStatus?: SlotRecord['status']}
+type Claim = {kind: 'claimed'; tookOverFrom?: string} | {kind: 'skipped'; reason: SkipReason; holder?: string; slotStatus?: SlotRecord['status']}
 
 async function claim(db: Database, task: ScheduledTask, slot: Date, runner: string, now: Date, options: ScheduleRunOptions): Promise<Claim> {
   const prefix = options.cachePrefix
@@ -119,7 +117,9 @@ async function claim(db: Database, task: ScheduledTask, slot: Date, runner: stri
       [slotKey(prefix, task.name, slot), JSON.stringify(record), keepUntil],
     )
     if (inserted.length === 0) {
-      const row = await trx('cache').where({key: slotKey(prefix, task.name, slot)}).first('value')
+      const row = await trx('cache')
+        .where({key: slotKey(prefix, task.name, slot)})
+        .first('value')
       let record: Partial<SlotRecord> = {}
       try {
         record = JSON.parse(String(row?.value)) as SlotRecord
@@ -144,12 +144,16 @@ async function claim(db: Database, task: ScheduledTask, slot: Date, runner: stri
     )
     if (acquired.length === 0) {
       const skipped: SlotRecord = {...record, status: 'skipped', reason: 'previous_run_still_running', holder: previous?.owner}
-      await trx('cache').where({key: slotKey(prefix, task.name, slot)}).update({value: JSON.stringify(skipped)})
+      await trx('cache')
+        .where({key: slotKey(prefix, task.name, slot)})
+        .update({value: JSON.stringify(skipped)})
       return {kind: 'skipped', reason: 'previous_run_still_running', holder: previous?.owner}
     }
     if (previous) {
       const tookOver: SlotRecord = {...record, took_over_from: String(previous.owner)}
-      await trx('cache').where({key: slotKey(prefix, task.name, slot)}).update({value: JSON.stringify(tookOver)})
+      await trx('cache')
+        .where({key: slotKey(prefix, task.name, slot)})
+        .update({value: JSON.stringify(tookOver)})
       return {kind: 'claimed', tookOverFrom: String(previous.owner)}
     }
     return {kind: 'claimed'}
@@ -158,8 +162,12 @@ async function claim(db: Database, task: ScheduledTask, slot: Date, runner: stri
 
 async function finish(db: Database, task: ScheduledTask, slot: Date, runner: string, record: SlotRecord, prefix: string): Promise<void> {
   await writeTransaction(db, async (trx: Executor) => {
-    await trx('cache').where({key: slotKey(prefix, task.name, slot)}).update({value: JSON.stringify(record)})
-    await trx('cache_locks').where({key: leaseKey(prefix, task.name), owner: runner}).delete()
+    await trx('cache')
+      .where({key: slotKey(prefix, task.name, slot)})
+      .update({value: JSON.stringify(record)})
+    await trx('cache_locks')
+      .where({key: leaseKey(prefix, task.name), owner: runner})
+      .delete()
   })
 }
 
@@ -187,7 +195,14 @@ function heartbeat(db: Database, task: ScheduledTask, runner: string, options: S
   return () => clearInterval(timer)
 }
 
-async function runTask(db: Database, task: ScheduledTask, slot: Date, runner: string, tookOverFrom: string | undefined, options: ScheduleRunOptions): Promise<TaskReport> {
+async function runTask(
+  db: Database,
+  task: ScheduledTask,
+  slot: Date,
+  runner: string,
+  tookOverFrom: string | undefined,
+  options: ScheduleRunOptions,
+): Promise<TaskReport> {
   const started = options.clock.now()
   if (options.signal?.aborted) {
     // Stopped while claiming: the minute is recorded as skipped and the lease released, nothing started.
@@ -248,7 +263,10 @@ export async function scheduleRun(db: Database, options: ScheduleRunOptions): Pr
   if (due.length > 0) {
     for (const table of ['cache', 'cache_locks']) {
       if (!(await db.knex.schema.hasTable(table))) {
-        throw new OpsError('NOT_MIGRATED', `the database has no ${table} table (it holds the scheduler's slots and leases): run \`laundry-ops db migrate\` first`)
+        throw new OpsError(
+          'NOT_MIGRATED',
+          `the database has no ${table} table (it holds the scheduler's slots and leases): run \`laundry-ops db migrate\` first`,
+        )
       }
     }
   }

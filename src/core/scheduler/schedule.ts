@@ -137,10 +137,7 @@ function validateCommand(line: string, where: string): string[] {
   }
   const id = argv.slice(0, 2).join(' ')
   if (!SCHEDULABLE.has(id)) {
-    throw new UsageError(
-      'SCHEDULE_INVALID',
-      `${where}: command "${line}" is not a schedulable laundry-ops command (one of: ${[...SCHEDULABLE].join(', ')})`,
-    )
+    throw new UsageError('SCHEDULE_INVALID', `${where}: command "${line}" is not a schedulable laundry-ops command (one of: ${[...SCHEDULABLE].join(', ')})`)
   }
   if (argv.includes('--json')) argv = argv.filter((a) => a !== '--json')
   checkFlags(argv, line, where)
@@ -181,7 +178,11 @@ function commandFlags(id: string): Record<string, ManifestFlag> | null {
 function checkFlags(argv: string[], line: string, where: string): void {
   const flags = commandFlags(argv.slice(0, 2).join(':'))
   if (!flags) return
-  const byChar = new Map(Object.values(flags).filter((f) => f.char).map((f) => [f.char!, f]))
+  const byChar = new Map(
+    Object.values(flags)
+      .filter((f) => f.char)
+      .map((f) => [f.char!, f]),
+  )
   for (let i = 2; i < argv.length; i++) {
     const token = argv[i]
     if (token === '--') break

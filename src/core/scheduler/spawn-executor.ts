@@ -17,7 +17,6 @@ export interface SpawnExecutorOptions {
   killAfterSeconds?: number
 }
 
-
 /**
  * Runs a task as its own command, `laundry-ops <argv>`, in a child process: the same code as the command,
  * its own memory, its output appended to `<logDir>/<task>.log` between a header and a footer line.

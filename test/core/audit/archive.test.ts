@@ -63,7 +63,14 @@ describeEachEngine('audit archive', (ctx) => {
       `{"id":"${a}","tenant_id":"${tenant}","user_id":null,"outlet_id":null,"event_key":"AUTH_LOGIN_FAILED","channel":"api","entity_type":null,"entity_id":null,"request_id":null,"ip_address":null,"metadata":{"x":1},"created_at":"2025-11-09T02:00:00+00:00"}\n`,
     )
     const manifest = JSON.parse(readFileSync(result.manifest!, 'utf8'))
-    expect(manifest).to.deep.include({file: 'audit-events-20260217-020000.jsonl', rows: 1, bytes: Buffer.byteLength(content), sha256: sha256(Buffer.from(content)), gzip: false, recovered: false})
+    expect(manifest).to.deep.include({
+      file: 'audit-events-20260217-020000.jsonl',
+      rows: 1,
+      bytes: Buffer.byteLength(content),
+      sha256: sha256(Buffer.from(content)),
+      gzip: false,
+      recovered: false,
+    })
     expect(manifest.first).to.deep.equal({created_at: '2025-11-09 02:00:00', id: a})
     expect(manifest.filter).to.deep.equal({cutoff: '2025-11-19 02:00:00', days: 90, channel: null})
     expect(manifest.tool).to.deep.equal({name: 'laundry-ops', version: '0.0.0-test'})
@@ -75,12 +82,26 @@ describeEachEngine('audit archive', (ctx) => {
     const result = await archiveAuditEvents(db, options({chunk: 100}))
     expect(result).to.deep.include({matched: 450, archived: 450, deleted: 450})
     expect(await count()).to.equal(0)
-    const lines = readFileSync(result.file!, 'utf8').trimEnd().split('\n').map((l) => JSON.parse(l))
+    const lines = readFileSync(result.file!, 'utf8')
+      .trimEnd()
+      .split('\n')
+      .map((l) => JSON.parse(l))
     expect(lines.map((l) => l.id).sort()).to.deep.equal([...ids].sort())
     const keys = lines.map((l) => `${l.created_at}|${l.id}`)
     expect(keys).to.deep.equal([...keys].sort())
     expect(lines.map((l) => Object.keys(l))[0]).to.deep.equal([
-      'id', 'tenant_id', 'user_id', 'outlet_id', 'event_key', 'channel', 'entity_type', 'entity_id', 'request_id', 'ip_address', 'metadata', 'created_at',
+      'id',
+      'tenant_id',
+      'user_id',
+      'outlet_id',
+      'event_key',
+      'channel',
+      'entity_type',
+      'entity_id',
+      'request_id',
+      'ip_address',
+      'metadata',
+      'created_at',
     ])
     expect(lines.find((l) => Array.isArray(l.metadata))?.metadata).to.deep.equal([])
     expect(lines.find((l) => !Array.isArray(l.metadata))?.metadata.note).to.equal('café/ü')
@@ -96,12 +117,15 @@ describeEachEngine('audit archive', (ctx) => {
     expect(progress.at(-1)).to.equal(450)
     if (ctx.dialect === 'sqlite') expect(progress).to.deep.equal([200, 400, 450])
     expect(await count()).to.equal(0)
-    const lines = readFileSync(result.file!, 'utf8').trimEnd().split('\n').map((l) => JSON.parse(l).id as string)
+    const lines = readFileSync(result.file!, 'utf8')
+      .trimEnd()
+      .split('\n')
+      .map((l) => JSON.parse(l).id as string)
     expect(lines).to.have.length(450)
     expect([...lines].sort()).to.deep.equal([...ids].sort())
   })
 
-  it('a chunk above both engines\' bind-parameter limits (66,000 of 70,000 rows) binds a handful of parameters per statement', async function () {
+  it("a chunk above both engines' bind-parameter limits (66,000 of 70,000 rows) binds a handful of parameters per statement", async function () {
     this.timeout(300_000)
     const ids = await insertAuditEvents(db, 70_000, {now: NOW, minDays: 91, maxDays: 400})
     let most = 0
@@ -138,7 +162,10 @@ describeEachEngine('audit archive', (ctx) => {
     expect(result).to.deep.include({matched: 150, archived: 150, deleted: 150})
     expect(result.file!.endsWith('.jsonl.gz')).to.equal(true)
     const text = gunzipSync(readFileSync(result.file!)).toString('utf8')
-    const lines = text.trimEnd().split('\n').map((l) => JSON.parse(l))
+    const lines = text
+      .trimEnd()
+      .split('\n')
+      .map((l) => JSON.parse(l))
     expect(lines).to.have.length(150)
     expect(lines.every((l) => l.channel === 'web')).to.equal(true)
     expect(text.endsWith('\n')).to.equal(true)
@@ -151,7 +178,20 @@ describeEachEngine('audit archive', (ctx) => {
     const rows = await db.knex('audit_events').whereIn('id', ids.slice(0, 3)).orderBy('created_at')
     // A killed run: lines for three rows made durable, rows 1-2 already deleted, row 3 not yet, a torn 4th line.
     const line = (r: Record<string, unknown>) =>
-      JSON.stringify({id: r.id, tenant_id: null, user_id: null, outlet_id: null, event_key: r.event_key, channel: r.channel, entity_type: null, entity_id: null, request_id: null, ip_address: null, metadata: null, created_at: `${String(r.created_at).replace(' ', 'T')}+00:00`})
+      JSON.stringify({
+        id: r.id,
+        tenant_id: null,
+        user_id: null,
+        outlet_id: null,
+        event_key: r.event_key,
+        channel: r.channel,
+        entity_type: null,
+        entity_id: null,
+        request_id: null,
+        ip_address: null,
+        metadata: null,
+        created_at: `${String(r.created_at).replace(' ', 'T')}+00:00`,
+      })
     mkdirSync(dir(), {recursive: true})
     const killed = path.join(dir(), 'audit-events-20260216-020000.jsonl')
     writeFileSync(killed, `${rows.map(line).join('\n')}\n{"id":"torn`)
@@ -246,7 +286,10 @@ describeEachEngine('audit archive', (ctx) => {
 
   it('a recovered .jsonl.gz whose last member lost its trailer (every line whole) is rewritten into whole gzip members', async () => {
     const ids = await insertAuditEvents(db, 3, {now: NOW, minDays: 91, maxDays: 92})
-    const rows = await db.knex('audit_events').whereIn('id', ids).orderBy([{column: 'created_at'}, {column: 'id'}])
+    const rows = await db
+      .knex('audit_events')
+      .whereIn('id', ids)
+      .orderBy([{column: 'created_at'}, {column: 'id'}])
     const text = rows.map((r) => `${JSON.stringify({id: r.id, created_at: `${String(r.created_at).replace(' ', 'T')}+00:00`})}\n`).join('')
     mkdirSync(dir(), {recursive: true})
     const killed = path.join(dir(), 'audit-events-20260216-020000.jsonl.gz')

@@ -24,7 +24,16 @@ const options = (extra: Partial<ObserveOptions> = {}): ObserveOptions => ({
 describe('gate report helpers', () => {
   it('prints floats as PHP does and writes well-formed JUnit', () => {
     expect([phpFloat(20), phpFloat(22.22), phpFloat(33.33), phpFloat(85)]).to.deep.equal(['20', '22.22', '33.33', '85'])
-    const xml = junitXml('suite <x>', [{key: 'a', status: 'pass', message: 'ok'}, {key: 'b', status: 'warn', message: 'w & "q"'}, {key: 'c', status: 'fail', message: 'bad'}], true, NOW)
+    const xml = junitXml(
+      'suite <x>',
+      [
+        {key: 'a', status: 'pass', message: 'ok'},
+        {key: 'b', status: 'warn', message: 'w & "q"'},
+        {key: 'c', status: 'fail', message: 'bad'},
+      ],
+      true,
+      NOW,
+    )
     expect(xml).to.match(/^<\?xml version="1.0" encoding="UTF-8"\?>\n<testsuite name="suite &lt;x&gt;" tests="3" failures="2" errors="0"/)
     expect(xml.match(/<testcase /g)).to.have.length(3)
     expect(xml).to.contain('<failure type="warn" message="w &amp; &quot;q&quot;">')
@@ -67,22 +76,49 @@ describeEachEngine('observe health', (ctx) => {
     await db.knex('failed_jobs').insert({uuid: uuid7(), connection: 'database', queue: 'messaging', payload: '{}', exception: 'old', failed_at: stamp(16)})
     expect((await observeHealth(db, options())).checks[0].status).to.equal('pass')
     await db.knex('failed_jobs').insert(failed(1))
-    expect((await observeHealth(db, options())).checks[0]).to.deep.equal({key: 'queue.failed_jobs.recent', status: 'warn', message: 'failed_jobs=11 in last 15 minutes (threshold=10).'})
+    expect((await observeHealth(db, options())).checks[0]).to.deep.equal({
+      key: 'queue.failed_jobs.recent',
+      status: 'warn',
+      message: 'failed_jobs=11 in last 15 minutes (threshold=10).',
+    })
 
     const job = {queue: 'messaging', payload: '{}', attempts: 0, available_at: 0, created_at: 0}
-    await db.knex.batchInsert('jobs', Array.from({length: 100}, () => job), 100)
+    await db.knex.batchInsert(
+      'jobs',
+      Array.from({length: 100}, () => job),
+      100,
+    )
     expect((await observeHealth(db, options())).checks[1].status).to.equal('pass')
     await db.knex('jobs').insert(job)
-    expect((await observeHealth(db, options())).checks[1]).to.deep.equal({key: 'queue.backlog.messaging', status: 'warn', message: 'messaging backlog=101 (threshold=100).'})
+    expect((await observeHealth(db, options())).checks[1]).to.deep.equal({
+      key: 'queue.backlog.messaging',
+      status: 'warn',
+      message: 'messaging backlog=101 (threshold=100).',
+    })
 
     const message = (status: string, i: number) => ({
-      id: uuid7(), tenant_id: tenantId, template_id: 'WA_ORDER_DONE', idempotency_key: `obs-${status}-${i}-${Math.random()}`, to_phone: '6281',
-      body_text: 'x', status, created_at: stamp(1), updated_at: stamp(1),
+      id: uuid7(),
+      tenant_id: tenantId,
+      template_id: 'WA_ORDER_DONE',
+      idempotency_key: `obs-${status}-${i}-${Math.random()}`,
+      to_phone: '6281',
+      body_text: 'x',
+      status,
+      created_at: stamp(1),
+      updated_at: stamp(1),
     })
     await db.knex('wa_messages').insert([message('failed', 1), ...[1, 2, 3, 4].map((i) => message('sent', i))])
-    expect((await observeHealth(db, options())).checks[3]).to.deep.equal({key: 'wa.failure_ratio.window', status: 'pass', message: 'wa failed ratio=20% (1/5) threshold=20%.'})
+    expect((await observeHealth(db, options())).checks[3]).to.deep.equal({
+      key: 'wa.failure_ratio.window',
+      status: 'pass',
+      message: 'wa failed ratio=20% (1/5) threshold=20%.',
+    })
     await db.knex('wa_messages').insert([message('failed', 2), ...[5, 6, 7].map((i) => message('sent', i))])
-    expect((await observeHealth(db, options())).checks[3]).to.deep.equal({key: 'wa.failure_ratio.window', status: 'warn', message: 'wa failed ratio=22.22% (2/9) threshold=20%.'})
+    expect((await observeHealth(db, options())).checks[3]).to.deep.equal({
+      key: 'wa.failure_ratio.window',
+      status: 'warn',
+      message: 'wa failed ratio=22.22% (2/9) threshold=20%.',
+    })
 
     await db.knex('quota_usage').where({tenant_id: tenantId}).update({orders_used: 849})
     expect((await observeHealth(db, options())).checks[4].status).to.equal('pass')

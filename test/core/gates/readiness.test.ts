@@ -13,7 +13,13 @@ import {gateFailed} from '../../../src/core/gates/report.js'
 import {ensureStorageFolders} from '../../../src/core/storage/layout.js'
 import {describeEachEngine} from '../../helpers/engines.js'
 
-const BASELINE_COMMANDS = ['wa redrive --limit=100', 'wa remind --limit=100', 'observe health --lookback-minutes=15', 'quota reconcile', 'audit archive --days=90']
+const BASELINE_COMMANDS = [
+  'wa redrive --limit=100',
+  'wa remind --limit=100',
+  'observe health --lookback-minutes=15',
+  'quota reconcile',
+  'audit archive --days=90',
+]
 
 const byKey = (report: ReadinessReport, key: string) => {
   const check = report.checks.find((c) => c.key === key)
@@ -72,7 +78,10 @@ describeEachEngine('readiness check', (ctx) => {
     await db.knex.schema.renameTable('failed_jobs', 'failed_jobs_hidden')
     try {
       const lenient = await run()
-      expect(byKey(lenient, 'queue.failed_jobs.table')).to.deep.include({status: 'warn', message: 'failed_jobs table missing; failure diagnostics may be limited.'})
+      expect(byKey(lenient, 'queue.failed_jobs.table')).to.deep.include({
+        status: 'warn',
+        message: 'failed_jobs table missing; failure diagnostics may be limited.',
+      })
       expect(lenient.summary).to.deep.equal({pass: 14, warn: 1, fail: 0})
       expect(gateFailed(lenient.summary, lenient.strict)).to.equal(false)
       const strict = await run({strict: true})
@@ -118,7 +127,10 @@ describeEachEngine('readiness check', (ctx) => {
     const rows = await db.knex('migrations').whereIn('migration', names.slice(-4)).select('*')
     await db.knex('migrations').whereIn('migration', names.slice(-4)).delete()
     try {
-      expect(byKey(await run(), 'database.migrations.pending')).to.deep.include({status: 'fail', message: `Pending migrations: ${names.slice(-4, -1).join(', ')} ...`})
+      expect(byKey(await run(), 'database.migrations.pending')).to.deep.include({
+        status: 'fail',
+        message: `Pending migrations: ${names.slice(-4, -1).join(', ')} ...`,
+      })
       await db.knex('migrations').insert(rows.filter((r) => r.migration !== names.at(-1)))
       expect(byKey(await run(), 'database.migrations.pending')).to.deep.include({status: 'fail', message: `Pending migrations: ${names.at(-1)}`})
     } finally {
@@ -175,8 +187,14 @@ describeEachEngine('readiness check', (ctx) => {
         JSON.stringify({tasks: {'wa-remind': {enabled: false}, 'quota-reconcile': {command: 'quota reconcile --dry-run'}}}),
       )
       const report = await run({cwd: dir})
-      expect(byKey(report, 'config.valid')).to.deep.include({status: 'pass', message: `Configuration is valid (env=local, schedule: ${path.join(dir, 'laundry-ops.schedule.json')}).`})
-      expect(byKey(report, 'scheduler.command.wa remind --limit=100')).to.deep.include({status: 'fail', message: 'Missing schedule entry: wa remind --limit=100'})
+      expect(byKey(report, 'config.valid')).to.deep.include({
+        status: 'pass',
+        message: `Configuration is valid (env=local, schedule: ${path.join(dir, 'laundry-ops.schedule.json')}).`,
+      })
+      expect(byKey(report, 'scheduler.command.wa remind --limit=100')).to.deep.include({
+        status: 'fail',
+        message: 'Missing schedule entry: wa remind --limit=100',
+      })
       expect(byKey(report, 'scheduler.command.quota reconcile')).to.deep.include({status: 'pass', message: 'Scheduled: quota reconcile'})
       expect(report.summary).to.deep.equal({pass: 14, warn: 0, fail: 1})
 
@@ -189,7 +207,10 @@ describeEachEngine('readiness check', (ctx) => {
       expect(invalid.checks[0].status).to.equal('fail')
       expect(invalid.checks[0].message).to.match(/^Schedule is invalid: .*laundry-ops\.schedule\.json: task "x"/)
       for (const cmd of BASELINE_COMMANDS) {
-        expect(byKey(invalid, `scheduler.command.${cmd}`)).to.deep.include({status: 'fail', message: 'Not checked: the schedule is invalid (see config.valid).'})
+        expect(byKey(invalid, `scheduler.command.${cmd}`)).to.deep.include({
+          status: 'fail',
+          message: 'Not checked: the schedule is invalid (see config.valid).',
+        })
       }
       expect(byKey(invalid, 'database.connection').status).to.equal('pass')
     } finally {
@@ -225,7 +246,14 @@ describe('readiness check without a usable database', () => {
   })
   after(() => rmSync(dir, {recursive: true, force: true}))
 
-  const dbKeys = ['database.connection', 'database.migrations.pending', 'queue.database.jobs_table', 'queue.failed_jobs.table', 'scheduler.lock_tables', 'wa.provider.mock_seed']
+  const dbKeys = [
+    'database.connection',
+    'database.migrations.pending',
+    'queue.database.jobs_table',
+    'queue.failed_jobs.table',
+    'scheduler.lock_tables',
+    'wa.provider.mock_seed',
+  ]
 
   it('an unreachable PostgreSQL gives failed database checks, not an error', async () => {
     const report = await readinessCheck({cwd: dir, env: {DATABASE_URL: 'postgres://postgres@127.0.0.1:1/x'}, strict: false})

@@ -55,7 +55,10 @@ describeEachEngine('template resolution and dispatch', (ctx) => {
       outlet_id: outletId,
       template_id: 'WA_ORDER_DONE',
       version,
-      definition_json: JSON.stringify({required_vars_all: ['customer_name'], body_lines: [greeting, {text: 'Order {{order_code}}', condition: {exists: 'order_code'}}]}),
+      definition_json: JSON.stringify({
+        required_vars_all: ['customer_name'],
+        body_lines: [greeting, {text: 'Order {{order_code}}', condition: {exists: 'order_code'}}],
+      }),
       created_at: now,
       updated_at: now,
     })
@@ -81,7 +84,14 @@ describeEachEngine('template resolution and dispatch', (ctx) => {
 
   it('renders the resolved override, records its source and version, and maps the source channel', async () => {
     const orderId = await insertOrder(db, t, clock, {code: 'ORD-OV-1', customer: 'Budi', phone: '6281299999999'})
-    const outcome = await enqueueOrderEvent(db, orderId, 'WA_ORDER_DONE', {}, {event: 'order_done', source: 'sync', actor_user_id: String(t.adminId)}, {clock, brandName: 'B'})
+    const outcome = await enqueueOrderEvent(
+      db,
+      orderId,
+      'WA_ORDER_DONE',
+      {},
+      {event: 'order_done', source: 'sync', actor_user_id: String(t.adminId)},
+      {clock, brandName: 'B'},
+    )
     expect(outcome.status).to.equal('enqueued')
     const row = await db.knex('wa_messages').where({order_id: orderId}).first()
     expect(row.body_text).to.equal('Outlet v1 Budi\nOrder ORD-OV-1')

@@ -21,7 +21,17 @@ async function rejection(promise: Promise<unknown>): Promise<OpsError> {
 
 describe('aging buckets and as-of dates', () => {
   it('buckets ages as upstream', () => {
-    expect([-3, 0, 7, 8, 14, 15, 30, 31, 400].map(bucketFor)).to.deep.equal(['d0_7', 'd0_7', 'd0_7', 'd8_14', 'd8_14', 'd15_30', 'd15_30', 'd31_plus', 'd31_plus'])
+    expect([-3, 0, 7, 8, 14, 15, 30, 31, 400].map(bucketFor)).to.deep.equal([
+      'd0_7',
+      'd0_7',
+      'd0_7',
+      'd8_14',
+      'd8_14',
+      'd15_30',
+      'd15_30',
+      'd31_plus',
+      'd31_plus',
+    ])
     expect(ageInDays('2026-02-08 23:59:59', parseAsOf('2026-02-17'))).to.equal(9)
     expect(ageInDays('2026-02-18 00:00:00', parseAsOf('2026-02-17'))).to.equal(-1)
   })
@@ -110,7 +120,9 @@ describeEachEngine('wa redrive and wa remind', (ctx) => {
     const err = await rejection(redriveFailedMessages(db, {limit: 5, reasons: ['NETWORK_EROR'], allReasons: false, dryRun: false, clock}))
     expect(err.exit).to.equal(2)
     expect(err.message).to.match(/^unknown reason code\(s\): NETWORK_EROR; expected one of NETWORK_ERROR, /)
-    expect((await rejection(redriveFailedMessages(db, {tenant: 'x', limit: 5, reasons: [], allReasons: false, dryRun: false, clock}))).code).to.equal('INVALID_TENANT')
+    expect((await rejection(redriveFailedMessages(db, {tenant: 'x', limit: 5, reasons: [], allReasons: false, dryRun: false, clock}))).code).to.equal(
+      'INVALID_TENANT',
+    )
     expect(await db.knex('jobs').select('id')).to.deep.equal([])
   })
 
@@ -128,7 +140,14 @@ describeEachEngine('wa redrive and wa remind', (ctx) => {
 
   it('OpsCommandsTest T3: a billing reminder for a 9-day-old pending order, once per day and bucket', async () => {
     clock.set('2026-02-08T05:00:00Z')
-    const orderId = await insertOrder(db, t, clock, {code: 'ORD-OPS-AGING-001', invoice: 'INV-OPS-AGING-001', customer: 'Ops Customer Aging', phone: '6281000000009', total: 22000, due: 22000})
+    const orderId = await insertOrder(db, t, clock, {
+      code: 'ORD-OPS-AGING-001',
+      invoice: 'INV-OPS-AGING-001',
+      customer: 'Ops Customer Aging',
+      phone: '6281000000009',
+      total: 22000,
+      due: 22000,
+    })
     await db.knex('orders').where({id: orderId}).update({collection_status: 'pending', laundry_status: 'completed'})
     clock.set('2026-02-17T09:00:00Z')
     const options = {tenant: t.tenantId, buckets: ['d8_14'], asOf: '2026-02-17', limit: 50, dryRun: false, clock, brandName: 'Laundry Ops'}
@@ -171,7 +190,9 @@ describeEachEngine('wa redrive and wa remind', (ctx) => {
 
   it('refuses invalid buckets, statuses and outlets before anything is sent', async () => {
     const base = {limit: 5, dryRun: false, clock, brandName: 'X'}
-    expect((await rejection(sendAgingReminders(db, {...base, buckets: ['d99']}))).message).to.equal('Invalid bucket option(s): d99 (expected d0_7, d8_14, d15_30, d31_plus)')
+    expect((await rejection(sendAgingReminders(db, {...base, buckets: ['d99']}))).message).to.equal(
+      'Invalid bucket option(s): d99 (expected d0_7, d8_14, d15_30, d31_plus)',
+    )
     expect((await rejection(sendAgingReminders(db, {...base, collectionStatuses: ['paid']}))).code).to.equal('INVALID_COLLECTION_STATUS')
     expect((await rejection(sendAgingReminders(db, {...base, outlet: uuid7()}))).code).to.equal('UNKNOWN_OUTLET')
     expect(toDbTimestamp(clock.now())).to.be.a('string')

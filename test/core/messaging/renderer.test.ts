@@ -124,38 +124,26 @@ describe('messaging template renderer', () => {
     })
 
     it('checks body_lines before the variables', () => {
-      expect(renderError({required_vars_all: ['to_phone'], body_lines: []}).message).to.equal(
-        'Template definition requires non-empty body_lines.',
-      )
+      expect(renderError({required_vars_all: ['to_phone'], body_lines: []}).message).to.equal('Template definition requires non-empty body_lines.')
     })
 
     it('names the first missing required variable', () => {
       const definition = {required_vars_all: REQUIRED_ALL, body_lines: ['Halo']}
       expect(renderError(definition, {brand_name: 'X', customer_name: 'Y'}).message).to.equal('Missing required variable: to_phone.')
-      expect(renderError(definition, {brand_name: 'X', customer_name: '   ', to_phone: '62'}).message).to.equal(
-        'Missing required variable: customer_name.',
-      )
-      expect(renderError(definition, {brand_name: null, customer_name: 'Y', to_phone: '62'}).message).to.equal(
-        'Missing required variable: brand_name.',
-      )
+      expect(renderError(definition, {brand_name: 'X', customer_name: '   ', to_phone: '62'}).message).to.equal('Missing required variable: customer_name.')
+      expect(renderError(definition, {brand_name: null, customer_name: 'Y', to_phone: '62'}).message).to.equal('Missing required variable: brand_name.')
     })
 
     it('reports a missing alternative', () => {
       const definition = {required_vars_any: [['invoice_no', 'order_code']], body_lines: ['Halo']}
-      expect(renderError(definition, {invoice_no: '', order_code: null}).message).to.equal(
-        'Missing one of required alternative variables.',
-      )
+      expect(renderError(definition, {invoice_no: '', order_code: null}).message).to.equal('Missing one of required alternative variables.')
     })
 
     it('rejects a body whose lines all disappear', () => {
       const ignoredEntries = [null, 5, true, ['text'], {condition: true}, {text: null}]
       expect(renderError({body_lines: ignoredEntries}).message).to.equal('Template rendering resulted in empty body.')
-      expect(renderError({body_lines: [{text: 'Halo', condition: false}]}).message).to.equal(
-        'Template rendering resulted in empty body.',
-      )
-      expect(renderError({body_lines: ['{{missing}}', '  {{blank}}  ']}, {blank: '   '}).message).to.equal(
-        'Template rendering resulted in empty body.',
-      )
+      expect(renderError({body_lines: [{text: 'Halo', condition: false}]}).message).to.equal('Template rendering resulted in empty body.')
+      expect(renderError({body_lines: ['{{missing}}', '  {{blank}}  ']}, {blank: '   '}).message).to.equal('Template rendering resulted in empty body.')
     })
 
     it('is an Error with its own name', () => {
@@ -223,14 +211,18 @@ describe('messaging template renderer', () => {
       expect(renderError(flat, {invoice_no: ' '}).message).to.equal('Missing one of required alternative variables.')
 
       // Every group must be satisfied.
-      const twoGroups = {required_vars_any: [['invoice_no', 'order_code'], ['to_phone', 'email']], body_lines: ['ok']}
+      const twoGroups = {
+        required_vars_any: [
+          ['invoice_no', 'order_code'],
+          ['to_phone', 'email'],
+        ],
+        body_lines: ['ok'],
+      }
       expect(body(twoGroups, {order_code: 'ORD-1', email: 'a@b.c'})).to.equal('ok')
       expect(renderError(twoGroups, {order_code: 'ORD-1'}).message).to.equal('Missing one of required alternative variables.')
 
       // A lone name is a group of one.
-      expect(renderError({required_vars_any: 'order_code', body_lines: ['ok']}).message).to.equal(
-        'Missing one of required alternative variables.',
-      )
+      expect(renderError({required_vars_any: 'order_code', body_lines: ['ok']}).message).to.equal('Missing one of required alternative variables.')
       expect(renderError({required_vars_all: 'to_phone', body_lines: ['ok']}).message).to.equal('Missing required variable: to_phone.')
 
       // Nothing to satisfy: an empty list or an empty group.
@@ -251,7 +243,19 @@ describe('messaging template renderer', () => {
     })
 
     it('converts values the way upstream does', () => {
-      const variables = {yes: true, no: false, int: 9, whole: 20, fraction: 12.5, sum: 0.1 + 0.2, big: 1.5e20, tiny: 0.000_01, list: [1], map: {a: 1}, nil: null}
+      const variables = {
+        yes: true,
+        no: false,
+        int: 9,
+        whole: 20,
+        fraction: 12.5,
+        sum: 0.1 + 0.2,
+        big: 1.5e20,
+        tiny: 0.000_01,
+        list: [1],
+        map: {a: 1},
+        nil: null,
+      }
       expect(
         body({body_lines: ['{{yes}},{{no}},{{int}},{{whole}},{{fraction}},{{sum}},{{big}},{{tiny}},[{{list}}][{{map}}][{{nil}}][{{absent}}]']}, variables),
       ).to.equal('true,false,9,20,12.5,0.3,1.5E+20,1.0E-5,[][][][]')
@@ -262,9 +266,7 @@ describe('messaging template renderer', () => {
     })
 
     it('trims each rendered line and drops the empty ones', () => {
-      expect(body({body_lines: ['  Halo {{name}}  ', '{{missing}}', '   ', 'Terima kasih.']}, {name: 'Budi'})).to.equal(
-        'Halo Budi\nTerima kasih.',
-      )
+      expect(body({body_lines: ['  Halo {{name}}  ', '{{missing}}', '   ', 'Terima kasih.']}, {name: 'Budi'})).to.equal('Halo Budi\nTerima kasih.')
     })
   })
 
@@ -529,14 +531,7 @@ describe('messaging template renderer', () => {
 
   describe('template catalog', () => {
     it('lists the six ids in upstream order', () => {
-      expect(TEMPLATE_IDS).to.deep.equal([
-        'WA_PICKUP_CONFIRM',
-        'WA_PICKUP_OTW',
-        'WA_LAUNDRY_READY',
-        'WA_DELIVERY_OTW',
-        'WA_ORDER_DONE',
-        'WA_BILLING_REMINDER',
-      ])
+      expect(TEMPLATE_IDS).to.deep.equal(['WA_PICKUP_CONFIRM', 'WA_PICKUP_OTW', 'WA_LAUNDRY_READY', 'WA_DELIVERY_OTW', 'WA_ORDER_DONE', 'WA_BILLING_REMINDER'])
       expect(Object.keys(DEFAULT_TEMPLATES)).to.deep.equal([...TEMPLATE_IDS])
       expect(isTemplateId('WA_ORDER_DONE')).to.equal(true)
       expect(isTemplateId('wa_order_done')).to.equal(false)
@@ -583,9 +578,7 @@ describe('messaging template renderer', () => {
 
       // 717 bytes in full; without the total line (the last optional one) 688, which fits.
       const full = body(DEFAULT_TEMPLATES.WA_PICKUP_CONFIRM, orderVariables({customer_name: name, total_amount: '1.254.800'}))
-      expect(full).to.equal(
-        [greeting(name), 'No invoice: INV-20260217-0001.', 'Status awal: menunggu pickup kurir.', 'Terima kasih.'].join('\n'),
-      )
+      expect(full).to.equal([greeting(name), 'No invoice: INV-20260217-0001.', 'Status awal: menunggu pickup kurir.', 'Terima kasih.'].join('\n'))
       expect(bytes(full)).to.equal(688)
 
       // 21 bytes more: 735 in full, 709 without the total, 673 without the status line too.
@@ -670,9 +663,7 @@ describe('messaging template renderer', () => {
       for (const id of TEMPLATE_IDS) {
         const definition = DEFAULT_TEMPLATES[id]
         expect(renderError(definition, orderVariables({to_phone: ''})).message, id).to.equal('Missing required variable: to_phone.')
-        expect(renderError(definition, orderVariables({brand_name: undefined})).message, id).to.equal(
-          'Missing required variable: brand_name.',
-        )
+        expect(renderError(definition, orderVariables({brand_name: undefined})).message, id).to.equal('Missing required variable: brand_name.')
         expect(renderError(definition, orderVariables({invoice_no: null, order_code: '  '})).message, id).to.equal(
           'Missing one of required alternative variables.',
         )

@@ -127,8 +127,18 @@ describeEachEngine('queue worker and WhatsApp send job', (ctx) => {
       await pushJob(db.knex, {queue: 'messaging', payload: sendWaJobPayload({waMessageId: id, now: clock.now()}), now: clock.now()})
     }
     await runWorker(db, drain, {clock})
-    expect(await message(db, permanent)).to.deep.include({status: 'failed', attempts: 1, last_error_code: 'PHONE_INVALID', last_error_message: 'Mock permanent phone error.'})
-    expect(await message(db, badPhone)).to.deep.include({status: 'failed', attempts: 1, last_error_code: 'PHONE_INVALID', last_error_message: 'Destination phone number is invalid.'})
+    expect(await message(db, permanent)).to.deep.include({
+      status: 'failed',
+      attempts: 1,
+      last_error_code: 'PHONE_INVALID',
+      last_error_message: 'Mock permanent phone error.',
+    })
+    expect(await message(db, badPhone)).to.deep.include({
+      status: 'failed',
+      attempts: 1,
+      last_error_code: 'PHONE_INVALID',
+      last_error_message: 'Destination phone number is invalid.',
+    })
 
     await db.knex('wa_provider_configs').where({tenant_id: t.tenantId}).update({is_active: false})
     const orphan = await insertMessage(db, t, clock, {})
@@ -158,13 +168,19 @@ describeEachEngine('queue worker and WhatsApp send job', (ctx) => {
   it('moves a malformed or unknown job to failed_jobs with the reason and goes on with the next', async () => {
     const good = await insertMessage(db, t, clock, {})
     await pushJob(db.knex, {queue: 'messaging', payload: 'this is not json', now: clock.now()})
-    await pushJob(db.knex, {queue: 'messaging', payload: sendWaJobPayload({waMessageId: good, now: clock.now()}).replace(/SendWaMessageJob/g, 'OtherJob').replace('"O:25:', '"O:17:'), now: clock.now()})
+    await pushJob(db.knex, {
+      queue: 'messaging',
+      payload: sendWaJobPayload({waMessageId: good, now: clock.now()})
+        .replace(/SendWaMessageJob/g, 'OtherJob')
+        .replace('"O:25:', '"O:17:'),
+      now: clock.now(),
+    })
     await pushJob(db.knex, {queue: 'messaging', payload: sendWaJobPayload({waMessageId: good, now: clock.now()}), now: clock.now()})
     const result = await runWorker(db, drain, {clock})
     expect(result).to.deep.include({processed: 1, failed: 2})
     const failed = await db.knex('failed_jobs').orderBy('id')
     expect(failed.map((f) => f.exception.split('\n')[0])).to.deep.equal([
-      "MalformedJobError: payload is not JSON (Unexpected token 'h', \"this is not json\" is not valid JSON)",
+      'MalformedJobError: payload is not JSON (Unexpected token \'h\', "this is not json" is not valid JSON)',
       'UnknownJobError: laundry-ops cannot run App\\Jobs\\OtherJob (it runs: App\\Jobs\\SendWaMessageJob)',
     ])
     expect(failed.map((f) => [f.connection, f.queue])).to.deep.equal([
@@ -181,7 +197,10 @@ describeEachEngine('queue worker and WhatsApp send job', (ctx) => {
     await pushJob(db.knex, {queue: 'default', payload: sendWaJobPayload({waMessageId: a, now}), now})
     const stale = await pushJob(db.knex, {queue: 'messaging', payload: sendWaJobPayload({waMessageId: b, now}), now})
     // A worker that died 91 s ago holding the messaging job.
-    await db.knex('jobs').where({id: stale}).update({reserved_at: unixSeconds(now) - 91, attempts: 1})
+    await db
+      .knex('jobs')
+      .where({id: stale})
+      .update({reserved_at: unixSeconds(now) - 91, attempts: 1})
     const seen: string[] = []
     await runWorker(db, {...drain, queues: ['messaging', 'default']}, {clock, onEvent: (e) => e.type === 'processed' && seen.push(e.job.queue)})
     expect(seen).to.deep.equal(['messaging', 'default'])
@@ -192,7 +211,10 @@ describeEachEngine('queue worker and WhatsApp send job', (ctx) => {
   it('leaves a reservation younger than retry_after alone', async () => {
     const id = await insertMessage(db, t, clock, {})
     const job = await pushJob(db.knex, {queue: 'messaging', payload: sendWaJobPayload({waMessageId: id, now: clock.now()}), now: clock.now()})
-    await db.knex('jobs').where({id: job}).update({reserved_at: unixSeconds(clock.now()) - 89, attempts: 1})
+    await db
+      .knex('jobs')
+      .where({id: job})
+      .update({reserved_at: unixSeconds(clock.now()) - 89, attempts: 1})
     expect((await runWorker(db, drain, {clock})).processed).to.equal(0)
     expect((await message(db, id)).status).to.equal('queued')
     await db.knex('jobs').delete()

@@ -76,7 +76,9 @@ describeEachEngine('quota reconcile', (ctx) => {
     await addOrder(ops, '2026-02-15 12:00:00')
     await addOrder(ops, '2026-02-28 23:59:59')
     await addOrder(ops, '2026-03-01 00:00:00')
-    await db.knex('quota_usage').insert({id: uuid7(), tenant_id: ops, period: '2026-02', orders_used: 99, created_at: '2026-02-01 00:00:00', updated_at: '2026-02-01 00:00:00'})
+    await db
+      .knex('quota_usage')
+      .insert({id: uuid7(), tenant_id: ops, period: '2026-02', orders_used: 99, created_at: '2026-02-01 00:00:00', updated_at: '2026-02-01 00:00:00'})
   })
 
   it('OpsCommandsTest T4: rebuilds the period usage of one tenant', async () => {

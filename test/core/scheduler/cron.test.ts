@@ -125,7 +125,9 @@ describe('the schedule file: what a reviewer found', () => {
 
   it('refuses an expression that never matches, a __proto__ task, unknown flags and options without a value; accepts a BOM', () => {
     expect(() => buildSchedule({tasks: {x: {cron: '0 0 30 2 *', command: 'db status'}}}, 'f.json')).to.throw(/never matches a date/)
-    expect(() => buildSchedule(JSON.parse('{"tasks": {"__proto__": {"cron": "* * * * *", "command": "db status"}}}'), 'f.json')).to.throw(/task "__proto__": a task name/)
+    expect(() => buildSchedule(JSON.parse('{"tasks": {"__proto__": {"cron": "* * * * *", "command": "db status"}}}'), 'f.json')).to.throw(
+      /task "__proto__": a task name/,
+    )
     expect(() => buildSchedule({tasks: {x: {cron: '* * * * *', command: 'db status --bogus'}}}, 'f.json')).to.throw(/laundry-ops db status has no flag --bogus/)
     expect(() => buildSchedule({tasks: {x: {cron: '* * * * *', command: 'wa redrive --limit'}}}, 'f.json')).to.throw(/--limit needs a value/)
     expect(() => buildSchedule({tasks: {x: {cron: '* * * * *', command: 'wa redrive -z'}}}, 'f.json')).to.throw(/has no flag -z/)

@@ -124,7 +124,10 @@ describeEachEngine('scheduler: three runners over a simulated day (1,440 slots)'
     const key = (e: {task: string; slot: string}) => `${e.task}@${e.slot}`
     const counts = new Map<string, number>()
     for (const e of executions) counts.set(key(e), (counts.get(key(e)) ?? 0) + 1)
-    expect([...counts.values()].filter((n) => n > 1), 'a (task, slot) ran twice').to.deep.equal([])
+    expect(
+      [...counts.values()].filter((n) => n > 1),
+      'a (task, slot) ran twice',
+    ).to.deep.equal([])
 
     const ran = (task: string) => executions.filter((e) => e.task === task).map((e) => e.slot)
     expect(ran('wa-redrive')).to.have.length(144)
@@ -147,7 +150,10 @@ describeEachEngine('scheduler: three runners over a simulated day (1,440 slots)'
       // The 05:00 crashy run never reports; everything else has three reports, one of them the owner's.
       if (k === 'crashy@05:00') continue
       expect(list, k).to.have.length(3)
-      expect(list.filter((t) => t.reason === 'claimed_by_other_runner'), k).to.have.length(2)
+      expect(
+        list.filter((t) => t.reason === 'claimed_by_other_runner'),
+        k,
+      ).to.have.length(2)
     }
     expect(bySlot.get('long@00:10')!.some((t) => t.reason === 'previous_run_still_running')).to.equal(true)
     expect(bySlot.get('crashy@06:00')!.filter((t) => t.reason === 'previous_run_still_running')).to.have.length(1)

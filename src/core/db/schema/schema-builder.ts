@@ -50,10 +50,7 @@ export class SchemaBuilder {
 
   async hasTable(table: string): Promise<boolean> {
     if (this.dialect === 'pg') {
-      const rows = await this.select<{n: number}>(
-        'select count(*)::int as n from pg_tables where schemaname = current_schema() and tablename = ?',
-        [table],
-      )
+      const rows = await this.select<{n: number}>('select count(*)::int as n from pg_tables where schemaname = current_schema() and tablename = ?', [table])
       return rows[0].n > 0
     }
     const rows = await this.select<{n: number}>("select count(*) as n from sqlite_master where type = 'table' and name = ?", [table])
@@ -106,13 +103,8 @@ export class SchemaBuilder {
     }
   }
 
-  private async rebuildSqliteTable(
-    table: string,
-    change: {addForeign: ForeignCommand[]; dropForeign: string[]; dropColumns: string[]},
-  ): Promise<void> {
-    const columns = (await this.select<SqliteColumnInfo>('select * from pragma_table_xinfo(?)', [table])).filter(
-      (c) => !change.dropColumns.includes(c.name),
-    )
+  private async rebuildSqliteTable(table: string, change: {addForeign: ForeignCommand[]; dropForeign: string[]; dropColumns: string[]}): Promise<void> {
+    const columns = (await this.select<SqliteColumnInfo>('select * from pragma_table_xinfo(?)', [table])).filter((c) => !change.dropColumns.includes(c.name))
     const foreign = await this.select<SqliteForeignInfo>('select * from pragma_foreign_key_list(?) order by id, seq', [table])
     const indexes = await this.select<{name: string; sql: string}>(
       "select name, sql from sqlite_master where type = 'index' and tbl_name = ? and sql is not null",
@@ -134,9 +126,7 @@ export class SchemaBuilder {
       if (c.dflt_value !== null) sql += ` default (${c.dflt_value})`
       return sql
     })
-    const droppedForeignColumns = new Set(
-      change.dropForeign.map((name) => name.replace(new RegExp(`^${table}_`), '').replace(/_foreign$/, '')),
-    )
+    const droppedForeignColumns = new Set(change.dropForeign.map((name) => name.replace(new RegExp(`^${table}_`), '').replace(/_foreign$/, '')))
     const groups = new Map<number, SqliteForeignInfo[]>()
     for (const fk of foreign) groups.set(fk.id, [...(groups.get(fk.id) ?? []), fk])
     for (const fks of groups.values()) {

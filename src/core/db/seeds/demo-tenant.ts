@@ -71,13 +71,13 @@ export async function seedDemoTenant(conn: Executor, clock: Clock, report: SeedR
       user = {id: typeof inserted === 'object' ? inserted.id : inserted}
       bump(report, 'users', 'created')
     } else {
-      const dirty: Record<string, unknown> = Object.fromEntries(
-        Object.entries(wanted).filter(([column, value]) => !sameValue(user[column], value)),
-      )
+      const dirty: Record<string, unknown> = Object.fromEntries(Object.entries(wanted).filter(([column, value]) => !sameValue(user[column], value)))
       if (user.deleted_at !== null) dirty.deleted_at = null
       if (!(await acceptsDemoPassword(String(user.password)))) dirty.password = await demoHash()
       if (Object.keys(dirty).length > 0) {
-        await conn('users').where({id: user.id}).update({...dirty, updated_at: now})
+        await conn('users')
+          .where({id: user.id})
+          .update({...dirty, updated_at: now})
         bump(report, 'users', 'updated')
       }
     }

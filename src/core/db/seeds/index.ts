@@ -31,11 +31,15 @@ export async function seedDatabase(db: Database, options: SeedOptions): Promise<
   }
   const clock = options.clock ?? systemClock
   const demo = options.demo === true || options.env === 'local' || options.env === 'testing'
-  const changes = await writeTransaction(db, async (conn) => {
-    const report = await seedReferenceData(conn, clock)
-    if (demo) await seedDemoTenant(conn, clock, report)
-    return report
-  }, {lock: LOCKS.seed})
+  const changes = await writeTransaction(
+    db,
+    async (conn) => {
+      const report = await seedReferenceData(conn, clock)
+      if (demo) await seedDemoTenant(conn, clock, report)
+      return report
+    },
+    {lock: LOCKS.seed},
+  )
   const changed = Object.values(changes).reduce((n, c) => n + c.created + c.updated, 0)
   return {database: db.target.display, demo, changes, changed}
 }

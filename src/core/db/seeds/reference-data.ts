@@ -52,7 +52,9 @@ export async function upsertByKey(
   }
   const dirty = Object.fromEntries(Object.entries(values).filter(([column, value]) => !sameValue(existing[column], value)))
   if (Object.keys(dirty).length === 0) return
-  await conn(table).where(key).update({...dirty, updated_at: now})
+  await conn(table)
+    .where(key)
+    .update({...dirty, updated_at: now})
   bump(report, table, 'updated')
 }
 

@@ -1,6 +1,7 @@
 import {Command, Flags, type Interfaces} from '@oclif/core'
 
 import type {AppConfig} from './core/config.js'
+import {type ErrorCode, ERROR_CATALOGUE, isErrorCode} from './core/errors.js'
 import {PARENT_ENV} from './core/scheduler/parent-env.js'
 import type {Database} from './core/db/connection.js'
 
@@ -8,7 +9,7 @@ export type CommandFlags<T extends typeof Command> = Interfaces.InferredFlags<(t
 export type CommandArgs<T extends typeof Command> = Interfaces.InferredArgs<T['args']>
 
 interface ErrorReport {
-  code: string
+  code: ErrorCode
   message: string
   exit: number
 }
@@ -24,8 +25,8 @@ function classify(err: unknown): ErrorReport {
     .filter(Boolean)
     .join(': ')
     .replace(/^Error: /, '')
-  if (e && typeof e.code === 'string' && typeof e.exit === 'number' && (e.name === 'OpsError' || e.name === 'UsageError')) {
-    return {code: e.code, message, exit: e.exit}
+  if (e && isErrorCode(e.code) && (e.name === 'OpsError' || e.name === 'UsageError')) {
+    return {code: e.code, message, exit: ERROR_CATALOGUE[e.code].exit}
   }
   if (e && typeof e === 'object' && 'parse' in e) {
     // Every oclif parse error (CLIParseError: a bad flag value, a value not in a flag's options, …) is bad

@@ -1,23 +1,83 @@
 /**
+ * The error catalogue: every code the toolkit reports, with its exit code (SPEC §3: 1 = the operation
+ * failed, 2 = bad usage or configuration, nothing changed), the HTTP status the embedded API answers
+ * with, and a one-line meaning. `OpsError` reads its exit code from here; the CLI's error rendering and
+ * the HTTP error handler do the same. A code that is not here does not compile (ErrorCode), and a test
+ * checks every code the sources use and that the README lists them all.
+ */
+export interface ErrorSpec {
+  exit: 1 | 2
+  http: number
+  meaning: string
+}
+
+export const ERROR_CATALOGUE = {
+  // Bad usage and configuration (exit 2): refused before anything was changed.
+  USAGE: {exit: 2, http: 400, meaning: 'bad usage: an unknown command or flag, a missing argument, or a value outside what the flag accepts'},
+  CONFIG_INVALID: {exit: 2, http: 500, meaning: 'the configuration (environment, .env, --database-url) is invalid: the message names the variable and what is expected'},
+  SCHEDULE_INVALID: {exit: 2, http: 500, meaning: 'the schedule file is invalid: the message names the task and the field'},
+  REFUSED_PRODUCTION: {exit: 2, http: 403, meaning: 'a destructive or schema-changing command was refused in production without --force'},
+  REFUSED_REMOTE: {exit: 2, http: 403, meaning: 'a command that drops every table was refused on a PostgreSQL server that is not on this machine, without --force'},
+  INVALID_TENANT: {exit: 2, http: 422, meaning: '--tenant is not a tenant id (a UUID)'},
+  UNKNOWN_TENANT: {exit: 2, http: 404, meaning: '--tenant names no tenant of this database'},
+  INVALID_OUTLET: {exit: 2, http: 422, meaning: '--outlet is not an outlet id (a UUID)'},
+  UNKNOWN_OUTLET: {exit: 2, http: 404, meaning: '--outlet names no outlet of this database'},
+  UNKNOWN_REASON: {exit: 2, http: 422, meaning: '--reason is not a WhatsApp failure reason code the send job writes or the database holds'},
+  INVALID_PERIOD: {exit: 2, http: 422, meaning: 'a quota period is not YYYY-MM with month 01-12 and a year in the supported range'},
+  INVALID_AS_OF: {exit: 2, http: 422, meaning: '--as-of is not a real calendar date YYYY-MM-DD in the supported range'},
+  INVALID_BUCKET: {exit: 2, http: 422, meaning: '--bucket is not one of the aging buckets'},
+  INVALID_COLLECTION_STATUS: {exit: 2, http: 422, meaning: '--collection-status is not one of the collection statuses'},
+  FAILED_JOB_NOT_FOUND: {exit: 2, http: 404, meaning: '`queue retry` named a uuid that is not in failed_jobs'},
+
+  // The operation failed (exit 1).
+  INTERNAL: {exit: 1, http: 500, meaning: 'an unexpected error (a bug): DEBUG=1 prints the stack trace'},
+  FAILED: {exit: 1, http: 500, meaning: 'the command failed for a reason its message gives'},
+  DB_NOT_FOUND: {exit: 1, http: 503, meaning: 'the SQLite database file does not exist (only db migrate, db fresh and db seed create it)'},
+  DB_UNREACHABLE: {exit: 1, http: 503, meaning: 'the database server cannot be reached, refused the login, or has no such database'},
+  DB_INVALID: {exit: 1, http: 503, meaning: 'the file is not an SQLite database'},
+  DB_CONNECTION_LOST: {exit: 1, http: 503, meaning: 'the connection to the database was lost mid-way: the message says what was committed and what to rerun'},
+  DB_TIMEOUT: {exit: 1, http: 503, meaning: 'the database cancelled a statement or transaction on a server-side timeout'},
+  DB_LOCKED: {exit: 1, http: 503, meaning: 'the database (or a row) stayed locked by another process longer than the lock timeout'},
+  NOT_MIGRATED: {exit: 1, http: 503, meaning: 'a table or column the command needs is missing: run `laundry-ops db migrate`'},
+  MIGRATION_FAILED: {exit: 1, http: 500, meaning: 'a migration failed; the transaction was rolled back and nothing was changed'},
+  MIGRATION_UNKNOWN: {exit: 1, http: 500, meaning: 'a rollback reached a migration laundry-ops does not know (run by the Laravel application)'},
+  SEED_FAILED: {exit: 1, http: 500, meaning: 'seeding failed; nothing was changed'},
+  STORAGE_UNWRITABLE: {exit: 1, http: 507, meaning: 'a folder or file under the storage folder cannot be created or written'},
+  DISK_FULL: {exit: 1, http: 507, meaning: 'the disk (or the database server) ran out of space: free space and rerun'},
+  SQLITE_BINDING_MISSING: {exit: 1, http: 500, meaning: "better-sqlite3's native part is not installed: `npm rebuild better-sqlite3`"},
+  ARCHIVE_RUNNING: {exit: 1, http: 409, meaning: 'another `audit archive` run holds the archive lease'},
+} as const satisfies Record<string, ErrorSpec>
+
+export type ErrorCode = keyof typeof ERROR_CATALOGUE
+/** The codes that mean bad usage or configuration (exit 2). */
+export type UsageCode = {[K in ErrorCode]: (typeof ERROR_CATALOGUE)[K]['exit'] extends 2 ? K : never}[ErrorCode]
+
+export function isErrorCode(code: unknown): code is ErrorCode {
+  return typeof code === 'string' && Object.hasOwn(ERROR_CATALOGUE, code)
+}
+
+/**
  * The one error class of the toolkit. `code` is stable (scripts and --json consumers match on it);
- * `exit` follows SPEC §3: 1 = the operation failed, 2 = bad usage or configuration.
+ * `exit` and `http` come from the catalogue.
  */
 export class OpsError extends Error {
-  readonly code: string
+  readonly code: ErrorCode
   readonly exit: 1 | 2
+  readonly http: number
 
-  constructor(code: string, message: string, exit: 1 | 2 = 1) {
-    super(message)
+  constructor(code: ErrorCode, message: string, options?: {cause?: unknown}) {
+    super(message, options)
     this.name = 'OpsError'
     this.code = code
-    this.exit = exit
+    this.exit = ERROR_CATALOGUE[code].exit
+    this.http = ERROR_CATALOGUE[code].http
   }
 }
 
 /** Bad usage or configuration: exit 2, nothing was changed. */
 export class UsageError extends OpsError {
-  constructor(code: string, message: string) {
-    super(code, message, 2)
+  constructor(code: UsageCode, message: string) {
+    super(code, message)
     this.name = 'UsageError'
   }
 }

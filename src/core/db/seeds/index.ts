@@ -27,7 +27,7 @@ export interface SeedResult {
 export async function seedDatabase(db: Database, options: SeedOptions): Promise<SeedResult> {
   const status = await migrationStatus(db)
   if (status.pending.length > 0) {
-    throw new OpsError('DB_NOT_MIGRATED', `the database has ${status.pending.length} pending migration(s): run \`laundry-ops db migrate\` first`)
+    throw new OpsError('NOT_MIGRATED', `the database has ${status.pending.length} pending migration(s): run \`laundry-ops db migrate\` first`)
   }
   const clock = options.clock ?? systemClock
   const demo = options.demo === true || options.env === 'local' || options.env === 'testing'

@@ -1,7 +1,7 @@
 import {Command, Flags, type Interfaces} from '@oclif/core'
 
 import type {AppConfig} from './core/config.js'
-import {type ErrorCode, ERROR_CATALOGUE, isErrorCode} from './core/errors.js'
+import {type ErrorCode, ERROR_CATALOGUE, isErrorCode, OpsError, UsageError} from './core/errors.js'
 import {PARENT_ENV} from './core/scheduler/parent-env.js'
 import type {Database} from './core/db/connection.js'
 
@@ -42,6 +42,23 @@ function classify(err: unknown): ErrorReport {
 }
 
 /**
+ * An empty or whitespace-only value is refused for every flag and argument: `--channel "$CH"` with CH
+ * unset must not quietly mean "no filter" and widen what a command deletes or sends.
+ */
+function refuseEmptyValues(flags: Record<string, unknown>, args: Record<string, unknown>, argv: unknown[]): void {
+  const blank = (v: unknown) => typeof v === 'string' && v.trim() === ''
+  for (const [name, value] of Object.entries(flags)) {
+    if (blank(value) || (Array.isArray(value) && value.some(blank))) {
+      throw new UsageError('USAGE', `--${name} is empty: give a value, or leave the flag out (an empty value is never read as "no filter")`)
+    }
+  }
+  for (const [name, value] of Object.entries(args)) {
+    if (blank(value)) throw new UsageError('USAGE', `the ${name} argument is empty: give a value, or leave it out`)
+  }
+  if (argv.some(blank)) throw new UsageError('USAGE', 'an argument is empty: give a value, or leave it out')
+}
+
+/**
  * A task started by `schedule run` stops (SIGTERM, so it ends gracefully) when its runner dies: a
  * SIGKILLed runner must not leave a task running whose lease nobody renews (another runner takes the
  * lease over once it expires, and the two would overlap).
@@ -74,13 +91,14 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
 
   public async init(): Promise<void> {
     await super.init()
-    const {args, flags} = await this.parse({
+    const {args, argv, flags} = await this.parse({
       args: this.ctor.args,
       baseFlags: (super.ctor as typeof BaseCommand).baseFlags,
       enableJsonFlag: this.ctor.enableJsonFlag,
       flags: this.ctor.flags,
       strict: this.ctor.strict,
     })
+    refuseEmptyValues(flags, args, argv)
     this.flags = flags as CommandFlags<T>
     this.args = args as CommandArgs<T>
     watchScheduler()
@@ -109,6 +127,14 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   }
 }
 
+/**
+ * What a command changes, for the one-line report of a fault that stops it (a connection lost, a
+ * server-side timeout, a full disk, a lock timeout): `reads` changes nothing; `transaction` changes
+ * everything in one transaction (rolled back on a fault); `progress` commits as it goes, and its core
+ * function reports what was done itself (interruptedBy).
+ */
+export type FaultScope = 'reads' | 'transaction' | 'progress'
+
 /** Commands that work on the database: `--database-url`, configuration loading, and closing the pool. */
 export abstract class DatabaseCommand<T extends typeof Command> extends BaseCommand<T> {
   static baseFlags = {
@@ -118,6 +144,9 @@ export abstract class DatabaseCommand<T extends typeof Command> extends BaseComm
     }),
   }
 
+  /** Every database command says what a fault leaves behind (a test checks each declares it). */
+  static faultScope: FaultScope | undefined
+
   private database?: Database
 
   /** Validated configuration (SPEC §2), with --database-url applied. */
@@ -126,10 +155,29 @@ export abstract class DatabaseCommand<T extends typeof Command> extends BaseComm
     return loadConfig({databaseUrl: (this.flags as {'database-url'?: string})['database-url']})
   }
 
-  protected async openDatabase(config: AppConfig): Promise<Database> {
+  /**
+   * Opens the configured database. A missing SQLite file is reported (DB_NOT_FOUND), not created, unless
+   * `create` (the commands that create a schema).
+   */
+  protected async openDatabase(config: AppConfig, options: {create?: boolean} = {}): Promise<Database> {
     const {openDatabase} = await import('./core/db/connection.js')
-    this.database = await openDatabase(config.database)
+    this.database = await openDatabase(config.database, {create: options.create === true})
     return this.database
+  }
+
+  protected async catch(err: Error & {exitCode?: number}): Promise<void> {
+    if (!(err instanceof OpsError) && !('oclif' in err) && !('parse' in err)) {
+      const {describeFault, nextStep} = await import('./core/db/faults.js')
+      const fault = describeFault(err, this.database?.target)
+      if (fault) {
+        const scope = (this.ctor as unknown as {faultScope?: FaultScope}).faultScope
+        const command = `\`${this.config.bin} ${this.id?.replace(/:/g, ' ')}\``
+        const done = scope === 'reads' ? 'nothing was changed (this command only reads)' : scope === 'transaction' ? 'nothing was changed (its transaction was rolled back)' : undefined
+        const next = nextStep(fault.code, command)
+        return super.catch(new OpsError(fault.code, [fault.message, done, next].filter(Boolean).join('; '), {cause: err}))
+      }
+    }
+    return super.catch(err)
   }
 
   protected async finally(err: Error | undefined): Promise<void> {

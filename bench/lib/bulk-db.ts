@@ -63,7 +63,7 @@ function make(engine: Engine, name: string, dir: string): BulkDatabase {
     url,
     name,
     dir,
-    open: () => openDatabase(parseDatabaseUrl(url, dir)),
+    open: () => openDatabase(parseDatabaseUrl(url, dir), {create: true}),
     async drop() {
       live.delete(b)
       if (engine === 'pg') await pgQuery(`drop database if exists "${name}" with (force)`)

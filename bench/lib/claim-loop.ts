@@ -21,7 +21,7 @@ if (!url) {
   process.exit(2)
 }
 
-const db = await openDatabase(parseDatabaseUrl(url, process.cwd()))
+const db = await openDatabase(parseDatabaseUrl(url, process.cwd()), {create: true})
 const ids: number[] = []
 const loopStart = epochMs()
 try {

@@ -46,7 +46,7 @@ export async function createBenchDatabase(engine: 'sqlite' | 'pg'): Promise<Benc
   const dir = mkdtempSync(path.join(tmpdir(), 'laundry-ops-bench-'))
   if (engine === 'sqlite') {
     const url = `sqlite:${path.join(dir, 'bench.sqlite')}`
-    const db = await openDatabase(parseDatabaseUrl(url, dir))
+    const db = await openDatabase(parseDatabaseUrl(url, dir), {create: true})
     return {
       engine,
       url,
@@ -64,7 +64,7 @@ export async function createBenchDatabase(engine: 'sqlite' | 'pg'): Promise<Benc
   const url = pgUrl(name)
   let db: Database
   try {
-    db = await openDatabase(parseDatabaseUrl(url, dir))
+    db = await openDatabase(parseDatabaseUrl(url, dir), {create: true})
   } catch (error) {
     await pgAdmin(`drop database if exists "${name}" with (force)`).catch(() => {})
     throw error

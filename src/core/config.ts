@@ -1,23 +1,28 @@
 import {existsSync, readFileSync} from 'node:fs'
+import {createRequire} from 'node:module'
 import path from 'node:path'
 import {parseEnv} from 'node:util'
 import {z} from 'zod'
 
 import {UsageError} from './errors.js'
+import {LIMITS} from './limits.js'
 
 export const ENVIRONMENTS = ['local', 'testing', 'staging', 'production'] as const
 export type AppEnvironment = (typeof ENVIRONMENTS)[number]
 
 export type DatabaseTarget =
-  | {client: 'sqlite'; filename: string; display: string}
+  | {client: 'sqlite'; filename: string; display: string; source?: string}
   | {
       client: 'pg'
       connectionString: string
+      /** Where the driver really connects: the URL's query parameters and PG* variables applied (see pgParameters). */
       host: string
       port: number
       database: string
       user: string
       display: string
+      /** The setting the target came from (`DATABASE_URL`, `--database-url`, the default), for messages. */
+      source?: string
     }
 
 export interface AppConfig {
@@ -44,7 +49,8 @@ const EnvSchema = z.object({
   DB_QUEUE_RETRY_AFTER: z.coerce
     .number({error: 'expected a whole number of seconds'})
     .int('expected a whole number of seconds')
-    .min(1, 'must be at least 1 second')
+    .min(LIMITS.retryAfterSeconds.min, `expected seconds from ${LIMITS.retryAfterSeconds.min} to ${LIMITS.retryAfterSeconds.max}`)
+    .max(LIMITS.retryAfterSeconds.max, `expected seconds from ${LIMITS.retryAfterSeconds.min} to ${LIMITS.retryAfterSeconds.max}`)
     .default(90),
 })
 
@@ -86,24 +92,23 @@ export function parseDatabaseUrl(raw: string, cwd: string, source = 'DATABASE_UR
   const value = raw.trim()
   const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(value)?.[1]?.toLowerCase()
   if (scheme === 'postgres' || scheme === 'postgresql') {
-    let url: URL
-    try {
-      url = new URL(value)
-    } catch {
-      throw new UsageError('CONFIG_INVALID', `${source}='${redactUrl(value)}' is not a valid URL: expected postgres://user:password@host:port/database`)
-    }
-    const database = decodeURIComponent(url.pathname.replace(/^\//, ''))
-    if (!database) {
+    const params = pgParameters(value, source)
+    // pg falls back on the user name as the database; a URL that names none is more likely a mistake.
+    if (!params.named) {
       throw new UsageError('CONFIG_INVALID', `${source}='${redactUrl(value)}' names no database: expected postgres://user@host:port/database`)
+    }
+    if (!Number.isInteger(params.port) || params.port < 1 || params.port > 65535) {
+      throw new UsageError('CONFIG_INVALID', `${source}='${redactUrl(value)}' has an invalid port: expected 1-65535`)
     }
     return {
       client: 'pg',
       connectionString: value,
-      host: url.hostname || 'localhost',
-      port: url.port ? Number(url.port) : 5432,
-      database,
-      user: decodeURIComponent(url.username) || process.env.PGUSER || 'postgres',
+      host: params.host,
+      port: params.port,
+      database: params.database,
+      user: params.user,
       display: redactUrl(value),
+      source,
     }
   }
   if (scheme === 'sqlite' || scheme === 'file') {
@@ -111,14 +116,51 @@ export function parseDatabaseUrl(raw: string, cwd: string, source = 'DATABASE_UR
     if (rest.startsWith('//')) rest = rest.slice(2)
     if (!rest) throw new UsageError('CONFIG_INVALID', `${source}='${value}' names no file: expected sqlite:<path>`)
     const filename = path.resolve(cwd, rest)
-    return {client: 'sqlite', filename, display: `sqlite:${filename}`}
+    return {client: 'sqlite', filename, display: `sqlite:${filename}`, source}
   }
   // A one-letter "scheme" is a Windows drive; anything else with a scheme is a database we do not speak.
   if (scheme && scheme.length > 1) {
     throw new UsageError('CONFIG_INVALID', `${source}='${redactUrl(value)}' is not supported: expected sqlite:<path>, a file path, or postgres://…`)
   }
   const filename = path.resolve(cwd, value)
-  return {client: 'sqlite', filename, display: `sqlite:${filename}`}
+  return {client: 'sqlite', filename, display: `sqlite:${filename}`, source}
+}
+
+interface PgParameters {
+  host: string
+  port: number
+  database: string
+  user: string
+  /** The URL or PGDATABASE names the database (pg would otherwise use the user name). */
+  named: boolean
+}
+
+const requirePg = createRequire(import.meta.url)
+
+/**
+ * The host, port, database and user the pg driver will really use for this URL: pg's own
+ * ConnectionParameters, so `?host=` (which wins over the URL's authority), `?port=`, a socket folder and
+ * the PGHOST / PGPORT / PGUSER / PGDATABASE variables count exactly as they do when it connects. Safety
+ * checks (`db fresh` on a remote host) and error messages must name that host, not the URL's authority.
+ */
+export function pgParameters(connectionString: string, source = 'DATABASE_URL'): PgParameters {
+  const requireFromPg = createRequire(requirePg.resolve('pg'))
+  const {parse} = requireFromPg('pg-connection-string') as {parse(url: string): {database?: string | null}}
+  const ConnectionParameters = requirePg('pg/lib/connection-parameters.js') as new (config: {connectionString: string}) => {
+    host: string
+    port: number
+    database: string | undefined
+    user: string
+  }
+  let params
+  let named
+  try {
+    named = Boolean(parse(connectionString).database) || Boolean(process.env.PGDATABASE)
+    params = new ConnectionParameters({connectionString})
+  } catch {
+    throw new UsageError('CONFIG_INVALID', `${source}='${redactUrl(connectionString)}' is not a valid URL: expected postgres://user:password@host:port/database`)
+  }
+  return {host: String(params.host), port: Number(params.port), database: String(params.database ?? ''), user: params.user ? String(params.user) : '', named}
 }
 
 function describeIssue(issue: z.core.$ZodIssue, env: NodeJS.ProcessEnv): string {
@@ -165,7 +207,7 @@ export function loadConfig(options: LoadConfigOptions = {}): AppConfig {
     databaseSource = 'DATABASE_URL'
   } else {
     const filename = path.join(storage, 'database.sqlite')
-    database = {client: 'sqlite', filename, display: `sqlite:${filename}`}
+    database = {client: 'sqlite', filename, display: `sqlite:${filename}`, source: 'the default under LAUNDRY_OPS_STORAGE'}
     databaseSource = 'default'
   }
   return {
@@ -179,9 +221,12 @@ export function loadConfig(options: LoadConfigOptions = {}): AppConfig {
   }
 }
 
-/** True when the PostgreSQL server is on this machine (or a Unix socket). */
+/**
+ * True when the PostgreSQL server is on this machine: a Unix socket folder, `localhost`, or a loopback
+ * address (127.0.0.0/8, ::1). `target.host` is the host the driver connects to (pgParameters).
+ */
 export function isLocalDatabase(target: DatabaseTarget): boolean {
   if (target.client === 'sqlite') return true
-  const host = target.host.replace(/^\[|\]$/g, '')
-  return host === 'localhost' || host === '127.0.0.1' || host === '::1' || host.startsWith('/')
+  const host = target.host.replace(/^\[|\]$/g, '').toLowerCase()
+  return host === 'localhost' || /^127(\.\d{1,3}){3}$/.test(host) || host === '::1' || host === '0:0:0:0:0:0:0:1' || host.startsWith('/')
 }

@@ -42,7 +42,7 @@ describe('laundry-ops db (the CLI as a child process)', function () {
     expect(json.pending).to.deep.equal([])
     expect(json.migrations).to.have.length(13)
 
-    const db = await openDatabase(parseDatabaseUrl(file, cwd))
+    const db = await openDatabase(parseDatabaseUrl(file, cwd), {create: true})
     try {
       const users = await db.knex('users').select('email', 'password')
       expect(users).to.have.length(5)
@@ -62,7 +62,7 @@ describe('laundry-ops db (the CLI as a child process)', function () {
     const seed = await runCli(['db:seed', '--json'], {cwd})
     expect(parseJson(seed).demo).to.equal(true)
     const rollback = await runCli(['migrate:rollback', '--dry-run', '--json'], {cwd})
-    expect(parseJson(rollback).rolledBack).to.have.length(13)
+    expect(parseJson(rollback).rolled_back).to.have.length(13)
   })
 
   it('db status --pending exits 1 while a migration is pending, with the JSON document still alone on stdout', async () => {

@@ -77,7 +77,7 @@ describeEachEngine('laundry-ops queue (CLI)', (ctx) => {
     await db.knex('jobs').insert({queue: 'messaging', payload, attempts: 0, reserved_at: null, available_at: 1772352000, created_at: 1772352000})
     const result = await runCli(['queue', 'work', '--stop-when-empty', '--json'], {cwd: ctx.scratch.dir, env})
     expect(result.code, result.stderr).to.equal(0)
-    expect(parseJson(result)).to.deep.equal({processed: 1, released: 0, failed: 0, stopReason: 'empty', exitCode: 0})
+    expect(parseJson(result)).to.deep.equal({processed: 1, released: 0, failed: 0, stop_reason: 'empty', exit_code: 0})
     const message = await db.knex('wa_messages').where({id: FIXTURE_MESSAGE_ID}).first()
     expect(message.status).to.equal('sent')
     expect(message.provider_message_id).to.match(/^mock-[a-z0-9]{16}$/)
@@ -157,7 +157,7 @@ describeEachEngine('laundry-ops queue (CLI)', (ctx) => {
     expect(restart.stdout).to.equal('Broadcasting queue restart signal.\n')
     const exit = await worker.exited
     expect(exit.code, exit.stderr).to.equal(0)
-    expect(JSON.parse(exit.stdout)).to.deep.include({processed: 1, stopReason: 'restart'})
+    expect(JSON.parse(exit.stdout)).to.deep.include({processed: 1, stop_reason: 'restart'})
     expect(await db.knex('jobs').count({n: '*'}).first()).to.satisfy((r: {n: unknown}) => Number(r.n) === 1)
   })
 

@@ -88,7 +88,7 @@ describeEachEngine('migrator', (ctx) => {
 
     // Undo the two migrations that rebuild orders, payments, users on SQLite (knex#6213's trap).
     const undone = await rollback(db, {step: 2})
-    expect(undone.rolledBack.map((m) => m.name)).to.deep.equal([
+    expect(undone.rolled_back.map((m) => m.name)).to.deep.equal([
       '2026_02_17_190000_add_collection_fields_to_orders_table',
       '2026_02_16_184500_add_audit_columns_and_soft_deletes',
     ])
@@ -113,7 +113,7 @@ describeEachEngine('migrator', (ctx) => {
   it('rolls back the last batch only, and refuses migrations it does not know', async () => {
     const db = await ctx.scratch.open()
     const dry = await rollback(db, {dryRun: true})
-    expect(dry.rolledBack.map((m) => m.batch)).to.deep.equal([2, 2])
+    expect(dry.rolled_back.map((m) => m.batch)).to.deep.equal([2, 2])
     await db.knex('migrations').insert({migration: '2026_03_01_000000_added_by_the_app', batch: 3})
     let error: Error | undefined
     try {

@@ -1,7 +1,15 @@
 import {randomUUID} from 'node:crypto'
 
+import {writeArchiveSource} from '../../src/core/audit/archive-files.js'
 import {toDbTimestamp} from '../../src/core/clock.js'
 import type {Database} from '../../src/core/db/connection.js'
+import {databaseIdentity} from '../../src/core/db/identity.js'
+
+/** Records `db` as the source of an archive file, as a run of `audit archive` does before creating it. */
+export async function recordArchiveSource(db: Database, file: string): Promise<void> {
+  const identity = await databaseIdentity(db)
+  writeArchiveSource(file, {database: identity.display, fingerprint: identity.fingerprint})
+}
 
 /**
  * Inserts `count` audit events spread over the given age range (days before `now`), with ids that are

@@ -74,7 +74,7 @@ export async function createScratchDatabase(dialect: 'sqlite' | 'pg'): Promise<S
     target,
     dir,
     async open() {
-      const db = await openDatabase(target)
+      const db = await openDatabase(target, {create: true})
       opened.push(db)
       return db
     },

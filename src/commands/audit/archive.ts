@@ -1,9 +1,12 @@
 import {Flags} from '@oclif/core'
 
+import {boundedInteger, boundedNumber} from '../../flags.js'
+import {LIMITS} from '../../core/limits.js'
 import {DatabaseCommand} from '../../base-command.js'
 import type {ArchiveResult} from '../../core/audit/archive.js'
 
 export default class AuditArchive extends DatabaseCommand<typeof AuditArchive> {
+  static faultScope = 'progress' as const
   static hiddenAliases = ['ops:audit:archive']
   static summary = 'Archive old audit events to JSONL and delete the archived rows'
   static description = `Audit events older than --days are written, oldest first, to <storage>/app/audit-archives/audit-events-YYYYMMDD-HHMMSS.jsonl (one JSON object per line, upstream's 12 keys) with a checksum manifest beside it, then deleted. Each chunk is fsynced before its rows are deleted (in batches of up to 100,000 fsynced rows); a run that was killed is finished by the next one, so no row is lost or archived twice. Artisan alias: \`ops:audit:archive\`.`
@@ -13,7 +16,7 @@ export default class AuditArchive extends DatabaseCommand<typeof AuditArchive> {
     '<%= config.bin %> <%= command.id %> --days 30 --channel web --gzip --json',
   ]
   static flags = {
-    days: Flags.integer({min: 1, default: 90, description: 'archive events older than this many days'}),
+    days: boundedInteger(LIMITS.days, {default: 90, description: 'archive events older than this many days'}),
     chunk: Flags.integer({
       min: 100,
       max: 10_000,

@@ -1,3 +1,5 @@
+import {existsSync} from 'node:fs'
+
 import {Flags} from '@oclif/core'
 
 import {DatabaseCommand} from '../../base-command.js'
@@ -6,13 +8,14 @@ import {renderSeed} from './seed.js'
 
 interface FreshResult {
   database: string
-  dryRun: boolean
+  dry_run: boolean
   dropped: string[]
   migrated: string[]
   seed: SeedResult | null
 }
 
 export default class DbFresh extends DatabaseCommand<typeof DbFresh> {
+  static faultScope = 'progress' as const
   static hiddenAliases = ['migrate:fresh']
   static summary = 'Drop every table, migrate from scratch, and optionally seed'
   static description =
@@ -33,34 +36,54 @@ export default class DbFresh extends DatabaseCommand<typeof DbFresh> {
     const config = await this.loadConfig()
     const {assertDestructiveAllowed} = await import('../../core/db/guards.js')
     assertDestructiveAllowed(config, this.flags.force, 'drop every table')
-    const db = await this.openDatabase(config)
     const {dropAllTables, listTables, migrate} = await import('../../core/db/migrator.js')
     if (this.flags['dry-run']) {
-      const tables = await listTables(db)
-      const result: FreshResult = {database: db.target.display, dryRun: true, dropped: tables, migrated: [], seed: null}
+      // A dry run creates nothing: a missing SQLite file has no table to drop.
+      const missing = config.database.client === 'sqlite' && !existsSync(config.database.filename)
+      const tables = missing ? [] : await listTables(await this.openDatabase(config))
+      const result: FreshResult = {database: config.database.display, dry_run: true, dropped: tables, migrated: [], seed: null}
       if (!this.jsonEnabled()) {
         this.log(`Would drop ${tables.length} table(s) of ${result.database}, then run every migration; nothing was changed (--dry-run).`)
       }
       return result
     }
-    const dropped = await dropAllTables(db)
-    this.note(`Dropped ${dropped.length} table(s).`)
-    const migration = await migrate(db)
-    this.note(`Applied ${migration.migrated.length} migration(s).`)
-    // storage/app and storage/logs, which `readiness check` requires (Laravel ships them in its repository).
-    const {ensureStorageFolders} = await import('../../core/storage/layout.js')
-    const storage = ensureStorageFolders(config.storage)
-    if (storage.error) this.note(`note: ${storage.error}; \`readiness check\` will fail until it exists and is writable`)
-    let seed: SeedResult | null = null
-    if (this.flags.seed) {
-      const {seedDatabase} = await import('../../core/db/seeds/index.js')
-      seed = await seedDatabase(db, {env: config.env, demo: this.flags.demo})
+    const db = await this.openDatabase(config, {create: true})
+    const {interruptedBy} = await import('../../core/db/faults.js')
+    let stage: 'drop' | 'migrate' | 'seed' = 'drop'
+    try {
+      const dropped = await dropAllTables(db)
+      this.note(`Dropped ${dropped.length} table(s).`)
+      stage = 'migrate'
+      const migration = await migrate(db)
+      this.note(`Applied ${migration.migrated.length} migration(s).`)
+      // storage/app and storage/logs, which `readiness check` requires (Laravel ships them in its repository).
+      const {ensureStorageFolders} = await import('../../core/storage/layout.js')
+      const storage = ensureStorageFolders(config.storage)
+      if (storage.error) this.note(`note: ${storage.error}; \`readiness check\` will fail until it exists and is writable`)
+      let seed: SeedResult | null = null
+      if (this.flags.seed) {
+        stage = 'seed'
+        const {seedDatabase} = await import('../../core/db/seeds/index.js')
+        seed = await seedDatabase(db, {env: config.env, demo: this.flags.demo})
+      }
+      const result: FreshResult = {database: db.target.display, dry_run: false, dropped, migrated: migration.migrated, seed}
+      if (!this.jsonEnabled()) {
+        this.log(`Fresh schema in ${result.database}: ${dropped.length} table(s) dropped, ${migration.migrated.length} migration(s) applied.`)
+        if (seed) renderSeed(this, seed)
+      }
+      return result
+    } catch (error) {
+      // Three transactions: a fault leaves the database after the last one that committed.
+      const bin = this.config.bin
+      throw interruptedBy(
+        error,
+        db.target,
+        stage === 'drop'
+          ? {done: 'nothing was changed (the drop was rolled back)', next: `rerun \`${bin} db fresh\``}
+          : stage === 'migrate'
+            ? {done: 'every table was dropped', notDone: 'no migration was applied (rolled back)', next: `run \`${bin} db migrate\`${this.flags.seed ? ` and \`${bin} db seed\`` : ''}`}
+            : {done: 'every table was dropped and every migration applied', notDone: 'the seed data was not written (rolled back)', next: `run \`${bin} db seed\``},
+      )
     }
-    const result: FreshResult = {database: db.target.display, dryRun: false, dropped, migrated: migration.migrated, seed}
-    if (!this.jsonEnabled()) {
-      this.log(`Fresh schema in ${result.database}: ${dropped.length} table(s) dropped, ${migration.migrated.length} migration(s) applied.`)
-      if (seed) renderSeed(this, seed)
-    }
-    return result
   }
 }

@@ -1,9 +1,12 @@
+import {existsSync} from 'node:fs'
+
 import {Flags} from '@oclif/core'
 
 import {DatabaseCommand} from '../../base-command.js'
 import type {MigrateResult} from '../../core/db/migrator.js'
 
 export default class DbMigrate extends DatabaseCommand<typeof DbMigrate> {
+  static faultScope = 'transaction' as const
   static hiddenAliases = ['migrate']
   static summary = 'Apply the pending schema migrations (Laravel migrations ledger)'
   static description = `Creates or updates the laundry schema on SQLite or PostgreSQL. The ledger is Laravel's \`migrations\` table with the upstream migration names, so a database migrated by the Laravel application shows nothing pending, and one migrated here looks migrated to Laravel. All pending migrations run in one transaction: a failure changes nothing. Artisan alias: \`migrate\`.`
@@ -23,7 +26,15 @@ export default class DbMigrate extends DatabaseCommand<typeof DbMigrate> {
     const config = await this.loadConfig()
     const {assertProductionForced} = await import('../../core/db/guards.js')
     if (!this.flags['dry-run']) assertProductionForced(config, this.flags.force, 'migrate')
-    const db = await this.openDatabase(config)
+    if (this.flags['dry-run'] && config.database.client === 'sqlite' && !existsSync(config.database.filename)) {
+      // A dry run creates nothing: every migration would run on the database `db migrate` would create.
+      const {MIGRATIONS} = await import('../../core/db/migrations/index.js')
+      const result: MigrateResult = {database: config.database.display, dry_run: true, batch: 1, migrated: MIGRATIONS.map((m) => m.name), unknown: []}
+      this.note(`The database does not exist yet: \`${this.config.bin} db migrate\` would create ${config.database.filename}.`)
+      if (!this.jsonEnabled()) await this.render(result)
+      return result
+    }
+    const db = await this.openDatabase(config, {create: !this.flags['dry-run']})
     const {migrate} = await import('../../core/db/migrator.js')
     const result = await migrate(db, {dryRun: this.flags['dry-run'], step: this.flags.step})
     if (!this.flags['dry-run']) await this.ensureStorage(config.storage)
@@ -46,9 +57,9 @@ export default class DbMigrate extends DatabaseCommand<typeof DbMigrate> {
       this.log(`Nothing to migrate: ${result.database} is up to date.`)
       return
     }
-    const verb = result.dryRun ? s.yellow('PENDING') : s.green('DONE')
-    this.log(`${result.dryRun ? 'Would migrate' : 'Migrated'} ${result.database} (batch ${result.batch}):`)
+    const verb = result.dry_run ? s.yellow('PENDING') : s.green('DONE')
+    this.log(`${result.dry_run ? 'Would migrate' : 'Migrated'} ${result.database} (batch ${result.batch}):`)
     for (const name of result.migrated) this.log(`  ${verb}  ${name}`)
-    this.log(`${result.migrated.length} migration(s) ${result.dryRun ? 'pending; nothing was changed (--dry-run)' : 'applied'}.`)
+    this.log(`${result.migrated.length} migration(s) ${result.dry_run ? 'pending; nothing was changed (--dry-run)' : 'applied'}.`)
   }
 }

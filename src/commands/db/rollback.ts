@@ -1,9 +1,12 @@
 import {Flags} from '@oclif/core'
 
+import {boundedInteger, boundedNumber} from '../../flags.js'
+import {LIMITS} from '../../core/limits.js'
 import {DatabaseCommand} from '../../base-command.js'
 import type {RollbackResult} from '../../core/db/migrator.js'
 
 export default class DbRollback extends DatabaseCommand<typeof DbRollback> {
+  static faultScope = 'transaction' as const
   static hiddenAliases = ['migrate:rollback']
   static summary = 'Undo the last batch of migrations (or the last N with --step)'
   static description =
@@ -14,7 +17,7 @@ export default class DbRollback extends DatabaseCommand<typeof DbRollback> {
     '<%= config.bin %> <%= command.id %> --step 2 --json',
   ]
   static flags = {
-    step: Flags.integer({min: 1, description: 'undo this many migrations, newest first, whatever their batch'}),
+    step: boundedInteger(LIMITS.migrations, {description: 'undo this many migrations, newest first, whatever their batch'}),
     'dry-run': Flags.boolean({aliases: ['pretend'], description: 'list what would be undone; change nothing'}),
     force: Flags.boolean({description: 'allow running with LAUNDRY_OPS_ENV=production'}),
   }
@@ -27,10 +30,10 @@ export default class DbRollback extends DatabaseCommand<typeof DbRollback> {
     const {rollback} = await import('../../core/db/migrator.js')
     const result = await rollback(db, {step: this.flags.step, dryRun: this.flags['dry-run']})
     if (!this.jsonEnabled()) {
-      if (result.rolledBack.length === 0) this.log('Nothing to roll back.')
-      for (const m of result.rolledBack) this.log(`  ${result.dryRun ? 'WOULD UNDO' : 'UNDONE'}  ${m.name} (batch ${m.batch})`)
-      if (result.rolledBack.length > 0) {
-        this.log(`${result.rolledBack.length} migration(s) ${result.dryRun ? 'would be rolled back; nothing was changed (--dry-run)' : 'rolled back'}.`)
+      if (result.rolled_back.length === 0) this.log('Nothing to roll back.')
+      for (const m of result.rolled_back) this.log(`  ${result.dry_run ? 'WOULD UNDO' : 'UNDONE'}  ${m.name} (batch ${m.batch})`)
+      if (result.rolled_back.length > 0) {
+        this.log(`${result.rolled_back.length} migration(s) ${result.dry_run ? 'would be rolled back; nothing was changed (--dry-run)' : 'rolled back'}.`)
       }
     }
     return result

@@ -4,6 +4,7 @@ import {DatabaseCommand} from '../../base-command.js'
 import type {SeedResult} from '../../core/db/seeds/index.js'
 
 export default class DbSeed extends DatabaseCommand<typeof DbSeed> {
+  static faultScope = 'transaction' as const
   static summary = 'Seed roles, plans and the mock WA provider; in local/testing also the demo tenant'
   static description = `Reference data (roles owner/admin/cashier/worker/courier, plans free/standard/premium/pro, WA provider \`mock\`) is always seeded. The demo tenant "Demo Laundry" (outlet BL, services "Kiloan Reguler" and "Cuci Satuan", the current quota period and five accounts owner|admin|cashier|worker|courier@demo.local with password \`password\`) is seeded when LAUNDRY_OPS_ENV is local or testing, or with --demo. Seeding twice changes nothing.`
   static examples = [

@@ -4,6 +4,7 @@ import {DatabaseCommand} from '../../base-command.js'
 import type {MigrationStatus} from '../../core/db/migrator.js'
 
 export default class DbStatus extends DatabaseCommand<typeof DbStatus> {
+  static faultScope = 'reads' as const
   static hiddenAliases = ['migrate:status']
   static summary = 'Show which migrations have run and which are pending'
   static description =

@@ -1,18 +1,12 @@
 import {Flags} from '@oclif/core'
 
+import {boundedInteger, boundedNumber} from '../../flags.js'
+import {LIMITS} from '../../core/limits.js'
 import {DatabaseCommand} from '../../base-command.js'
 import type {ObserveReport} from '../../core/gates/observe-health.js'
 
-const percent = (min: number) =>
-  Flags.custom<number>({
-    async parse(input) {
-      const n = Number(input)
-      if (input.trim() === '' || !Number.isFinite(n) || n < min) throw new Error(`Expected a percentage >= ${min} but received: ${input}`)
-      return n
-    },
-  })
-
 export default class ObserveHealth extends DatabaseCommand<typeof ObserveHealth> {
+  static faultScope = 'reads' as const
   static hiddenAliases = ['ops:observe:health']
   static summary = 'Run observability health checks for queue, WhatsApp delivery, and quota saturation'
   static description = `Five checks with upstream's thresholds and comparisons: failed jobs in the lookback window (> threshold), messaging and default backlogs (> threshold), the WA failure ratio of messages updated in the window (> threshold %), and tenants at or above the quota threshold (>= %). Checks pass or warn; exit 1 only with --strict and a warning. Artisan alias: \`ops:observe:health\`.`
@@ -23,11 +17,11 @@ export default class ObserveHealth extends DatabaseCommand<typeof ObserveHealth>
   ]
   static flags = {
     period: Flags.string({description: 'quota period YYYY-MM (default: the current UTC month)'}),
-    'lookback-minutes': Flags.integer({min: 1, default: 15, description: 'the window for failed jobs and WA traffic'}),
-    'failed-jobs-threshold': Flags.integer({min: 1, default: 10, description: 'warn above this many failed jobs in the window'}),
-    'queue-backlog-threshold': Flags.integer({min: 1, default: 100, description: 'warn above this many jobs on a queue'}),
-    'wa-failure-ratio-threshold': percent(0)({default: 20, description: 'warn above this failed percentage of WA messages'}),
-    'quota-usage-threshold': percent(1)({default: 85, description: 'warn for tenants at or above this percentage of their quota'}),
+    'lookback-minutes': boundedInteger(LIMITS.lookbackMinutes, {default: 15, description: 'the window for failed jobs and WA traffic'}),
+    'failed-jobs-threshold': boundedInteger(LIMITS.countThreshold, {default: 10, description: 'warn above this many failed jobs in the window'}),
+    'queue-backlog-threshold': boundedInteger(LIMITS.countThreshold, {default: 100, description: 'warn above this many jobs on a queue'}),
+    'wa-failure-ratio-threshold': boundedNumber(LIMITS.ratioPercent, {default: 20, description: 'warn above this failed percentage of WA messages'}),
+    'quota-usage-threshold': boundedNumber(LIMITS.quotaPercent, {default: 85, description: 'warn for tenants at or above this percentage of their quota'}),
     strict: Flags.boolean({description: 'treat warnings as failures (exit 1)'}),
     junit: Flags.string({description: 'also write a JUnit XML report to this file'}),
   }

@@ -2,6 +2,7 @@ import {DatabaseCommand} from '../../base-command.js'
 import type {FailedJobSummary} from '../../core/queue/failed-jobs.js'
 
 export default class QueueFailed extends DatabaseCommand<typeof QueueFailed> {
+  static faultScope = 'reads' as const
   static hiddenAliases = ['queue:failed']
   static summary = 'List the failed jobs (as php artisan queue:failed)'
   static description = 'Newest first: uuid, connection, queue, job class, failure time and the first line of the reason. Artisan alias: `queue:failed`.'

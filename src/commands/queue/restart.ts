@@ -1,6 +1,7 @@
 import {DatabaseCommand} from '../../base-command.js'
 
 export default class QueueRestart extends DatabaseCommand<typeof QueueRestart> {
+  static faultScope = 'transaction' as const
   static hiddenAliases = ['queue:restart']
   static summary = 'Tell every queue worker to stop after its current job (as php artisan queue:restart)'
   static description = `Stores the restart time under Laravel's \`illuminate:queue:restart\` cache key (table \`cache\`, prefix CACHE_PREFIX, default \`laravel_cache_\`). Workers, ours and Laravel's, check it after every job and exit 0; the process manager starts them again with the new code. Artisan alias: \`queue:restart\`.`

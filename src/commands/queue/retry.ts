@@ -4,6 +4,7 @@ import {DatabaseCommand} from '../../base-command.js'
 import type {RetryResult} from '../../core/queue/failed-jobs.js'
 
 export default class QueueRetry extends DatabaseCommand<typeof QueueRetry> {
+  static faultScope = 'transaction' as const
   static hiddenAliases = ['queue:retry']
   static summary = 'Push failed jobs back onto their queue (as php artisan queue:retry)'
   static description =
@@ -30,7 +31,7 @@ export default class QueueRetry extends DatabaseCommand<typeof QueueRetry> {
       if (result.retried.length === 0) this.log('No failed jobs to retry.')
       for (const job of result.retried) {
         this.log(
-          result.dryRun
+          result.dry_run
             ? `Would push the failed job [${job.uuid}] back onto the [${job.queue}] queue.`
             : `The failed job [${job.uuid}] has been pushed back onto the queue.`,
         )

@@ -1,17 +1,12 @@
 import {Flags} from '@oclif/core'
 
+import {boundedInteger, boundedNumber} from '../../flags.js'
+import {LIMITS} from '../../core/limits.js'
 import {DatabaseCommand} from '../../base-command.js'
 import type {JobEvent, WorkerResult} from '../../core/queue/worker.js'
 
-const seconds = Flags.custom<number>({
-  async parse(input) {
-    const n = Number(input)
-    if (input.trim() === '' || !Number.isFinite(n) || n < 0) throw new Error(`Expected a number of seconds >= 0 but received: ${input}`)
-    return n
-  },
-})
-
 export default class QueueWork extends DatabaseCommand<typeof QueueWork> {
+  static faultScope = 'progress' as const
   static hiddenAliases = ['queue:work']
   static summary = 'Work the database queue: send queued WhatsApp messages (as php artisan queue:work)'
   static description = `Claims jobs from Laravel's \`jobs\` table (FOR UPDATE SKIP LOCKED on PostgreSQL, one write transaction on SQLite) in strict queue priority, runs them, and sleeps when the queues are empty. It runs App\\Jobs\\SendWaMessageJob jobs whether laundry-ops or the Laravel application queued them. SIGTERM or SIGINT (Ctrl-C) finishes the job in hand and exits 0; so does \`queue restart\`. A job reserved longer than DB_QUEUE_RETRY_AFTER (90 s) by a worker that died is claimed again. Artisan alias: \`queue:work\`.`
@@ -23,15 +18,15 @@ export default class QueueWork extends DatabaseCommand<typeof QueueWork> {
   ]
   static flags = {
     queue: Flags.string({description: 'queues to work, in strict priority order', default: 'messaging,default'}),
-    sleep: seconds({description: 'seconds to sleep when no job is available', default: 3}),
-    tries: Flags.integer({min: 0, description: 'runs of a job (counted at each claim) before it is failed; 0 = unlimited. Laravel defaults to 1', default: 3}),
+    sleep: boundedNumber(LIMITS.sleepSeconds, {description: 'seconds to sleep when no job is available', default: 3}),
+    tries: boundedInteger(LIMITS.tries, {description: 'runs of a job (counted at each claim) before it is failed; 0 = unlimited. Laravel defaults to 1', default: 3}),
     backoff: Flags.string({description: 'seconds before retrying a job that threw; a list like 1,5,10 per attempt', default: '0'}),
-    'max-jobs': Flags.integer({min: 0, description: 'stop after this many jobs (0 = no limit)', default: 0}),
-    'max-time': Flags.integer({min: 0, description: 'stop after this many seconds, between jobs (0 = no limit)', default: 0}),
+    'max-jobs': boundedInteger(LIMITS.jobs, {description: 'stop after this many jobs (0 = no limit)', default: 0}),
+    'max-time': boundedInteger(LIMITS.runSeconds, {description: 'stop after this many seconds, between jobs (0 = no limit)', default: 0}),
     'stop-when-empty': Flags.boolean({description: 'stop when no job is available'}),
     once: Flags.boolean({description: 'work a single job, then stop'}),
-    timeout: Flags.integer({min: 0, description: 'seconds a job may run; must be below DB_QUEUE_RETRY_AFTER (0 = no limit)', default: 60}),
-    rest: seconds({description: 'seconds to rest after each job', default: 0}),
+    timeout: boundedInteger(LIMITS.jobTimeoutSeconds, {description: 'seconds a job may run; must be below DB_QUEUE_RETRY_AFTER (0 = no limit)', default: 60}),
+    rest: boundedNumber(LIMITS.sleepSeconds, {description: 'seconds to rest after each job', default: 0}),
   }
 
   async run(): Promise<WorkerResult> {
@@ -68,8 +63,8 @@ export default class QueueWork extends DatabaseCommand<typeof QueueWork> {
     this.note(`Processing jobs from the [${options.queues.join(', ')}] queue(s) of ${db.target.display}.`)
     try {
       const result = await runWorker(db, options, {stop: stop.signal, onEvent: (event) => this.report(event)})
-      if (result.exitCode !== 0) process.exitCode = result.exitCode
-      this.note(`Worker stopped (${result.stopReason}): ${result.processed} processed, ${result.released} released, ${result.failed} failed.`)
+      if (result.exit_code !== 0) process.exitCode = result.exit_code
+      this.note(`Worker stopped (${result.stop_reason}): ${result.processed} processed, ${result.released} released, ${result.failed} failed.`)
       return result
     } finally {
       process.off('SIGTERM', onSignal)

@@ -4,6 +4,7 @@ import {DatabaseCommand} from '../../base-command.js'
 import type {ReconcileResult} from '../../core/quota/reconcile.js'
 
 export default class QuotaReconcile extends DatabaseCommand<typeof QuotaReconcile> {
+  static faultScope = 'transaction' as const
   static hiddenAliases = ['ops:quota:reconcile']
   static summary = 'Rebuild quota_usage values from orders per period'
   static description = `Counts each tenant's orders created in the period (the exact UTC calendar month) with one aggregate query and writes quota_usage.orders_used, creating the row when a tenant has none. The period defaults to the current UTC month and must be YYYY-MM with month 01-12. Artisan alias: \`ops:quota:reconcile\`.`

@@ -4,6 +4,7 @@ import {DatabaseCommand} from '../../base-command.js'
 import type {ReadinessReport} from '../../core/gates/readiness.js'
 
 export default class ReadinessCheck extends DatabaseCommand<typeof ReadinessCheck> {
+  static faultScope = 'reads' as const
   static hiddenAliases = ['ops:readiness:check']
   static summary = 'Run staging readiness checks for release operations'
   static description = `Fourteen checks in upstream's order: the configuration and schedule file are valid (in place of APP_KEY), the database answers, no migration is pending, the queue is the database queue, the jobs and failed_jobs tables exist, the five baseline tasks are in the schedule and enabled, <storage>/app and <storage>/logs are writable, and the mock WA provider is seeded. An invalid configuration or an unreachable database gives failed checks, not an error. Exit 1 on any failure, or with --strict on any warning. Artisan alias: \`ops:readiness:check\`.`

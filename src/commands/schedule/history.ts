@@ -9,6 +9,7 @@ interface HistoryEntry extends SlotRecord {
 }
 
 export default class ScheduleHistory extends DatabaseCommand<typeof ScheduleHistory> {
+  static faultScope = 'reads' as const
   static summary = 'What the scheduler did, minute by minute: which runner ran which task, and how it ended'
   static description = `Reads the scheduler's ledger (one row per task and minute in Laravel's cache table, kept 7 days), newest first: the runner (host:pid) that claimed the minute, the status (running, done, failed, skipped and why), the exit code and the duration. A "running" entry whose runner is gone is a run that was killed; its lease is taken over once it expires. Exit 0 (also when nothing is recorded).`
   static examples = [

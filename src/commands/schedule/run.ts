@@ -4,6 +4,7 @@ import {DatabaseCommand} from '../../base-command.js'
 import type {RunReport} from '../../core/scheduler/runner.js'
 
 export default class ScheduleRun extends DatabaseCommand<typeof ScheduleRun> {
+  static faultScope = 'progress' as const
   static hiddenAliases = ['schedule:run']
   static summary = 'Run the scheduled tasks that are due this minute (for cron, every minute)'
   static description = `Runs each task due in the current UTC minute as its own laundry-ops command, its output appended to <storage>/logs/schedule/<task>.log. Several hosts may run it in the same minute: each (task, minute) runs once, on whichever runner claims it first; a task still running from an earlier minute is skipped, and a run whose runner died is taken over once its lease (lease_minutes, default 5) expires. Exits 1 when a task that ran failed. Artisan alias: \`schedule:run\`.`

@@ -12,6 +12,7 @@ interface WorkResult {
 }
 
 export default class ScheduleWork extends DatabaseCommand<typeof ScheduleWork> {
+  static faultScope = 'progress' as const
   static hiddenAliases = ['schedule:work']
   static summary = 'Run the scheduler in the foreground: schedule run at the start of every minute'
   static description = `A foreground loop for development, containers and hosts without cron: at the start of every UTC minute it does what \`schedule run\` does (same slot ledger and leases, so it can run beside cron runners on other hosts). A long task does not hold back the next minute. SIGTERM or SIGINT stops the loop, sends SIGTERM to running tasks and waits for them. Artisan alias: \`schedule:work\`.`

@@ -1,9 +1,12 @@
 import {Flags} from '@oclif/core'
 
+import {boundedInteger, boundedNumber} from '../../flags.js'
+import {LIMITS} from '../../core/limits.js'
 import {DatabaseCommand} from '../../base-command.js'
 import type {RedriveResult} from '../../core/messaging/redrive.js'
 
 export default class WaRedrive extends DatabaseCommand<typeof WaRedrive> {
+  static faultScope = 'progress' as const
   static hiddenAliases = ['ops:wa:redrive-failed', 'wa:redrive-failed']
   static summary = 'Requeue failed WA messages and dispatch send jobs'
   static description = `Selects failed WhatsApp messages (oldest updated first) whose last error is retryable (NETWORK_ERROR, RATE_LIMIT, UNKNOWN_ERROR, PROVIDER_TIMEOUT by default), resets each to queued with attempts 0, records manual_redrive_at in its metadata, and queues its send job on the messaging queue, the reset and the job in one transaction. Artisan alias: \`ops:wa:redrive-failed\`.`
@@ -15,7 +18,7 @@ export default class WaRedrive extends DatabaseCommand<typeof WaRedrive> {
   ]
   static flags = {
     tenant: Flags.string({description: 'only this tenant (UUID)'}),
-    limit: Flags.integer({min: 1, default: 200, description: 'at most this many messages'}),
+    limit: boundedInteger(LIMITS.candidates, {default: 200, description: 'at most this many messages'}),
     reason: Flags.string({multiple: true, description: 'only these last_error_code values (repeatable)'}),
     'all-reasons': Flags.boolean({description: 'any reason code (ignored when --reason is given)'}),
     'dry-run': Flags.boolean({description: 'print the candidates; change nothing'}),

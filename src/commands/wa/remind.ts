@@ -1,9 +1,12 @@
 import {Flags} from '@oclif/core'
 
+import {boundedInteger, boundedNumber} from '../../flags.js'
+import {LIMITS} from '../../core/limits.js'
 import {DatabaseCommand} from '../../base-command.js'
 import type {AgingReminderResult} from '../../core/messaging/aging-reminders.js'
 
 export default class WaRemind extends DatabaseCommand<typeof WaRemind> {
+  static faultScope = 'progress' as const
   static hiddenAliases = ['ops:wa:send-aging-reminders', 'wa:send-aging-reminders']
   static summary = 'Send WhatsApp billing reminders based on aging bucket and collection workflow'
   static description = `Orders with money due, in the chosen collection statuses (a missing status counts as pending), are bucketed by age on the as-of date (d0_7, d8_14, d15_30, d31_plus) and get one WA_BILLING_REMINDER each per as-of date and bucket. The summary tells enqueued, already_sent (a message for that day and bucket exists) and skipped (with reasons, e.g. plan_not_eligible) apart. Artisan alias: \`ops:wa:send-aging-reminders\`.`
@@ -22,7 +25,7 @@ export default class WaRemind extends DatabaseCommand<typeof WaRemind> {
       description: 'pending, contacted, promise_to_pay, escalated or resolved (repeatable; default all but resolved)',
     }),
     'as-of': Flags.string({description: 'the day to age against, YYYY-MM-DD (default: today, UTC)'}),
-    limit: Flags.integer({min: 1, default: 200, description: 'at most this many candidates'}),
+    limit: boundedInteger(LIMITS.candidates, {default: 200, description: 'at most this many candidates'}),
     'dry-run': Flags.boolean({description: 'list the candidates; enqueue nothing'}),
   }
 

@@ -18,7 +18,7 @@ import path from 'node:path'
 import {pipeline} from 'node:stream/promises'
 import {constants as zlibConstants, createGunzip, createGzip, gzipSync, gunzipSync} from 'node:zlib'
 
-import {fsyncDir, writeAll} from '../storage/files.js'
+import {fsyncDir, writeAll, writeFileAtomic} from '../storage/files.js'
 
 export {fsyncDir, writeAll, writeFileAtomic} from '../storage/files.js'
 
@@ -39,17 +39,74 @@ export function unfinishedArchives(dir: string): string[] {
 }
 
 /**
- * Temporary files of an atomic write that a killed run left behind: a manifest (`X.manifest.json.tmp-PID`)
- * or a gzip archive being rewritten without its torn tail (`X.jsonl.gz.tmp-PID`, see recoverArchiveFile).
- * Only called under the archive lease, so no other run is writing one.
+ * The database an archive file comes from, written (atomically, fsynced) beside it BEFORE the archive
+ * file is created: `X.jsonl.source.json`. An unfinished archive is only finished by a run against that
+ * database; the manifest carries the same record once the archive is complete.
  */
-export function removeStaleTemporaries(dir: string): string[] {
+export const SOURCE_SUFFIX = '.source.json'
+
+export interface ArchiveSource {
+  database: string
+  fingerprint: string
+}
+
+export function writeArchiveSource(file: string, source: ArchiveSource): void {
+  writeFileAtomic(file + SOURCE_SUFFIX, `${JSON.stringify(source, null, 2)}\n`)
+}
+
+/** The recorded source of an archive file, or null when there is none (or it does not read as one). */
+export function readArchiveSource(file: string): ArchiveSource | null {
+  try {
+    const parsed = JSON.parse(readFileSync(file + SOURCE_SUFFIX, 'utf8')) as Partial<ArchiveSource>
+    if (typeof parsed.fingerprint === 'string' && typeof parsed.database === 'string') return {database: parsed.database, fingerprint: parsed.fingerprint}
+  } catch {
+    // Missing or unreadable: no known source.
+  }
+  return null
+}
+
+/** Is the process `pid` alive on this host? (A temporary file of a live run is never touched.) */
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM'
+  }
+}
+
+/**
+ * Leftovers of killed runs against THIS database (fingerprint), removed under the archive lease:
+ * temporary files of an atomic write whose process is gone (`X.manifest.json.tmp-PID`, a gzip archive
+ * rewritten without its torn tail `X.jsonl.gz.tmp-PID`, a source record `X.jsonl.source.json.tmp-PID`),
+ * and source records whose archive was never created or is finished. Another database's files, and the
+ * temporaries of a live process, are left alone: its own run (under its own lease) may be writing them.
+ */
+export function removeStaleFiles(dir: string, fingerprint: string): string[] {
   if (!existsSync(dir)) return []
-  const stale = readdirSync(dir).filter(
-    (name) => /\.manifest\.json\.tmp-\d+$/.test(name) || /^audit-events-\d{8}-\d{6}(-\d+)?\.jsonl(\.gz)?\.tmp-\d+$/.test(name),
-  )
-  for (const name of stale) rmSync(path.join(dir, name), {force: true})
-  return stale
+  const removed: string[] = []
+  const ours = (archive: string) => readArchiveSource(path.join(dir, archive))?.fingerprint === fingerprint
+  for (const name of readdirSync(dir)) {
+    const temp = /^(audit-events-\d{8}-\d{6}(?:-\d+)?\.jsonl(?:\.gz)?)(\.manifest\.json|\.source\.json)?\.tmp-(\d+)$/.exec(name)
+    if (temp) {
+      // A source record's own temporary cannot be read for its owner: its dead process is enough.
+      if (!alive(Number(temp[3])) && (temp[2] === SOURCE_SUFFIX || ours(temp[1]))) {
+        rmSync(path.join(dir, name), {force: true})
+        removed.push(name)
+      }
+      continue
+    }
+    const source = /^(audit-events-\d{8}-\d{6}(?:-\d+)?\.jsonl(?:\.gz)?)\.source\.json$/.exec(name)
+    if (source && ours(source[1])) {
+      const archive = path.join(dir, source[1])
+      if (!existsSync(archive) || existsSync(archive + MANIFEST_SUFFIX)) {
+        rmSync(path.join(dir, name), {force: true})
+        removed.push(name)
+      }
+    }
+  }
+  if (removed.length > 0) fsyncDir(dir)
+  return removed
 }
 
 /** Every id in the finished archives of a folder (for checks and tests). */
@@ -154,6 +211,31 @@ class WholeLines {
   get tail(): boolean {
     return this.stopped || this.carry.length > 0
   }
+}
+
+/**
+ * Reads an unfinished archive without changing it: every whole line to onRow, in order, and whether a
+ * torn tail would be cut (as recoverArchiveFile decides). For `audit archive --dry-run`.
+ */
+export async function scanArchiveFile(file: string, onRow: (row: Record<string, unknown>) => void, drain: () => Promise<void>): Promise<{rows: number; torn: boolean}> {
+  const lines = new WholeLines(onRow)
+  if (file.endsWith('.gz')) {
+    if (statSync(file).size === 0) return {rows: 0, torn: false}
+    await pipeline(createReadStream(file, {highWaterMark: BLOCK_BYTES}), gunzipStream(true), async (text: AsyncIterable<Buffer>) => {
+      for await (const chunk of text) {
+        if (lines.stopped) continue
+        lines.push(chunk)
+        await drain()
+      }
+    })
+    return {rows: lines.rows, torn: lines.tail || !(await gzipComplete(file))}
+  }
+  for await (const chunk of createReadStream(file, {highWaterMark: BLOCK_BYTES}) as AsyncIterable<Buffer>) {
+    if (lines.stopped) break
+    lines.push(chunk)
+    await drain()
+  }
+  return {rows: lines.rows, torn: statSync(file).size !== lines.bytes}
 }
 
 export interface RecoveredFile {

@@ -1,5 +1,5 @@
 import {createHash} from 'node:crypto'
-import {closeSync, existsSync, fsyncSync, mkdirSync, openSync} from 'node:fs'
+import {closeSync, existsSync, fsyncSync, mkdirSync, openSync, rmSync} from 'node:fs'
 import path from 'node:path'
 
 import type {Knex} from 'knex'
@@ -9,15 +9,22 @@ import {toDbTimestamp} from '../clock.js'
 import type {Database} from '../db/connection.js'
 import {acquireLease, type Lease, LeaseHeldError} from '../db/lease.js'
 import {type Executor, writeTransaction} from '../db/transactions.js'
-import {OpsError} from '../errors.js'
+import {OpsError, UsageError} from '../errors.js'
+import {interruptedBy, requireTables} from '../db/faults.js'
+import {databaseIdentity, type DatabaseIdentity} from '../db/identity.js'
+import {assertWithin, LIMITS} from '../limits.js'
 import {
   encodeLines,
   fsyncDir,
   MANIFEST_SUFFIX,
+  readArchiveSource,
   recoverArchiveFile,
-  removeStaleTemporaries,
+  removeStaleFiles,
+  scanArchiveFile,
+  SOURCE_SUFFIX,
   unfinishedArchives,
   writeAll,
+  writeArchiveSource,
   writeFileAtomic,
 } from './archive-files.js'
 
@@ -38,6 +45,11 @@ export interface ArchiveOptions {
   deleteBatchRows?: number
   /** Called after each batch of durable rows is deleted (progress output). */
   onChunk?: (progress: {archived: number; matched: number}) => void
+  /**
+   * Unfinished archives (paths or names in the archive folder) that carry no record of their database
+   * (written by laundry-ops before 0.2) and that the operator declares to be this database's (`--adopt`).
+   */
+  adopt?: string[]
 }
 
 export interface ArchiveKey {
@@ -55,6 +67,8 @@ export interface Manifest {
   last: ArchiveKey | null
   filter: {cutoff: string; days: number | null; channel: string | null}
   tool: {name: 'laundry-ops'; version: string}
+  /** The database the rows came from (no secrets). */
+  database: {display: string; fingerprint: string}
   written_at: string
   recovered: boolean
 }
@@ -62,8 +76,16 @@ export interface Manifest {
 export interface RecoveryReport {
   file: string
   rows: number
+  /** Rows of the file still in the table, deleted now (a dry run: that would be deleted). */
   deleted_from_table: number
   torn_tail: boolean
+}
+
+/** An unfinished archive of another database in the same folder: never touched by this run. */
+export interface LeftAlone {
+  file: string
+  /** The database it belongs to, as recorded beside it. */
+  database: string
 }
 
 export interface ArchiveResult {
@@ -72,9 +94,14 @@ export interface ArchiveResult {
   deleted: number
   dry_run: boolean
   cutoff: string
+  /** The database archived (no secrets). */
+  database: string
   file: string | null
   manifest: string | null
+  /** Unfinished archives of this database that this run finished first (a dry run: would finish). */
   recovered: RecoveryReport[]
+  /** Unfinished archives of other databases sharing the folder, left alone. */
+  left_alone: LeftAlone[]
 }
 
 const pad = (n: number) => String(n).padStart(2, '0')
@@ -144,7 +171,7 @@ function writeManifest(file: string, manifest: Manifest): string {
  * writes the manifest. Safe to repeat. Streams the file: memory does not grow with its size (one read
  * block, and the ids of at most one delete statement plus one block's lines).
  */
-async function recoverArchive(db: Database, file: string, options: ArchiveOptions): Promise<RecoveryReport> {
+async function recoverArchive(db: Database, file: string, options: ArchiveOptions, identity: DatabaseIdentity): Promise<RecoveryReport> {
   const gzip = file.endsWith('.gz')
   let first: {id: string; created_at: string} | null = null
   let last: {id: string; created_at: string} | null = null
@@ -175,10 +202,34 @@ async function recoverArchive(db: Database, file: string, options: ArchiveOption
     last,
     filter: {cutoff: 'unknown (recovered)', days: null, channel: null},
     tool: {name: 'laundry-ops', version: options.toolVersion},
+    database: identity,
     written_at: toDbTimestamp(options.clock.now()),
     recovered: true,
   })
+  // The manifest now records the source; the side record is done with.
+  rmSync(file + SOURCE_SUFFIX, {force: true})
+  fsyncDir(path.dirname(file))
   return {file, rows: kept.rows, deleted_from_table: deleted, torn_tail: kept.torn}
+}
+
+/** What recoverArchive would do, without changing the file or the table (for --dry-run). */
+async function previewRecovery(db: Database, file: string, inScope: () => Knex.QueryBuilder): Promise<{report: RecoveryReport; matchedInFile: number}> {
+  let ids: string[] = []
+  let present = 0
+  let matchedInFile = 0
+  const drain = async (all = false) => {
+    while (ids.length >= RECOVERY_DELETE_IDS || (all && ids.length > 0)) {
+      const batch = ids.slice(0, RECOVERY_DELETE_IDS)
+      ids = ids.slice(RECOVERY_DELETE_IDS)
+      const [{n}] = (await db.knex('audit_events').whereIn('id', batch).count({n: '*'})) as Array<{n: number | string}>
+      present += Number(n)
+      const [{n: m}] = (await inScope().whereIn('id', batch).count({n: '*'})) as Array<{n: number | string}>
+      matchedInFile += Number(m)
+    }
+  }
+  const scanned = await scanArchiveFile(file, (row) => ids.push(String(row.id)), () => drain())
+  await drain(true)
+  return {report: {file, rows: scanned.rows, deleted_from_table: present, torn_tail: scanned.torn}, matchedInFile}
 }
 
 /** Rows deleted per batch: fsynced pages are deleted together, by the hundred thousand, not page by page. */
@@ -201,6 +252,8 @@ interface CopyContext {
   chunk: number
   page: PageSink
   lease: Lease
+  /** Rows deleted from the table, as each delete commits (so a fault reports what was done). */
+  onDeleted: (rows: number) => void
   /** After each delete batch: progress output. */
   progress: () => void
 }
@@ -213,11 +266,10 @@ interface CopyContext {
  * of audit_events' four indexes. Only rows whose rowid AND id are the ones listed (so the rows the page
  * read) are deleted, and no statement binds more than a handful of parameters, whatever --chunk is.
  */
-async function copySqlite(db: Database, c: CopyContext): Promise<number> {
+async function copySqlite(db: Database, c: CopyContext): Promise<void> {
   const conn = await db.knex.client.acquireConnection()
   const on = <T extends {connection(c: unknown): T}>(q: T): T => q.connection(conn)
   const keys = 'temp.laundry_ops_archive_keys'
-  let deleted = 0
   // The key list's temp file gets a 2 MB page cache instead of the connection's 16 MB: it is read in key
   // order, so the small cache costs no time and keeps 12-16 MB off the peak RSS (docs/BENCHMARKS.md).
   const [tempCache] = (await on(db.knex.raw('pragma temp.cache_size'))) as Array<{cache_size: number}>
@@ -244,7 +296,7 @@ async function copySqlite(db: Database, c: CopyContext): Promise<number> {
       const {changes} = (await on(
         db.knex.raw(`delete from "audit_events" where "rowid" in (select k."id" from ${listed} where k."rn" > ? and k."rn" <= ?)`, [removed, durable]),
       )) as {changes: number}
-      deleted += changes
+      c.onDeleted(changes)
       removed = durable
       await c.lease.refresh(((table: string) => on(db.knex(table))) as unknown as Executor)
       refreshed = Date.now()
@@ -268,7 +320,6 @@ async function copySqlite(db: Database, c: CopyContext): Promise<number> {
     }
     await flush()
     await on(db.knex.raw(`drop table if exists ${keys}`))
-    return deleted
   } finally {
     await on(db.knex.raw('pragma synchronous = NORMAL')).catch(() => {})
     if (tempCache) await on(db.knex.raw(`pragma temp.cache_size = ${Number(tempCache.cache_size)}`)).catch(() => {})
@@ -284,13 +335,12 @@ async function copySqlite(db: Database, c: CopyContext): Promise<number> {
  * exactly the rows the cursor returned, one array parameter per statement whatever --chunk is. That
  * delete runs while the cursor reads on; it is awaited before the next batch and before the manifest.
  */
-async function copyPg(db: Database, c: CopyContext): Promise<number> {
+async function copyPg(db: Database, c: CopyContext): Promise<void> {
   const conn = await db.knex.client.acquireConnection()
   // Every statement of the cursor goes through knex on that connection. (Calling the pg client directly
   // measured a peak heap 2-3x higher for the same fetches: young rows survived scavenges.)
   const query = async (sql: string, bindings: readonly unknown[] = []) =>
     (await db.knex.raw(sql, bindings as Knex.RawBinding[]).connection(conn)) as {rows: Row[]}
-  let deleted = 0
   let deleting: Promise<void> | null = null
   let inTransaction = false
   // The ids of fsynced pages, one comma-separated string per page (a few large strings rather than one
@@ -305,7 +355,7 @@ async function copyPg(db: Database, c: CopyContext): Promise<number> {
           n += pages[i].rows
         }
         const result = (await db.knex.raw('delete from "audit_events" where "id" = any(?::uuid[])', [`{${group.join(',')}}`])) as {rowCount: number | null}
-        deleted += result.rowCount ?? 0
+        c.onDeleted(result.rowCount ?? 0)
       }
       await c.lease.refresh()
       c.progress()
@@ -347,7 +397,6 @@ async function copyPg(db: Database, c: CopyContext): Promise<number> {
     if (pending.length > 0) await startDelete(pending)
     await query('commit')
     inTransaction = false
-    return deleted
   } finally {
     if (deleting) await deleting.catch(() => {})
     if (inTransaction) await query('rollback').catch(() => {})
@@ -355,12 +404,51 @@ async function copyPg(db: Database, c: CopyContext): Promise<number> {
   }
 }
 
-function archiveFileName(dir: string, now: Date, gzip: boolean): string {
+/**
+ * Claims a new archive name (upstream's `audit-events-YYYYMMDD-HHMMSS.jsonl`, `-2`, `-3`… when taken)
+ * by creating its source record exclusively: two runs against two databases in the same second get two
+ * names. The archive file itself is only created when the first page is written.
+ */
+function claimArchiveName(dir: string, now: Date, gzip: boolean, identity: DatabaseIdentity): string {
   const base = `audit-events-${stamp(now)}`
   const ext = gzip ? '.jsonl.gz' : '.jsonl'
-  let candidate = path.join(dir, base + ext)
-  for (let n = 2; existsSync(candidate); n++) candidate = path.join(dir, `${base}-${n}${ext}`)
-  return candidate
+  for (let n = 1; ; n++) {
+    const candidate = path.join(dir, n === 1 ? base + ext : `${base}-${n}${ext}`)
+    if (existsSync(candidate)) continue
+    try {
+      closeSync(openSync(candidate + SOURCE_SUFFIX, 'wx'))
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'EEXIST') continue
+      throw error
+    }
+    writeArchiveSource(candidate, {database: identity.display, fingerprint: identity.fingerprint})
+    return candidate
+  }
+}
+
+/** Sorts the unfinished archives of the folder: ours to finish, other databases' to leave alone, and unknown ones. */
+function unfinishedBySource(dir: string, identity: DatabaseIdentity, adopt: string[]): {ours: string[]; others: LeftAlone[]; unknown: string[]} {
+  const ours: string[] = []
+  const others: LeftAlone[] = []
+  const unknown: string[] = []
+  const adopted = new Set(adopt.map((f) => path.resolve(dir, f)))
+  for (const file of unfinishedArchives(dir)) {
+    const source = readArchiveSource(file)
+    if (source?.fingerprint === identity.fingerprint) ours.push(file)
+    else if (source) others.push({file, database: source.database})
+    else if (adopted.has(file)) ours.push(file)
+    else unknown.push(file)
+  }
+  for (const file of adopted) {
+    if (!unfinishedArchives(dir).includes(file)) {
+      throw new UsageError('USAGE', `--adopt ${file}: not an unfinished archive of ${dir} (an archive without its .manifest.json)`)
+    }
+    const source = readArchiveSource(file)
+    if (source && source.fingerprint !== identity.fingerprint) {
+      throw new UsageError('USAGE', `--adopt ${file}: it belongs to ${source.database}, not to ${identity.display}; run the archive against that database`)
+    }
+  }
+  return {ours, others, unknown}
 }
 
 /**
@@ -371,18 +459,51 @@ function archiveFileName(dir: string, now: Date, gzip: boolean): string {
  * ends up in two archives. One run at a time, guarded by a lease in `cache_locks`.
  */
 export async function archiveAuditEvents(db: Database, options: ArchiveOptions): Promise<ArchiveResult> {
+  assertWithin('--days', options.days, LIMITS.days)
   const now = options.clock.now()
   const cutoff = toDbTimestamp(new Date(now.getTime() - options.days * 86_400_000))
+  await requireTables(db, ['audit_events', 'cache_locks'])
   const dir = path.join(options.storage, 'app', 'audit-archives')
   const scope = () => {
     const q = db.knex('audit_events').where('created_at', '<', cutoff)
     if (options.channel) q.where('channel', options.channel)
     return q
   }
+  const identity = await databaseIdentity(db)
   const [{n}] = await scope().count({n: '*'})
-  const result: ArchiveResult = {matched: Number(n), archived: 0, deleted: 0, dry_run: options.dryRun, cutoff, file: null, manifest: null, recovered: []}
+  const result: ArchiveResult = {
+    matched: Number(n),
+    archived: 0,
+    deleted: 0,
+    dry_run: options.dryRun,
+    cutoff,
+    database: identity.display,
+    file: null,
+    manifest: null,
+    recovered: [],
+    left_alone: [],
+  }
+  const unfinished = () => {
+    const sorted = unfinishedBySource(dir, identity, options.adopt ?? [])
+    result.left_alone = sorted.others
+    if (sorted.unknown.length > 0) {
+      throw new OpsError(
+        'FAILED',
+        `unfinished archive${sorted.unknown.length > 1 ? 's' : ''} ${sorted.unknown.join(', ')} carr${sorted.unknown.length > 1 ? 'y' : 'ies'} no record of its database (written before laundry-ops recorded one): if it is ${identity.display}'s, rerun with --adopt <file> to finish it; if it is another database's, move it out of ${dir}; nothing was changed`,
+      )
+    }
+    return sorted.ours
+  }
   if (options.dryRun) {
+    // The same decisions as the real run, without the lease and without changing a file or a row: the
+    // unfinished archives it would finish first, and what would then still match.
+    for (const file of unfinished()) {
+      const preview = await previewRecovery(db, file, scope)
+      result.recovered.push(preview.report)
+      result.matched -= preview.matchedInFile
+    }
     result.archived = result.matched
+    result.deleted = result.matched
     return result
   }
 
@@ -390,37 +511,46 @@ export async function archiveAuditEvents(db: Database, options: ArchiveOptions):
   try {
     lease = await acquireLease(db, ARCHIVE_LEASE_KEY, LEASE_SECONDS, options.clock.now)
   } catch (error) {
-    if (error instanceof LeaseHeldError)
-      throw new OpsError('ARCHIVE_RUNNING', `another audit archive run is in progress (${error.message}); nothing was changed`)
+    if (error instanceof LeaseHeldError) throw new OpsError('ARCHIVE_RUNNING', `another audit archive run is in progress (${error.message}); nothing was changed`)
     throw error
   }
+  let file: string | null = null
+  let fd: number | null = null
   try {
     try {
       mkdirSync(dir, {recursive: true})
     } catch (error) {
       throw new OpsError('STORAGE_UNWRITABLE', `cannot create the archive folder ${dir} (${(error as NodeJS.ErrnoException).code})`)
     }
-    removeStaleTemporaries(dir)
-    for (const file of unfinishedArchives(dir)) result.recovered.push(await recoverArchive(db, file, options))
+    removeStaleFiles(dir, identity.fingerprint)
+    for (const unfinishedFile of unfinished()) result.recovered.push(await recoverArchive(db, unfinishedFile, options, identity))
     if (result.recovered.some((r) => r.deleted_from_table > 0)) {
       const [{n: again}] = await scope().count({n: '*'})
       result.matched = Number(again)
     }
     if (result.matched === 0) return result
 
-    const file = archiveFileName(dir, now, options.gzip)
-    const fd = openSync(file, 'wx')
-    fsyncDir(dir)
-    result.file = file
+    const archive = claimArchiveName(dir, now, options.gzip, identity)
+    file = archive
     const hash = createHash('sha256')
     let bytes = 0
     let first: ArchiveKey | null = null
     let last: ArchiveKey | null = null
-    // A page of rows becomes lines, is appended and fsynced: from then on its rows may be deleted.
+    // A page of rows becomes lines, is appended and fsynced: from then on its rows may be deleted. The
+    // file is created with the first page, so a run that fails before it leaves no empty archive.
     const page: PageSink = (rows) => {
       const data = encodeLines(rows.map(toLine), options.gzip)
-      writeAll(fd, data)
-      fsyncSync(fd)
+      try {
+        if (fd === null) {
+          fd = openSync(archive, 'wx')
+          fsyncDir(dir)
+          result.file = archive
+        }
+        writeAll(fd, data)
+        fsyncSync(fd)
+      } catch (error) {
+        throw Object.assign(error as Error, {path: archive})
+      }
       hash.update(data)
       bytes += data.length
       result.archived += rows.length
@@ -428,22 +558,23 @@ export async function archiveAuditEvents(db: Database, options: ArchiveOptions):
       first ??= {created_at: String(rows[0].created_at), id: String(rows[0].id)}
       last = {created_at: String(tail.created_at), id: String(tail.id)}
     }
-    try {
-      const copy = db.dialect === 'sqlite' ? copySqlite : copyPg
-      result.deleted = await copy(db, {
-        deleteBatch: Math.max(1, options.deleteBatchRows ?? DELETE_BATCH_ROWS),
-        cutoff,
-        channel: options.channel,
-        chunk: options.chunk,
-        page,
-        lease,
-        progress: () => options.onChunk?.({archived: result.archived, matched: result.matched}),
-      })
-    } finally {
-      closeSync(fd)
-    }
-    result.manifest = writeManifest(file, {
-      file: path.basename(file),
+    const copy = db.dialect === 'sqlite' ? copySqlite : copyPg
+    await copy(db, {
+      deleteBatch: Math.max(1, options.deleteBatchRows ?? DELETE_BATCH_ROWS),
+      cutoff,
+      channel: options.channel,
+      chunk: options.chunk,
+      page,
+      lease,
+      onDeleted: (rows) => {
+        result.deleted += rows
+      },
+      progress: () => options.onChunk?.({archived: result.archived, matched: result.matched}),
+    })
+    closeSync(fd!)
+    fd = null
+    result.manifest = writeManifest(archive, {
+      file: path.basename(archive),
       rows: result.archived,
       bytes,
       sha256: hash.digest('hex'),
@@ -452,11 +583,35 @@ export async function archiveAuditEvents(db: Database, options: ArchiveOptions):
       last,
       filter: {cutoff, days: options.days, channel: options.channel ?? null},
       tool: {name: 'laundry-ops', version: options.toolVersion},
+      database: identity,
       written_at: toDbTimestamp(options.clock.now()),
       recovered: false,
     })
+    removeStaleFiles(dir, identity.fingerprint)
     return result
+  } catch (error) {
+    throw interruptedArchive(error, db, result, file)
   } finally {
+    if (fd !== null) closeSync(fd)
     await lease.release().catch(() => {})
   }
+}
+
+/**
+ * A run that failed part-way: an archive file without a durable line is removed (its rows are all still
+ * in the table), and the report says what is in the file, what was deleted, and that the next run
+ * finishes the file.
+ */
+function interruptedArchive(error: unknown, db: Database, result: ArchiveResult, file: string | null): unknown {
+  if (file !== null && result.archived === 0) {
+    rmSync(file, {force: true})
+    rmSync(file + SOURCE_SUFFIX, {force: true})
+    return interruptedBy(error, db.target, {done: 'no row was archived or deleted, and no archive file was left behind', next: 'rerun `laundry-ops audit archive`'})
+  }
+  if (file === null) return interruptedBy(error, db.target, {done: 'no new archive was started', next: 'rerun `laundry-ops audit archive`'})
+  return interruptedBy(error, db.target, {
+    done: `${result.archived} row(s) were written and fsynced to ${file} and ${result.deleted} of them deleted from the table`,
+    notDone: `the other ${result.matched - result.archived} matching row(s) are still in the table`,
+    next: `the next \`laundry-ops audit archive\` run finishes ${path.basename(file)} (no row is lost or archived twice)${(error as {code?: string})?.code === 'ENOSPC' || (error as {code?: string})?.code === 'SQLITE_FULL' ? '; free space first' : ''}`,
+  })
 }

@@ -1,4 +1,4 @@
-import {mkdirSync, statSync} from 'node:fs'
+import {existsSync, mkdirSync, statSync} from 'node:fs'
 import path from 'node:path'
 import type {Knex} from 'knex'
 
@@ -98,13 +98,54 @@ export interface OpenOptions {
   /** Fail fast when the server does not answer (ms). */
   connectTimeoutMs?: number
   poolMax?: number
+  /**
+   * Create a missing SQLite file and its folder. Only the commands that create a schema do (db migrate,
+   * db fresh); everything else reports a missing database instead of leaving an empty file behind.
+   */
+  create?: boolean
+  /** PostgreSQL session timeouts (ms, 0 = none) in place of SESSION_TIMEOUTS. */
+  timeouts?: Partial<SessionTimeouts>
+}
+
+/** The PostgreSQL timeouts of our own sessions. */
+export interface SessionTimeouts {
+  statement_timeout: number
+  lock_timeout: number
+  idle_in_transaction_session_timeout: number
+}
+
+/**
+ * Our sessions set the timeouts they need for themselves, whatever the database or role default says: a
+ * database-wide `statement_timeout` of 150 ms (set for the web application) must not cancel an archive's
+ * 100,000-row delete, and an `idle_in_transaction_session_timeout` must not end the archive's cursor
+ * transaction while a page is fsynced. They stay bounded, so a stuck statement or lock still ends with a
+ * clear error instead of hanging a cron run.
+ */
+export const SESSION_TIMEOUTS: SessionTimeouts = {
+  statement_timeout: 15 * 60_000,
+  lock_timeout: 60_000,
+  idle_in_transaction_session_timeout: 15 * 60_000,
+}
+
+/**
+ * A missing SQLite file is reported, not created (unless the command creates a schema): a read-only
+ * command pointed at a wrong path, or `DATABASE_URL=garbage`, must not leave an empty database behind.
+ */
+function assertSqliteExists(target: Extract<DatabaseTarget, {client: 'sqlite'}>): void {
+  if (existsSync(target.filename)) return
+  const from = target.source ? ` (${target.source})` : ''
+  throw new OpsError(
+    'DB_NOT_FOUND',
+    `no SQLite database at ${target.filename}${from}: create it with \`laundry-ops db migrate\`, or point DATABASE_URL / --database-url at the right file; nothing was created`,
+  )
 }
 
 /** Opens the database named by the configuration and checks that it answers. */
 export async function openDatabase(target: DatabaseTarget, options: OpenOptions = {}): Promise<Database> {
   const {default: knexFactory} = await import('knex')
   if (target.client === 'sqlite') {
-    prepareSqliteFolder(target.filename)
+    if (options.create) prepareSqliteFolder(target.filename)
+    else assertSqliteExists(target)
     try {
       await import('better-sqlite3')
     } catch (error) {
@@ -158,6 +199,8 @@ export async function openDatabase(target: DatabaseTarget, options: OpenOptions 
       connectionString: target.connectionString,
       connectionTimeoutMillis: options.connectTimeoutMs ?? 5000,
       application_name: 'laundry-ops',
+      ...SESSION_TIMEOUTS,
+      ...options.timeouts,
     },
     pool: {min: 0, max: options.poolMax ?? 4},
     acquireConnectionTimeout: (options.connectTimeoutMs ?? 5000) + 1000,

@@ -105,7 +105,7 @@ export interface MigrateOptions {
 
 export interface MigrateResult {
   database: string
-  dryRun: boolean
+  dry_run: boolean
   batch: number | null
   migrated: string[]
   unknown: Array<{name: string; batch: number}>
@@ -134,7 +134,7 @@ export async function migrate(db: Database, options: MigrateOptions = {}): Promi
   if (options.dryRun) {
     const status = await migrationStatus(db)
     const batch = status.pending.length === 0 ? null : Math.max(0, ...status.migrations.map((m) => m.batch ?? 0), ...status.unknown.map((u) => u.batch)) + 1
-    return {database: db.target.display, dryRun: true, batch, migrated: status.pending, unknown: status.unknown}
+    return {database: db.target.display, dry_run: true, batch, migrated: status.pending, unknown: status.unknown}
   }
   return withSchemaTransaction(db, async (conn) => {
     await ensureLedger(conn, db)
@@ -142,7 +142,7 @@ export async function migrate(db: Database, options: MigrateOptions = {}): Promi
     const ran = new Set(rows.map((r) => r.migration))
     const pending = MIGRATIONS.filter((m) => !ran.has(m.name))
     const status = summarise(db, true, rows)
-    if (pending.length === 0) return {database: db.target.display, dryRun: false, batch: null, migrated: [], unknown: status.unknown}
+    if (pending.length === 0) return {database: db.target.display, dry_run: false, batch: null, migrated: [], unknown: status.unknown}
     let batch = Math.max(0, ...rows.map((r) => r.batch)) + 1
     const firstBatch = batch
     for (const migration of pending) {
@@ -150,7 +150,7 @@ export async function migrate(db: Database, options: MigrateOptions = {}): Promi
       await conn(LEDGER_TABLE).insert({migration: migration.name, batch})
       if (options.step) batch++
     }
-    return {database: db.target.display, dryRun: false, batch: firstBatch, migrated: pending.map((m) => m.name), unknown: status.unknown}
+    return {database: db.target.display, dry_run: false, batch: firstBatch, migrated: pending.map((m) => m.name), unknown: status.unknown}
   })
 }
 
@@ -163,8 +163,8 @@ export interface RollbackOptions {
 
 export interface RollbackResult {
   database: string
-  dryRun: boolean
-  rolledBack: Array<{name: string; batch: number}>
+  dry_run: boolean
+  rolled_back: Array<{name: string; batch: number}>
 }
 
 function rollbackPlan(rows: LedgerRow[], step: number | undefined): LedgerRow[] {
@@ -193,7 +193,7 @@ export async function rollback(db: Database, options: RollbackOptions = {}): Pro
   }
   if (options.dryRun) {
     const rows = await plan(db.knex)
-    return {database: db.target.display, dryRun: true, rolledBack: rows.map((r) => ({name: r.migration, batch: r.batch}))}
+    return {database: db.target.display, dry_run: true, rolled_back: rows.map((r) => ({name: r.migration, batch: r.batch}))}
   }
   return withSchemaTransaction(db, async (conn) => {
     const rows = await plan(conn)
@@ -201,7 +201,7 @@ export async function rollback(db: Database, options: RollbackOptions = {}): Pro
       await runMigration(conn, db, byName.get(row.migration)!, 'down', clock)
       await conn(LEDGER_TABLE).where('id', row.id).delete()
     }
-    return {database: db.target.display, dryRun: false, rolledBack: rows.map((r) => ({name: r.migration, batch: r.batch}))}
+    return {database: db.target.display, dry_run: false, rolled_back: rows.map((r) => ({name: r.migration, batch: r.batch}))}
   })
 }
 

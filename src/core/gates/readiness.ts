@@ -1,4 +1,4 @@
-import {accessSync, closeSync, constants, existsSync, openSync, statSync, unlinkSync} from 'node:fs'
+import {accessSync, closeSync, constants, openSync, statSync, unlinkSync} from 'node:fs'
 import path from 'node:path'
 
 import {type AppConfig, type DatabaseTarget, loadConfig, readEnvironment} from '../config.js'
@@ -64,13 +64,6 @@ function isDirectory(dir: string): boolean {
   }
 }
 
-/** Connects without side effects: a missing SQLite file is reported, not created. */
-async function connect(target: DatabaseTarget, timeoutMs: number): Promise<Database> {
-  if (target.client === 'sqlite' && !existsSync(target.filename)) {
-    throw new Error(`SQLite database ${target.filename} does not exist (create it with \`laundry-ops db migrate\`)`)
-  }
-  return openDatabase(target, {connectTimeoutMs: timeoutMs, poolMax: 1})
-}
 
 /**
  * ops:readiness:check (reference/upstream-ops.md §1.4, SPEC §4.5): upstream's checks in upstream's order,
@@ -110,7 +103,7 @@ export async function readinessCheck(options: ReadinessOptions): Promise<Readine
     add('database.connection', 'fail', 'Database connection failed: the configuration is invalid (see config.valid).')
   } else {
     try {
-      db = await connect(config.database, options.connectTimeoutMs ?? READINESS_CONNECT_TIMEOUT_MS)
+      db = await openDatabase(config.database, {connectTimeoutMs: options.connectTimeoutMs ?? READINESS_CONNECT_TIMEOUT_MS, poolMax: 1})
       add('database.connection', 'pass', `Database connection is healthy (${connectionName(config.database)}).`)
     } catch (error) {
       add('database.connection', 'fail', `Database connection failed: ${oneLine(error)}`)

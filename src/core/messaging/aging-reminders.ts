@@ -1,6 +1,7 @@
 import type {Clock} from '../clock.js'
 import type {Database} from '../db/connection.js'
 import {UsageError} from '../errors.js'
+import {YEARS} from '../limits.js'
 import {isLaravelUuid} from '../domain/ids.js'
 import {enqueueOrderEvent} from './dispatch.js'
 import {validateTenant} from './redrive.js'
@@ -22,8 +23,12 @@ export function bucketFor(ageDays: number): AgingBucket {
 export function parseAsOf(value: string): Date {
   const match = /^(\d{4})-(\d{2})-(\d{2})$/.exec(value)
   const date = match ? new Date(Date.UTC(Number(match[1]), Number(match[2]) - 1, Number(match[3]))) : undefined
-  if (!match || !date || date.getUTCFullYear() !== Number(match[1]) || date.getUTCMonth() !== Number(match[2]) - 1 || date.getUTCDate() !== Number(match[3])) {
+  const year = Number(match?.[1])
+  if (!match || !date || date.getUTCFullYear() !== year || date.getUTCMonth() !== Number(match[2]) - 1 || date.getUTCDate() !== Number(match[3])) {
     throw new UsageError('INVALID_AS_OF', `Invalid --as-of '${value}'. Use a real date as YYYY-MM-DD.`)
+  }
+  if (year < YEARS.min || year > YEARS.max) {
+    throw new UsageError('INVALID_AS_OF', `Invalid --as-of '${value}': the year must be from ${YEARS.min} to ${YEARS.max}.`)
   }
   return date
 }

@@ -39,7 +39,7 @@ export async function listFailedJobs(db: Database): Promise<FailedJobSummary[]> 
 }
 
 export interface RetryResult {
-  dryRun: boolean
+  dry_run: boolean
   retried: Array<{uuid: string; queue: string; job_id: number | null}>
 }
 
@@ -70,15 +70,21 @@ export async function retryFailedJobs(db: Database, ids: string[] | 'all', clock
       }
       retried.push({uuid: row.uuid, queue: row.queue, job_id: jobId})
     }
-    return {dryRun, retried}
+    return {dry_run: dryRun, retried}
   })
+}
+
+export interface FlushResult {
+  dry_run: boolean
+  deleted: number
+  older_than: string | null
 }
 
 /** `queue:flush`: deletes failed jobs, all or those older than `hours`. */
 export async function flushFailedJobs(
   db: Database,
   options: {hours?: number; dryRun?: boolean; clock: Clock},
-): Promise<{dryRun: boolean; deleted: number; olderThan: string | null}> {
+): Promise<FlushResult> {
   const olderThan = options.hours === undefined ? null : toDbTimestamp(new Date(options.clock.now().getTime() - options.hours * 3_600_000))
   const query = () => {
     const q = db.knex('failed_jobs')
@@ -87,8 +93,8 @@ export async function flushFailedJobs(
   }
   if (options.dryRun) {
     const [{n}] = await query().count({n: '*'})
-    return {dryRun: true, deleted: Number(n), olderThan}
+    return {dry_run: true, deleted: Number(n), older_than: olderThan}
   }
   const deleted = await query().delete()
-  return {dryRun: false, deleted, olderThan}
+  return {dry_run: false, deleted, older_than: olderThan}
 }

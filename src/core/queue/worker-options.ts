@@ -1,4 +1,5 @@
 import {UsageError} from '../errors.js'
+import {assertWithin, LIMITS} from '../limits.js'
 import {DEFAULT_WORKER_OPTIONS, type WorkerOptions} from './worker.js'
 
 export interface RawWorkerOptions {
@@ -23,6 +24,17 @@ export function workerOptionsFrom(raw: RawWorkerOptions, config: {queueRetryAfte
   if (!/^\d+(\s*,\s*\d+)*$/.test(raw.backoff.trim())) {
     throw new UsageError('USAGE', `--backoff '${raw.backoff}' is invalid: expected seconds, or a comma-separated list such as 1,5,10`)
   }
+  const backoff = raw.backoff.split(',').map((v) => Number(v.trim()))
+  const tooLong = backoff.find((v) => v > LIMITS.backoffSeconds.max)
+  if (tooLong !== undefined) {
+    throw new UsageError('USAGE', `--backoff ${tooLong} is out of range: expected seconds from 0 to ${LIMITS.backoffSeconds.max} for each retry`)
+  }
+  assertWithin('--sleep', raw.sleep, LIMITS.sleepSeconds, false)
+  assertWithin('--rest', raw.rest, LIMITS.sleepSeconds, false)
+  assertWithin('--tries', raw.tries, LIMITS.tries)
+  assertWithin('--max-jobs', raw.maxJobs, LIMITS.jobs)
+  assertWithin('--max-time', raw.maxTime, LIMITS.runSeconds)
+  assertWithin('--timeout', raw.timeout, LIMITS.jobTimeoutSeconds)
   if (raw.timeout > 0 && raw.timeout >= config.queueRetryAfter) {
     throw new UsageError(
       'USAGE',
@@ -34,7 +46,7 @@ export function workerOptionsFrom(raw: RawWorkerOptions, config: {queueRetryAfte
     queues,
     sleep: raw.sleep,
     tries: raw.tries,
-    backoff: raw.backoff.split(',').map((s) => Number(s.trim())),
+    backoff,
     maxJobs: raw.maxJobs,
     maxTime: raw.maxTime,
     stopWhenEmpty: raw.stopWhenEmpty,

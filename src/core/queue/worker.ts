@@ -58,9 +58,9 @@ export interface WorkerResult {
   processed: number
   released: number
   failed: number
-  stopReason: StopReason
+  stop_reason: StopReason
   /** 0 for every graceful stop; 1 when a job overran --timeout (as Laravel's worker kills itself). */
-  exitCode: number
+  exit_code: number
 }
 
 export interface WorkerDeps {
@@ -163,7 +163,7 @@ export async function runWorker(db: Database, options: WorkerOptions, deps: Work
   const emit = deps.onEvent ?? (() => {})
   const startedAt = Date.now()
   const restartBaseline = await lastQueueRestart(db.knex, options.cachePrefix)
-  const result: WorkerResult = {processed: 0, released: 0, failed: 0, stopReason: 'signal', exitCode: 0}
+  const result: WorkerResult = {processed: 0, released: 0, failed: 0, stop_reason: 'signal', exit_code: 0}
 
   const stopReason = async (ranJob: boolean): Promise<StopReason | null> => {
     if (deps.stop?.aborted) return 'signal'
@@ -177,7 +177,7 @@ export async function runWorker(db: Database, options: WorkerOptions, deps: Work
 
   for (;;) {
     if (deps.stop?.aborted) {
-      result.stopReason = 'signal'
+      result.stop_reason = 'signal'
       return result
     }
     const job = await claimNextJob(db, options.queues, clock.now(), options.retryAfter)
@@ -188,8 +188,8 @@ export async function runWorker(db: Database, options: WorkerOptions, deps: Work
         if (error instanceof JobTimeoutError) {
           // Like Laravel: the job stays reserved (and is reclaimed after retry_after); the worker exits 1.
           emit({type: 'failed', job, name: '?', ms: options.timeout * 1000, reason: error.message})
-          result.stopReason = 'timeout'
-          result.exitCode = 1
+          result.stop_reason = 'timeout'
+          result.exit_code = 1
           return result
         }
         throw error
@@ -198,7 +198,7 @@ export async function runWorker(db: Database, options: WorkerOptions, deps: Work
     }
     const reason = await stopReason(Boolean(job))
     if (reason) {
-      result.stopReason = reason
+      result.stop_reason = reason
       return result
     }
     if (!job) await sleep(options.sleep, deps.stop)

@@ -3,6 +3,7 @@ import {toDbTimestamp, toPeriod} from '../clock.js'
 import type {Database} from '../db/connection.js'
 import {writeTransaction} from '../db/transactions.js'
 import {UsageError} from '../errors.js'
+import {YEARS} from '../limits.js'
 import {isLaravelUuid, uuid7} from '../domain/ids.js'
 
 export interface PeriodWindow {
@@ -21,6 +22,10 @@ export function periodWindow(period: string): PeriodWindow {
   const match = /^(\d{4})-(0[1-9]|1[0-2])$/.exec(period)
   if (!match) throw new UsageError('INVALID_PERIOD', `Invalid period format. Use YYYY-MM (month 01-12); got '${period}'.`)
   const year = Number(match[1])
+  // Date.UTC reads years 0-99 as 1900-1999: 0000-01 counted the orders of January 1900.
+  if (year < YEARS.min || year > YEARS.max) {
+    throw new UsageError('INVALID_PERIOD', `Invalid period '${period}': the year must be from ${YEARS.min} to ${YEARS.max}.`)
+  }
   const month = Number(match[2])
   const start = new Date(Date.UTC(year, month - 1, 1))
   const end = new Date(Date.UTC(year, month, 1))

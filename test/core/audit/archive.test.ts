@@ -12,7 +12,7 @@ import type {Database} from '../../../src/core/db/connection.js'
 import {migrate} from '../../../src/core/db/migrator.js'
 import {uuid7} from '../../../src/core/domain/ids.js'
 import {describeEachEngine} from '../../helpers/engines.js'
-import {insertAuditEvents} from '../../helpers/audit.js'
+import {insertAuditEvents, recordArchiveSource} from '../../helpers/audit.js'
 
 const NOW = new Date('2026-02-17T02:00:00Z')
 
@@ -148,7 +148,7 @@ describeEachEngine('audit archive', (ctx) => {
   it('--dry-run reports the same matched and changes nothing; nothing to archive creates no file', async () => {
     await insertAuditEvents(db, 30, {now: NOW, minDays: 95, maxDays: 99})
     const dry = await archiveAuditEvents(db, options({dryRun: true}))
-    expect(dry).to.deep.include({matched: 30, archived: 30, deleted: 0, dry_run: true, file: null})
+    expect(dry).to.deep.include({matched: 30, archived: 30, deleted: 30, dry_run: true, file: null})
     expect(await count()).to.equal(30)
     expect(existsSync(dir())).to.equal(false)
     const none = await archiveAuditEvents(db, options({days: 100}))
@@ -195,6 +195,7 @@ describeEachEngine('audit archive', (ctx) => {
     mkdirSync(dir(), {recursive: true})
     const killed = path.join(dir(), 'audit-events-20260216-020000.jsonl')
     writeFileSync(killed, `${rows.map(line).join('\n')}\n{"id":"torn`)
+    await recordArchiveSource(db, killed)
     // ...and killed while writing its manifest atomically: the temporary file is removed.
     const tmpManifest = `${killed}.manifest.json.tmp-999999`
     writeFileSync(tmpManifest, '{"rows": 3, "sha2')
@@ -238,6 +239,7 @@ describeEachEngine('audit archive', (ctx) => {
         const text = Buffer.from(`${chunk.join('\n')}\n`)
         writeSync(fd, gzip ? gzipSync(text) : text)
       }
+      await recordArchiveSource(db, killed)
       const whole = fstatSync(fd).size
       writeSync(fd, gzip ? gzipSync(Buffer.from(`${line(randomUUID(), '2025-06-01T12:34:56+00:00', -1)}\n`)).subarray(0, 15) : Buffer.from('{"id":"torn'))
       closeSync(fd)
@@ -295,6 +297,7 @@ describeEachEngine('audit archive', (ctx) => {
     const killed = path.join(dir(), 'audit-events-20260216-020000.jsonl.gz')
     const member = gzipSync(Buffer.from(text))
     writeFileSync(killed, member.subarray(0, member.length - 8))
+    await recordArchiveSource(db, killed)
     // ...and a rewrite killed before its rename: the temporary file is removed.
     writeFileSync(`${killed}.tmp-999999`, member.subarray(0, 10))
 

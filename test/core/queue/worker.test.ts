@@ -45,7 +45,7 @@ describeEachEngine('queue worker and WhatsApp send job', (ctx) => {
     const payload = readFileSync(path.join(ROOT, 'fixtures/laravel/laravel-send-wa-job-payload.json'), 'utf8')
     await db.knex('jobs').insert({queue: 'messaging', payload, attempts: 0, reserved_at: null, available_at: 1772352000, created_at: 1772352000})
     const result = await runWorker(db, drain, {clock})
-    expect(result).to.deep.include({processed: 1, failed: 0, stopReason: 'empty', exitCode: 0})
+    expect(result).to.deep.include({processed: 1, failed: 0, stop_reason: 'empty', exit_code: 0})
     const sent = await message(db, FIXTURE_MESSAGE_ID)
     expect(sent.status).to.equal('sent')
     expect(sent.provider_message_id).to.match(/^mock-[a-z0-9]{16}$/)
@@ -234,9 +234,9 @@ describeEachEngine('queue worker and WhatsApp send job', (ctx) => {
       },
     }
     const result = await runWorker(db, {...drain, stopWhenEmpty: false}, {clock, providers: new Map([['mock', restarting]])})
-    expect(result).to.deep.include({processed: 1, stopReason: 'restart', exitCode: 0})
+    expect(result).to.deep.include({processed: 1, stop_reason: 'restart', exit_code: 0})
     const limited = await runWorker(db, {...drain, stopWhenEmpty: false, maxJobs: 1}, {clock})
-    expect(limited).to.deep.include({processed: 1, stopReason: 'max_jobs'})
+    expect(limited).to.deep.include({processed: 1, stop_reason: 'max_jobs'})
     expect(await jobsOf(db)).to.have.length(1)
   })
 })

@@ -1,0 +1,164 @@
+import type {DatabaseTarget} from '../config.js'
+import {OpsError} from '../errors.js'
+import type {Database} from './connection.js'
+import {SESSION_TIMEOUTS} from './connection.js'
+import {SchemaBuilder} from './schema/schema-builder.js'
+
+/**
+ * Faults of the database, the disk and the lock managers, told as what happened, never as the SQL
+ * statement the driver failed on (knex prefixes every driver message with its statement). Callers that
+ * changed something before the fault add what was done, what was not and what to do next
+ * (interruptedBy); the CLI applies describeFault to anything else it catches.
+ */
+
+/** What a command had done when a fault stopped it, for the one-line report. */
+export interface FaultContext {
+  /** What was done (and is durable), e.g. "893 of 2000 messages were requeued and committed". */
+  done?: string
+  /** What was not, e.g. "the other 1107 were not changed". */
+  notDone?: string
+  /** What to do next, e.g. "rerun `laundry-ops wa redrive` to requeue them". */
+  next?: string
+}
+
+interface DriverError {
+  code?: unknown
+  errno?: unknown
+  message?: unknown
+  path?: unknown
+}
+
+/** The driver's own message without the SQL statement knex puts in front of it (`<sql> - <message>`). */
+function driverMessage(error: DriverError): string {
+  const message = String(error.message ?? error)
+  const cut = message.lastIndexOf(' - ')
+  const text = cut >= 0 && /^\s*(select|insert|update|delete|with|create|alter|drop|begin|commit|rollback|declare|fetch|pragma|savepoint|release)\b/i.test(message) ? message.slice(cut + 3) : message
+  return text.split('\n')[0].trim()
+}
+
+function where(target?: DatabaseTarget): string {
+  if (!target) return 'the database'
+  return target.client === 'pg' ? `PostgreSQL at ${target.host}:${target.port}/${target.database}` : `the SQLite database ${target.filename}`
+}
+
+const seconds = (ms: number) => (ms % 1000 === 0 ? `${ms / 1000} s` : `${ms} ms`)
+
+const CONNECTION_LOST = /Connection terminated|terminating connection|server closed the connection|connection reset|Client has encountered a connection error|Client was closed|read ECONNRESET|write EPIPE/i
+
+/**
+ * The fault an error stands for, as an OpsError with a plain message, or null when the error is not a
+ * database, disk or lock fault (a bug: the caller rethrows it as it is).
+ */
+export function describeFault(error: unknown, target?: DatabaseTarget): OpsError | null {
+  if (error instanceof OpsError) return error
+  const e = (error ?? {}) as DriverError
+  const code = typeof e.code === 'string' ? e.code : ''
+  const text = driverMessage(e)
+  const db = where(target)
+
+  // Missing schema: the table or column, and the remedy.
+  const table = /no such table: (?:main\.)?([\w.]+)/i.exec(text)?.[1] ?? (code === '42P01' ? /relation "([^"]+)" does not exist/.exec(text)?.[1] : undefined)
+  if (table) return new OpsError('NOT_MIGRATED', `${db} has no table ${table}: run \`laundry-ops db migrate\` first`, {cause: error})
+  const column =
+    /no such column: ([\w."]+)/i.exec(text)?.[1] ??
+    /has no column named (\w+)/i.exec(text)?.[1] ??
+    (code === '42703' ? /column "?([^"\s]+)"? (?:of relation "[^"]+" )?does not exist/.exec(text)?.[1] : undefined)
+  if (column) return new OpsError('NOT_MIGRATED', `${db} has no column ${column.replace(/"/g, '')}: its schema is older than laundry-ops; run \`laundry-ops db migrate\` first`, {cause: error})
+
+  // Disk full: SQLite, the PostgreSQL server, or a file of ours.
+  if (code === 'SQLITE_FULL' || code === '53100' || code === 'ENOSPC' || code === 'EDQUOT') {
+    const file = typeof e.path === 'string' ? ` (writing ${e.path})` : ''
+    const whose = code === '53100' ? `the PostgreSQL server at ${target?.client === 'pg' ? `${target.host}:${target.port}` : '?'}` : code === 'SQLITE_FULL' ? `the disk of ${db}` : 'the disk'
+    return new OpsError('DISK_FULL', `${whose} is out of space${file}`, {cause: error})
+  }
+
+  // Locks held by someone else for longer than we wait.
+  if (code === 'SQLITE_BUSY' || code.startsWith('SQLITE_BUSY') || code === 'SQLITE_LOCKED') {
+    return new OpsError('DB_LOCKED', `${db} stayed locked by another process (a long write or an open transaction) for more than 10 s`, {cause: error})
+  }
+  if (code === '55P03') return new OpsError('DB_LOCKED', `a lock on ${db} stayed held by another session for more than lock_timeout (${seconds(SESSION_TIMEOUTS.lock_timeout)})`, {cause: error})
+  if (code === '40P01') return new OpsError('DB_LOCKED', `${db} broke a deadlock with another session by cancelling this one`, {cause: error})
+
+  // Server-side timeouts.
+  if (code === '57014') {
+    const why = /statement timeout/i.test(text) ? 'statement_timeout' : /lock timeout/i.test(text) ? 'lock_timeout' : 'a cancel request'
+    return new OpsError('DB_TIMEOUT', `${db} cancelled a statement (${why})`, {cause: error})
+  }
+  if (code === '25P03') return new OpsError('DB_TIMEOUT', `${db} ended the session on idle_in_transaction_session_timeout`, {cause: error})
+
+  // The connection went away, or never came.
+  if (code === '57P01' || code === '57P02' || code === '57P03' || code.startsWith('08') || code === 'ECONNRESET' || code === 'EPIPE' || CONNECTION_LOST.test(text)) {
+    const why = code === '57P01' ? 'terminated by an administrator' : code === '57P02' || code === '57P03' ? 'the server is shutting down or starting' : text
+    return new OpsError('DB_CONNECTION_LOST', `the connection to ${db} was lost (${why})`, {cause: error})
+  }
+  if (code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'EHOSTUNREACH' || code === 'ETIMEDOUT' || /Timeout acquiring a connection/i.test(text)) {
+    return new OpsError('DB_UNREACHABLE', `cannot reach ${db} (${code || 'no connection within the timeout'})`, {cause: error})
+  }
+
+  // Storage we cannot write.
+  if (code.startsWith('SQLITE_READONLY') || code === 'SQLITE_CANTOPEN' || code === 'EACCES' || code === 'EROFS' || code === 'EPERM') {
+    const file = typeof e.path === 'string' ? e.path : target?.client === 'sqlite' ? target.filename : 'a file'
+    return new OpsError('STORAGE_UNWRITABLE', `cannot write ${file} (${code})`, {cause: error})
+  }
+  if (code === 'SQLITE_NOTADB' || code === 'SQLITE_CORRUPT') return new OpsError('DB_INVALID', `${db} is not a valid SQLite database (${code})`, {cause: error})
+  return null
+}
+
+/** The codes of faults (as opposed to refusals and bugs): a report of one says what was done before it. */
+const FAULT_CODES = new Set<OpsError['code']>([
+  'DB_CONNECTION_LOST',
+  'DB_TIMEOUT',
+  'DB_LOCKED',
+  'DB_UNREACHABLE',
+  'DB_INVALID',
+  'DISK_FULL',
+  'STORAGE_UNWRITABLE',
+  'NOT_MIGRATED',
+])
+
+/** The usual remedy for a fault, when the caller has nothing more precise to say. */
+export function nextStep(code: OpsError['code'], command = 'the command'): string | undefined {
+  switch (code) {
+    case 'DISK_FULL':
+      return `free space, then rerun ${command}`
+    case 'DB_LOCKED':
+      return `rerun ${command} once the other process has finished`
+    case 'DB_TIMEOUT':
+      return `rerun ${command}; if it happens again, look for what holds the server back (long transactions, locks)`
+    case 'DB_CONNECTION_LOST':
+    case 'DB_UNREACHABLE':
+      return `rerun ${command} once the database answers`
+    default:
+      return undefined
+  }
+}
+
+/**
+ * The one-line report of a fault that stopped work part-way: what happened, what was done, what was not
+ * and what to do next. An error that is no fault (a bug) is returned as it is; an OpsError that is no
+ * fault (bad input found late, a lease held) too.
+ */
+export function interruptedBy(error: unknown, target: DatabaseTarget | undefined, context: FaultContext, command?: string): unknown {
+  if (error instanceof OpsError && !FAULT_CODES.has(error.code)) return error
+  const fault = describeFault(error, target)
+  if (!fault) return error
+  const next = context.next ?? nextStep(fault.code, command)
+  const parts = [context.done, context.notDone, next].filter((p): p is string => Boolean(p))
+  if (parts.length === 0) return fault
+  return new OpsError(fault.code, `${fault.message}; ${parts.join('; ')}`, {cause: error})
+}
+
+/**
+ * Refuses to start on a database that lacks a table the work needs, naming every missing table and the
+ * remedy, before anything is read or changed.
+ */
+export async function requireTables(db: Database, tables: readonly string[]): Promise<void> {
+  const schema = new SchemaBuilder(db.knex, db.dialect)
+  const missing: string[] = []
+  for (const table of tables) if (!(await schema.hasTable(table))) missing.push(table)
+  if (missing.length === 0) return
+  throw new OpsError(
+    'NOT_MIGRATED',
+    `${where(db.target)} has no ${missing.join(', ')} table${missing.length > 1 ? 's' : ''}: run \`laundry-ops db migrate\` first; nothing was changed`,
+  )
+}

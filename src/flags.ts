@@ -1,0 +1,46 @@
+import {Flags} from '@oclif/core'
+
+import {type Bound} from './core/limits.js'
+
+interface BoundedOptions<D> {
+  description: string
+  default?: D
+  hidden?: boolean
+}
+
+const range = (bound: Bound) => `${bound.min}-${bound.max}`
+
+/**
+ * A whole-number flag within `bound` (src/core/limits.ts): anything else (empty, NaN, a fraction, 2^53,
+ * a negative where none is allowed) is refused while parsing, exit 2, before anything runs.
+ */
+export function boundedInteger(bound: Bound, options: BoundedOptions<number> & {default: number}): ReturnType<typeof integerWithDefault>
+export function boundedInteger(bound: Bound, options: BoundedOptions<number>): ReturnType<typeof integerWithoutDefault>
+export function boundedInteger(bound: Bound, options: BoundedOptions<number>) {
+  const description = `${options.description} (${range(bound)})`
+  return options.default === undefined
+    ? integerWithoutDefault(bound, description, options.hidden)
+    : integerWithDefault(bound, description, options.default, options.hidden)
+}
+
+function integerWithDefault(bound: Bound, description: string, value: number, hidden?: boolean) {
+  return Flags.integer({min: bound.min, max: bound.max, description, default: value, hidden})
+}
+
+function integerWithoutDefault(bound: Bound, description: string, hidden?: boolean) {
+  return Flags.integer({min: bound.min, max: bound.max, description, hidden})
+}
+
+/** A number flag (fractions allowed, e.g. seconds or a percentage) within `bound`. */
+export function boundedNumber(bound: Bound, options: BoundedOptions<number> & {default: number}) {
+  const parse = Flags.custom<number>({
+    async parse(input) {
+      const value = input.trim() === '' ? Number.NaN : Number(input)
+      if (!Number.isFinite(value) || value < bound.min || value > bound.max) {
+        throw new Error(`Expected a number of ${bound.unit} from ${bound.min} to ${bound.max} but received: ${input}`)
+      }
+      return value
+    },
+  })
+  return parse({description: `${options.description} (${range(bound)})`, default: options.default, hidden: options.hidden})
+}

@@ -50,21 +50,21 @@ describeEachEngine('readiness check through the CLI', (ctx) => {
     db = await ctx.scratch.open()
   })
 
-  it('passes all 15 checks after db fresh --seed: the table, then the summary line, exit 0', async () => {
+  it('passes all 17 checks after db fresh --seed: the table, then the summary line, exit 0', async () => {
     expect(existsSync(path.join(cwd, 'storage', 'app')) && existsSync(path.join(cwd, 'storage', 'logs'))).to.equal(true)
     const result = await runCli(['readiness', 'check'], {cwd, env})
     expect(result.code, result.stdout + result.stderr).to.equal(0)
     expect(result.stderr).to.equal('')
     const lines = result.stdout.trimEnd().split('\n')
     expect(lines[0]).to.match(/^Check\s+Status\s+Message$/)
-    expect(lines.slice(1, -1)).to.have.length(15)
+    expect(lines.slice(1, -1)).to.have.length(17)
     for (const line of lines.slice(1, -1)) expect(line).to.match(/^\S+( \S+)*\s{2,}PASS\s{2,}\S/)
     expect(lines[1]).to.match(/^config\.valid\s+PASS\s+Configuration is valid/)
     expect(lines[2]).to.match(
       new RegExp(`^database\\.connection\\s+PASS\\s+Database connection is healthy \\(${ctx.dialect === 'pg' ? 'pgsql' : 'sqlite'}\\)\\.$`),
     )
     expect(lines[7]).to.match(/^scheduler\.command\.wa redrive --limit=100\s+PASS\s+Scheduled: wa redrive --limit=100$/)
-    expect(lines.at(-1)).to.equal('Readiness summary: pass=15, warn=0, fail=0, strict=no')
+    expect(lines.at(-1)).to.equal('Readiness summary: pass=17, warn=0, fail=0, strict=no')
   })
 
   it('--strict turns a warning into exit 1; --json stays alone on stdout; --junit writes one test case per check', async () => {
@@ -83,8 +83,8 @@ describeEachEngine('readiness check through the CLI', (ctx) => {
       assertWellFormedXml(xml)
       expect(() => assertWellFormedXml(xml.replace('</testsuite>', '</testcase></testsuite>'))).to.throw()
       expect(() => assertWellFormedXml(xml.replace('Mock WA', 'Mock & WA'))).to.throw(/bad entity/)
-      expect(xml.match(/<testcase /g)).to.have.length(15)
-      expect(xml).to.match(/<testsuite name="laundry-ops readiness check" tests="15" failures="1" errors="0"/)
+      expect(xml.match(/<testcase /g)).to.have.length(17)
+      expect(xml).to.match(/<testsuite name="laundry-ops readiness check" tests="17" failures="1" errors="0"/)
       expect(xml).to.match(
         /<testcase classname="laundry-ops readiness check" name="wa\.provider\.mock_seed">\s*<failure type="warn" message="Mock WA provider baseline not found\.">/,
       )
@@ -127,7 +127,7 @@ describe('readiness check through the CLI, without a database', () => {
     expect(result.code).to.equal(1)
     expect(result.stderr).to.equal('')
     const json = parseJson(result)
-    expect(json.checks).to.have.length(15)
+    expect(json.checks).to.have.length(17)
     expect(json.checks[1]).to.deep.include({key: 'database.connection', status: 'fail'})
     expect(json.checks[1].message).to.match(/^Database connection failed: cannot reach PostgreSQL at 127\.0\.0\.1:1\/x \(ECONNREFUSED\)/)
     expect(json.summary.fail).to.be.greaterThan(0)

@@ -25,7 +25,12 @@ export default class AuditArchive extends DatabaseCommand<typeof AuditArchive> {
     }),
     channel: Flags.string({description: 'only events of this channel (e.g. api, web)'}),
     gzip: Flags.boolean({description: 'write .jsonl.gz (one gzip member per chunk)'}),
-    'dry-run': Flags.boolean({description: 'count what would be archived; write and delete nothing'}),
+    'dry-run': Flags.boolean({description: 'count what would be archived (and what an unfinished archive would take first); write and delete nothing'}),
+    adopt: Flags.string({
+      multiple: true,
+      description:
+        'finish this unfinished archive (a file of the archive folder without manifest) as this database\'s, though it carries no record of its database (written by laundry-ops 0.1)',
+    }),
   }
 
   async run(): Promise<ArchiveResult> {
@@ -35,17 +40,23 @@ export default class AuditArchive extends DatabaseCommand<typeof AuditArchive> {
     const result = await archiveAuditEvents(db, {
       days: this.flags.days,
       chunk: this.flags.chunk,
-      channel: this.flags.channel?.trim() || undefined,
+      channel: this.flags.channel?.trim(),
       dryRun: this.flags['dry-run'],
       gzip: this.flags.gzip,
+      adopt: this.flags.adopt,
       clock: {now: () => new Date()},
       storage: config.storage,
       toolVersion: this.config.version,
     })
     if (!this.jsonEnabled()) {
+      for (const other of result.left_alone) {
+        this.note(`Left alone: the unfinished archive ${other.file} belongs to ${other.database}; an \`audit archive\` run against that database finishes it.`)
+      }
       for (const r of result.recovered) {
         this.note(
-          `Finished the interrupted archive ${r.file}: ${r.rows} rows kept${r.torn_tail ? ' (torn tail cut)' : ''}, ${r.deleted_from_table} left-over rows deleted from the table.`,
+          result.dry_run
+            ? `Would finish the interrupted archive ${r.file}: ${r.rows} rows kept${r.torn_tail ? ' (torn tail cut)' : ''}, ${r.deleted_from_table} left-over rows deleted from the table.`
+            : `Finished the interrupted archive ${r.file}: ${r.rows} rows kept${r.torn_tail ? ' (torn tail cut)' : ''}, ${r.deleted_from_table} left-over rows deleted from the table.`,
         )
       }
       if (result.matched === 0 && result.file === null) {

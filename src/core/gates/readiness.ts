@@ -3,6 +3,7 @@ import path from 'node:path'
 
 import {type AppConfig, type DatabaseTarget, loadConfig, readEnvironment} from '../config.js'
 import {type Database, openDatabase} from '../db/connection.js'
+import {EXPECTED_TABLES, findSchemaGaps} from '../db/expected-schema.js'
 import {migrationStatus} from '../db/migrator.js'
 import {SchemaBuilder} from '../db/schema/schema-builder.js'
 import {BASELINE, loadSchedule, type LoadedSchedule} from '../scheduler/schedule.js'
@@ -16,11 +17,14 @@ export interface ReadinessOptions {
   /** `--database-url`. */
   databaseUrl?: string
   strict: boolean
+  /** The report's time (tests pin it). */
+  now?: Date
   /** A readiness gate must answer quickly when the database does not (ms). */
   connectTimeoutMs?: number
 }
 
 export interface ReadinessReport {
+  generated_at: string
   checks: Check[]
   summary: Summary
   strict: boolean
@@ -137,6 +141,27 @@ export async function readinessCheck(options: ReadinessOptions): Promise<Readine
       else add('database.migrations.pending', 'fail', `Pending migrations: ${pending.slice(0, 3).join(', ')}${pending.length > 3 ? ' ...' : ''}`)
     })
 
+    // Migrations the Laravel application ran that we do not know: its schema has moved past ours.
+    await dbCheck('database.migrations.unknown', async (conn) => {
+      const unknown = (await migrationStatus(conn)).unknown.map((u) => u.name)
+      if (unknown.length === 0) add('database.migrations.unknown', 'pass', 'Every migration in the ledger is known to laundry-ops.')
+      else {
+        add(
+          'database.migrations.unknown',
+          'warn',
+          `The ledger holds ${unknown.length} migration(s) laundry-ops does not know: ${unknown.slice(0, 3).join(', ')}${unknown.length > 3 ? ' ...' : ''}`,
+        )
+      }
+    })
+
+    // The schema itself: the ledger can say "nothing pending" while a table or column is gone.
+    await dbCheck('database.schema', async (conn) => {
+      const gaps = await findSchemaGaps(conn)
+      const missing = [...gaps.missingTables.map((t) => `table ${t}`), ...gaps.missingColumns.map((c) => `column ${c}`)]
+      if (missing.length === 0) add('database.schema', 'pass', `Every table and column of the laundry schema exists (${Object.keys(EXPECTED_TABLES).length} tables).`)
+      else add('database.schema', 'fail', `Missing ${missing.slice(0, 5).join(', ')}${missing.length > 5 ? ` and ${missing.length - 5} more` : ''}: run \`laundry-ops db migrate\`.`)
+    })
+
     // 4. queue.connection.mode: laundry-ops always uses Laravel's database queue. QUEUE_CONNECTION (the
     // Laravel application's setting, in the same .env) set to anything else means the application pushes
     // its jobs where `queue work` does not look: a warning, as upstream's `sync` one.
@@ -220,5 +245,5 @@ export async function readinessCheck(options: ReadinessOptions): Promise<Readine
     await db?.close().catch(() => {})
   }
 
-  return {checks, summary: summarise(checks), strict: options.strict === true}
+  return {generated_at: `${(options.now ?? new Date()).toISOString().slice(0, 19)}+00:00`, checks, summary: summarise(checks), strict: options.strict === true}
 }

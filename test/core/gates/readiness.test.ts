@@ -45,13 +45,16 @@ describeEachEngine('readiness check', (ctx) => {
     env = {DATABASE_URL: ctx.scratch.url, LAUNDRY_OPS_STORAGE: storage}
   })
 
-  it('a freshly seeded database passes all 15 checks, in upstream order with upstream keys and messages', async () => {
+  it('a freshly seeded database passes all 17 checks, in upstream order with upstream keys and messages', async () => {
     const report = await run()
-    expect(Object.keys(report)).to.deep.equal(['checks', 'summary', 'strict'])
+    expect(Object.keys(report)).to.deep.equal(['generated_at', 'checks', 'summary', 'strict'])
+    expect(report.generated_at).to.match(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\+00:00$/)
     expect(report.checks).to.deep.equal([
       {key: 'config.valid', status: 'pass', message: 'Configuration is valid (env=local, schedule: baseline).'},
       {key: 'database.connection', status: 'pass', message: `Database connection is healthy (${ctx.dialect === 'pg' ? 'pgsql' : 'sqlite'}).`},
       {key: 'database.migrations.pending', status: 'pass', message: 'No pending migrations.'},
+      {key: 'database.migrations.unknown', status: 'pass', message: 'Every migration in the ledger is known to laundry-ops.'},
+      {key: 'database.schema', status: 'pass', message: 'Every table and column of the laundry schema exists (34 tables).'},
       {key: 'queue.connection.mode', status: 'pass', message: "QUEUE_CONNECTION uses 'database'."},
       {key: 'queue.database.jobs_table', status: 'pass', message: 'jobs table exists.'},
       {key: 'queue.failed_jobs.table', status: 'pass', message: 'failed_jobs table exists.'},
@@ -61,16 +64,17 @@ describeEachEngine('readiness check', (ctx) => {
       {key: 'filesystem.storage/logs', status: 'pass', message: `Writable: ${path.join(storage, 'logs')}`},
       {key: 'wa.provider.mock_seed', status: 'pass', message: 'Mock WA provider baseline exists.'},
     ])
-    expect(report.summary).to.deep.equal({pass: 15, warn: 0, fail: 0})
+    expect(report.summary).to.deep.equal({pass: 17, warn: 0, fail: 0})
     expect(gateFailed(report.summary, true)).to.equal(false)
   })
 
-  it('without the jobs table its check fails; without failed_jobs a warning fails only under --strict', async () => {
+  it('without the jobs table its check fails; without failed_jobs its own check warns (as upstream) and the schema check fails', async () => {
     await db.knex.schema.renameTable('jobs', 'jobs_hidden')
     try {
       const report = await run()
       expect(byKey(report, 'queue.database.jobs_table')).to.deep.include({status: 'fail', message: 'jobs table is missing.'})
-      expect(report.summary).to.deep.equal({pass: 14, warn: 0, fail: 1})
+      expect(byKey(report, 'database.schema')).to.deep.include({status: 'fail', message: 'Missing table jobs: run `laundry-ops db migrate`.'})
+      expect(report.summary).to.deep.equal({pass: 15, warn: 0, fail: 2})
       expect(gateFailed(report.summary, report.strict)).to.equal(true)
     } finally {
       await db.knex.schema.renameTable('jobs_hidden', 'jobs')
@@ -82,11 +86,9 @@ describeEachEngine('readiness check', (ctx) => {
         status: 'warn',
         message: 'failed_jobs table missing; failure diagnostics may be limited.',
       })
-      expect(lenient.summary).to.deep.equal({pass: 14, warn: 1, fail: 0})
-      expect(gateFailed(lenient.summary, lenient.strict)).to.equal(false)
-      const strict = await run({strict: true})
-      expect(strict.strict).to.equal(true)
-      expect(gateFailed(strict.summary, strict.strict)).to.equal(true)
+      expect(byKey(lenient, 'database.schema')).to.deep.include({status: 'fail', message: 'Missing table failed_jobs: run `laundry-ops db migrate`.'})
+      expect(lenient.summary).to.deep.equal({pass: 15, warn: 1, fail: 1})
+      expect(gateFailed(lenient.summary, lenient.strict)).to.equal(true)
     } finally {
       await db.knex.schema.renameTable('failed_jobs_hidden', 'failed_jobs')
     }
@@ -100,7 +102,7 @@ describeEachEngine('readiness check', (ctx) => {
         status: 'fail',
         message: 'cache_locks table is missing: `schedule run` cannot record its slots and leases.',
       })
-      expect(report.summary.fail).to.equal(1)
+      expect(report.summary.fail).to.equal(2)
     } finally {
       await db.knex.schema.renameTable('cache_locks_hidden', 'cache_locks')
     }
@@ -120,6 +122,30 @@ describeEachEngine('readiness check', (ctx) => {
     } finally {
       await db.knex.schema.renameTable('wa_providers_hidden', 'wa_providers')
     }
+  })
+
+  it('the schema itself: a missing table or column fails database.schema even when the ledger says nothing is pending; unknown migrations warn', async () => {
+    await db.knex.schema.renameTable('audit_events', 'audit_events_hidden')
+    await db.knex.schema.alterTable('orders', (t) => t.dropColumn('collection_note'))
+    await db.knex('migrations').insert({migration: '2026_03_01_000000_added_by_the_laravel_app', batch: 9})
+    try {
+      const report = await run()
+      expect(byKey(report, 'database.migrations.pending')).to.deep.include({status: 'pass'})
+      expect(byKey(report, 'database.schema')).to.deep.include({
+        status: 'fail',
+        message: 'Missing table audit_events, column orders.collection_note: run `laundry-ops db migrate`.',
+      })
+      expect(byKey(report, 'database.migrations.unknown')).to.deep.include({
+        status: 'warn',
+        message: 'The ledger holds 1 migration(s) laundry-ops does not know: 2026_03_01_000000_added_by_the_laravel_app',
+      })
+      expect(gateFailed(report.summary, false)).to.equal(true)
+    } finally {
+      await db.knex('migrations').where({migration: '2026_03_01_000000_added_by_the_laravel_app'}).delete()
+      await db.knex.schema.alterTable('orders', (t) => t.text('collection_note').nullable())
+      await db.knex.schema.renameTable('audit_events_hidden', 'audit_events')
+    }
+    expect(byKey(await run(), 'database.schema')).to.deep.include({status: 'pass'})
   })
 
   it('pending migrations are listed as upstream (first 3, then " ..."); a missing ledger fails', async () => {
@@ -167,7 +193,7 @@ describeEachEngine('readiness check', (ctx) => {
       const report = await run({env: {LAUNDRY_OPS_STORAGE: other}})
       expect(byKey(report, 'filesystem.storage/app')).to.deep.include({status: 'fail', message: `Directory missing: ${path.join(other, 'app')}`})
       expect(byKey(report, 'filesystem.storage/logs')).to.deep.include({status: 'fail', message: `Not writable: ${path.join(other, 'logs')}`})
-      expect(report.summary).to.deep.equal({pass: 13, warn: 0, fail: 2})
+      expect(report.summary).to.deep.equal({pass: 15, warn: 0, fail: 2})
       if (process.getuid?.() !== 0) {
         // Permission bits count for everyone but root.
         rmSync(path.join(other, 'logs'))
@@ -196,10 +222,10 @@ describeEachEngine('readiness check', (ctx) => {
         message: 'Missing schedule entry: wa remind --limit=100',
       })
       expect(byKey(report, 'scheduler.command.quota reconcile')).to.deep.include({status: 'pass', message: 'Scheduled: quota reconcile'})
-      expect(report.summary).to.deep.equal({pass: 14, warn: 0, fail: 1})
+      expect(report.summary).to.deep.equal({pass: 16, warn: 0, fail: 1})
 
       writeFileSync(path.join(dir, 'laundry-ops.schedule.json'), JSON.stringify({baseline: false, tasks: {}}))
-      expect((await run({cwd: dir})).summary).to.deep.equal({pass: 10, warn: 0, fail: 5})
+      expect((await run({cwd: dir})).summary).to.deep.equal({pass: 12, warn: 0, fail: 5})
 
       writeFileSync(path.join(dir, 'laundry-ops.schedule.json'), '{"tasks": {"x": {"cron": "61 * * * *", "command": "quota reconcile"}}}')
       const invalid = await run({cwd: dir})
@@ -249,6 +275,8 @@ describe('readiness check without a usable database', () => {
   const dbKeys = [
     'database.connection',
     'database.migrations.pending',
+    'database.migrations.unknown',
+    'database.schema',
     'queue.database.jobs_table',
     'queue.failed_jobs.table',
     'scheduler.lock_tables',
@@ -257,11 +285,11 @@ describe('readiness check without a usable database', () => {
 
   it('an unreachable PostgreSQL gives failed database checks, not an error', async () => {
     const report = await readinessCheck({cwd: dir, env: {DATABASE_URL: 'postgres://postgres@127.0.0.1:1/x'}, strict: false})
-    expect(report.checks).to.have.length(15)
+    expect(report.checks).to.have.length(17)
     expect(report.checks.filter((c) => c.status === 'fail').map((c) => c.key)).to.deep.equal(dbKeys)
     expect(report.checks[1].message).to.match(/^Database connection failed: cannot reach PostgreSQL at 127\.0\.0\.1:1\/x \(ECONNREFUSED\)/)
     expect(report.checks[2].message).to.equal('Not checked: no database connection.')
-    expect(report.summary).to.deep.equal({pass: 9, warn: 0, fail: 6})
+    expect(report.summary).to.deep.equal({pass: 9, warn: 0, fail: 8})
   })
 
   it('a missing SQLite file is reported and not created', async () => {
@@ -280,7 +308,7 @@ describe('readiness check without a usable database', () => {
     expect(report.checks[1].message).to.equal('Database connection failed: the configuration is invalid (see config.valid).')
     expect(report.checks.filter((c) => c.status === 'fail').map((c) => c.key)).to.deep.equal([
       'config.valid',
-      ...dbKeys.slice(0, 5),
+      ...dbKeys.slice(0, 7),
       'filesystem.storage/app',
       'filesystem.storage/logs',
       'wa.provider.mock_seed',

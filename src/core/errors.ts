@@ -32,7 +32,7 @@ export const ERROR_CATALOGUE = {
   // The operation failed (exit 1).
   INTERNAL: {exit: 1, http: 500, meaning: 'an unexpected error (a bug): DEBUG=1 prints the stack trace'},
   FAILED: {exit: 1, http: 500, meaning: 'the command failed for a reason its message gives'},
-  DB_NOT_FOUND: {exit: 1, http: 503, meaning: 'the SQLite database file does not exist (only db migrate, db fresh and db seed create it)'},
+  DB_NOT_FOUND: {exit: 1, http: 503, meaning: 'the SQLite database file does not exist (only db migrate and db fresh create it)'},
   DB_UNREACHABLE: {exit: 1, http: 503, meaning: 'the database server cannot be reached, refused the login, or has no such database'},
   DB_INVALID: {exit: 1, http: 503, meaning: 'the file is not an SQLite database'},
   DB_CONNECTION_LOST: {exit: 1, http: 503, meaning: 'the connection to the database was lost mid-way: the message says what was committed and what to rerun'},
@@ -42,7 +42,7 @@ export const ERROR_CATALOGUE = {
   MIGRATION_FAILED: {exit: 1, http: 500, meaning: 'a migration failed; the transaction was rolled back and nothing was changed'},
   MIGRATION_UNKNOWN: {exit: 1, http: 500, meaning: 'a rollback reached a migration laundry-ops does not know (run by the Laravel application)'},
   SEED_FAILED: {exit: 1, http: 500, meaning: 'seeding failed; nothing was changed'},
-  STORAGE_UNWRITABLE: {exit: 1, http: 507, meaning: 'a folder or file under the storage folder cannot be created or written'},
+  STORAGE_UNWRITABLE: {exit: 1, http: 507, meaning: 'a folder or file (the storage folder, the SQLite file, a report) cannot be created or written'},
   DISK_FULL: {exit: 1, http: 507, meaning: 'the disk (or the database server) ran out of space: free space and rerun'},
   SQLITE_BINDING_MISSING: {exit: 1, http: 500, meaning: "better-sqlite3's native part is not installed: `npm rebuild better-sqlite3`"},
   ARCHIVE_RUNNING: {exit: 1, http: 409, meaning: 'another `audit archive` run holds the archive lease'},

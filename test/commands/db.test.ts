@@ -1,7 +1,8 @@
-import {existsSync, mkdtempSync, rmSync, writeFileSync} from 'node:fs'
+import {existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
 
+import Sqlite from 'better-sqlite3'
 import {expect} from 'chai'
 
 import {parseDatabaseUrl} from '../../src/core/config.js'
@@ -66,6 +67,9 @@ describe('laundry-ops db (the CLI as a child process)', function () {
   })
 
   it('db status --pending exits 1 while a migration is pending, with the JSON document still alone on stdout', async () => {
+    // An empty database (db status reports a missing file instead of creating it).
+    mkdirSync(path.join(cwd, 'storage'))
+    new Sqlite(path.join(cwd, 'storage', 'database.sqlite')).close()
     const result = await runCli(['db', 'status', '--pending', '--json'], {cwd})
     expect(result.code).to.equal(1)
     expect(parseJson(result).pending).to.have.length(13)

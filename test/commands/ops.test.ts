@@ -55,7 +55,7 @@ describeEachEngine('ops commands through the CLI', (ctx) => {
   it('prints the upstream summary lines, under the artisan names too', async () => {
     await insertAuditEvents(db, 120, {now: new Date(), minDays: 100, maxDays: 110})
     const dry = await runCli(['ops:audit:archive', '--dry-run'], {cwd, env})
-    expect(dry.stdout).to.equal('Archive summary: matched=120, archived=120, deleted=0, dry_run=yes\n')
+    expect(dry.stdout).to.equal('Archive summary: matched=120, archived=120, deleted=120, dry_run=yes\n')
     const spaced = await runCli(['ops', 'audit', 'archive', '--days', '90'], {cwd, env})
     expect(spaced.code, spaced.stderr).to.equal(0)
     const [summary, file] = spaced.stdout.trimEnd().split('\n')
@@ -71,7 +71,7 @@ describeEachEngine('ops commands through the CLI', (ctx) => {
     expect(remind.stdout).to.equal('Aging reminder summary: processed=0, enqueued=0, skipped=0, dry_run=yes, as_of=2026-02-17, already_sent=0\n')
     const reconcile = await runCli(['quota', 'reconcile', '2026-02'], {cwd, env})
     const tenant = await db.knex('tenants').first()
-    expect(reconcile.stdout).to.equal(`Tenant Demo Laundry (${tenant.id}) -> 0\nQuota reconcile summary: period=2026-02, tenants=1, updated=1, dry_run=no\n`)
+    expect(reconcile.stdout).to.equal(`Tenant Demo Laundry (${tenant.id}) -> 0\nQuota reconcile summary: period=2026-02, tenants=1, updated=0, dry_run=no, created=1, unchanged=0\n`)
   })
 
   it('observe health: --strict turns a warning into exit 1, --json stays alone on stdout, --junit is written', async () => {

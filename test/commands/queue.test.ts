@@ -77,7 +77,15 @@ describeEachEngine('laundry-ops queue (CLI)', (ctx) => {
     await db.knex('jobs').insert({queue: 'messaging', payload, attempts: 0, reserved_at: null, available_at: 1772352000, created_at: 1772352000})
     const result = await runCli(['queue', 'work', '--stop-when-empty', '--json'], {cwd: ctx.scratch.dir, env})
     expect(result.code, result.stderr).to.equal(0)
-    expect(parseJson(result)).to.deep.equal({processed: 1, released: 0, failed: 0, stop_reason: 'empty', exit_code: 0})
+    expect(parseJson(result)).to.deep.equal({
+      processed: 1,
+      released: 0,
+      failed: 0,
+      messages: {sent: 1, retry_scheduled: 0, failed: 0, skipped: 0, failed_reasons: {}},
+      remaining: {ready: 0, delayed: 0, reserved: 0, next_delayed_at: null},
+      stop_reason: 'empty',
+      exit_code: 0,
+    })
     const message = await db.knex('wa_messages').where({id: FIXTURE_MESSAGE_ID}).first()
     expect(message.status).to.equal('sent')
     expect(message.provider_message_id).to.match(/^mock-[a-z0-9]{16}$/)
@@ -87,7 +95,8 @@ describeEachEngine('laundry-ops queue (CLI)', (ctx) => {
     const id = await insertMessage(db, t, clock, {})
     await pushSend(db, id)
     for (const [args, pattern] of [
-      [['--queue', ''], /--queue '' is invalid: expected a comma-separated list of queue names/],
+      [['--queue', ''], /--queue is empty: give a value/],
+      [['--queue', 'messaging,'], /--queue 'messaging,' is invalid: expected a comma-separated list of queue names/],
       [['--queue', 'messaging,,default'], /--queue 'messaging,,default' is invalid/],
       [['--sleep', '-1'], /Expected a number of seconds >= 0 but received: -1/],
       [['--timeout', '90'], /--timeout 90 must be below DB_QUEUE_RETRY_AFTER \(90 s\)/],

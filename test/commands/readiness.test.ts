@@ -63,7 +63,7 @@ describeEachEngine('readiness check through the CLI', (ctx) => {
     expect(lines[2]).to.match(
       new RegExp(`^database\\.connection\\s+PASS\\s+Database connection is healthy \\(${ctx.dialect === 'pg' ? 'pgsql' : 'sqlite'}\\)\\.$`),
     )
-    expect(lines[7]).to.match(/^scheduler\.command\.wa redrive --limit=100\s+PASS\s+Scheduled: wa redrive --limit=100$/)
+    expect(lines[9]).to.match(/^scheduler\.command\.wa redrive --limit=100\s+PASS\s+Scheduled: wa redrive --limit=100$/)
     expect(lines.at(-1)).to.equal('Readiness summary: pass=17, warn=0, fail=0, strict=no')
   })
 
@@ -75,8 +75,8 @@ describeEachEngine('readiness check through the CLI', (ctx) => {
       expect(strict.code).to.equal(1)
       expect(strict.stderr).to.equal('')
       const json = parseJson(strict)
-      expect(Object.keys(json)).to.deep.equal(['checks', 'summary', 'strict'])
-      expect(json.summary).to.deep.equal({pass: 14, warn: 1, fail: 0})
+      expect(Object.keys(json)).to.deep.equal(['generated_at', 'checks', 'summary', 'strict'])
+      expect(json.summary).to.deep.equal({pass: 16, warn: 1, fail: 0})
       expect(json.strict).to.equal(true)
       expect(json.checks.at(-1)).to.deep.equal({key: 'wa.provider.mock_seed', status: 'warn', message: 'Mock WA provider baseline not found.'})
       const xml = readFileSync(junit, 'utf8')
@@ -92,7 +92,7 @@ describeEachEngine('readiness check through the CLI', (ctx) => {
 
       const lenient = await runCli(['readiness', 'check', '--json'], {cwd, env})
       expect(lenient.code).to.equal(0)
-      expect(parseJson(lenient)).to.deep.include({summary: {pass: 14, warn: 1, fail: 0}, strict: false})
+      expect(parseJson(lenient)).to.deep.include({summary: {pass: 16, warn: 1, fail: 0}, strict: false})
     } finally {
       await db.knex('wa_providers').where({key: 'mock-off'}).update({key: 'mock'})
     }
@@ -107,7 +107,7 @@ describeEachEngine('readiness check through the CLI', (ctx) => {
       expect(result.code).to.equal(1)
       expect(result.stdout).to.match(/\nqueue\.database\.jobs_table\s+FAIL\s+jobs table is missing\.\n/)
       expect(result.stdout).to.match(/\nscheduler\.command\.audit archive --days=90\s+FAIL\s+Missing schedule entry: audit archive --days=90\n/)
-      expect(result.stdout.trimEnd().split('\n').at(-1)).to.equal('Readiness summary: pass=13, warn=0, fail=2, strict=no')
+      expect(result.stdout.trimEnd().split('\n').at(-1)).to.equal('Readiness summary: pass=14, warn=0, fail=3, strict=no')
     } finally {
       rmSync(scheduleFile)
       await db.knex.schema.renameTable('jobs_hidden', 'jobs')

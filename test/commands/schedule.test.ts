@@ -293,7 +293,7 @@ describeEachEngine('schedule run: real runner processes over a simulated hour', 
     mkdirSync(empty, {recursive: true})
     const result = await runCli(['schedule', 'run', '--json'], {cwd: empty})
     expect(result.code).to.equal(1)
-    expect(parseJson(result).error.code).to.equal('NOT_MIGRATED')
+    expect(parseJson(result).error.code).to.equal('DB_NOT_FOUND')
     expect(existsSync(path.join(empty, 'storage', 'database.sqlite'))).to.equal(false)
   })
 })

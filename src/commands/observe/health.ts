@@ -38,12 +38,16 @@ export default class ObserveHealth extends DatabaseCommand<typeof ObserveHealth>
       // The gate could not run: a CI report step still finds its JUnit file, with the reason as a failure.
       if (this.flags.junit) {
         const {writeGateJunit} = await import('../../render/gate.js')
-        writeGateJunit(
-          this.flags.junit,
-          'laundry-ops observe health',
-          [{key: 'database.connection', status: 'fail', message: (error as Error).message}],
-          this.flags.strict === true,
-        )
+        try {
+          writeGateJunit(
+            this.flags.junit,
+            'laundry-ops observe health',
+            [{key: 'database.connection', status: 'fail', message: (error as Error).message}],
+            this.flags.strict === true,
+          )
+        } catch {
+          // The database error is the one to report; an unwritable report folder comes second.
+        }
       }
       throw error
     }

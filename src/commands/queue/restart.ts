@@ -10,6 +10,8 @@ export default class QueueRestart extends DatabaseCommand<typeof QueueRestart> {
   async run(): Promise<{key: string; restart_at: number}> {
     const config = await this.loadConfig()
     const db = await this.openDatabase(config)
+    const {requireTables} = await import('../../core/db/faults.js')
+    await requireTables(db, ['cache'])
     const {signalQueueRestart, RESTART_KEY} = await import('../../core/queue/restart-signal.js')
     const restartAt = await signalQueueRestart(db.knex, config.cachePrefix, new Date())
     this.log('Broadcasting queue restart signal.')

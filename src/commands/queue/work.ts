@@ -48,6 +48,8 @@ export default class QueueWork extends DatabaseCommand<typeof QueueWork> {
       config,
     )
     const db = await this.openDatabase(config)
+    const {requireTables} = await import('../../core/db/faults.js')
+    await requireTables(db, ['jobs', 'failed_jobs', 'cache'])
     const {runWorker} = await import('../../core/queue/worker.js')
     const stop = new AbortController()
     const onSignal = (signal: NodeJS.Signals) => {
@@ -64,7 +66,7 @@ export default class QueueWork extends DatabaseCommand<typeof QueueWork> {
     try {
       const result = await runWorker(db, options, {stop: stop.signal, onEvent: (event) => this.report(event)})
       if (result.exit_code !== 0) process.exitCode = result.exit_code
-      this.note(`Worker stopped (${result.stop_reason}): ${result.processed} processed, ${result.released} released, ${result.failed} failed.`)
+      this.note(describeStop(result))
       return result
     } finally {
       process.off('SIGTERM', onSignal)
@@ -87,4 +89,26 @@ export default class QueueWork extends DatabaseCommand<typeof QueueWork> {
         return line('FAIL', event.reason)
     }
   }
+}
+
+/**
+ * The closing line: jobs, and what their messages became (a job that ran to its end may have failed its
+ * message), and what is left on the queues (`--stop-when-empty` does not wait for delayed retries).
+ */
+export function describeStop(result: WorkerResult): string {
+  const m = result.messages
+  const reasons = Object.entries(m.failed_reasons).map(([code, n]) => `${code}=${n}`)
+  const messages = [
+    `${m.sent} sent`,
+    `${m.failed} failed${reasons.length > 0 ? ` (${reasons.join(', ')})` : ''}`,
+    `${m.retry_scheduled} to retry`,
+    ...(m.skipped > 0 ? [`${m.skipped} skipped`] : []),
+  ]
+  const r = result.remaining
+  const left =
+    r.delayed > 0
+      ? `; ${r.delayed} delayed job(s) remain${r.next_delayed_at ? `, the next due at ${r.next_delayed_at.slice(0, 19).replace('T', ' ')} UTC` : ''}`
+      : ''
+  const ready = r.ready > 0 ? `; ${r.ready} job(s) ready` : ''
+  return `Worker stopped (${result.stop_reason}): ${result.processed} job(s) processed, ${result.released} released, ${result.failed} failed; messages: ${messages.join(', ')}${ready}${left}.`
 }

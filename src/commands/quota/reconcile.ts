@@ -34,7 +34,7 @@ export default class QuotaReconcile extends DatabaseCommand<typeof QuotaReconcil
       if (result.tenants.length === 0) this.warn('No tenants matched for reconciliation.')
       for (const t of result.tenants) this.log(`Tenant ${t.name} (${t.id}) -> ${t.orders}`)
       this.log(
-        `Quota reconcile summary: period=${result.period}, tenants=${result.tenants.length}, updated=${result.updated}, dry_run=${result.dry_run ? 'yes' : 'no'}`,
+        `Quota reconcile summary: period=${result.period}, tenants=${result.tenants.length}, updated=${result.updated}, dry_run=${result.dry_run ? 'yes' : 'no'}, created=${result.created}, unchanged=${result.unchanged}`,
       )
     }
     return result

@@ -45,7 +45,7 @@ export default class WaRedrive extends DatabaseCommand<typeof WaRedrive> {
             `Candidate: ${c.id} ${c.last_error_code ?? ''} attempts=${c.attempts}${!result.dry_run && !c.requeued ? ' (changed meanwhile; skipped)' : ''}`,
           )
         }
-        this.log(`Redrive summary: processed=${result.processed}, dry_run=${result.dry_run ? 'yes' : 'no'}`)
+        this.log(`Redrive summary: processed=${result.processed}, dry_run=${result.dry_run ? 'yes' : 'no'}, requeued=${result.requeued}`)
       }
     }
     return result

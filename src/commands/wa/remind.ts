@@ -47,7 +47,7 @@ export default class WaRemind extends DatabaseCommand<typeof WaRemind> {
     })
     if (!this.jsonEnabled()) {
       result.candidates.forEach((c, i) => {
-        const outcome = result.dry_run ? '' : ` -> ${c.outcome}${c.reason ? ` (${c.reason})` : ''}`
+        const outcome = ` -> ${result.dry_run ? 'would be ' : ''}${c.outcome}${c.reason ? ` (${c.reason})` : ''}`
         this.log(`Candidate ${i + 1}: ${c.order_code} due=${c.due_amount} bucket=${c.bucket} age=${c.age_days}d${outcome}`)
       })
       const reasons = Object.entries(result.skipped_reasons).map(([reason, n]) => `${reason}=${n}`)

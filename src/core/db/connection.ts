@@ -131,7 +131,7 @@ export const SESSION_TIMEOUTS: SessionTimeouts = {
  * A missing SQLite file is reported, not created (unless the command creates a schema): a read-only
  * command pointed at a wrong path, or `DATABASE_URL=garbage`, must not leave an empty database behind.
  */
-function assertSqliteExists(target: Extract<DatabaseTarget, {client: 'sqlite'}>): void {
+export function assertSqliteExists(target: Extract<DatabaseTarget, {client: 'sqlite'}>): void {
   if (existsSync(target.filename)) return
   const from = target.source ? ` (${target.source})` : ''
   throw new OpsError(

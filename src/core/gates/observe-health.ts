@@ -2,6 +2,7 @@ import type {Clock} from '../clock.js'
 import {toDbTimestamp, toPeriod} from '../clock.js'
 import type {Database} from '../db/connection.js'
 import {SchemaBuilder} from '../db/schema/schema-builder.js'
+import {assertWithin, LIMITS} from '../limits.js'
 import {periodWindow} from '../quota/reconcile.js'
 import {type Check, phpFloat, summarise, type Summary} from './report.js'
 
@@ -35,6 +36,7 @@ const iso = (d: Date) => `${d.toISOString().slice(0, 19)}+00:00`
 export async function observeHealth(db: Database, options: ObserveOptions): Promise<ObserveReport> {
   const period = options.period ?? toPeriod(options.clock.now())
   periodWindow(period)
+  assertWithin('--lookback-minutes', options.lookbackMinutes, LIMITS.lookbackMinutes)
   const now = options.clock.now()
   const windowStart = toDbTimestamp(new Date(now.getTime() - options.lookbackMinutes * 60_000))
   const schema = new SchemaBuilder(db.knex, db.dialect)

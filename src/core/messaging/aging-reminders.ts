@@ -1,9 +1,10 @@
 import type {Clock} from '../clock.js'
 import type {Database} from '../db/connection.js'
+import {interruptedBy, requireTables} from '../db/faults.js'
 import {UsageError} from '../errors.js'
 import {YEARS} from '../limits.js'
 import {isLaravelUuid} from '../domain/ids.js'
-import {enqueueOrderEvent} from './dispatch.js'
+import {enqueueOrderEvent, type EnqueueOutcome} from './dispatch.js'
 import {validateTenant} from './redrive.js'
 
 export const AGING_BUCKETS = ['d0_7', 'd8_14', 'd15_30', 'd31_plus'] as const
@@ -58,7 +59,8 @@ export interface AgingCandidate {
   due_amount: number
   bucket: AgingBucket
   age_days: number
-  outcome: 'enqueued' | 'already_sent' | 'skipped' | 'dry_run'
+  /** What the run did, or (a dry run) would do. */
+  outcome: 'enqueued' | 'already_sent' | 'skipped'
   reason?: string
 }
 
@@ -98,6 +100,7 @@ export async function sendAgingReminders(db: Database, options: AgingReminderOpt
       `Invalid collection status option(s): ${badStatuses.join(', ')} (expected ${COLLECTION_STATUSES.join(', ')})`,
     )
   }
+  await requireTables(db, ['orders', 'tenants', 'plans', 'customers', 'outlets', 'users', 'wa_messages', 'wa_templates', 'wa_provider_configs', 'jobs'])
   await validateTenant(db, options.tenant)
   if (options.outlet !== undefined) {
     if (!isLaravelUuid(options.outlet)) throw new UsageError('INVALID_OUTLET', `--outlet '${options.outlet}' is not an outlet id: expected a UUID`)
@@ -153,26 +156,38 @@ export async function sendAgingReminders(db: Database, options: AgingReminderOpt
         due_amount: Number(order.due_amount),
         bucket,
         age_days: age,
-        outcome: 'dry_run',
+        outcome: 'enqueued',
       }
       result.candidates.push(candidate)
-      if (options.dryRun) continue
-      const outcome = await enqueueOrderEvent(
-        db,
-        candidate.order_id,
-        'WA_BILLING_REMINDER',
-        {aging_days: age, aging_bucket_key: bucket, aging_bucket_label: BUCKET_LABELS[bucket]},
-        {
-          source: 'system',
-          source_channel: 'system',
-          automation: 'aging_reminder',
-          as_of: asOfText,
-          aging_bucket: bucket,
-          idempotency_suffix: `aging-reminder-${ymd}-${bucket}`,
-        },
-        {clock: options.clock, brandName: options.brandName},
-      )
-      if (outcome.status === 'enqueued') {
+      // A dry run takes every decision the real run takes (plan, phone, an existing message, the
+      // template), so it reports the same enqueued / already_sent / skipped counts; it only writes nothing.
+      let outcome: EnqueueOutcome
+      try {
+        outcome = await enqueueOrderEvent(
+          db,
+          candidate.order_id,
+          'WA_BILLING_REMINDER',
+          {aging_days: age, aging_bucket_key: bucket, aging_bucket_label: BUCKET_LABELS[bucket]},
+          {
+            source: 'system',
+            source_channel: 'system',
+            automation: 'aging_reminder',
+            as_of: asOfText,
+            aging_bucket: bucket,
+            idempotency_suffix: `aging-reminder-${ymd}-${bucket}`,
+          },
+          {clock: options.clock, brandName: options.brandName, dryRun: options.dryRun},
+        )
+      } catch (error) {
+        result.candidates.pop()
+        result.processed--
+        throw interruptedBy(error, db.target, {
+          done: `${result.enqueued} reminder(s) were enqueued and committed (${result.already_sent} already sent, ${result.skipped} skipped) before it`,
+          notDone: `order ${candidate.order_code} and the candidates after it were not handled`,
+          next: 'rerun `laundry-ops wa remind` with the same --as-of: reminders already enqueued are found and not sent twice',
+        })
+      }
+      if (outcome.status === 'enqueued' || outcome.status === 'would_enqueue') {
         candidate.outcome = 'enqueued'
         result.enqueued++
       } else if (outcome.status === 'existing') {

@@ -26,12 +26,18 @@ export interface WaMessageRow {
 }
 
 export type EnqueueOutcome =
-  {status: 'enqueued'; message: WaMessageRow} | {status: 'existing'; message: WaMessageRow} | {status: 'skipped'; reason: string; detail?: string}
+  | {status: 'enqueued'; message: WaMessageRow}
+  | {status: 'existing'; message: WaMessageRow}
+  | {status: 'skipped'; reason: string; detail?: string}
+  /** A dry run: every check passed, and the message would be enqueued. */
+  | {status: 'would_enqueue'}
 
 export interface EnqueueContext {
   clock: Clock
   /** `brand_name` of the templates (the application's APP_NAME). */
   brandName: string
+  /** Make every decision (eligibility, an existing message, rendering) but write nothing. */
+  dryRun?: boolean
 }
 
 const SOURCE_CHANNELS = new Set(['mobile', 'web', 'system'])
@@ -136,6 +142,7 @@ export async function enqueueOrderEvent(
     return {status: 'skipped', reason: 'render_failed', detail: (error as Error).message}
   }
 
+  if (ctx.dryRun) return {status: 'would_enqueue'}
   const provider = await conn('wa_provider_configs').where({tenant_id: order.tenant_id, is_active: true}).orderBy('updated_at', 'desc').first('provider_id')
   const now = ctx.clock.now()
   const stamp = toDbTimestamp(now)

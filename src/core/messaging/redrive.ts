@@ -1,6 +1,7 @@
 import type {Clock} from '../clock.js'
 import {toDbTimestamp} from '../clock.js'
 import type {Database} from '../db/connection.js'
+import {interruptedBy, requireTables} from '../db/faults.js'
 import {writeTransaction} from '../db/transactions.js'
 import {UsageError} from '../errors.js'
 import {isLaravelUuid} from '../domain/ids.js'
@@ -42,7 +43,10 @@ export interface RedriveCandidate {
   last_error_code: string | null
   attempts: number
   updated_at: string
-  /** False when another process changed the message between selection and reset (not re-enqueued). */
+  /**
+   * Reset to queued with a new send job; false when another process changed the message between
+   * selection and reset. A dry run: true (what the run would do).
+   */
   requeued: boolean
 }
 
@@ -67,6 +71,7 @@ export async function validateTenant(db: Database, tenant: string | undefined): 
  * `failed` so that two concurrent redrives never enqueue one message twice.
  */
 export async function redriveFailedMessages(db: Database, options: RedriveOptions): Promise<RedriveResult> {
+  await requireTables(db, ['wa_messages', 'tenants', 'jobs'])
   const reasons = [...new Set(options.reasons.map((r) => r.trim()).filter(Boolean))]
   if (reasons.length > 0) {
     const seen = new Set((await db.knex('wa_messages').distinct('last_error_code').whereNotNull('last_error_code')).map((r) => String(r.last_error_code)))
@@ -91,26 +96,20 @@ export async function redriveFailedMessages(db: Database, options: RedriveOption
       last_error_code: row.last_error_code === null ? null : String(row.last_error_code),
       attempts: Number(row.attempts),
       updated_at: String(row.updated_at),
-      requeued: false,
+      requeued: options.dryRun,
     }
     if (!options.dryRun) {
       const now = options.clock.now()
-      candidate.requeued = await writeTransaction(db, async (trx) => {
-        const metadata = {...readJsonObject(row.metadata_json), manual_redrive_at: iso8601(now)}
-        const changed = await trx('wa_messages')
-          .where({id: row.id, status: 'failed'})
-          .update({
-            status: 'queued',
-            attempts: 0,
-            last_error_code: null,
-            last_error_message: null,
-            metadata_json: JSON.stringify(metadata),
-            updated_at: toDbTimestamp(now),
-          })
-        if (changed !== 1) return false
-        await pushJob(trx, {queue: MESSAGING_QUEUE, payload: sendWaJobPayload({waMessageId: String(row.id), now}), now})
-        return true
-      })
+      try {
+        candidate.requeued = await requeue(db, row, now)
+      } catch (error) {
+        const done = candidates.filter((c) => c.requeued).length
+        throw interruptedBy(error, db.target, {
+          done: `${done} of ${rows.length} candidate message(s) were requeued and committed`,
+          notDone: `the other ${rows.length - done} were not changed`,
+          next: 'rerun `laundry-ops wa redrive` to requeue them (a message is never requeued twice)',
+        })
+      }
     }
     candidates.push(candidate)
   }
@@ -121,4 +120,24 @@ export async function redriveFailedMessages(db: Database, options: RedriveOption
     requeued: candidates.filter((c) => c.requeued).length,
     dry_run: options.dryRun,
   }
+}
+
+/** Resets one failed message to queued and pushes its send job, in one transaction; false if it changed meanwhile. */
+async function requeue(db: Database, row: Record<string, unknown>, now: Date): Promise<boolean> {
+  return writeTransaction(db, async (trx) => {
+    const metadata = {...readJsonObject(row.metadata_json), manual_redrive_at: iso8601(now)}
+    const changed = await trx('wa_messages')
+      .where({id: row.id, status: 'failed'})
+      .update({
+        status: 'queued',
+        attempts: 0,
+        last_error_code: null,
+        last_error_message: null,
+        metadata_json: JSON.stringify(metadata),
+        updated_at: toDbTimestamp(now),
+      })
+    if (changed !== 1) return false
+    await pushJob(trx, {queue: MESSAGING_QUEUE, payload: sendWaJobPayload({waMessageId: String(row.id), now}), now})
+    return true
+  })
 }

@@ -1,8 +1,10 @@
 import type {Clock} from '../clock.js'
 import {toDbTimestamp} from '../clock.js'
 import type {Database} from '../db/connection.js'
+import {requireTables} from '../db/faults.js'
 import {writeTransaction} from '../db/transactions.js'
 import {UsageError} from '../errors.js'
+import {assertWithin, LIMITS} from '../limits.js'
 import {pushJob} from './database-queue.js'
 
 export interface FailedJobSummary {
@@ -26,6 +28,7 @@ function jobClass(payload: string): string {
 
 /** `queue:failed`: newest first, with the job class read from the payload and the reason's first line. */
 export async function listFailedJobs(db: Database): Promise<FailedJobSummary[]> {
+  await requireTables(db, ['failed_jobs'])
   const rows = await db.knex('failed_jobs').select('id', 'uuid', 'connection', 'queue', 'payload', 'exception', 'failed_at').orderBy('id', 'desc')
   return rows.map((r) => ({
     id: Number(r.id),
@@ -49,6 +52,7 @@ export interface RetryResult {
  * lose the job nor duplicate it. Unknown uuids are refused before anything changes.
  */
 export async function retryFailedJobs(db: Database, ids: string[] | 'all', clock: Clock, dryRun = false): Promise<RetryResult> {
+  await requireTables(db, ['failed_jobs', 'jobs'])
   return writeTransaction(db, async (trx) => {
     let rows: Array<{id: number; uuid: string; queue: string; payload: string}>
     if (ids === 'all') {
@@ -85,6 +89,8 @@ export async function flushFailedJobs(
   db: Database,
   options: {hours?: number; dryRun?: boolean; clock: Clock},
 ): Promise<FlushResult> {
+  if (options.hours !== undefined) assertWithin('--hours', options.hours, LIMITS.hours)
+  await requireTables(db, ['failed_jobs'])
   const olderThan = options.hours === undefined ? null : toDbTimestamp(new Date(options.clock.now().getTime() - options.hours * 3_600_000))
   const query = () => {
     const q = db.knex('failed_jobs')

@@ -1,9 +1,10 @@
 import type {Clock} from '../clock.js'
 import {systemClock} from '../clock.js'
 import type {Database} from '../db/connection.js'
+import {interruptedBy, requireTables} from '../db/faults.js'
 import {sendWaMessage, type SendOutcome} from '../messaging/send-wa-message.js'
 import type {WaProvider} from '../messaging/providers.js'
-import {claimNextJob, DEFAULT_RETRY_AFTER, deleteReservedJob, failJob, type QueuedJob, releaseJob} from './database-queue.js'
+import {claimNextJob, DEFAULT_RETRY_AFTER, deleteReservedJob, failJob, type QueuedJob, releaseJob, unixSeconds} from './database-queue.js'
 import {decodePayload, MalformedJobError, SEND_WA_JOB, waMessageIdOf} from './payload.js'
 import type {PhpObject} from './php-serialize.js'
 import {lastQueueRestart} from './restart-signal.js'
@@ -54,10 +55,37 @@ export type JobEvent =
 
 export type StopReason = 'empty' | 'once' | 'max_jobs' | 'max_time' | 'restart' | 'signal' | 'timeout'
 
+/** What the WhatsApp send jobs did to their messages (a job can succeed while its message fails). */
+export interface MessageTally {
+  sent: number
+  /** Transient errors: the message is queued again with a backoff. */
+  retry_scheduled: number
+  /** Permanent errors (or attempts used up): the message is `failed`; see failed_reasons. */
+  failed: number
+  /** Already sent, missing, or busy in another worker. */
+  skipped: number
+  /** Failed messages by reason code (PHONE_INVALID, PROVIDER_CONFIG_MISSING, …). */
+  failed_reasons: Record<string, number>
+}
+
+/** Jobs left on the worked queues when the worker stopped. */
+export interface QueueRemainder {
+  ready: number
+  /** Released or retried jobs whose time has not come: `--stop-when-empty` does not wait for them. */
+  delayed: number
+  reserved: number
+  /** When the first delayed job becomes available (UTC ISO 8601), or null. */
+  next_delayed_at: string | null
+}
+
 export interface WorkerResult {
+  /** Jobs run to their end (whatever their message's outcome: see messages). */
   processed: number
   released: number
+  /** Jobs moved to failed_jobs. */
   failed: number
+  messages: MessageTally
+  remaining: QueueRemainder
   stop_reason: StopReason
   /** 0 for every graceful stop; 1 when a job overran --timeout (as Laravel's worker kills itself). */
   exit_code: number
@@ -85,23 +113,25 @@ interface HandlerContext {
  * What a handler did: `done` (with `removed` when it deleted the job row in its own transaction), or
  * `release` (put the job back after `delay` seconds).
  */
-type HandlerResult = {kind: 'done'; detail: string; removed?: boolean} | {kind: 'release'; delay: number; detail: string}
+type HandlerResult =
+  | {kind: 'done'; detail: string; removed?: boolean; send?: SendOutcome}
+  | {kind: 'release'; delay: number; detail: string; send?: SendOutcome}
 
 type JobHandler = (ctx: HandlerContext, command: PhpObject) => Promise<HandlerResult>
 
 function describeSend(outcome: SendOutcome): HandlerResult {
   switch (outcome.status) {
     case 'sent':
-      return {kind: 'done', removed: true, detail: `sent (attempt ${outcome.attempt}, ${outcome.providerMessageId})`}
+      return {kind: 'done', removed: true, send: outcome, detail: `sent (attempt ${outcome.attempt}, ${outcome.providerMessageId})`}
     case 'retry':
-      return {kind: 'done', removed: true, detail: `${outcome.code}: retry in ${outcome.delaySeconds}s (attempt ${outcome.attempt})`}
+      return {kind: 'done', removed: true, send: outcome, detail: `${outcome.code}: retry in ${outcome.delaySeconds}s (attempt ${outcome.attempt})`}
     case 'failed':
-      return {kind: 'done', removed: true, detail: `${outcome.code}: failed (attempt ${outcome.attempt})`}
+      return {kind: 'done', removed: true, send: outcome, detail: `${outcome.code}: message failed (attempt ${outcome.attempt})`}
     case 'skipped':
       // Another worker holds the message: come back shortly rather than wait or send twice.
       return outcome.reason === 'busy'
-        ? {kind: 'release', delay: 5, detail: 'message busy in another worker'}
-        : {kind: 'done', removed: true, detail: `skipped (${outcome.reason})`}
+        ? {kind: 'release', delay: 5, send: outcome, detail: 'message busy in another worker'}
+        : {kind: 'done', removed: true, send: outcome, detail: `skipped (${outcome.reason})`}
   }
 }
 
@@ -162,8 +192,22 @@ export async function runWorker(db: Database, options: WorkerOptions, deps: Work
   const clock = deps.clock ?? systemClock
   const emit = deps.onEvent ?? (() => {})
   const startedAt = Date.now()
+  await requireTables(db, ['jobs', 'failed_jobs', 'cache'])
   const restartBaseline = await lastQueueRestart(db.knex, options.cachePrefix)
-  const result: WorkerResult = {processed: 0, released: 0, failed: 0, stop_reason: 'signal', exit_code: 0}
+  const result: WorkerResult = {
+    processed: 0,
+    released: 0,
+    failed: 0,
+    messages: {sent: 0, retry_scheduled: 0, failed: 0, skipped: 0, failed_reasons: {}},
+    remaining: {ready: 0, delayed: 0, reserved: 0, next_delayed_at: null},
+    stop_reason: 'signal',
+    exit_code: 0,
+  }
+  const stop = async (reason: StopReason): Promise<WorkerResult> => {
+    result.stop_reason = reason
+    result.remaining = await remainder(db, options.queues, clock.now())
+    return result
+  }
 
   const stopReason = async (ranJob: boolean): Promise<StopReason | null> => {
     if (deps.stop?.aborted) return 'signal'
@@ -176,10 +220,7 @@ export async function runWorker(db: Database, options: WorkerOptions, deps: Work
   }
 
   for (;;) {
-    if (deps.stop?.aborted) {
-      result.stop_reason = 'signal'
-      return result
-    }
+    if (deps.stop?.aborted) return stop('signal')
     const job = await claimNextJob(db, options.queues, clock.now(), options.retryAfter)
     if (job) {
       try {
@@ -188,20 +229,61 @@ export async function runWorker(db: Database, options: WorkerOptions, deps: Work
         if (error instanceof JobTimeoutError) {
           // Like Laravel: the job stays reserved (and is reclaimed after retry_after); the worker exits 1.
           emit({type: 'failed', job, name: '?', ms: options.timeout * 1000, reason: error.message})
-          result.stop_reason = 'timeout'
           result.exit_code = 1
-          return result
+          return stop('timeout')
         }
-        throw error
+        throw interruptedBy(error, db.target, {
+          done: `${result.processed} job(s) processed, ${result.released} released and ${result.failed} failed before it`,
+          notDone: `job #${job.id} was not finished: it stays reserved and is claimed again after DB_QUEUE_RETRY_AFTER (${options.retryAfter} s), and its message is never sent twice`,
+          next: 'restart the worker (a supervisor does) once the database answers',
+        })
       }
       if (options.rest > 0) await sleep(options.rest, deps.stop)
     }
     const reason = await stopReason(Boolean(job))
-    if (reason) {
-      result.stop_reason = reason
-      return result
-    }
+    if (reason) return stop(reason)
     if (!job) await sleep(options.sleep, deps.stop)
+  }
+}
+
+/** The jobs of the worked queues left behind: ready, delayed (with the first one's time) and reserved. */
+async function remainder(db: Database, queues: string[], now: Date): Promise<QueueRemainder> {
+  const t = unixSeconds(now)
+  const [row] = (await db
+    .knex('jobs')
+    .whereIn('queue', queues)
+    .select(db.knex.raw('sum(case when reserved_at is null and available_at <= ? then 1 else 0 end) as ready', [t]))
+    .select(db.knex.raw('sum(case when reserved_at is null and available_at > ? then 1 else 0 end) as delayed', [t]))
+    .select(db.knex.raw('sum(case when reserved_at is not null then 1 else 0 end) as reserved'))
+    .select(db.knex.raw('min(case when reserved_at is null and available_at > ? then available_at end) as next_delayed', [t]))) as Array<
+    Record<string, unknown>
+  >
+  const next = row?.next_delayed === null || row?.next_delayed === undefined ? null : Number(row.next_delayed)
+  return {
+    ready: Number(row?.ready ?? 0),
+    delayed: Number(row?.delayed ?? 0),
+    reserved: Number(row?.reserved ?? 0),
+    next_delayed_at: next === null ? null : new Date(next * 1000).toISOString(),
+  }
+}
+
+function tally(result: WorkerResult, send: SendOutcome | undefined): void {
+  if (!send) return
+  const m = result.messages
+  switch (send.status) {
+    case 'sent':
+      m.sent++
+      return
+    case 'retry':
+      m.retry_scheduled++
+      return
+    case 'failed':
+      m.failed++
+      m.failed_reasons[send.code] = (m.failed_reasons[send.code] ?? 0) + 1
+      return
+    case 'skipped':
+      if (send.reason !== 'busy') m.skipped++
+      return
   }
 }
 
@@ -253,6 +335,7 @@ async function runOne(
     }
     if (!outcome.removed) await deleteReservedJob(db.knex, job)
     result.processed++
+    tally(result, outcome.send)
     emit({type: 'processed', job, name, ms: Date.now() - started, detail: outcome.detail})
   } catch (error) {
     if (error instanceof JobTimeoutError) throw error

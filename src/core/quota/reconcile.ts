@@ -1,6 +1,7 @@
 import type {Clock} from '../clock.js'
 import {toDbTimestamp, toPeriod} from '../clock.js'
 import type {Database} from '../db/connection.js'
+import {requireTables} from '../db/faults.js'
 import {writeTransaction} from '../db/transactions.js'
 import {UsageError} from '../errors.js'
 import {YEARS} from '../limits.js'
@@ -50,7 +51,12 @@ export interface ReconcileResult {
   period: string
   window: {start: string; end_exclusive: string}
   tenants: TenantUsage[]
+  /** Existing quota_usage rows whose orders_used changed (a dry run: would change). */
   updated: number
+  /** quota_usage rows created for tenants that had none for the period. */
+  created: number
+  /** Rows that already held the right count: not written. */
+  unchanged: number
   dry_run: boolean
 }
 
@@ -60,6 +66,7 @@ export interface ReconcileResult {
  */
 export async function reconcileQuota(db: Database, options: ReconcileOptions): Promise<ReconcileResult> {
   const window = periodWindow(options.period ?? toPeriod(options.clock.now()))
+  await requireTables(db, ['orders', 'tenants', 'quota_usage'])
   if (options.tenant !== undefined) {
     if (!isLaravelUuid(options.tenant)) throw new UsageError('INVALID_TENANT', `--tenant '${options.tenant}' is not a tenant id: expected a UUID`)
     if (!(await db.knex('tenants').where({id: options.tenant}).first('id'))) {
@@ -94,13 +101,16 @@ export async function reconcileQuota(db: Database, options: ReconcileOptions): P
     orders: Number(r.orders),
     previous: r.previous === null || r.previous === undefined ? null : Number(r.previous),
   }))
-  let updated = 0
-  if (!options.dryRun && tenants.length > 0) {
+  // Only rows that change are written: an unchanged count keeps its updated_at, and the summary tells
+  // the operator how many tenants were really off.
+  const changed = tenants.filter((t) => t.previous !== t.orders)
+  const created = changed.filter((t) => t.previous === null).length
+  if (!options.dryRun && changed.length > 0) {
     const now = options.clock.now()
     const stamp = toDbTimestamp(now)
     await writeTransaction(db, async (trx) => {
-      for (let i = 0; i < tenants.length; i += 500) {
-        const batch = tenants.slice(i, i + 500).map((t) => ({
+      for (let i = 0; i < changed.length; i += 500) {
+        const batch = changed.slice(i, i + 500).map((t) => ({
           id: uuid7(now.getTime()),
           tenant_id: t.id,
           period: window.period,
@@ -109,7 +119,6 @@ export async function reconcileQuota(db: Database, options: ReconcileOptions): P
           updated_at: stamp,
         }))
         await trx('quota_usage').insert(batch).onConflict(['tenant_id', 'period']).merge(['orders_used', 'updated_at'])
-        updated += batch.length
       }
     })
   }
@@ -117,7 +126,9 @@ export async function reconcileQuota(db: Database, options: ReconcileOptions): P
     period: window.period,
     window: {start: window.start, end_exclusive: window.end},
     tenants,
-    updated,
+    updated: changed.length - created,
+    created,
+    unchanged: tenants.length - changed.length,
     dry_run: options.dryRun === true,
   }
 }

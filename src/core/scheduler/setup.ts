@@ -1,9 +1,9 @@
-import {existsSync} from 'node:fs'
 import path from 'node:path'
 
 import type {Clock} from '../clock.js'
 import type {AppConfig} from '../config.js'
-import {OpsError, UsageError} from '../errors.js'
+import {assertSqliteExists} from '../db/connection.js'
+import {UsageError} from '../errors.js'
 import type {TaskReport} from './runner.js'
 import {spawnExecutor} from './spawn-executor.js'
 
@@ -37,12 +37,7 @@ export function clockFrom(at: string | undefined): Clock {
  * a missing SQLite database is refused before it is opened (and so created).
  */
 export function requireExistingDatabase(config: AppConfig): void {
-  if (config.database.client === 'sqlite' && !existsSync(config.database.filename)) {
-    throw new OpsError(
-      'NOT_MIGRATED',
-      `no database at ${config.database.filename} (${config.databaseSource === 'default' ? 'the default under LAUNDRY_OPS_STORAGE' : config.databaseSource}): run laundry-ops db migrate there, or set DATABASE_URL / run from the right folder`,
-    )
-  }
+  if (config.database.client === 'sqlite') assertSqliteExists(config.database)
 }
 
 /** One progress line per task: `09:00 UTC  wa-remind  wa remind --limit=100  DONE 0.4s`. */

@@ -25,6 +25,8 @@ function classify(err: unknown): ErrorReport {
     .filter(Boolean)
     .join(': ')
     .replace(/^Error: /, '')
+    // A 10 kB value echoed back would bury the message: long words are cut in the middle.
+    .replace(/\S{201,}/g, (word) => `${word.slice(0, 80)}…(${word.length} characters)…${word.slice(-40)}`)
   if (e && isErrorCode(e.code) && (e.name === 'OpsError' || e.name === 'UsageError')) {
     return {code: e.code, message, exit: ERROR_CATALOGUE[e.code].exit}
   }

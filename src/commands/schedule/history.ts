@@ -1,5 +1,7 @@
 import {Flags} from '@oclif/core'
 
+import {boundedInteger} from '../../flags.js'
+import {LIMITS} from '../../core/limits.js'
 import {DatabaseCommand} from '../../base-command.js'
 import type {SlotRecord} from '../../core/scheduler/runner.js'
 
@@ -20,7 +22,7 @@ export default class ScheduleHistory extends DatabaseCommand<typeof ScheduleHist
   static flags = {
     task: Flags.string({description: 'only this task'}),
     status: Flags.string({description: 'only entries with this status', options: ['running', 'done', 'failed', 'skipped']}),
-    limit: Flags.integer({min: 1, default: 50, description: 'at most this many entries'}),
+    limit: boundedInteger(LIMITS.entries, {default: 50, description: 'at most this many entries'}),
   }
 
   async run(): Promise<{entries: HistoryEntry[]}> {

@@ -1,5 +1,7 @@
 import {Flags} from '@oclif/core'
 
+import {boundedInteger} from '../../flags.js'
+import {LIMITS} from '../../core/limits.js'
 import {DatabaseCommand} from '../../base-command.js'
 import type {RunReport} from '../../core/scheduler/runner.js'
 
@@ -18,7 +20,7 @@ export default class ScheduleWork extends DatabaseCommand<typeof ScheduleWork> {
   static description = `A foreground loop for development, containers and hosts without cron: at the start of every UTC minute it does what \`schedule run\` does (same slot ledger and leases, so it can run beside cron runners on other hosts). A long task does not hold back the next minute. SIGTERM or SIGINT stops the loop, sends SIGTERM to running tasks and waits for them. Artisan alias: \`schedule:work\`.`
   static examples = ['<%= config.bin %> <%= command.id %>', '<%= config.bin %> <%= command.id %> --max-time 3600 --json']
   static flags = {
-    'max-time': Flags.integer({min: 1, description: 'stop after this many seconds (the running tasks are waited for)'}),
+    'max-time': boundedInteger({...LIMITS.runSeconds, min: 1}, {description: 'stop after this many seconds (the running tasks are waited for)'}),
     at: Flags.string({
       hidden: true,
       description:

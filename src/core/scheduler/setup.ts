@@ -4,6 +4,7 @@ import type {Clock} from '../clock.js'
 import type {AppConfig} from '../config.js'
 import {assertSqliteExists} from '../db/connection.js'
 import {UsageError} from '../errors.js'
+import {YEARS} from '../limits.js'
 import type {TaskReport} from './runner.js'
 import {spawnExecutor} from './spawn-executor.js'
 
@@ -25,7 +26,8 @@ export function commandExecutor(config: AppConfig, root: string) {
 export function clockFrom(at: string | undefined): Clock {
   if (at === undefined) return {now: () => new Date()}
   const start = Date.parse(at)
-  if (Number.isNaN(start) || !/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/.test(at)) {
+  const year = Number(at.slice(0, 4))
+  if (Number.isNaN(start) || !/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/.test(at) || year < YEARS.min || year > YEARS.max) {
     throw new UsageError('USAGE', `--at '${at}' is not an ISO 8601 time with a zone, e.g. 2026-11-22T09:00:00Z`)
   }
   const real = Date.now()

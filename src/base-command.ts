@@ -116,7 +116,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     if (!this.jsonEnabled()) process.stderr.write(`${message}\n`)
   }
 
-  protected async catch(err: Error & {exitCode?: number}): Promise<void> {
+  protected catch(err: Error & {exitCode?: number}): Promise<void> {
     const report = classify(err)
     process.exitCode = report.exit
     if (this.jsonEnabled()) {
@@ -126,6 +126,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
       process.stderr.write(`error: ${report.message}${hint}\n`)
     }
     if (process.env.DEBUG && err instanceof Error && err.stack) process.stderr.write(`${err.stack}\n`)
+    return Promise.resolve()
   }
 }
 

@@ -34,12 +34,12 @@ function integerWithoutDefault(bound: Bound, description: string, hidden?: boole
 /** A number flag (fractions allowed, e.g. seconds or a percentage) within `bound`. */
 export function boundedNumber(bound: Bound, options: BoundedOptions<number> & {default: number}) {
   const parse = Flags.custom<number>({
-    async parse(input) {
+    parse(input) {
       const value = input.trim() === '' ? Number.NaN : Number(input)
       if (!Number.isFinite(value) || value < bound.min || value > bound.max) {
-        throw new Error(`Expected a number of ${bound.unit} from ${bound.min} to ${bound.max} but received: ${input}`)
+        return Promise.reject(new Error(`Expected a number of ${bound.unit} from ${bound.min} to ${bound.max} but received: ${input}`))
       }
-      return value
+      return Promise.resolve(value)
     },
   })
   return parse({description: `${options.description} (${range(bound)})`, default: options.default, hidden: options.hidden})

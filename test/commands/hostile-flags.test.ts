@@ -692,7 +692,7 @@ describeEachEngine('[slow] hostile flag values through the CLI', (ctx) => {
     mkdirSync(storage, {recursive: true})
     templateUrl = ctx.dialect === 'sqlite' ? `sqlite:${path.join(storage, 'database.sqlite')}` : ctx.scratch.url
     templatePgName = ctx.dialect === 'pg' ? new URL(ctx.scratch.url).pathname.slice(1) : undefined
-    const db = await openDatabase(parseDatabaseUrl(templateUrl, templateDir))
+    const db = await openDatabase(parseDatabaseUrl(templateUrl, templateDir), {create: true})
     try {
       await seedTemplate(db, storage)
       cleanTables = await tableChecksum(db)

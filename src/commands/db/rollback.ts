@@ -1,6 +1,6 @@
 import {Flags} from '@oclif/core'
 
-import {boundedInteger, boundedNumber} from '../../flags.js'
+import {boundedInteger} from '../../flags.js'
 import {LIMITS} from '../../core/limits.js'
 import {DatabaseCommand} from '../../base-command.js'
 import type {RollbackResult} from '../../core/db/migrator.js'

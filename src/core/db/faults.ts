@@ -30,7 +30,7 @@ interface DriverError {
 
 /** The driver's own message without the SQL statement knex puts in front of it (`<sql> - <message>`). */
 function driverMessage(error: DriverError): string {
-  const message = String(error.message ?? error)
+  const message = typeof error.message === 'string' ? error.message : typeof error.code === 'string' ? error.code : 'unknown error'
   const cut = message.lastIndexOf(' - ')
   const text = cut >= 0 && /^\s*(select|insert|update|delete|with|create|alter|drop|begin|commit|rollback|declare|fetch|pragma|savepoint|release)\b/i.test(message) ? message.slice(cut + 3) : message
   return text.split('\n')[0].trim()

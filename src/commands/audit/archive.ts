@@ -9,7 +9,7 @@ export default class AuditArchive extends DatabaseCommand<typeof AuditArchive> {
   static faultScope = 'progress' as const
   static hiddenAliases = ['ops:audit:archive']
   static summary = 'Archive old audit events to JSONL and delete the archived rows'
-  static description = `Audit events older than --days are written, oldest first, to <storage>/app/audit-archives/audit-events-YYYYMMDD-HHMMSS.jsonl (one JSON object per line, upstream's 12 keys) with a checksum manifest beside it, then deleted. Each chunk is fsynced before its rows are deleted (in batches of up to 100,000 fsynced rows); a run that was killed is finished by the next one, so no row is lost or archived twice. Artisan alias: \`ops:audit:archive\`.`
+  static description = `Audit events older than --days are written, oldest first, to <storage>/app/audit-archives/audit-events-YYYYMMDD-HHMMSS.jsonl (one JSON object per line, upstream's 12 keys) with a checksum manifest beside it, then deleted. Each chunk is fsynced before its rows are deleted (in batches of up to 100,000 fsynced rows); a run that was killed is finished by the next run against the same database (an unfinished archive of another database sharing the folder is left alone), so no row is lost or archived twice. --dry-run reports the same counts, including the unfinished archive the run would finish first. Artisan alias: \`ops:audit:archive\`.`
   static examples = [
     '<%= config.bin %> <%= command.id %> --dry-run',
     '<%= config.bin %> <%= command.id %> --days 90',

@@ -9,7 +9,7 @@ export default class QueueWork extends DatabaseCommand<typeof QueueWork> {
   static faultScope = 'progress' as const
   static hiddenAliases = ['queue:work']
   static summary = 'Work the database queue: send queued WhatsApp messages (as php artisan queue:work)'
-  static description = `Claims jobs from Laravel's \`jobs\` table (FOR UPDATE SKIP LOCKED on PostgreSQL, one write transaction on SQLite) in strict queue priority, runs them, and sleeps when the queues are empty. It runs App\\Jobs\\SendWaMessageJob jobs whether laundry-ops or the Laravel application queued them. SIGTERM or SIGINT (Ctrl-C) finishes the job in hand and exits 0; so does \`queue restart\`. A job reserved longer than DB_QUEUE_RETRY_AFTER (90 s) by a worker that died is claimed again. Artisan alias: \`queue:work\`.`
+  static description = `Claims jobs from Laravel's \`jobs\` table (FOR UPDATE SKIP LOCKED on PostgreSQL, one write transaction on SQLite) in strict queue priority, runs them, and sleeps when the queues are empty. It runs App\\Jobs\\SendWaMessageJob jobs whether laundry-ops or the Laravel application queued them. SIGTERM or SIGINT (Ctrl-C) finishes the job in hand and exits 0; so does \`queue restart\`. A job reserved longer than DB_QUEUE_RETRY_AFTER (90 s) by a worker that died is claimed again. The closing summary tells jobs (processed, released, failed) from what their messages became (sent, failed by reason, to retry), and the delayed jobs --stop-when-empty left behind. Artisan alias: \`queue:work\`.`
   static examples = [
     '<%= config.bin %> <%= command.id %>',
     '<%= config.bin %> <%= command.id %> --queue messaging,default --sleep 3 --tries 1',

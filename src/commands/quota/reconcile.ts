@@ -7,7 +7,7 @@ export default class QuotaReconcile extends DatabaseCommand<typeof QuotaReconcil
   static faultScope = 'transaction' as const
   static hiddenAliases = ['ops:quota:reconcile']
   static summary = 'Rebuild quota_usage values from orders per period'
-  static description = `Counts each tenant's orders created in the period (the exact UTC calendar month) with one aggregate query and writes quota_usage.orders_used, creating the row when a tenant has none. The period defaults to the current UTC month and must be YYYY-MM with month 01-12. Artisan alias: \`ops:quota:reconcile\`.`
+  static description = `Counts each tenant's orders created in the period (the exact UTC calendar month) with one aggregate query and writes quota_usage.orders_used, creating the row when a tenant has none; rows that already hold the right count are left as they are. The summary tells updated, created and unchanged rows apart, and --dry-run reports the same counts without writing. The period defaults to the current UTC month and must be YYYY-MM with month 01-12 and a year from 1970 to 9999. Artisan alias: \`ops:quota:reconcile\`.`
   static examples = [
     '<%= config.bin %> <%= command.id %>',
     '<%= config.bin %> <%= command.id %> 2026-02 --dry-run',

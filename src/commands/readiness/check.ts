@@ -7,7 +7,7 @@ export default class ReadinessCheck extends DatabaseCommand<typeof ReadinessChec
   static faultScope = 'reads' as const
   static hiddenAliases = ['ops:readiness:check']
   static summary = 'Run staging readiness checks for release operations'
-  static description = `Fourteen checks in upstream's order: the configuration and schedule file are valid (in place of APP_KEY), the database answers, no migration is pending, the queue is the database queue, the jobs and failed_jobs tables exist, the five baseline tasks are in the schedule and enabled, <storage>/app and <storage>/logs are writable, and the mock WA provider is seeded. An invalid configuration or an unreachable database gives failed checks, not an error. Exit 1 on any failure, or with --strict on any warning. Artisan alias: \`ops:readiness:check\`.`
+  static description = `Seventeen checks in upstream's order: the configuration and schedule file are valid (in place of APP_KEY), the database answers, no migration is pending, every migration in the ledger is known (a warning otherwise), every table and column of the laundry schema exists (whatever the ledger says), the queue is the database queue, the jobs and failed_jobs tables exist, the five baseline tasks are in the schedule and enabled, the scheduler's cache tables exist, <storage>/app and <storage>/logs are writable, and the mock WA provider is seeded. An invalid configuration or an unreachable database gives failed checks, not an error. Exit 1 on any failure, or with --strict on any warning. Artisan alias: \`ops:readiness:check\`.`
   static examples = [
     '<%= config.bin %> <%= command.id %>',
     '<%= config.bin %> <%= command.id %> --strict --json',

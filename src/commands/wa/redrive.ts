@@ -9,7 +9,7 @@ export default class WaRedrive extends DatabaseCommand<typeof WaRedrive> {
   static faultScope = 'progress' as const
   static hiddenAliases = ['ops:wa:redrive-failed', 'wa:redrive-failed']
   static summary = 'Requeue failed WA messages and dispatch send jobs'
-  static description = `Selects failed WhatsApp messages (oldest updated first) whose last error is retryable (NETWORK_ERROR, RATE_LIMIT, UNKNOWN_ERROR, PROVIDER_TIMEOUT by default), resets each to queued with attempts 0, records manual_redrive_at in its metadata, and queues its send job on the messaging queue, the reset and the job in one transaction. Artisan alias: \`ops:wa:redrive-failed\`.`
+  static description = `Selects failed WhatsApp messages (oldest updated first) whose last error is retryable (NETWORK_ERROR, RATE_LIMIT, UNKNOWN_ERROR, PROVIDER_TIMEOUT by default), resets each to queued with attempts 0, records manual_redrive_at in its metadata, and queues its send job on the messaging queue, the reset and the job in one transaction. The summary appends requeued=N (a message changed by another process meanwhile is skipped); --dry-run reports the same. Artisan alias: \`ops:wa:redrive-failed\`.`
   static examples = [
     '<%= config.bin %> <%= command.id %> --dry-run',
     '<%= config.bin %> <%= command.id %> --limit 100',

@@ -9,7 +9,7 @@ export default class WaRemind extends DatabaseCommand<typeof WaRemind> {
   static faultScope = 'progress' as const
   static hiddenAliases = ['ops:wa:send-aging-reminders', 'wa:send-aging-reminders']
   static summary = 'Send WhatsApp billing reminders based on aging bucket and collection workflow'
-  static description = `Orders with money due, in the chosen collection statuses (a missing status counts as pending), are bucketed by age on the as-of date (d0_7, d8_14, d15_30, d31_plus) and get one WA_BILLING_REMINDER each per as-of date and bucket. The summary tells enqueued, already_sent (a message for that day and bucket exists) and skipped (with reasons, e.g. plan_not_eligible) apart. Artisan alias: \`ops:wa:send-aging-reminders\`.`
+  static description = `Orders with money due, in the chosen collection statuses (a missing status counts as pending), are bucketed by age on the as-of date (d0_7, d8_14, d15_30, d31_plus) and get one WA_BILLING_REMINDER each per as-of date and bucket. The summary tells enqueued, already_sent (a message for that day and bucket exists) and skipped (with reasons, e.g. plan_not_eligible) apart; --dry-run takes the same decisions and reports the same counts without enqueueing. Artisan alias: \`ops:wa:send-aging-reminders\`.`
   static examples = [
     '<%= config.bin %> <%= command.id %> --dry-run',
     '<%= config.bin %> <%= command.id %> --limit 100',

@@ -1,6 +1,6 @@
 import {randomUUID} from 'node:crypto'
 
-import {type PhpObject, phpProperty, phpSerialize, phpUnserialize, type PhpValue} from './php-serialize.js'
+import {type PhpObject, phpProperty, phpSerialize, phpUnserialize, type PhpValue} from '../php/serialize.js'
 
 /** The Laravel job class that sends one WhatsApp message; its only payload is `waMessageId`. */
 export const SEND_WA_JOB = 'App\\Jobs\\SendWaMessageJob'

@@ -1,5 +1,5 @@
 import type {Executor} from '../db/transactions.js'
-import {phpSerialize, phpUnserialize} from './php-serialize.js'
+import {phpSerialize, phpUnserialize} from '../php/serialize.js'
 
 /** Laravel's key, under the cache prefix: `php artisan queue:restart` and ours write the same row. */
 export const RESTART_KEY = 'illuminate:queue:restart'

@@ -5,7 +5,7 @@ import {sendWaMessage, type SendOutcome} from '../messaging/send-wa-message.js'
 import type {WaProvider} from '../messaging/providers.js'
 import {claimNextJob, DEFAULT_RETRY_AFTER, deleteReservedJob, failJob, type QueuedJob, releaseJob} from './database-queue.js'
 import {decodePayload, MalformedJobError, SEND_WA_JOB, waMessageIdOf} from './payload.js'
-import type {PhpObject} from './php-serialize.js'
+import type {PhpObject} from '../php/serialize.js'
 import {lastQueueRestart} from './restart-signal.js'
 
 export interface WorkerOptions {

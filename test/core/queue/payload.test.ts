@@ -4,7 +4,7 @@ import path from 'node:path'
 import {expect} from 'chai'
 
 import {decodePayload, MalformedJobError, sendWaJobPayload, waMessageIdOf} from '../../../src/core/queue/payload.js'
-import {phpSerialize, phpUnserialize} from '../../../src/core/queue/php-serialize.js'
+import {phpSerialize, phpUnserialize} from '../../../src/core/php/serialize.js'
 import {ROOT} from '../../helpers/cli.js'
 
 const fixture = (name: string) => readFileSync(path.join(ROOT, 'fixtures', 'laravel', name), 'utf8')

@@ -12,9 +12,14 @@ export function isJsonObject(value: unknown): value is JsonObject {
   return typeof value === 'object' && value !== null && !Array.isArray(value)
 }
 
+/** A JSON list, which json_decode turns into a PHP list. */
+export function isJsonList(value: unknown): value is unknown[] {
+  return Array.isArray(value)
+}
+
 /** array_values() of a PHP array (a JSON list or object), or null when the value is not an array at all. */
 export function phpArrayValues(value: unknown): unknown[] | null {
-  if (Array.isArray(value)) return value
+  if (isJsonList(value)) return value
   if (isJsonObject(value)) return Object.values(value)
   return null
 }
@@ -77,7 +82,7 @@ export function phpLooseEquals(left: unknown, right: unknown): boolean {
 
   const aIsArray = phpArrayValues(a) !== null
   const bIsArray = phpArrayValues(b) !== null
-  if (aIsArray || bIsArray) return aIsArray && bIsArray && arraysLooselyEqual(a as object, b as object)
+  if (aIsArray || bIsArray) return aIsArray && bIsArray && arraysLooselyEqual(a, b)
 
   if (typeof a === 'number' && typeof b === 'number') return a === b
   if (typeof a === 'number' && typeof b === 'string') return numberEqualsString(a, b)

@@ -35,6 +35,23 @@ describe('phone normalisation and money format (upstream rules)', () => {
     )
     expect(idempotencyKeyFor(order, 'INV-1', 'X', {idempotency_suffix: {nested: true}})).to.equal('T:O:INV-1:X')
   })
+
+  it('casts a non-string suffix and trims it as PHP does', () => {
+    const order = {tenant_id: 'T', outlet_id: 'O'}
+    const key = (suffix: unknown) => idempotencyKeyFor(order, 'INV-1', 'X', {idempotency_suffix: suffix})
+    // (string) true is "1" and (string) false is "", so false means no suffix at all.
+    expect([key(true), key(false), key(7), key(0.1 + 0.2), key(null), key([1])]).to.deep.equal([
+      'T:O:INV-1:X:1',
+      'T:O:INV-1:X',
+      'T:O:INV-1:X:7',
+      'T:O:INV-1:X:0.3',
+      'T:O:INV-1:X',
+      'T:O:INV-1:X',
+    ])
+    // PHP's trim() strips ASCII whitespace and NUL only; a no-break space stays part of the key.
+    expect(key('\0 d8_14\t')).to.equal('T:O:INV-1:X:d8_14')
+    expect(key('\u00a0d8_14')).to.equal('T:O:INV-1:X:\u00a0d8_14')
+  })
 })
 
 describeEachEngine('template resolution and dispatch', (ctx) => {

@@ -74,6 +74,7 @@ export interface OrderRow {
 
 export interface CustomerRow {
   id: string
+  tenant_id: string
   name: string
   phone_normalized: string
 }

@@ -25,9 +25,8 @@ export function isValidPhpUrl(value: string): boolean {
   const scheme = url.scheme?.toLowerCase()
   if (scheme === 'http' || scheme === 'https') {
     if (url.host === undefined) return false
-    // A bracketed IPv6 host is accepted outright (PHP returns before checking the user info).
-    if (isBracketedIpv6(url.host)) return true
-    if (!isValidHostname(url.host)) return false
+    // A bracketed IPv6 host needs no hostname check; its user info is still checked (PHP 8.2).
+    if (!isBracketedIpv6(url.host) && !isValidHostname(url.host)) return false
   }
 
   if (url.scheme === undefined) return false

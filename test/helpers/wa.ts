@@ -3,12 +3,21 @@ import type {Database} from '../../src/core/db/connection.js'
 import {migrate} from '../../src/core/db/migrator.js'
 import {seedDatabase} from '../../src/core/db/seeds/index.js'
 import {uuid7} from '../../src/core/domain/ids.js'
+import {readJsonObject} from '../../src/core/messaging/json-column.js'
+import type {CustomerRow, WaMessageRow} from '../../src/core/messaging/rows.js'
+import type {FailedJobRow, JobRow} from '../../src/core/queue/rows.js'
 
 export interface WaTenant {
   tenantId: string
   outletId: string
   adminId: number
   mockProviderId: number
+}
+
+/** The row a test set up; a missing one is a broken setup, said as such. */
+export function found<T>(row: T, what: string): NonNullable<T> {
+  if (row === undefined || row === null) throw new Error(`test setup: no ${what}`)
+  return row
 }
 
 /** The demo tenant moved to the premium plan with the mock provider configured and active (WaApiTest setup). */
@@ -20,28 +29,54 @@ export async function premiumTenantWithMock(
   await migrate(db)
   await seedDatabase(db, {env: 'local', clock})
   const now = toDbTimestamp(clock.now())
-  const tenant = await db.knex('tenants').where({name: 'Demo Laundry'}).first()
-  const premium = await db.knex('plans').where({key: 'premium'}).first()
-  await db.knex('tenants').where({id: tenant.id}).update({current_plan_id: premium.id})
-  const outlet = await db.knex('outlets').where({tenant_id: tenant.id}).first()
-  const admin = await db.knex('users').where({email: 'admin@demo.local'}).first()
+  const tenant = found(await db.knex<{id: string; name: string}>('tenants').where({name: 'Demo Laundry'}).first('id'), 'Demo Laundry tenant')
+  const premium = await planId(db, 'premium')
+  await db.knex('tenants').where({id: tenant.id}).update({current_plan_id: premium})
+  const outlet = found(await db.knex<{id: string; tenant_id: string}>('outlets').where({tenant_id: tenant.id}).first('id'), 'demo outlet')
+  const admin = found(await db.knex<{id: number; email: string}>('users').where({email: 'admin@demo.local'}).first('id'), 'demo admin')
   const key = options.provider ?? 'mock'
-  let provider = await db.knex('wa_providers').where({key}).first()
-  if (!provider) {
+  const providerId = async () => (await db.knex<{id: number; key: string}>('wa_providers').where({key}).first('id'))?.id
+  let provider = await providerId()
+  if (provider === undefined) {
     await db.knex('wa_providers').insert({key, name: 'HTTP Gateway', active: true, created_at: now, updated_at: now})
-    provider = await db.knex('wa_providers').where({key}).first()
+    provider = found(await providerId(), `wa_providers ${key}`)
   }
   await db.knex('wa_provider_configs').where({tenant_id: tenant.id}).delete()
   await db.knex('wa_provider_configs').insert({
     id: uuid7(),
     tenant_id: tenant.id,
-    provider_id: provider.id,
+    provider_id: provider,
     credentials_json: JSON.stringify(options.credentials ?? {token: 'demo-token'}),
     is_active: true,
     created_at: now,
     updated_at: now,
   })
-  return {tenantId: tenant.id, outletId: outlet.id, adminId: Number(admin.id), mockProviderId: Number(provider.id)}
+  return {tenantId: tenant.id, outletId: outlet.id, adminId: Number(admin.id), mockProviderId: Number(provider)}
+}
+
+/** A plan's id by key (`standard`, `premium`, ...). */
+export async function planId(db: Database, key: string): Promise<number> {
+  return found(await db.knex<{id: number; key: string}>('plans').where({key}).first('id'), `plan ${key}`).id
+}
+
+/** The one wa_messages row matching `where`. */
+export async function waMessage(db: Database, where: Partial<WaMessageRow>): Promise<WaMessageRow> {
+  return found(await db.knex<WaMessageRow>('wa_messages').where(where).first(), `wa_messages row ${JSON.stringify(where)}`)
+}
+
+/** A message's metadata_json as an object, whichever driver read it. */
+export function metadataOf(message: WaMessageRow): Record<string, unknown> {
+  return readJsonObject(message.metadata_json)
+}
+
+/** The jobs table, oldest first. */
+export function queuedJobs(db: Database): Promise<JobRow[]> {
+  return db.knex<JobRow>('jobs').select('*').orderBy('id')
+}
+
+/** The failed_jobs table, oldest first. */
+export function failedJobs(db: Database): Promise<FailedJobRow[]> {
+  return db.knex<FailedJobRow>('failed_jobs').select('*').orderBy('id')
 }
 
 export async function insertOrder(
@@ -52,10 +87,12 @@ export async function insertOrder(
 ): Promise<string> {
   const now = toDbTimestamp(clock.now())
   const phone = order.phone ?? '6281233331111'
-  let customer = await db.knex('customers').where({tenant_id: t.tenantId, phone_normalized: phone}).first()
+  let customer = await db.knex<CustomerRow>('customers').where({tenant_id: t.tenantId, phone_normalized: phone}).first('id')
   if (!customer) {
-    customer = {id: uuid7(), tenant_id: t.tenantId, name: order.customer ?? 'Pelanggan WA', phone_normalized: phone, created_at: now, updated_at: now}
-    await db.knex('customers').insert(customer)
+    customer = {id: uuid7()}
+    await db
+      .knex('customers')
+      .insert({...customer, tenant_id: t.tenantId, name: order.customer ?? 'Pelanggan WA', phone_normalized: phone, created_at: now, updated_at: now})
   }
   const id = uuid7()
   await db.knex('orders').insert({

@@ -4,7 +4,8 @@ import type {Database} from '../db/connection.js'
 import {SchemaBuilder} from '../db/schema/schema-builder.js'
 import {assertWithin, LIMITS} from '../limits.js'
 import {periodWindow} from '../quota/reconcile.js'
-import {type Check, phpFloat, summarise, type Summary} from './report.js'
+import {phpFloatToString} from '../php/string-conversion.js'
+import {type Check, summarise, type Summary} from './report.js'
 
 export interface ObserveOptions {
   period?: string
@@ -81,7 +82,7 @@ export async function observeHealth(db: Database, options: ObserveOptions): Prom
       checks.push({
         key: 'wa.failure_ratio.window',
         status: ratio > options.waFailureRatioThreshold ? 'warn' : 'pass',
-        message: `wa failed ratio=${phpFloat(ratio)}% (${failed}/${total}) threshold=${phpFloat(options.waFailureRatioThreshold)}%.`,
+        message: `wa failed ratio=${phpFloatToString(ratio)}% (${failed}/${total}) threshold=${phpFloatToString(options.waFailureRatioThreshold)}%.`,
       })
     }
   }
@@ -100,7 +101,7 @@ export async function observeHealth(db: Database, options: ObserveOptions): Prom
     checks.push({
       key: 'quota.saturation.period',
       status: atRisk > 0 ? 'warn' : 'pass',
-      message: `tenants near limit=${atRisk}, threshold=${phpFloat(options.quotaUsageThreshold)}%, period=${period}.`,
+      message: `tenants near limit=${atRisk}, threshold=${phpFloatToString(options.quotaUsageThreshold)}%, period=${period}.`,
     })
   }
 

@@ -23,12 +23,6 @@ export function gateFailed(summary: Summary, strict: boolean): boolean {
   return summary.fail > 0 || (strict && summary.warn > 0)
 }
 
-/** PHP's float-to-string: whole values without a decimal point, at most 14 significant digits. */
-export function phpFloat(value: number): string {
-  if (Number.isInteger(value)) return String(value)
-  return String(Number(value.toPrecision(14)))
-}
-
 const xml = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;')
 
 /** JUnit XML: one test case per check; `fail` is a failure, and `warn` too under --strict. */

@@ -6,6 +6,7 @@ import {YEARS} from '../limits.js'
 import {isLaravelUuid} from '../domain/ids.js'
 import {enqueueOrderEvent, type EnqueueOutcome} from './dispatch.js'
 import {validateTenant} from './redrive.js'
+import type {OrderRow} from './rows.js'
 
 export const AGING_BUCKETS = ['d0_7', 'd8_14', 'd15_30', 'd31_plus'] as const
 export type AgingBucket = (typeof AGING_BUCKETS)[number]
@@ -125,7 +126,7 @@ export async function sendAgingReminders(db: Database, options: AgingReminderOpt
   let after: {created_at: string; id: string} | undefined
   for (;;) {
     const page = db
-      .knex('orders')
+      .knex<OrderRow>('orders')
       .where('due_amount', '>', 0)
       .where((q) => {
         const others = statuses.filter((s) => s !== 'pending')
@@ -140,19 +141,24 @@ export async function sendAgingReminders(db: Database, options: AgingReminderOpt
     if (options.outlet) page.where('outlet_id', options.outlet)
     if (after) {
       const last = after
-      page.where((q) => q.where('created_at', '>', last.created_at).orWhere((q2) => q2.where('created_at', '=', last.created_at).where('id', '>', last.id)))
+      // Block bodies: knex ignores what a grouping callback returns, and a builder is a thenable.
+      page.where((q) => {
+        q.where('created_at', '>', last.created_at).orWhere((q2) => {
+          q2.where('created_at', '=', last.created_at).where('id', '>', last.id)
+        })
+      })
     }
     const rows = await page
     if (rows.length === 0) return result
     for (const order of rows) {
       if (result.processed >= options.limit) return result
-      const age = ageInDays(String(order.created_at), asOf)
+      const age = ageInDays(order.created_at, asOf)
       const bucket = bucketFor(age)
-      if (!(buckets as string[]).includes(bucket)) continue
+      if (!buckets.includes(bucket)) continue
       result.processed++
       const candidate: AgingCandidate = {
-        order_id: String(order.id),
-        order_code: String(order.order_code),
+        order_id: order.id,
+        order_code: order.order_code,
         due_amount: Number(order.due_amount),
         bucket,
         age_days: age,
@@ -200,7 +206,7 @@ export async function sendAgingReminders(db: Database, options: AgingReminderOpt
         result.skipped_reasons[outcome.reason] = (result.skipped_reasons[outcome.reason] ?? 0) + 1
       }
     }
-    const last = rows.at(-1)!
-    after = {created_at: String(last.created_at), id: String(last.id)}
+    const last = rows[rows.length - 1]
+    after = {created_at: last.created_at, id: last.id}
   }
 }

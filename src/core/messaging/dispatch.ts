@@ -7,23 +7,13 @@ import {formatRupiah} from '../domain/money.js'
 import {planAllowsWhatsapp} from '../domain/plans.js'
 import {MESSAGING_QUEUE, sendWaJobPayload} from '../queue/payload.js'
 import {pushJob} from '../queue/database-queue.js'
+import {phpStringCast} from '../php/string-conversion.js'
+import {phpTrim} from '../php/trim.js'
 import {renderTemplate} from './renderer.js'
+import type {CustomerRow, OrderRow, OutletRow, UserRow, WaMessageRow, WaProviderConfigRow} from './rows.js'
 import {resolveTemplate} from './template-resolver.js'
 
-export interface WaMessageRow {
-  id: string
-  tenant_id: string
-  outlet_id: string | null
-  order_id: string | null
-  provider_id: number | null
-  template_id: string
-  idempotency_key: string
-  to_phone: string
-  body_text: string
-  status: string
-  attempts: number
-  [column: string]: unknown
-}
+export type {WaMessageRow} from './rows.js'
 
 export type EnqueueOutcome =
   | {status: 'enqueued'; message: WaMessageRow}
@@ -42,11 +32,14 @@ export interface EnqueueContext {
 
 const SOURCE_CHANNELS = new Set(['mobile', 'web', 'system'])
 
-/** `metadata.idempotency_suffix` as upstream keys it: a scalar, trimmed, with `:` replaced by `-`. */
+/**
+ * `metadata.idempotency_suffix` as upstream keys it: a scalar, trimmed, with `:` replaced by `-`. PHP's
+ * string cast and trim, so `true` keys as "1" and `false` as no suffix, as in the Laravel application.
+ */
 function idempotencySuffix(metadata: Record<string, unknown>): string | null {
   const raw = metadata.idempotency_suffix
-  if (raw === null || raw === undefined || typeof raw === 'object') return null
-  const suffix = String(raw).trim().replace(/:/g, '-')
+  if (typeof raw !== 'string' && typeof raw !== 'number' && typeof raw !== 'boolean') return null
+  const suffix = phpTrim(phpStringCast(raw)).replace(/:/g, '-')
   return suffix === '' ? null : suffix
 }
 
@@ -95,24 +88,24 @@ export async function enqueueOrderEvent(
   ctx: EnqueueContext,
   conn: Executor = db.knex,
 ): Promise<EnqueueOutcome> {
-  const order = await conn('orders').where({id: orderId}).first()
+  const order = await conn<OrderRow>('orders').where({id: orderId}).first()
   if (!order) return {status: 'skipped', reason: 'order_not_found'}
   const tenant = await conn('tenants')
     .leftJoin('plans', 'plans.id', 'tenants.current_plan_id')
     .where('tenants.id', order.tenant_id)
-    .first('tenants.id', 'plans.key as plan_key')
+    .first<{id: string; plan_key: string | null} | undefined>('tenants.id', 'plans.key as plan_key')
   if (!tenant) return {status: 'skipped', reason: 'tenant_not_found'}
-  if (!planAllowsWhatsapp(tenant.plan_key)) return {status: 'skipped', reason: 'plan_not_eligible', detail: String(tenant.plan_key ?? 'none')}
-  const customer = await conn('customers').where({id: order.customer_id}).first('name', 'phone_normalized')
-  const outlet = await conn('outlets').where({id: order.outlet_id}).first('name')
-  const courier = order.courier_user_id ? await conn('users').where({id: order.courier_user_id}).first('name', 'phone') : undefined
-  const toPhone = String(customer?.phone_normalized ?? '')
-  const invoiceOrCode = order.invoice_no ? String(order.invoice_no) : String(order.order_code ?? '')
+  if (!planAllowsWhatsapp(tenant.plan_key)) return {status: 'skipped', reason: 'plan_not_eligible', detail: tenant.plan_key ?? 'none'}
+  const customer = await conn<CustomerRow>('customers').where({id: order.customer_id}).first('name', 'phone_normalized')
+  const outlet = await conn<OutletRow>('outlets').where({id: order.outlet_id}).first('name')
+  const courier = order.courier_user_id ? await conn<UserRow>('users').where({id: order.courier_user_id}).first('name', 'phone') : undefined
+  const toPhone = customer?.phone_normalized ?? ''
+  const invoiceOrCode = order.invoice_no ? order.invoice_no : order.order_code
   if (toPhone === '') return {status: 'skipped', reason: 'missing_phone'}
   if (invoiceOrCode === '') return {status: 'skipped', reason: 'missing_invoice_and_code'}
 
   const key = idempotencyKeyFor(order, invoiceOrCode, templateId, metadata)
-  const existing = await conn('wa_messages').where({tenant_id: order.tenant_id, idempotency_key: key}).first()
+  const existing = await conn<WaMessageRow>('wa_messages').where({tenant_id: order.tenant_id, idempotency_key: key}).first()
   if (existing) return {status: 'existing', message: existing}
 
   let rendered: {body_text: string}
@@ -143,11 +136,14 @@ export async function enqueueOrderEvent(
   }
 
   if (ctx.dryRun) return {status: 'would_enqueue'}
-  const provider = await conn('wa_provider_configs').where({tenant_id: order.tenant_id, is_active: true}).orderBy('updated_at', 'desc').first('provider_id')
+  const provider = await conn<WaProviderConfigRow>('wa_provider_configs')
+    .where({tenant_id: order.tenant_id, is_active: true})
+    .orderBy('updated_at', 'desc')
+    .first('provider_id')
   const now = ctx.clock.now()
   const stamp = toDbTimestamp(now)
   const actor = actorUserId(metadata)
-  const row = {
+  const row: WaMessageRow = {
     id: uuid7(now.getTime()),
     tenant_id: order.tenant_id,
     outlet_id: order.outlet_id,
@@ -159,6 +155,9 @@ export async function enqueueOrderEvent(
     body_text: rendered.body_text,
     status: 'queued',
     attempts: 0,
+    last_error_code: null,
+    last_error_message: null,
+    provider_message_id: null,
     metadata_json: JSON.stringify({...metadata, template_source: template.source, template_version: template.version}),
     created_by: actor,
     updated_by: actor,
@@ -176,9 +175,9 @@ export async function enqueueOrderEvent(
     else await insert(conn)
   } catch (error) {
     if (!isUniqueViolation(error)) throw error
-    const raced = await db.knex('wa_messages').where({tenant_id: order.tenant_id, idempotency_key: key}).first()
+    const raced = await db.knex<WaMessageRow>('wa_messages').where({tenant_id: order.tenant_id, idempotency_key: key}).first()
     if (raced) return {status: 'existing', message: raced}
     throw error
   }
-  return {status: 'enqueued', message: row as unknown as WaMessageRow}
+  return {status: 'enqueued', message: row}
 }

@@ -1,5 +1,7 @@
 import {randomBytes} from 'node:crypto'
 
+import {isJsonObject, type JsonObject} from '../php/loose-values.js'
+
 /** A send that failed: the reason code stored on the message, and whether a retry may help. */
 export class ProviderError extends Error {
   constructor(
@@ -31,19 +33,28 @@ function randomAlphanumeric(length: number): string {
   return out
 }
 
+/** Runs `work` at once; its result or its exception comes back as a promise, as the interface promises. */
+function settle<T>(work: () => T): Promise<T> {
+  return new Promise((resolve) => resolve(work()))
+}
+
 /** Upstream's MockWaProvider, check for check: scripted failures through metadata, then phone and body rules. */
+function mockSend(toPhone: string, text: string, metadata: Record<string, unknown>): SendResult {
+  const failure = typeof metadata.mock_failure === 'string' ? metadata.mock_failure.toLowerCase() : ''
+  if (failure === 'transient') throw new ProviderError('NETWORK_ERROR', 'Mock transient network issue.', true)
+  if (failure === 'permanent') throw new ProviderError('PHONE_INVALID', 'Mock permanent phone error.', false)
+  if (!/^62\d{7,14}$/.test(toPhone)) throw new ProviderError('PHONE_INVALID', 'Destination phone number is invalid.', false)
+  if (text.trim() === '') throw new ProviderError('EMPTY_MESSAGE', 'Message body is empty.', false)
+  return {providerMessageId: `mock-${randomAlphanumeric(16)}`}
+}
+
 export const mockProvider: WaProvider = {
   key: 'mock',
-  async healthCheck() {
-    return {ok: true, message: 'mock provider ready'}
+  healthCheck() {
+    return Promise.resolve({ok: true, message: 'mock provider ready'})
   },
-  async sendText(toPhone, text, _credentials, metadata) {
-    const failure = typeof metadata.mock_failure === 'string' ? metadata.mock_failure.toLowerCase() : ''
-    if (failure === 'transient') throw new ProviderError('NETWORK_ERROR', 'Mock transient network issue.', true)
-    if (failure === 'permanent') throw new ProviderError('PHONE_INVALID', 'Mock permanent phone error.', false)
-    if (!/^62\d{7,14}$/.test(toPhone)) throw new ProviderError('PHONE_INVALID', 'Destination phone number is invalid.', false)
-    if (text.trim() === '') throw new ProviderError('EMPTY_MESSAGE', 'Message body is empty.', false)
-    return {providerMessageId: `mock-${randomAlphanumeric(16)}`}
+  sendText(toPhone, text, _credentials, metadata) {
+    return settle(() => mockSend(toPhone, text, metadata))
   },
 }
 
@@ -75,12 +86,12 @@ function gatewaySettings(credentials: Record<string, unknown>): {url: URL; token
  */
 export const httpGatewayProvider: WaProvider = {
   key: 'http',
-  async healthCheck(credentials) {
+  healthCheck(credentials) {
     try {
       const {url} = gatewaySettings(credentials)
-      return {ok: true, message: `gateway ${url.origin} configured`}
+      return Promise.resolve({ok: true, message: `gateway ${url.origin} configured`})
     } catch (error) {
-      return {ok: false, message: (error as Error).message}
+      return Promise.resolve({ok: false, message: (error as Error).message})
     }
   },
   async sendText(toPhone, text, credentials, metadata, signal) {
@@ -101,13 +112,7 @@ export const httpGatewayProvider: WaProvider = {
       const why = cause?.code ?? cause?.message ?? (error as Error).message
       throw new ProviderError('NETWORK_ERROR', `Gateway unreachable (${why}).`, true)
     }
-    let body: Record<string, unknown> = {}
-    try {
-      const textBody = await response.text()
-      body = textBody ? JSON.parse(textBody) : {}
-    } catch {
-      body = {}
-    }
+    const body = await responseObject(response)
     const detail = typeof body.message === 'string' ? `: ${body.message}` : ''
     if (response.status === 429) throw new ProviderError('RATE_LIMIT', `Gateway rate limit (HTTP 429)${detail}`, true)
     if (response.status >= 500) throw new ProviderError('NETWORK_ERROR', `Gateway error (HTTP ${response.status})${detail}`, true)
@@ -121,6 +126,16 @@ export const httpGatewayProvider: WaProvider = {
     }
     return {providerMessageId: String(id)}
   },
+}
+
+/** The answer's JSON object; any other answer (empty, not JSON, `null`, a list) reads as `{}`. */
+async function responseObject(response: Response): Promise<JsonObject> {
+  try {
+    const parsed: unknown = JSON.parse(await response.text())
+    return isJsonObject(parsed) ? parsed : {}
+  } catch {
+    return {}
+  }
 }
 
 const REGISTRY = new Map<string, WaProvider>([

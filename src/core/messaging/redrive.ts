@@ -8,6 +8,7 @@ import {isLaravelUuid} from '../domain/ids.js'
 import {pushJob} from '../queue/database-queue.js'
 import {MESSAGING_QUEUE, sendWaJobPayload} from '../queue/payload.js'
 import {readJsonObject} from './json-column.js'
+import type {WaMessageRow} from './rows.js'
 
 /** Upstream's default: the transient codes a later attempt may cure. */
 export const DEFAULT_REDRIVE_REASONS = ['NETWORK_ERROR', 'RATE_LIMIT', 'UNKNOWN_ERROR', 'PROVIDER_TIMEOUT'] as const
@@ -74,7 +75,8 @@ export async function redriveFailedMessages(db: Database, options: RedriveOption
   await requireTables(db, ['wa_messages', 'tenants', 'jobs'])
   const reasons = [...new Set(options.reasons.map((r) => r.trim()).filter(Boolean))]
   if (reasons.length > 0) {
-    const seen = new Set((await db.knex('wa_messages').distinct('last_error_code').whereNotNull('last_error_code')).map((r) => String(r.last_error_code)))
+    const codes = await db.knex<WaMessageRow>('wa_messages').distinct('last_error_code').whereNotNull('last_error_code')
+    const seen = new Set(codes.map((r) => String(r.last_error_code)))
     const unknown = reasons.filter((r) => !(KNOWN_REASON_CODES as readonly string[]).includes(r) && !seen.has(r))
     if (unknown.length > 0) {
       throw new UsageError('UNKNOWN_REASON', `unknown reason code(s): ${unknown.join(', ')}; expected one of ${KNOWN_REASON_CODES.join(', ')}`)
@@ -83,7 +85,7 @@ export async function redriveFailedMessages(db: Database, options: RedriveOption
   await validateTenant(db, options.tenant)
   const filter: string[] | 'all' = reasons.length > 0 ? reasons : options.allReasons ? 'all' : [...DEFAULT_REDRIVE_REASONS]
 
-  const query = db.knex('wa_messages').where({status: 'failed'}).orderBy('updated_at').orderBy('id').limit(options.limit)
+  const query = db.knex<WaMessageRow>('wa_messages').where({status: 'failed'}).orderBy('updated_at').orderBy('id').limit(options.limit)
   if (options.tenant) query.where({tenant_id: options.tenant})
   if (filter !== 'all') query.whereIn('last_error_code', filter)
   const rows = await query.select('id', 'tenant_id', 'last_error_code', 'attempts', 'updated_at', 'metadata_json')

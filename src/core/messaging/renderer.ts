@@ -4,14 +4,16 @@
  *
  * Definitions are JSON stored per tenant, so every input is `unknown` and every shape gets the meaning
  * upstream's PHP gives it. Where PHP semantics leak into the result (loose `==`, float casts,
- * truthiness, `trim`, `strlen` counting bytes, FILTER_VALIDATE_URL) they are reproduced on purpose:
- * the same stored template must produce the same message body in both systems. JSON objects play the
- * part of PHP associative arrays and JSON arrays the part of PHP lists.
+ * truthiness, `trim`, `strlen` counting bytes, FILTER_VALIDATE_URL) they are reproduced on purpose,
+ * through src/core/php: the same stored template must produce the same message body in both systems.
  *
  * The one deliberate deviation: the final hard cut to max_length never splits a multi-byte UTF-8
  * character (see truncateUtf8).
  */
-import {isIPv6} from 'node:net'
+import {isJsonObject, isNumericString, type JsonObject, phpArrayValues, phpBoolCast, phpFloatCast, phpIntCast, phpLooseEquals} from '../php/loose-values.js'
+import {phpNumberToString} from '../php/string-conversion.js'
+import {phpRtrim, phpTrim} from '../php/trim.js'
+import {isValidPhpUrl} from '../php/url-validation.js'
 
 export class TemplateRenderError extends Error {
   constructor(message: string) {
@@ -47,7 +49,7 @@ const DEFAULT_MAX_LENGTH = 1200
  * storage. Throws TemplateRenderError with upstream's exact messages.
  */
 export function renderTemplate(definition: unknown, variables: Record<string, unknown>): RenderedTemplate {
-  const field = (key: string): unknown => (isMap(definition) ? ownValue(definition, key) : undefined)
+  const field = (key: string): unknown => (isJsonObject(definition) ? ownValue(definition, key) : undefined)
 
   const bodyLines = parseBodyLines(field('body_lines'))
   const vars = normaliseVariables(variables)
@@ -69,7 +71,7 @@ export function renderTemplate(definition: unknown, variables: Record<string, un
 
 /** Step 1. A JSON object is accepted as well as a list (PHP sees both as arrays); its values are the lines. */
 function parseBodyLines(raw: unknown): BodyLine[] {
-  const entries = arrayValues(raw)
+  const entries = phpArrayValues(raw)
   if (entries === null || entries.length === 0) {
     throw new TemplateRenderError('Template definition requires non-empty body_lines.')
   }
@@ -82,13 +84,13 @@ function parseBodyLines(raw: unknown): BodyLine[] {
     }
 
     // Objects without a usable text, and entries of any other type, are ignored rather than rejected.
-    if (!isMap(entry)) continue
+    if (!isJsonObject(entry)) continue
     const text = ownValue(entry, 'text')
     if (typeof text !== 'string' && typeof text !== 'number') continue
     lines.push({
       text: typeof text === 'string' ? text : phpNumberToString(text),
       condition: ownValue(entry, 'condition') ?? null,
-      optional: isTruthy(ownValue(entry, 'optional')),
+      optional: phpBoolCast(ownValue(entry, 'optional')),
     })
   }
 
@@ -108,7 +110,7 @@ function normaliseVariables(variables: Record<string, unknown>): Variables {
 
 /** Step 3: `target → source` or `target → [sources]`; the first source with a value fills an empty target. */
 function applyFallbacks(vars: Variables, fallbacks: unknown): void {
-  if (!isMap(fallbacks) && !Array.isArray(fallbacks)) return
+  if (!isJsonObject(fallbacks) && !Array.isArray(fallbacks)) return
   for (const [target, sources] of Object.entries(fallbacks)) {
     if (hasValue(vars.get(target))) continue
     for (const source of nameList(sources)) {
@@ -135,9 +137,9 @@ function checkRequiredAll(vars: Variables, required: unknown): void {
  */
 function checkRequiredAny(vars: Variables, required: unknown): void {
   if (required === null || required === undefined) return
-  const elements = arrayValues(required) ?? [required]
+  const elements = phpArrayValues(required) ?? [required]
   if (elements.length === 0) return
-  const groups = arrayValues(elements[0]) === null ? [elements] : elements
+  const groups = phpArrayValues(elements[0]) === null ? [elements] : elements
 
   for (const group of groups) {
     const names = nameList(group)
@@ -155,7 +157,7 @@ function checkRequiredAny(vars: Variables, required: unknown): void {
  */
 function nameList(value: unknown): string[] {
   if (value === null || value === undefined) return []
-  const names = arrayValues(value) ?? [value]
+  const names = phpArrayValues(value) ?? [value]
   return names.map((name) => (typeof name === 'string' ? name : typeof name === 'number' ? phpNumberToString(name) : ''))
 }
 
@@ -255,11 +257,11 @@ function evaluateCondition(condition: unknown, vars: Variables): boolean {
   if (condition === null || condition === undefined) return true
   if (typeof condition === 'boolean') return condition
   if (Array.isArray(condition)) return condition.every((element) => evaluateCondition(element, vars))
-  if (isMap(condition)) {
+  if (isJsonObject(condition)) {
     return Object.entries(condition).every(([operator, operand]) => evaluateOperator(operator, operand, vars))
   }
 
-  return isTruthy(condition)
+  return phpBoolCast(condition)
 }
 
 function evaluateOperator(operator: string, operand: unknown, vars: Variables): boolean {
@@ -273,11 +275,11 @@ function evaluateOperator(operator: string, operand: unknown, vars: Variables): 
     }
 
     case 'eq': {
-      return looseEquals(...resolvePair(operand, vars))
+      return phpLooseEquals(...resolvePair(operand, vars))
     }
 
     case 'ne': {
-      return !looseEquals(...resolvePair(operand, vars))
+      return !phpLooseEquals(...resolvePair(operand, vars))
     }
 
     case 'gt':
@@ -288,12 +290,12 @@ function evaluateOperator(operator: string, operand: unknown, vars: Variables): 
     }
 
     case 'and': {
-      const conditions = arrayValues(operand)
+      const conditions = phpArrayValues(operand)
       return conditions !== null && conditions.every((condition) => evaluateCondition(condition, vars))
     }
 
     case 'or': {
-      const conditions = arrayValues(operand)
+      const conditions = phpArrayValues(operand)
       return conditions !== null && conditions.some((condition) => evaluateCondition(condition, vars))
     }
 
@@ -328,7 +330,7 @@ function operandExists(operand: unknown, vars: Variables): boolean {
  * the literal string.
  */
 function resolveOperand(operand: unknown, vars: Variables): unknown {
-  if (isMap(operand) && Object.hasOwn(operand, 'var')) {
+  if (isJsonObject(operand) && Object.hasOwn(operand, 'var')) {
     const name = operand.var
     if (typeof name === 'string') return vars.get(name) ?? null
     if (typeof name === 'number') return vars.get(phpNumberToString(name)) ?? null
@@ -341,7 +343,7 @@ function resolveOperand(operand: unknown, vars: Variables): unknown {
 
 /** `{left, right}` or a list of at least 2 elements; any other shape compares (null, null). */
 function resolvePair(operand: unknown, vars: Variables): [unknown, unknown] {
-  if (isMap(operand) && Object.hasOwn(operand, 'left') && Object.hasOwn(operand, 'right')) {
+  if (isJsonObject(operand) && Object.hasOwn(operand, 'left') && Object.hasOwn(operand, 'right')) {
     return [resolveOperand(operand.left, vars), resolveOperand(operand.right, vars)]
   }
 
@@ -385,27 +387,14 @@ function isTrueValue(value: unknown): boolean {
     return TRUE_WORDS.has(phpTrim(value).toLowerCase())
   }
 
-  return isTruthy(value)
+  return phpBoolCast(value)
 }
 
 // ---------------------------------------------------------------------------------------------------
-// PHP value semantics
+// Values
 
-type PlainObject = Record<string, unknown>
-
-/** A JSON object (a PHP associative array). */
-function isMap(value: unknown): value is PlainObject {
-  return typeof value === 'object' && value !== null && !Array.isArray(value)
-}
-
-/** The values of a PHP array (a JSON list or object), or null when the value is not an array at all. */
-function arrayValues(value: unknown): unknown[] | null {
-  if (Array.isArray(value)) return value
-  if (isMap(value)) return Object.values(value)
-  return null
-}
-
-function ownValue(object: PlainObject, key: string): unknown {
+/** An own key only, so that a definition's `constructor` or `__proto__` never reaches Object.prototype. */
+function ownValue(object: JsonObject, key: string): unknown {
   return Object.hasOwn(object, key) ? object[key] : undefined
 }
 
@@ -413,345 +402,5 @@ function ownValue(object: PlainObject, key: string): unknown {
 function hasValue(value: unknown): boolean {
   if (value === null || value === undefined) return false
   if (typeof value === 'string') return phpTrim(value) !== ''
-  return true
-}
-
-/** PHP's `(bool)`. */
-function isTruthy(value: unknown): boolean {
-  if (value === null || value === undefined) return false
-  if (typeof value === 'boolean') return value
-  if (typeof value === 'number') return value !== 0
-  if (typeof value === 'string') return value !== '' && value !== '0'
-  const values = arrayValues(value)
-  return values === null || values.length > 0
-}
-
-// PHP's trim() strips exactly these; String.prototype.trim would also strip NBSP and other Unicode spaces.
-const PHP_TRIM_CHARS = ' \t\n\r\0\v'
-
-function phpTrim(text: string): string {
-  return phpRtrim(phpLtrim(text))
-}
-
-function phpLtrim(text: string): string {
-  let start = 0
-  while (start < text.length && PHP_TRIM_CHARS.includes(text[start])) start++
-  return text.slice(start)
-}
-
-function phpRtrim(text: string): string {
-  let end = text.length
-  while (end > 0 && PHP_TRIM_CHARS.includes(text[end - 1])) end--
-  return text.slice(0, end)
-}
-
-// PHP 8 numeric strings: optional leading and trailing whitespace around a decimal or exponent number.
-const NUMERIC_STRING = /^[ \t\n\r\v\f]*[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?[ \t\n\r\v\f]*$/
-const LEADING_NUMBER = /^[ \t\n\r\v\f]*([+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?)/
-
-/** PHP's is_numeric() for strings: `'1e1'`, `' 5'`, `'5 '` and `'.5'` are numeric; `'0x1A'` and `''` are not. */
-function isNumericString(text: string): boolean {
-  return NUMERIC_STRING.test(text)
-}
-
-/** PHP's `(float)`: a string gives its leading number (`'12abc'` → 12) or 0; arrays give 0 or 1. */
-function phpFloatCast(value: unknown): number {
-  if (value === null || value === undefined) return 0
-  if (typeof value === 'boolean') return value ? 1 : 0
-  if (typeof value === 'number') return value
-  if (typeof value === 'string') {
-    const match = LEADING_NUMBER.exec(value)
-    return match ? Number(match[1]) : 0
-  }
-
-  return isTruthy(value) ? 1 : 0
-}
-
-/** PHP's `(int)`: truncates toward zero; out-of-range or non-finite gives 0 (PHP 8 on 64-bit). */
-function phpIntCast(value: unknown): number {
-  const float = phpFloatCast(value)
-  if (!Number.isFinite(float) || Math.abs(float) >= 2 ** 63) return 0
-  return Math.trunc(float)
-}
-
-/**
- * PHP's string form of a number. Integers print in full; other floats use PHP's `precision` of 14
- * significant digits, and a whole float prints without a decimal point (20.0 → "20"), e.g.
- * 0.1 + 0.2 → "0.3" and 1.5e20 → "1.5E+20".
- */
-function phpNumberToString(value: number): string {
-  if (Number.isNaN(value)) return 'NAN'
-  if (!Number.isFinite(value)) return value > 0 ? 'INF' : '-INF'
-  if (Number.isInteger(value) && Math.abs(value) < 2 ** 63) return BigInt(value).toString()
-
-  const [mantissa, exponentText] = value.toExponential(13).split('e')
-  const exponent = Number(exponentText)
-  const negative = mantissa.startsWith('-')
-  const digits = mantissa.replace(/^-/, '').replace('.', '').replace(/0+$/, '') || '0'
-  const sign = negative ? '-' : ''
-
-  if (exponent < -4 || exponent >= 14) {
-    const fraction = digits.length > 1 ? digits.slice(1) : '0'
-    return `${sign}${digits[0]}.${fraction}E${exponent < 0 ? '-' : '+'}${Math.abs(exponent)}`
-  }
-
-  if (exponent < 0) return `${sign}0.${'0'.repeat(-exponent - 1)}${digits}`
-  const whole = digits.slice(0, exponent + 1).padEnd(exponent + 1, '0')
-  const fraction = digits.slice(exponent + 1)
-  return fraction === '' ? `${sign}${whole}` : `${sign}${whole}.${fraction}`
-}
-
-/**
- * PHP 8 loose equality (`==`) over JSON values:
- * - bool against anything, and null against a non-string: both sides as bool (`null == false`, `null == 0`);
- * - null against a string: equal only to '' (`null == '0'` is false);
- * - arrays: equal when they hold the same keys with loosely equal values; never equal to a scalar;
- * - number against string: numerically when the string is numeric (`'1' == 1`), otherwise as strings,
- *   so `'abc' == 0` is false (it was true before PHP 8);
- * - two strings: numerically when both are numeric (`'1e1' == '10'`), otherwise byte for byte.
- */
-function looseEquals(left: unknown, right: unknown): boolean {
-  const a = left ?? null
-  const b = right ?? null
-  if (a === null && b === null) return true
-  if (typeof a === 'boolean' || typeof b === 'boolean') return isTruthy(a) === isTruthy(b)
-  if (a === null) return typeof b === 'string' ? b === '' : !isTruthy(b)
-  if (b === null) return typeof a === 'string' ? a === '' : !isTruthy(a)
-
-  const aValues = arrayValues(a)
-  const bValues = arrayValues(b)
-  if (aValues !== null || bValues !== null) {
-    return aValues !== null && bValues !== null && arraysLooselyEqual(a as object, b as object)
-  }
-
-  if (typeof a === 'number' && typeof b === 'number') return a === b
-  if (typeof a === 'number' && typeof b === 'string') return numberEqualsString(a, b)
-  if (typeof a === 'string' && typeof b === 'number') return numberEqualsString(b, a)
-  if (typeof a === 'string' && typeof b === 'string') {
-    return isNumericString(a) && isNumericString(b) ? Number(a) === Number(b) : a === b
-  }
-
-  return a === b
-}
-
-function numberEqualsString(number: number, text: string): boolean {
-  return isNumericString(text) ? number === Number(text) : phpNumberToString(number) === text
-}
-
-/** PHP compares arrays by key, ignoring order: same count, and every key of one holds an equal value in the other. */
-function arraysLooselyEqual(a: object, b: object): boolean {
-  const aEntries = Object.entries(a)
-  const bRecord = b as PlainObject
-  if (aEntries.length !== Object.keys(b).length) return false
-  return aEntries.every(([key, value]) => Object.hasOwn(b, key) && looseEquals(value, bRecord[key]))
-}
-
-// ---------------------------------------------------------------------------------------------------
-// URL validation: PHP's filter_var($value, FILTER_VALIDATE_URL), which runs its parse_url()
-
-// FILTER_SANITIZE_URL keeps only these; the validator fails when sanitising would remove anything
-// (whitespace, non-ASCII, control characters).
-const URL_CHARS = /^[A-Za-z0-9$\-_.+!*'(),{}|\\^~[\]`<>#%";/?:@&=]*$/
-
-interface ParsedUrl {
-  scheme?: string
-  host?: string
-  user?: string
-  pass?: string
-}
-
-function isValidPhpUrl(value: string): boolean {
-  if (!URL_CHARS.test(value)) return false
-  const url = parsePhpUrl(value)
-  if (url === null) return false
-
-  const scheme = url.scheme?.toLowerCase()
-  if (scheme === 'http' || scheme === 'https') {
-    if (url.host === undefined) return false
-    // A bracketed IPv6 host is accepted outright (PHP returns before checking the user info).
-    if (isBracketedIpv6(url.host)) return true
-    if (!isValidHostname(url.host)) return false
-  }
-
-  if (url.scheme === undefined) return false
-  // Only these schemes (compared case-sensitively upstream) may lack a host.
-  if (url.host === undefined && !['mailto', 'news', 'file'].includes(url.scheme)) return false
-  if (url.user !== undefined && !isValidUserinfo(url.user)) return false
-  if (url.pass !== undefined && !isValidUserinfo(url.pass)) return false
-  return true
-}
-
-const isAsciiDigit = (ch: string | undefined) => ch !== undefined && ch >= '0' && ch <= '9'
-const isAsciiAlnum = (ch: string | undefined) => ch !== undefined && /^[A-Za-z0-9]$/.test(ch)
-const isSchemeChar = (ch: string) => isAsciiAlnum(ch) || ch === '+' || ch === '-' || ch === '.'
-
-/**
- * The parts of PHP's parse_url() that decide validity: scheme, user info and host; null when PHP's
- * parser gives up. Follows the C parser's branches, which is why it reads like a state machine.
- * The input is ASCII here (URL_CHARS), so string indices are byte offsets.
- */
-function parsePhpUrl(s: string): ParsedUrl | null {
-  const url: ParsedUrl = {}
-  const end = s.length
-  const startsWithDoubleSlash = (at: number) => at + 1 < end && s[at] === '/' && s[at + 1] === '/'
-  const firstOf = (from: number, chars: string) => {
-    for (let i = from; i < end; i++) if (chars.includes(s[i])) return i
-    return end
-  }
-
-  let start = 0
-  let hasPort = false
-  let next: 'host' | 'path' | 'port'
-  const colon = s.indexOf(':')
-
-  if (colon > 0) {
-    const schemeIsValid = [...s.slice(0, colon)].every((ch) => isSchemeChar(ch))
-    if (!schemeIsValid) {
-      // Not a scheme: maybe "host:port", a scheme-relative "//host", or just a path.
-      if (colon + 1 < end && colon < firstOf(0, '?#')) {
-        next = 'port'
-      } else if (startsWithDoubleSlash(0)) {
-        start = 2
-        next = 'host'
-      } else {
-        next = 'path'
-      }
-    } else if (colon + 1 === end) {
-      return {scheme: s.slice(0, colon)}
-    } else if (s[colon + 1] === '/') {
-      url.scheme = s.slice(0, colon)
-      if (colon + 2 < end && s[colon + 2] === '/') {
-        start = colon + 3
-        // "file:///path" has no host.
-        next = url.scheme.toLowerCase() === 'file' && s[colon + 3] === '/' ? 'path' : 'host'
-      } else {
-        start = colon + 1
-        next = 'path'
-      }
-    } else {
-      // "a.com:80" is a host and port, not the scheme "a.com"; "mailto:x" is a scheme without "//".
-      let p = colon + 1
-      while (p < end && isAsciiDigit(s[p])) p++
-      if ((p === end || s[p] === '/') && p - colon < 7) {
-        next = 'port'
-      } else {
-        url.scheme = s.slice(0, colon)
-        start = colon + 1
-        next = 'path'
-      }
-    }
-  } else if (colon === 0) {
-    next = 'port'
-  } else if (startsWithDoubleSlash(0)) {
-    start = 2
-    next = 'host'
-  } else {
-    next = 'path'
-  }
-
-  if (next === 'port') {
-    const digitsStart = colon + 1
-    let p = digitsStart
-    while (p < end && p - digitsStart < 6 && isAsciiDigit(s[p])) p++
-    const length = p - digitsStart
-    if (length > 0 && length < 6 && (p === end || s[p] === '/')) {
-      if (Number(s.slice(digitsStart, p)) > 65_535) return null
-      hasPort = true
-      if (startsWithDoubleSlash(start)) start += 2
-      next = 'host'
-    } else if (length === 0 && p === end) {
-      return null
-    } else if (startsWithDoubleSlash(start)) {
-      start += 2
-      next = 'host'
-    } else {
-      next = 'path'
-    }
-  }
-
-  // The path, query and fragment never make parse_url fail, and validation does not look at them.
-  if (next === 'path') return url
-  return parseAuthority(s, start, hasPort, url)
-}
-
-/** parse_url's host part: `[user[:pass]@]host[:port]`, ending at the first '/', '?' or '#'. */
-function parseAuthority(s: string, from: number, hasPort: boolean, url: ParsedUrl): ParsedUrl | null {
-  let start = from
-  let end = start
-  while (end < s.length && !'/?#'.includes(s[end])) end++
-
-  const at = end > start ? s.lastIndexOf('@', end - 1) : -1
-  if (at >= start) {
-    const colon = s.indexOf(':', start)
-    if (colon !== -1 && colon < at) {
-      url.user = s.slice(start, colon)
-      url.pass = s.slice(colon + 1, at)
-    } else {
-      url.user = s.slice(start, at)
-    }
-
-    start = at + 1
-  }
-
-  let hostEnd = end
-  const bracketed = start < s.length && s[start] === '[' && s[end - 1] === ']'
-  const portColon = bracketed ? -1 : s.lastIndexOf(':', end - 1)
-  if (portColon >= start) {
-    hostEnd = portColon
-    if (!hasPort) {
-      const portText = s.slice(portColon + 1, end)
-      if (portText.length > 5) return null
-      if (portText.length > 0) {
-        // strtol(): a leading number is enough ("80x" is 80), none at all is an error.
-        const port = /^[+-]?\d+/.exec(portText)
-        if (port === null || Number(port[0]) < 0 || Number(port[0]) > 65_535) return null
-      }
-    }
-  }
-
-  if (hostEnd - start < 1) return null
-  url.host = s.slice(start, hostEnd)
-  return url
-}
-
-function isBracketedIpv6(host: string): boolean {
-  // PHP's own IPv6 check has no zone ids ("%eth0"); node's isIPv6 would accept them.
-  return host.startsWith('[') && host.endsWith(']') && !host.includes('%') && isIPv6(host.slice(1, -1))
-}
-
-/**
- * PHP's hostname check: at most 253 characters, labels of 1–63 letters, digits and hyphens that start
- * and end with a letter or digit. One trailing dot is allowed, and (a quirk kept for parity) the label
- * before that dot may then end with a hyphen.
- */
-function isValidHostname(host: string): boolean {
-  const trailingDot = host.endsWith('.')
-  const name = trailingDot ? host.slice(0, -1) : host
-  if (name.length === 0 || name.length > 253) return false
-
-  const labels = name.split('.')
-  return labels.every((label, index) => {
-    const last = index === labels.length - 1
-    if (label.length === 0 || label.length > 63) return false
-    if (!/^[A-Za-z0-9-]+$/.test(label) || !isAsciiAlnum(label[0])) return false
-    return isAsciiAlnum(label.at(-1)) || (last && trailingDot)
-  })
-}
-
-const USERINFO_CHARS = "-._~!$&'()*+,;=:"
-
-/** Unreserved and sub-delimiter characters or %XX escapes (PHP requires the first hex digit to be 0-9). */
-function isValidUserinfo(text: string): boolean {
-  for (let i = 0; i < text.length;) {
-    const ch = text[i]
-    if (isAsciiAlnum(ch) || USERINFO_CHARS.includes(ch)) {
-      i++
-    } else if (ch === '%' && i + 2 < text.length && isAsciiDigit(text[i + 1]) && /^[0-9A-Fa-f]$/.test(text[i + 2])) {
-      i += 3
-    } else {
-      return false
-    }
-  }
-
   return true
 }

@@ -6,6 +6,7 @@ import {type QueuedJob, pushJob} from '../queue/database-queue.js'
 import {MESSAGING_QUEUE, sendWaJobPayload} from '../queue/payload.js'
 import {readJsonObject} from './json-column.js'
 import {PROVIDERS, ProviderError, providerFor, type WaProvider} from './providers.js'
+import type {JsonColumn, WaMessageRow} from './rows.js'
 
 /** Upstream's SendWaMessageJob: at most 5 attempts per message. */
 export const MAX_SEND_ATTEMPTS = 5
@@ -33,19 +34,26 @@ export interface SendContext {
 interface ProviderConfig {
   provider_id: number
   provider_key: string
-  credentials_json: unknown
+  credentials_json: JsonColumn
+}
+
+/** The message with its tenant's active provider configuration (PostgreSQL's one-round-trip read). */
+interface MessageWithConfigRow extends WaMessageRow {
+  cfg_provider_id: number | null
+  cfg_provider_key: string | null
+  cfg_credentials: JsonColumn
 }
 
 type SendAttempt =
   {ok: true; providerMessageId: string; config: ProviderConfig} | {ok: false; code: string; message: string; retry: boolean; config?: ProviderConfig}
 
-async function findProviderConfig(conn: Executor, message: Record<string, unknown>): Promise<ProviderConfig | undefined> {
+async function findProviderConfig(conn: Executor, message: WaMessageRow): Promise<ProviderConfig | undefined> {
   const query = conn('wa_provider_configs as c')
     .join('wa_providers as p', 'p.id', 'c.provider_id')
-    .where('c.tenant_id', message.tenant_id as string)
+    .where('c.tenant_id', message.tenant_id)
     .where('c.is_active', true)
-    .first('c.provider_id', 'p.key as provider_key', 'c.credentials_json')
-  if (message.provider_id !== null && message.provider_id !== undefined) query.where('c.provider_id', message.provider_id as number)
+    .first<ProviderConfig | undefined>('c.provider_id', 'p.key as provider_key', 'c.credentials_json')
+  if (message.provider_id !== null) query.where('c.provider_id', message.provider_id)
   const row = await query
   return row ? {provider_id: Number(row.provider_id), provider_key: String(row.provider_key), credentials_json: row.credentials_json} : undefined
 }
@@ -53,7 +61,7 @@ async function findProviderConfig(conn: Executor, message: Record<string, unknow
 async function attemptSend(
   ctx: SendContext,
   conn: Executor,
-  message: Record<string, unknown>,
+  message: WaMessageRow,
   attempt: number,
   known?: {config: ProviderConfig | undefined},
 ): Promise<SendAttempt> {
@@ -62,8 +70,8 @@ async function attemptSend(
   try {
     const provider = providerFor(config.provider_key, ctx.providers ?? PROVIDERS)
     const result = await provider.sendText(
-      String(message.to_phone),
-      String(message.body_text),
+      message.to_phone,
+      message.body_text,
       readJsonObject(config.credentials_json),
       readJsonObject(message.metadata_json),
       ctx.signal,
@@ -132,7 +140,7 @@ export async function sendWaMessage(ctx: SendContext, messageId: string): Promis
   if (db.dialect === 'pg') {
     return db.knex.transaction(async (trx) => {
       // The message, locked, with the tenant's active provider configuration: one round trip.
-      const [message] = await selectRows<Record<string, unknown>>(
+      const [message] = await selectRows<MessageWithConfigRow | undefined>(
         trx,
         'pg',
         `select m.*, c.provider_id as "cfg_provider_id", p.key as "cfg_provider_key", c.credentials_json as "cfg_credentials"
@@ -146,7 +154,7 @@ export async function sendWaMessage(ctx: SendContext, messageId: string): Promis
         [messageId],
       )
       if (!message) {
-        const exists = await db.knex('wa_messages').where({id: messageId}).first('id')
+        const exists = await db.knex<WaMessageRow>('wa_messages').where({id: messageId}).first('id')
         if (exists) return {status: 'skipped', reason: 'busy'} as const
         await trx('jobs').where({id: ctx.job.id}).delete()
         return {status: 'skipped', reason: 'missing'} as const
@@ -159,11 +167,11 @@ export async function sendWaMessage(ctx: SendContext, messageId: string): Promis
       const config =
         message.cfg_provider_id === null || message.cfg_provider_key === null
           ? undefined
-          : {provider_id: Number(message.cfg_provider_id), provider_key: String(message.cfg_provider_key), credentials_json: message.cfg_credentials}
+          : {provider_id: Number(message.cfg_provider_id), provider_key: message.cfg_provider_key, credentials_json: message.cfg_credentials}
       return applyAttempt(ctx, trx, messageId, attempt, await attemptSend(ctx, trx, message, attempt, {config}))
     })
   }
-  const message = await db.knex('wa_messages').where({id: messageId}).first()
+  const message = await db.knex<WaMessageRow>('wa_messages').where({id: messageId}).first()
   if (!message || isDone(message.status)) {
     await db.knex('jobs').where({id: ctx.job.id}).delete()
     return {status: 'skipped', reason: message ? 'already_sent' : 'missing'}

@@ -3,6 +3,8 @@ import {randomUUID} from 'node:crypto'
 import {toDbTimestamp} from '../clock.js'
 import type {Database} from '../db/connection.js'
 import {type Executor, selectRows, writeTransaction} from '../db/transactions.js'
+import {readEnvelope} from './payload.js'
+import type {JobRow} from './rows.js'
 
 /** Laravel's `DB_QUEUE_RETRY_AFTER` in the upstream application: a reservation older than this is reclaimed. */
 export const DEFAULT_RETRY_AFTER = 90
@@ -36,7 +38,7 @@ function toJob(row: Record<string, unknown>): QueuedJob {
 /** Pushes a payload onto a queue (Laravel `DatabaseQueue::pushToDatabase`); returns the job id. */
 export async function pushJob(conn: Executor, job: {queue: string; payload: string; now: Date; delaySeconds?: number; attempts?: number}): Promise<number> {
   const now = unixSeconds(job.now)
-  const [row] = await conn('jobs')
+  const [row] = await conn<JobRow>('jobs')
     .insert({
       queue: job.queue,
       payload: job.payload,
@@ -45,7 +47,8 @@ export async function pushJob(conn: Executor, job: {queue: string; payload: stri
       available_at: now + Math.max(0, Math.floor(job.delaySeconds ?? 0)),
       created_at: now,
     })
-    .returning('id')
+    .returning<Array<Pick<JobRow, 'id'> | number>>('id')
+  // Older drivers answered the bare id, current ones an object.
   return Number(typeof row === 'object' ? row.id : row)
 }
 
@@ -108,11 +111,8 @@ export async function releaseJob(conn: Executor, job: QueuedJob, delaySeconds: n
 
 /** The uuid Laravel files a failed job under: the payload's own, or a new one if the payload has none. */
 export function failedJobUuid(payload: string): string {
-  try {
-    const uuid = JSON.parse(payload)?.uuid
-    if (typeof uuid === 'string' && uuid.length > 0 && uuid.length <= 255) return uuid
-  } catch {}
-  return randomUUID()
+  const uuid = readEnvelope(payload)?.uuid
+  return uuid !== undefined && uuid.length > 0 && uuid.length <= 255 ? uuid : randomUUID()
 }
 
 /** Moves a job to failed_jobs with the reason, in one transaction (Laravel `queue:failed` reads it). */
@@ -136,12 +136,15 @@ export async function failJob(db: Database, job: QueuedJob, exception: string, n
 /** Jobs waiting per queue (available now, delayed, reserved), for status output and gates. */
 export async function queueSizes(db: Database, now: Date): Promise<Array<{queue: string; ready: number; delayed: number; reserved: number}>> {
   const t = unixSeconds(now)
+  // PostgreSQL's sum() is a bigint: a number, or text past 2^53 (see configurePgTypes).
   const rows = await db
     .knex('jobs')
     .select('queue')
     .select(db.knex.raw('sum(case when reserved_at is null and available_at <= ? then 1 else 0 end) as ready', [t]))
     .select(db.knex.raw('sum(case when reserved_at is null and available_at > ? then 1 else 0 end) as delayed', [t]))
-    .select(db.knex.raw('sum(case when reserved_at is not null then 1 else 0 end) as reserved'))
+    .select<Array<{queue: string; ready: number | string; delayed: number | string; reserved: number | string}>>(
+      db.knex.raw('sum(case when reserved_at is not null then 1 else 0 end) as reserved'),
+    )
     .groupBy('queue')
     .orderBy('queue')
   return rows.map((r) => ({queue: String(r.queue), ready: Number(r.ready), delayed: Number(r.delayed), reserved: Number(r.reserved)}))

@@ -6,6 +6,8 @@ import {writeTransaction} from '../db/transactions.js'
 import {UsageError} from '../errors.js'
 import {assertWithin, LIMITS} from '../limits.js'
 import {pushJob} from './database-queue.js'
+import {readEnvelope} from './payload.js'
+import type {FailedJobRow} from './rows.js'
 
 export interface FailedJobSummary {
   id: number
@@ -18,18 +20,15 @@ export interface FailedJobSummary {
 }
 
 function jobClass(payload: string): string {
-  try {
-    const envelope = JSON.parse(payload)
-    return String(envelope?.displayName ?? envelope?.data?.commandName ?? 'unknown')
-  } catch {
-    return 'unreadable payload'
-  }
+  const envelope = readEnvelope(payload)
+  if (envelope === null) return 'unreadable payload'
+  return envelope.displayName ?? envelope.data?.commandName ?? 'unknown'
 }
 
 /** `queue:failed`: newest first, with the job class read from the payload and the reason's first line. */
 export async function listFailedJobs(db: Database): Promise<FailedJobSummary[]> {
   await requireTables(db, ['failed_jobs'])
-  const rows = await db.knex('failed_jobs').select('id', 'uuid', 'connection', 'queue', 'payload', 'exception', 'failed_at').orderBy('id', 'desc')
+  const rows = await db.knex<FailedJobRow>('failed_jobs').select('id', 'uuid', 'connection', 'queue', 'payload', 'exception', 'failed_at').orderBy('id', 'desc')
   return rows.map((r) => ({
     id: Number(r.id),
     uuid: String(r.uuid),
@@ -54,12 +53,12 @@ export interface RetryResult {
 export async function retryFailedJobs(db: Database, ids: string[] | 'all', clock: Clock, dryRun = false): Promise<RetryResult> {
   await requireTables(db, ['failed_jobs', 'jobs'])
   return writeTransaction(db, async (trx) => {
-    let rows: Array<{id: number; uuid: string; queue: string; payload: string}>
+    let rows: Array<Pick<FailedJobRow, 'id' | 'uuid' | 'queue' | 'payload'>>
     if (ids === 'all') {
-      rows = await trx('failed_jobs').select('id', 'uuid', 'queue', 'payload').orderBy('id')
+      rows = await trx<FailedJobRow>('failed_jobs').select('id', 'uuid', 'queue', 'payload').orderBy('id')
     } else {
       const unique = [...new Set(ids)]
-      rows = await trx('failed_jobs').select('id', 'uuid', 'queue', 'payload').whereIn('uuid', unique).orderBy('id')
+      rows = await trx<FailedJobRow>('failed_jobs').select('id', 'uuid', 'queue', 'payload').whereIn('uuid', unique).orderBy('id')
       const missing = unique.filter((id) => !rows.some((r) => r.uuid === id))
       if (missing.length > 0) {
         throw new UsageError('FAILED_JOB_NOT_FOUND', `no failed job with uuid ${missing.join(', ')} (see \`laundry-ops queue failed\`); nothing was retried`)

@@ -1,6 +1,9 @@
 import {randomUUID} from 'node:crypto'
 
-import {type PhpObject, phpProperty, phpSerialize, phpUnserialize, type PhpValue} from './php-serialize.js'
+import {z} from 'zod'
+
+import {isJsonObject} from '../php/loose-values.js'
+import {type PhpObject, phpProperty, phpSerialize, phpUnserialize, type PhpValue} from '../php/serialize.js'
 
 /** The Laravel job class that sends one WhatsApp message; its only payload is `waMessageId`. */
 export const SEND_WA_JOB = 'App\\Jobs\\SendWaMessageJob'
@@ -82,36 +85,67 @@ export function sendWaJobPayload(options: {waMessageId: string; now: Date; delay
   return phpJsonEncode(envelope)
 }
 
+/** A field the worker can do without: one of the wrong type reads as absent, so the default applies. */
+const optionalField = <T extends z.ZodType>(schema: T) => schema.optional().catch(undefined)
+
+/**
+ * The envelope fields laundry-ops reads from a payload someone else may have written (a Laravel
+ * worker, another version, a hand-edited row). The rest of the envelope is ignored.
+ */
+const receivedEnvelopeSchema = z.object({
+  uuid: optionalField(z.string()),
+  displayName: optionalField(z.string()),
+  maxTries: optionalField(z.number().nullable()),
+  backoff: optionalField(z.union([z.number(), z.string()]).nullable()),
+  data: optionalField(z.object({commandName: optionalField(z.string()), command: optionalField(z.string())})),
+})
+
+export type ReceivedEnvelope = z.infer<typeof receivedEnvelopeSchema>
+
+/** A payload's envelope as far as it can be read: null when the payload is not JSON, no fields when it is not an object. */
+export function readEnvelope(payload: string): ReceivedEnvelope | null {
+  let parsed: unknown
+  try {
+    parsed = JSON.parse(payload)
+  } catch {
+    return null
+  }
+  return receivedEnvelopeSchema.parse(isJsonObject(parsed) ? parsed : {})
+}
+
 export interface DecodedJob {
-  envelope: JobEnvelope
+  envelope: ReceivedEnvelope & {data: {commandName: string; command: string}}
   /** The unserialized `data.command` object. */
   command: PhpObject
 }
 
 /** Reads a `jobs.payload`; anything a worker cannot run raises MalformedJobError with the reason. */
 export function decodePayload(payload: string): DecodedJob {
-  let envelope: JobEnvelope
+  let parsed: unknown
   try {
-    envelope = JSON.parse(payload)
+    parsed = JSON.parse(payload)
   } catch (error) {
     throw new MalformedJobError(`payload is not JSON (${(error as Error).message})`)
   }
-  if (!envelope || typeof envelope !== 'object' || Array.isArray(envelope)) throw new MalformedJobError('payload is not a JSON object')
-  if (typeof envelope.data?.command !== 'string') throw new MalformedJobError('payload has no data.command string')
-  if (typeof envelope.data?.commandName !== 'string') throw new MalformedJobError('payload has no data.commandName string')
+  if (!isJsonObject(parsed)) throw new MalformedJobError('payload is not a JSON object')
+  const envelope = receivedEnvelopeSchema.parse(parsed)
+  const serialized = envelope.data?.command
+  const commandName = envelope.data?.commandName
+  if (serialized === undefined) throw new MalformedJobError('payload has no data.command string')
+  if (commandName === undefined) throw new MalformedJobError('payload has no data.commandName string')
   let command: PhpValue
   try {
-    command = phpUnserialize(envelope.data.command)
+    command = phpUnserialize(serialized)
   } catch (error) {
     throw new MalformedJobError(`data.command is not PHP serialized data (${(error as Error).message})`)
   }
   if (!command || typeof command !== 'object' || Array.isArray(command) || command.kind !== 'object') {
     throw new MalformedJobError('data.command is not a serialized object')
   }
-  if (command.className !== envelope.data.commandName) {
-    throw new MalformedJobError(`data.command is a ${command.className}, but data.commandName says ${envelope.data.commandName}`)
+  if (command.className !== commandName) {
+    throw new MalformedJobError(`data.command is a ${command.className}, but data.commandName says ${commandName}`)
   }
-  return {envelope, command}
+  return {envelope: {...envelope, data: {commandName, command: serialized}}, command}
 }
 
 /** The message id of a SendWaMessageJob command. */

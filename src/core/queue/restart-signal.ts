@@ -1,5 +1,6 @@
 import type {Executor} from '../db/transactions.js'
-import {phpSerialize, phpUnserialize} from './php-serialize.js'
+import {phpSerialize, phpUnserialize} from '../php/serialize.js'
+import type {CacheRow} from './rows.js'
 
 /** Laravel's key, under the cache prefix: `php artisan queue:restart` and ours write the same row. */
 export const RESTART_KEY = 'illuminate:queue:restart'
@@ -16,7 +17,7 @@ export async function signalQueueRestart(conn: Executor, prefix: string, now: Da
 
 /** The last restart time, or null when none was ever signalled (or the row is not readable). */
 export async function lastQueueRestart(conn: Executor, prefix: string): Promise<number | null> {
-  const row = await conn('cache')
+  const row = await conn<CacheRow>('cache')
     .where({key: `${prefix}${RESTART_KEY}`})
     .first('value')
   if (!row) return null

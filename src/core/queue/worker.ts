@@ -6,7 +6,7 @@ import {sendWaMessage, type SendOutcome} from '../messaging/send-wa-message.js'
 import type {WaProvider} from '../messaging/providers.js'
 import {claimNextJob, DEFAULT_RETRY_AFTER, deleteReservedJob, failJob, type QueuedJob, releaseJob, unixSeconds} from './database-queue.js'
 import {decodePayload, MalformedJobError, SEND_WA_JOB, waMessageIdOf} from './payload.js'
-import type {PhpObject} from './php-serialize.js'
+import type {PhpObject} from '../php/serialize.js'
 import {lastQueueRestart} from './restart-signal.js'
 
 export interface WorkerOptions {
@@ -249,15 +249,14 @@ export async function runWorker(db: Database, options: WorkerOptions, deps: Work
 /** The jobs of the worked queues left behind: ready, delayed (with the first one's time) and reserved. */
 async function remainder(db: Database, queues: string[], now: Date): Promise<QueueRemainder> {
   const t = unixSeconds(now)
-  const [row] = (await db
+  type Counts = {ready: unknown; delayed: unknown; reserved: unknown; next_delayed: unknown}
+  const [row]: Array<Partial<Counts>> = await db
     .knex('jobs')
     .whereIn('queue', queues)
     .select(db.knex.raw('sum(case when reserved_at is null and available_at <= ? then 1 else 0 end) as ready', [t]))
     .select(db.knex.raw('sum(case when reserved_at is null and available_at > ? then 1 else 0 end) as delayed', [t]))
     .select(db.knex.raw('sum(case when reserved_at is not null then 1 else 0 end) as reserved'))
-    .select(db.knex.raw('min(case when reserved_at is null and available_at > ? then available_at end) as next_delayed', [t]))) as Array<
-    Record<string, unknown>
-  >
+    .select(db.knex.raw('min(case when reserved_at is null and available_at > ? then available_at end) as next_delayed', [t]))
   const next = row?.next_delayed === null || row?.next_delayed === undefined ? null : Number(row.next_delayed)
   return {
     ready: Number(row?.ready ?? 0),

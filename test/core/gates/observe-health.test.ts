@@ -6,7 +6,8 @@ import {migrate} from '../../../src/core/db/migrator.js'
 import {seedDatabase} from '../../../src/core/db/seeds/index.js'
 import {uuid7} from '../../../src/core/domain/ids.js'
 import {observeHealth, type ObserveOptions} from '../../../src/core/gates/observe-health.js'
-import {gateFailed, junitXml, phpFloat} from '../../../src/core/gates/report.js'
+import {gateFailed, junitXml} from '../../../src/core/gates/report.js'
+import {phpFloatToString} from '../../../src/core/php/string-conversion.js'
 import {describeEachEngine} from '../../helpers/engines.js'
 
 const NOW = new Date('2026-02-17T02:00:00Z')
@@ -23,7 +24,7 @@ const options = (extra: Partial<ObserveOptions> = {}): ObserveOptions => ({
 
 describe('gate report helpers', () => {
   it('prints floats as PHP does and writes well-formed JUnit', () => {
-    expect([phpFloat(20), phpFloat(22.22), phpFloat(33.33), phpFloat(85)]).to.deep.equal(['20', '22.22', '33.33', '85'])
+    expect([phpFloatToString(20), phpFloatToString(22.22), phpFloatToString(33.33), phpFloatToString(85)]).to.deep.equal(['20', '22.22', '33.33', '85'])
     const xml = junitXml(
       'suite <x>',
       [

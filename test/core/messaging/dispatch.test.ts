@@ -8,7 +8,7 @@ import {uuid7} from '../../../src/core/domain/ids.js'
 import {enqueueOrderEvent, idempotencyKeyFor} from '../../../src/core/messaging/dispatch.js'
 import {resolveTemplate} from '../../../src/core/messaging/template-resolver.js'
 import {describeEachEngine} from '../../helpers/engines.js'
-import {insertOrder, manualClock, premiumTenantWithMock, type WaTenant} from '../../helpers/wa.js'
+import {insertOrder, manualClock, metadataOf, premiumTenantWithMock, waMessage, type WaTenant} from '../../helpers/wa.js'
 
 describe('phone normalisation and money format (upstream rules)', () => {
   it('normalises customer phones as upstream', () => {
@@ -34,6 +34,23 @@ describe('phone normalisation and money format (upstream rules)', () => {
       'T:O:INV-1:WA_BILLING_REMINDER:aging-20260217-d8_14',
     )
     expect(idempotencyKeyFor(order, 'INV-1', 'X', {idempotency_suffix: {nested: true}})).to.equal('T:O:INV-1:X')
+  })
+
+  it('casts a non-string suffix and trims it as PHP does', () => {
+    const order = {tenant_id: 'T', outlet_id: 'O'}
+    const key = (suffix: unknown) => idempotencyKeyFor(order, 'INV-1', 'X', {idempotency_suffix: suffix})
+    // (string) true is "1" and (string) false is "", so false means no suffix at all.
+    expect([key(true), key(false), key(7), key(0.1 + 0.2), key(null), key([1])]).to.deep.equal([
+      'T:O:INV-1:X:1',
+      'T:O:INV-1:X',
+      'T:O:INV-1:X:7',
+      'T:O:INV-1:X:0.3',
+      'T:O:INV-1:X',
+      'T:O:INV-1:X',
+    ])
+    // PHP's trim() strips ASCII whitespace and NUL only; a no-break space stays part of the key.
+    expect(key('\0 d8_14\t')).to.equal('T:O:INV-1:X:d8_14')
+    expect(key('\u00a0d8_14')).to.equal('T:O:INV-1:X:\u00a0d8_14')
   })
 })
 
@@ -93,12 +110,17 @@ describeEachEngine('template resolution and dispatch', (ctx) => {
       {clock, brandName: 'B'},
     )
     expect(outcome.status).to.equal('enqueued')
-    const row = await db.knex('wa_messages').where({order_id: orderId}).first()
+    const row = await waMessage(db, {order_id: orderId})
     expect(row.body_text).to.equal('Outlet v1 Budi\nOrder ORD-OV-1')
     expect(row).to.deep.include({source_channel: 'mobile', to_phone: '6281299999999', status: 'queued', attempts: 0})
     expect(Number(row.created_by)).to.equal(t.adminId)
-    const meta = typeof row.metadata_json === 'string' ? JSON.parse(row.metadata_json) : row.metadata_json
-    expect(meta).to.deep.equal({event: 'order_done', source: 'sync', actor_user_id: String(t.adminId), template_source: 'outlet', template_version: 1})
+    expect(metadataOf(row)).to.deep.equal({
+      event: 'order_done',
+      source: 'sync',
+      actor_user_id: String(t.adminId),
+      template_source: 'outlet',
+      template_version: 1,
+    })
   })
 
   it('skips (no row, no job) when the template cannot be rendered or the customer has no phone', async () => {

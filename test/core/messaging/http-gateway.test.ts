@@ -67,6 +67,30 @@ describe('HTTP gateway provider (against a real server on loopback)', () => {
     expect(await sendError(httpGatewayProvider.sendText('62812', 'coded', creds(), {}))).to.deep.include({reasonCode: 'PHONE_INVALID', transient: false})
   })
 
+  it('reads a JSON null answer as an empty one: a 4xx stays permanent, a 2xx has no id', async () => {
+    // The test gateway helper never answers a bare `null`, so this one does.
+    const server = createServer((req, res) => {
+      req.resume()
+      req.on('end', () => {
+        res.writeHead(req.url === '/rejected' ? 400 : 200, {'content-type': 'application/json'})
+        res.end('null')
+      })
+    })
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+    try {
+      const rejected = await sendError(httpGatewayProvider.sendText('62812', 'x', {url: `${base}/rejected`}, {}))
+      expect(rejected).to.deep.include({reasonCode: 'PROVIDER_REJECTED', transient: false})
+      expect(rejected.message).to.equal('Gateway rejected the message (HTTP 400)')
+      const noId = await sendError(httpGatewayProvider.sendText('62812', 'x', {url: `${base}/ok`}, {}))
+      expect(noId).to.deep.include({reasonCode: 'UNKNOWN_ERROR', transient: true})
+      expect(noId.message).to.equal('Gateway answered HTTP 200 without a message id.')
+    } finally {
+      server.closeAllConnections()
+      await new Promise<void>((resolve) => server.close(() => resolve()))
+    }
+  })
+
   it('refuses a configuration without a usable url, permanently', async () => {
     expect(await sendError(httpGatewayProvider.sendText('62812', 'ok', {}, {}))).to.deep.include({reasonCode: 'PROVIDER_CONFIG_INVALID', transient: false})
     expect(await sendError(httpGatewayProvider.sendText('62812', 'ok', {url: 'ftp://x'}, {}))).to.deep.include({reasonCode: 'PROVIDER_CONFIG_INVALID'})

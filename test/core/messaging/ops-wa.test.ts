@@ -6,9 +6,10 @@ import {uuid7} from '../../../src/core/domain/ids.js'
 import type {OpsError} from '../../../src/core/errors.js'
 import {ageInDays, bucketFor, parseAsOf, sendAgingReminders} from '../../../src/core/messaging/aging-reminders.js'
 import {redriveFailedMessages} from '../../../src/core/messaging/redrive.js'
+import {decodePayload} from '../../../src/core/queue/payload.js'
 import {DEFAULT_WORKER_OPTIONS, runWorker} from '../../../src/core/queue/worker.js'
 import {describeEachEngine} from '../../helpers/engines.js'
-import {insertOrder, manualClock, premiumTenantWithMock, type WaTenant} from '../../helpers/wa.js'
+import {insertOrder, manualClock, metadataOf, planId, premiumTenantWithMock, queuedJobs, waMessage, type WaTenant} from '../../helpers/wa.js'
 
 async function rejection(promise: Promise<unknown>): Promise<OpsError> {
   try {
@@ -35,7 +36,7 @@ describe('aging buckets and as-of dates', () => {
     expect(ageInDays('2026-02-08 23:59:59', parseAsOf('2026-02-17'))).to.equal(9)
     expect(ageInDays('2026-02-18 00:00:00', parseAsOf('2026-02-17'))).to.equal(-1)
   })
-  it('refuses an impossible --as-of (2026-02-30) instead of rolling it over', async () => {
+  it('refuses an impossible --as-of (2026-02-30) instead of rolling it over', () => {
     for (const bad of ['2026-02-30', '2026-13-01', '2026-2-1', 'today']) {
       let error: OpsError | undefined
       try {
@@ -88,18 +89,17 @@ describeEachEngine('wa redrive and wa remind', (ctx) => {
     const result = await redriveFailedMessages(db, {tenant: t.tenantId, limit: 50, reasons: [], allReasons: false, dryRun: false, clock})
     expect(result).to.deep.include({processed: 1, requeued: 1, dry_run: false})
     expect(result.candidates.map((c) => [c.id, c.last_error_code, c.attempts])).to.deep.equal([[m1, 'NETWORK_ERROR', 5]])
-    const row = await db.knex('wa_messages').where({id: m1}).first()
+    const row = await waMessage(db, {id: m1})
     expect(row).to.deep.include({status: 'queued', attempts: 0, last_error_code: null, last_error_message: null, updated_at: '2026-02-17 02:00:00'})
-    const meta = typeof row.metadata_json === 'string' ? JSON.parse(row.metadata_json) : row.metadata_json
-    expect(meta).to.deep.equal({manual_redrive_at: '2026-02-17T02:00:00+00:00'})
-    const jobs = await db.knex('jobs').select('queue', 'payload')
+    expect(metadataOf(row)).to.deep.equal({manual_redrive_at: '2026-02-17T02:00:00+00:00'})
+    const jobs = await queuedJobs(db)
     expect(jobs).to.have.length(1)
     expect(jobs[0].queue).to.equal('messaging')
-    expect(JSON.parse(jobs[0].payload).data.command).to.contain(m1)
-    expect((await db.knex('wa_messages').where({id: m2}).first()).status).to.equal('failed')
+    expect(decodePayload(jobs[0].payload).envelope.data.command).to.contain(m1)
+    expect((await waMessage(db, {id: m2})).status).to.equal('failed')
     // The worker sends it.
     await runWorker(db, {...DEFAULT_WORKER_OPTIONS, stopWhenEmpty: true, sleep: 0}, {clock})
-    expect((await db.knex('wa_messages').where({id: m1}).first()).status).to.equal('sent')
+    expect((await waMessage(db, {id: m1})).status).to.equal('sent')
   })
 
   it('--dry-run lists candidates and changes nothing; --reason, --all-reasons and --limit select as upstream', async () => {
@@ -154,7 +154,7 @@ describeEachEngine('wa redrive and wa remind', (ctx) => {
     const result = await sendAgingReminders(db, options)
     expect(result).to.deep.include({processed: 1, enqueued: 1, already_sent: 0, skipped: 0, as_of: '2026-02-17'})
     expect(result.candidates[0]).to.deep.include({order_code: 'ORD-OPS-AGING-001', due_amount: 22000, bucket: 'd8_14', age_days: 9})
-    const message = await db.knex('wa_messages').where({order_id: orderId, template_id: 'WA_BILLING_REMINDER'}).first()
+    const message = await waMessage(db, {order_id: orderId, template_id: 'WA_BILLING_REMINDER'})
     expect(message.idempotency_key).to.equal(`${t.tenantId}:${t.outletId}:INV-OPS-AGING-001:WA_BILLING_REMINDER:aging-reminder-20260217-d8_14`)
     expect(message.body_text).to.equal(
       'Halo Ops Customer Aging, kami mengingatkan sisa tagihan laundry Anda.\nNo invoice: INV-OPS-AGING-001.\nSisa tagihan: Rp22.000.\nUmur tagihan: 9 hari (8-14 hari).\nMohon konfirmasi jadwal pembayaran. Terima kasih, Laundry Ops.',
@@ -179,13 +179,17 @@ describeEachEngine('wa redrive and wa remind', (ctx) => {
     expect(withResolved.candidates.map((c) => c.order_code)).to.deep.equal(['ORD-RESOLVED'])
     const limited = await sendAgingReminders(db, {...base, buckets: undefined, limit: 1, dryRun: true})
     expect(limited.processed).to.equal(1)
-    const standard = await db.knex('plans').where({key: 'standard'}).first()
-    await db.knex('tenants').where({id: t.tenantId}).update({current_plan_id: standard.id})
+    await db
+      .knex('tenants')
+      .where({id: t.tenantId})
+      .update({current_plan_id: await planId(db, 'standard')})
     const skipped = await sendAgingReminders(db, {...base, dryRun: false})
     expect(skipped).to.deep.include({processed: 1, enqueued: 0, skipped: 1, skipped_reasons: {plan_not_eligible: 1}})
     expect(a).to.be.a('string')
-    const premium = await db.knex('plans').where({key: 'premium'}).first()
-    await db.knex('tenants').where({id: t.tenantId}).update({current_plan_id: premium.id})
+    await db
+      .knex('tenants')
+      .where({id: t.tenantId})
+      .update({current_plan_id: await planId(db, 'premium')})
   })
 
   it('refuses invalid buckets, statuses and outlets before anything is sent', async () => {

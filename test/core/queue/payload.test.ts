@@ -4,7 +4,7 @@ import path from 'node:path'
 import {expect} from 'chai'
 
 import {decodePayload, MalformedJobError, sendWaJobPayload, waMessageIdOf} from '../../../src/core/queue/payload.js'
-import {phpSerialize, phpUnserialize} from '../../../src/core/queue/php-serialize.js'
+import {phpSerialize, phpUnserialize} from '../../../src/core/php/serialize.js'
 import {ROOT} from '../../helpers/cli.js'
 
 const fixture = (name: string) => readFileSync(path.join(ROOT, 'fixtures', 'laravel', name), 'utf8')
@@ -22,9 +22,14 @@ describe('Laravel queue payload of App\\Jobs\\SendWaMessageJob', () => {
   })
 
   it('has a data.command that is valid PHP serialisation of the class, with byte lengths', () => {
-    const payload = JSON.parse(sendWaJobPayload({waMessageId: ID, now: NOW}))
-    expect(payload.data.command).to.equal(`O:25:"App\\Jobs\\SendWaMessageJob":2:{s:11:"waMessageId";s:36:"${ID}";s:5:"queue";s:9:"messaging";}`)
-    expect(payload.uuid).to.match(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/)
+    const payload: unknown = JSON.parse(sendWaJobPayload({waMessageId: ID, now: NOW}))
+    expect(payload).to.have.nested.property(
+      'data.command',
+      `O:25:"App\\Jobs\\SendWaMessageJob":2:{s:11:"waMessageId";s:36:"${ID}";s:5:"queue";s:9:"messaging";}`,
+    )
+    expect(payload)
+      .to.have.property('uuid')
+      .that.matches(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/)
     expect(phpSerialize('Rp 5.000 ✓')).to.equal('s:12:"Rp 5.000 ✓";') // ✓ is 3 bytes
     expect(phpUnserialize('a:2:{i:0;s:5:"été";s:1:"k";b:1;}')).to.deep.equal({
       kind: 'array',

@@ -6,24 +6,31 @@ import {expect} from 'chai'
 import type {Database} from '../../../src/core/db/connection.js'
 import {enqueueOrderEvent} from '../../../src/core/messaging/dispatch.js'
 import {mockProvider, type WaProvider} from '../../../src/core/messaging/providers.js'
+import type {WaMessageRow} from '../../../src/core/messaging/rows.js'
 import {pushJob, unixSeconds} from '../../../src/core/queue/database-queue.js'
 import {sendWaJobPayload} from '../../../src/core/queue/payload.js'
 import {signalQueueRestart} from '../../../src/core/queue/restart-signal.js'
 import {DEFAULT_WORKER_OPTIONS, runWorker, type WorkerOptions} from '../../../src/core/queue/worker.js'
 import {ROOT} from '../../helpers/cli.js'
 import {describeEachEngine} from '../../helpers/engines.js'
-import {insertMessage, insertOrder, manualClock, premiumTenantWithMock, type WaTenant} from '../../helpers/wa.js'
+import {
+  failedJobs,
+  insertMessage,
+  insertOrder,
+  manualClock,
+  metadataOf,
+  planId,
+  premiumTenantWithMock,
+  queuedJobs,
+  waMessage,
+  type WaTenant,
+} from '../../helpers/wa.js'
 
 const FIXTURE_MESSAGE_ID = '0195f3a0-0000-7000-8000-000000000001'
 const drain: WorkerOptions = {...DEFAULT_WORKER_OPTIONS, stopWhenEmpty: true, sleep: 0, timeout: 30}
 
-async function message(db: Database, id: string) {
-  return db.knex('wa_messages').where({id}).first()
-}
-
-async function jobsOf(db: Database) {
-  return db.knex('jobs').select('*').orderBy('id')
-}
+const message = (db: Database, id: string) => waMessage(db, {id})
+const jobsOf = queuedJobs
 
 describeEachEngine('queue worker and WhatsApp send job', (ctx) => {
   const clock = manualClock('2026-03-01T08:00:00Z')
@@ -70,7 +77,7 @@ describeEachEngine('queue worker and WhatsApp send job', (ctx) => {
     await enqueueOrderEvent(db, orderId, 'WA_PICKUP_OTW', {}, {...meta, event: 'courier_pickup_otw'}, {clock, brandName: 'Laundry Demo'})
     await runWorker(db, drain, {clock})
 
-    const rows = await db.knex('wa_messages').where({order_id: orderId}).orderBy('template_id')
+    const rows = await db.knex<WaMessageRow>('wa_messages').where({order_id: orderId}).orderBy('template_id')
     expect(rows.map((r) => [r.template_id, r.status, Number(r.created_by), r.source_channel])).to.deep.equal([
       ['WA_PICKUP_CONFIRM', 'sent', t.adminId, 'system'],
       ['WA_PICKUP_OTW', 'sent', t.adminId, 'system'],
@@ -79,7 +86,7 @@ describeEachEngine('queue worker and WhatsApp send job', (ctx) => {
       'Halo Pelanggan WA, pesanan Anda sudah kami terima di Laundry Demo.\nKode order: ORD-WA-001.\nStatus awal: menunggu pickup kurir.\nTotal saat ini: Rp19.000.\nTerima kasih.',
     )
     expect(rows[0].idempotency_key).to.equal(`${t.tenantId}:${t.outletId}:ORD-WA-001:WA_PICKUP_CONFIRM`)
-    expect(JSON.parse(typeof rows[0].metadata_json === 'string' ? rows[0].metadata_json : JSON.stringify(rows[0].metadata_json))).to.deep.include({
+    expect(metadataOf(rows[0])).to.deep.include({
       template_source: 'default',
       template_version: 1,
     })
@@ -99,7 +106,7 @@ describeEachEngine('queue worker and WhatsApp send job', (ctx) => {
         delays.push(delay)
         // Before the backoff has passed the worker finds nothing to do.
         expect((await runWorker(db, drain, {clock})).processed).to.equal(0)
-        expect(JSON.parse(pending[0].payload).delay).to.equal(delay)
+        expect(JSON.parse(pending[0].payload)).to.have.property('delay', delay)
         clock.advance(delay)
         expect((await message(db, id)).status).to.equal('queued')
       } else {
@@ -155,14 +162,18 @@ describeEachEngine('queue worker and WhatsApp send job', (ctx) => {
   })
 
   it('does not enqueue for a tenant whose plan has no WhatsApp', async () => {
-    const standard = await db.knex('plans').where({key: 'standard'}).first()
-    await db.knex('tenants').where({id: t.tenantId}).update({current_plan_id: standard.id})
+    await db
+      .knex('tenants')
+      .where({id: t.tenantId})
+      .update({current_plan_id: await planId(db, 'standard')})
     const orderId = await insertOrder(db, t, clock, {code: 'ORD-STD-001', pickup: true})
     const outcome = await enqueueOrderEvent(db, orderId, 'WA_PICKUP_CONFIRM', {}, {}, {clock, brandName: 'X'})
     expect(outcome).to.deep.equal({status: 'skipped', reason: 'plan_not_eligible', detail: 'standard'})
     expect(await jobsOf(db)).to.deep.equal([])
-    const premium = await db.knex('plans').where({key: 'premium'}).first()
-    await db.knex('tenants').where({id: t.tenantId}).update({current_plan_id: premium.id})
+    await db
+      .knex('tenants')
+      .where({id: t.tenantId})
+      .update({current_plan_id: await planId(db, 'premium')})
   })
 
   it('moves a malformed or unknown job to failed_jobs with the reason and goes on with the next', async () => {
@@ -178,7 +189,7 @@ describeEachEngine('queue worker and WhatsApp send job', (ctx) => {
     await pushJob(db.knex, {queue: 'messaging', payload: sendWaJobPayload({waMessageId: good, now: clock.now()}), now: clock.now()})
     const result = await runWorker(db, drain, {clock})
     expect(result).to.deep.include({processed: 1, failed: 2})
-    const failed = await db.knex('failed_jobs').orderBy('id')
+    const failed = await failedJobs(db)
     expect(failed.map((f) => f.exception.split('\n')[0])).to.deep.equal([
       'MalformedJobError: payload is not JSON (Unexpected token \'h\', "this is not json" is not valid JSON)',
       'UnknownJobError: laundry-ops cannot run App\\Jobs\\OtherJob (it runs: App\\Jobs\\SendWaMessageJob)',

@@ -4,6 +4,7 @@ import type {Database} from '../db/connection.js'
 import {SchemaBuilder} from '../db/schema/schema-builder.js'
 import {assertWithin, LIMITS} from '../limits.js'
 import {periodWindow} from '../quota/reconcile.js'
+import {phpRound} from '../php/round.js'
 import {phpFloatToString} from '../php/string-conversion.js'
 import {type Check, summarise, type Summary} from './report.js'
 
@@ -78,7 +79,7 @@ export async function observeHealth(db: Database, options: ObserveOptions): Prom
       checks.push({key: 'wa.failure_ratio.window', status: 'pass', message: 'No WA traffic in current window.'})
     } else {
       const failed = await count(db.knex('wa_messages').where('updated_at', '>=', windowStart).where({status: 'failed'}))
-      const ratio = Math.round((failed / total) * 100 * 100) / 100
+      const ratio = phpRound((failed / total) * 100, 2)
       checks.push({
         key: 'wa.failure_ratio.window',
         status: ratio > options.waFailureRatioThreshold ? 'warn' : 'pass',

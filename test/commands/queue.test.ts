@@ -98,7 +98,7 @@ describeEachEngine('laundry-ops queue (CLI)', (ctx) => {
       [['--queue', ''], /--queue is empty: give a value/],
       [['--queue', 'messaging,'], /--queue 'messaging,' is invalid: expected a comma-separated list of queue names/],
       [['--queue', 'messaging,,default'], /--queue 'messaging,,default' is invalid/],
-      [['--sleep', '-1'], /Expected a number of seconds >= 0 but received: -1/],
+      [['--sleep', '-1'], /Expected a number of seconds from 0 to 86400 but received: -1/],
       [['--timeout', '90'], /--timeout 90 must be below DB_QUEUE_RETRY_AFTER \(90 s\)/],
       [['--backoff', 'soon'], /--backoff 'soon' is invalid/],
       [['--tries', '-2'], /tries/],

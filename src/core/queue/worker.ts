@@ -2,6 +2,7 @@ import type {Clock} from '../clock.js'
 import {systemClock} from '../clock.js'
 import type {Database} from '../db/connection.js'
 import {interruptedBy, requireTables} from '../db/faults.js'
+import {writeTransaction} from '../db/transactions.js'
 import {sendWaMessage, type SendOutcome} from '../messaging/send-wa-message.js'
 import type {WaProvider} from '../messaging/providers.js'
 import {claimNextJob, DEFAULT_RETRY_AFTER, deleteReservedJob, failJob, type QueuedJob, releaseJob, unixSeconds} from './database-queue.js'
@@ -328,7 +329,7 @@ async function runOne(
   try {
     const outcome = await withTimeout(options.timeout, (signal) => handler({db, clock, job, signal, providers: deps.providers}, decoded.command))
     if (outcome.kind === 'release') {
-      await releaseJob(db.knex, job, outcome.delay, clock.now())
+      await writeTransaction(db, (trx) => releaseJob(trx, job, outcome.delay, clock.now()))
       result.released++
       emit({type: 'released', job, name, ms: Date.now() - started, delay: outcome.delay, detail: outcome.detail})
       return
@@ -346,7 +347,8 @@ async function runOne(
       return
     }
     const delay = backoffFor(payloadBackoff(decoded.envelope.backoff) ?? options.backoff, job.attempts)
-    await releaseJob(db.knex, job, delay, clock.now())
+    // Delete and re-insert in one transaction: a fault between the two must not lose the job.
+    await writeTransaction(db, (trx) => releaseJob(trx, job, delay, clock.now()))
     result.released++
     emit({type: 'released', job, name, ms: Date.now() - started, delay, detail: (error as Error).message})
   }

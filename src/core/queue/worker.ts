@@ -220,9 +220,20 @@ export async function runWorker(db: Database, options: WorkerOptions, deps: Work
     return null
   }
 
+  const sofar = () => `${result.processed} job(s) processed, ${result.released} released and ${result.failed} failed before it`
+  const restart = 'restart the worker (a supervisor does) once the database answers'
+  // A fault between jobs (the claim, the restart check): no job in hand, but the report still tells the work done.
+  const betweenJobs = (error: unknown): never => {
+    throw interruptedBy(error, db.target, {
+      done: sofar(),
+      notDone: `no job was in hand (a claim cut short is claimed again after DB_QUEUE_RETRY_AFTER (${options.retryAfter} s))`,
+      next: restart,
+    })
+  }
+
   for (;;) {
     if (deps.stop?.aborted) return stop('signal')
-    const job = await claimNextJob(db, options.queues, clock.now(), options.retryAfter)
+    const job = await claimNextJob(db, options.queues, clock.now(), options.retryAfter).catch(betweenJobs)
     if (job) {
       try {
         await runOne(db, job, options, {...deps, clock, emit}, result)
@@ -234,14 +245,15 @@ export async function runWorker(db: Database, options: WorkerOptions, deps: Work
           return stop('timeout')
         }
         throw interruptedBy(error, db.target, {
-          done: `${result.processed} job(s) processed, ${result.released} released and ${result.failed} failed before it`,
-          notDone: `job #${job.id} was not finished: it stays reserved and is claimed again after DB_QUEUE_RETRY_AFTER (${options.retryAfter} s), and its message is never sent twice`,
-          next: 'restart the worker (a supervisor does) once the database answers',
+          done: sofar(),
+          // The provider may have accepted the message before the fault: its result was not committed.
+          notDone: `job #${job.id} was not finished: it stays reserved and is claimed again after DB_QUEUE_RETRY_AFTER (${options.retryAfter} s); its message is sent once more if the provider had accepted it before the fault`,
+          next: restart,
         })
       }
       if (options.rest > 0) await sleep(options.rest, deps.stop)
     }
-    const reason = await stopReason(Boolean(job))
+    const reason = await stopReason(Boolean(job)).catch(betweenJobs)
     if (reason) return stop(reason)
     if (!job) await sleep(options.sleep, deps.stop)
   }

@@ -33,7 +33,8 @@ import {describeEachEngine} from '../helpers/engines.js'
  *   jobs table in a tablespace on a small tmpfs, so the server's own write fails with ENOSPC);
  * - the archive's disk full: both (the storage folder on a small tmpfs; the file is ours on both engines);
  * - a lock: both (PostgreSQL: another session's lock and a short lock_timeout of ours; SQLite: another
- *   connection's BEGIN IMMEDIATE and the fixed 10 s busy timeout, through the CLI).
+ *   connection's BEGIN IMMEDIATE and the fixed 10 s busy timeout, through the CLI: the slowest case).
+ * The queue worker's faults are connection losses (in a job, at the claim): PostgreSQL only.
  */
 
 const NOW = new Date('2026-02-17T02:00:00Z')

@@ -469,8 +469,12 @@ export async function archiveAuditEvents(db: Database, options: ArchiveOptions):
     if (options.channel) q.where('channel', options.channel)
     return q
   }
-  const identity = await databaseIdentity(db)
-  const [{n}] = await scope().count({n: '*'})
+  // A fault before the lease is held (the reads, the lease itself) comes before any change: say so.
+  const unchanged: (error: unknown) => never = (error) => {
+    throw interruptedBy(error, db.target, {done: 'nothing was archived or deleted'}, '`laundry-ops audit archive`')
+  }
+  const identity = await databaseIdentity(db).catch(unchanged)
+  const [{n}] = await scope().count({n: '*'}).catch(unchanged)
   const result: ArchiveResult = {
     matched: Number(n),
     archived: 0,
@@ -512,7 +516,7 @@ export async function archiveAuditEvents(db: Database, options: ArchiveOptions):
     lease = await acquireLease(db, ARCHIVE_LEASE_KEY, LEASE_SECONDS, options.clock.now)
   } catch (error) {
     if (error instanceof LeaseHeldError) throw new OpsError('ARCHIVE_RUNNING', `another audit archive run is in progress (${error.message}); nothing was changed`)
-    throw error
+    unchanged(error)
   }
   let file: string | null = null
   let fd: number | null = null

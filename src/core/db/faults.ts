@@ -142,7 +142,9 @@ export function interruptedBy(error: unknown, target: DatabaseTarget | undefined
   if (error instanceof OpsError && !FAULT_CODES.has(error.code)) return error
   const fault = describeFault(error, target)
   if (!fault) return error
-  const next = context.next ?? nextStep(fault.code, command)
+  let next = context.next ?? nextStep(fault.code, command)
+  // A caller's own next step (rerun X) comes after the one a full disk needs first.
+  if (fault.code === 'DISK_FULL' && next && !/free space/i.test(next)) next = `free space, then ${next}`
   const parts = [context.done, context.notDone, next].filter((p): p is string => Boolean(p))
   if (parts.length === 0) return fault
   return new OpsError(fault.code, `${fault.message}; ${parts.join('; ')}`, {cause: error})

@@ -2,6 +2,7 @@ import type {Clock} from '../clock.js'
 import {systemClock} from '../clock.js'
 import type {Database} from '../db/connection.js'
 import {interruptedBy, requireTables} from '../db/faults.js'
+import {writeTransaction} from '../db/transactions.js'
 import {sendWaMessage, type SendOutcome} from '../messaging/send-wa-message.js'
 import type {WaProvider} from '../messaging/providers.js'
 import {claimNextJob, DEFAULT_RETRY_AFTER, deleteReservedJob, failJob, type QueuedJob, releaseJob, unixSeconds} from './database-queue.js'
@@ -219,9 +220,20 @@ export async function runWorker(db: Database, options: WorkerOptions, deps: Work
     return null
   }
 
+  const sofar = () => `${result.processed} job(s) processed, ${result.released} released and ${result.failed} failed before it`
+  const restart = 'restart the worker (a supervisor does) once the database answers'
+  // A fault between jobs (the claim, the restart check): no job in hand, but the report still tells the work done.
+  const betweenJobs = (error: unknown): never => {
+    throw interruptedBy(error, db.target, {
+      done: sofar(),
+      notDone: `no job was in hand (a claim cut short is claimed again after DB_QUEUE_RETRY_AFTER (${options.retryAfter} s))`,
+      next: restart,
+    })
+  }
+
   for (;;) {
     if (deps.stop?.aborted) return stop('signal')
-    const job = await claimNextJob(db, options.queues, clock.now(), options.retryAfter)
+    const job = await claimNextJob(db, options.queues, clock.now(), options.retryAfter).catch(betweenJobs)
     if (job) {
       try {
         await runOne(db, job, options, {...deps, clock, emit}, result)
@@ -233,14 +245,15 @@ export async function runWorker(db: Database, options: WorkerOptions, deps: Work
           return stop('timeout')
         }
         throw interruptedBy(error, db.target, {
-          done: `${result.processed} job(s) processed, ${result.released} released and ${result.failed} failed before it`,
-          notDone: `job #${job.id} was not finished: it stays reserved and is claimed again after DB_QUEUE_RETRY_AFTER (${options.retryAfter} s), and its message is never sent twice`,
-          next: 'restart the worker (a supervisor does) once the database answers',
+          done: sofar(),
+          // The provider may have accepted the message before the fault: its result was not committed.
+          notDone: `job #${job.id} was not finished: it stays reserved and is claimed again after DB_QUEUE_RETRY_AFTER (${options.retryAfter} s); its message is sent once more if the provider had accepted it before the fault`,
+          next: restart,
         })
       }
       if (options.rest > 0) await sleep(options.rest, deps.stop)
     }
-    const reason = await stopReason(Boolean(job))
+    const reason = await stopReason(Boolean(job)).catch(betweenJobs)
     if (reason) return stop(reason)
     if (!job) await sleep(options.sleep, deps.stop)
   }
@@ -327,7 +340,7 @@ async function runOne(
   try {
     const outcome = await withTimeout(options.timeout, (signal) => handler({db, clock, job, signal, providers: deps.providers}, decoded.command))
     if (outcome.kind === 'release') {
-      await releaseJob(db.knex, job, outcome.delay, clock.now())
+      await writeTransaction(db, (trx) => releaseJob(trx, job, outcome.delay, clock.now()))
       result.released++
       emit({type: 'released', job, name, ms: Date.now() - started, delay: outcome.delay, detail: outcome.detail})
       return
@@ -345,7 +358,8 @@ async function runOne(
       return
     }
     const delay = backoffFor(payloadBackoff(decoded.envelope.backoff) ?? options.backoff, job.attempts)
-    await releaseJob(db.knex, job, delay, clock.now())
+    // Delete and re-insert in one transaction: a fault between the two must not lose the job.
+    await writeTransaction(db, (trx) => releaseJob(trx, job, delay, clock.now()))
     result.released++
     emit({type: 'released', job, name, ms: Date.now() - started, delay, detail: (error as Error).message})
   }

@@ -175,7 +175,12 @@ export abstract class DatabaseCommand<T extends typeof Command> extends BaseComm
       if (fault) {
         const scope = (this.ctor as unknown as {faultScope?: FaultScope}).faultScope
         const command = `\`${this.config.bin} ${this.id?.replace(/:/g, ' ')}\``
-        const done = scope === 'reads' ? 'nothing was changed (this command only reads)' : scope === 'transaction' ? 'nothing was changed (its transaction was rolled back)' : undefined
+        const done =
+          scope === 'reads'
+            ? 'nothing was changed (this command only reads)'
+            : scope === 'transaction'
+              ? 'nothing was changed (its transaction was rolled back)'
+              : undefined
         const next = nextStep(fault.code, command)
         return super.catch(new OpsError(fault.code, [fault.message, done, next].filter(Boolean).join('; '), {cause: err}))
       }

@@ -145,7 +145,7 @@ const requirePg = createRequire(import.meta.url)
  */
 export function pgParameters(connectionString: string, source = 'DATABASE_URL'): PgParameters {
   const requireFromPg = createRequire(requirePg.resolve('pg'))
-  const {parse} = requireFromPg('pg-connection-string') as {parse(url: string): {database?: string | null}}
+  const connectionStrings = requireFromPg('pg-connection-string') as {parse: (url: string) => {database?: string | null}}
   const ConnectionParameters = requirePg('pg/lib/connection-parameters.js') as new (config: {connectionString: string}) => {
     host: string
     port: number
@@ -155,10 +155,13 @@ export function pgParameters(connectionString: string, source = 'DATABASE_URL'):
   let params
   let named
   try {
-    named = Boolean(parse(connectionString).database) || Boolean(process.env.PGDATABASE)
+    named = Boolean(connectionStrings.parse(connectionString).database) || Boolean(process.env.PGDATABASE)
     params = new ConnectionParameters({connectionString})
   } catch {
-    throw new UsageError('CONFIG_INVALID', `${source}='${redactUrl(connectionString)}' is not a valid URL: expected postgres://user:password@host:port/database`)
+    throw new UsageError(
+      'CONFIG_INVALID',
+      `${source}='${redactUrl(connectionString)}' is not a valid URL: expected postgres://user:password@host:port/database`,
+    )
   }
   return {host: String(params.host), port: Number(params.port), database: String(params.database ?? ''), user: params.user ? String(params.user) : '', named}
 }

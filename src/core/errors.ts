@@ -14,10 +14,18 @@ export interface ErrorSpec {
 export const ERROR_CATALOGUE = {
   // Bad usage and configuration (exit 2): refused before anything was changed.
   USAGE: {exit: 2, http: 400, meaning: 'bad usage: an unknown command or flag, a missing argument, or a value outside what the flag accepts'},
-  CONFIG_INVALID: {exit: 2, http: 500, meaning: 'the configuration (environment, .env, --database-url) is invalid: the message names the variable and what is expected'},
+  CONFIG_INVALID: {
+    exit: 2,
+    http: 500,
+    meaning: 'the configuration (environment, .env, --database-url) is invalid: the message names the variable and what is expected',
+  },
   SCHEDULE_INVALID: {exit: 2, http: 500, meaning: 'the schedule file is invalid: the message names the task and the field'},
   REFUSED_PRODUCTION: {exit: 2, http: 403, meaning: 'a destructive or schema-changing command was refused in production without --force'},
-  REFUSED_REMOTE: {exit: 2, http: 403, meaning: 'a command that drops every table was refused on a PostgreSQL server that is not on this machine, without --force'},
+  REFUSED_REMOTE: {
+    exit: 2,
+    http: 403,
+    meaning: 'a command that drops every table was refused on a PostgreSQL server that is not on this machine, without --force',
+  },
   INVALID_TENANT: {exit: 2, http: 422, meaning: '--tenant is not a tenant id (a UUID)'},
   UNKNOWN_TENANT: {exit: 2, http: 404, meaning: '--tenant names no tenant of this database'},
   INVALID_OUTLET: {exit: 2, http: 422, meaning: '--outlet is not an outlet id (a UUID)'},

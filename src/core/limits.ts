@@ -57,6 +57,9 @@ export const YEARS = {min: 1970, max: 9999} as const
 /** Throws a UsageError (exit 2) naming the option, the value and the bounds, unless value is within. */
 export function assertWithin(option: string, value: number, bound: Bound, integer = true): void {
   if (!Number.isFinite(value) || (integer && !Number.isInteger(value)) || value < bound.min || value > bound.max) {
-    throw new UsageError('USAGE', `${option} ${String(value)} is out of range: expected ${integer ? 'a whole number' : 'a number'} of ${bound.unit} from ${bound.min} to ${bound.max}`)
+    throw new UsageError(
+      'USAGE',
+      `${option} ${String(value)} is out of range: expected ${integer ? 'a whole number' : 'a number'} of ${bound.unit} from ${bound.min} to ${bound.max}`,
+    )
   }
 }

@@ -15,7 +15,7 @@ function distance(a: string, b: string): number {
 }
 
 /** An unknown command is bad usage: one line, exit 2, a suggestion when one is close (SPEC §3). */
-const hook: Hook<'command_not_found'> = async function (options) {
+const hook: Hook<'command_not_found'> = function (options) {
   const typed = options.id.replace(/:/g, ' ')
   const known = [...this.config.commands.flatMap((c) => [c.id, ...c.aliases, ...(c.hiddenAliases ?? [])])]
   const best = known
@@ -30,7 +30,7 @@ const hook: Hook<'command_not_found'> = async function (options) {
   } else {
     process.stderr.write(`error: ${message}\n`)
   }
-  return null
+  return Promise.resolve(null)
 }
 
 export default hook

@@ -29,7 +29,12 @@ export function emitGate(report: GateReport, options: {suite: string; label: str
   if (!options.json) {
     const s = styleFor()
     const paint = (status: Check['status']) => (status === 'pass' ? s.green : status === 'warn' ? s.yellow : s.red)(status.toUpperCase())
-    options.log(renderTable(['Check', 'Status', 'Message'], report.checks.map((c) => [c.key, paint(c.status), c.message])))
+    options.log(
+      renderTable(
+        ['Check', 'Status', 'Message'],
+        report.checks.map((c) => [c.key, paint(c.status), c.message]),
+      ),
+    )
     const sum = report.summary
     options.log(`${options.label} summary: pass=${sum.pass}, warn=${sum.warn}, fail=${sum.fail}, strict=${report.strict ? 'yes' : 'no'}`)
   }
@@ -38,7 +43,10 @@ export function emitGate(report: GateReport, options: {suite: string; label: str
       writeGateJunit(options.junit, options.suite, report.checks, report.strict)
     } catch (error) {
       const e = error as NodeJS.ErrnoException
-      throw new OpsError('STORAGE_UNWRITABLE', `cannot write the JUnit report ${path.resolve(options.junit)} (${e.code ?? e.message}); the checks ran and are shown above`)
+      throw new OpsError(
+        'STORAGE_UNWRITABLE',
+        `cannot write the JUnit report ${path.resolve(options.junit)} (${e.code ?? e.message}); the checks ran and are shown above`,
+      )
     }
   }
   return gateFailed(report.summary, report.strict)

@@ -232,7 +232,10 @@ describeEachEngine('guard rails: the safety check reads the host the driver conn
       expect(parseJson(await runCli(['db', 'fresh', '--json'], {cwd, env})).error.code).to.equal('REFUSED_REMOTE')
     }
     // A socket folder is this machine: allowed (and here it connects).
-    const socket = await runCli(['db', 'fresh', '--dry-run'], {cwd, env: {DATABASE_URL: `postgres://postgres@db.example.com${url.pathname}?host=/var/run/postgresql`}})
+    const socket = await runCli(['db', 'fresh', '--dry-run'], {
+      cwd,
+      env: {DATABASE_URL: `postgres://postgres@db.example.com${url.pathname}?host=/var/run/postgresql`},
+    })
     expect(socket.code, socket.stderr).to.equal(0)
     // The error names the host and port the driver tried, not the URL's authority.
     const unreachable = await runCli(['db', 'status'], {cwd, env: {DATABASE_URL: `postgres://postgres@127.0.0.1:5432${url.pathname}?port=1`}})

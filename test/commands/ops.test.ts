@@ -71,7 +71,9 @@ describeEachEngine('ops commands through the CLI', (ctx) => {
     expect(remind.stdout).to.equal('Aging reminder summary: processed=0, enqueued=0, skipped=0, dry_run=yes, as_of=2026-02-17, already_sent=0\n')
     const reconcile = await runCli(['quota', 'reconcile', '2026-02'], {cwd, env})
     const tenant = await db.knex('tenants').first()
-    expect(reconcile.stdout).to.equal(`Tenant Demo Laundry (${tenant.id}) -> 0\nQuota reconcile summary: period=2026-02, tenants=1, updated=0, dry_run=no, created=1, unchanged=0\n`)
+    expect(reconcile.stdout).to.equal(
+      `Tenant Demo Laundry (${tenant.id}) -> 0\nQuota reconcile summary: period=2026-02, tenants=1, updated=0, dry_run=no, created=1, unchanged=0\n`,
+    )
   })
 
   it('observe health: --strict turns a warning into exit 1, --json stays alone on stdout, --junit is written', async () => {

@@ -43,7 +43,13 @@ describeEachEngine('every --dry-run predicts the real run', (ctx) => {
       const dry = await sendAgingReminders(db, {...options, dryRun: true})
       expect(await db.knex('wa_messages').count({n: '*'}).first()).to.satisfy((r: {n: unknown}) => Number(r.n) === 0)
       const real = await sendAgingReminders(db, {...options, dryRun: false})
-      const counts = (r: typeof real) => ({processed: r.processed, enqueued: r.enqueued, already_sent: r.already_sent, skipped: r.skipped, skipped_reasons: r.skipped_reasons})
+      const counts = (r: typeof real) => ({
+        processed: r.processed,
+        enqueued: r.enqueued,
+        already_sent: r.already_sent,
+        skipped: r.skipped,
+        skipped_reasons: r.skipped_reasons,
+      })
       expect(dry.skipped).to.equal(3)
       expect(dry.skipped_reasons).to.deep.equal({plan_not_eligible: 3})
       expect(counts(dry)).to.deep.equal(counts(real))
@@ -92,7 +98,12 @@ describeEachEngine('every --dry-run predicts the real run', (ctx) => {
     const now = clock.now()
     for (let i = 0; i < 3; i++) {
       const id = await pushJob(db.knex, {queue: 'messaging', payload: sendWaJobPayload({waMessageId: `00000000-0000-7000-8000-00000000000${i}`, now}), now})
-      await failJob(db, {id, queue: 'messaging', payload: (await db.knex('jobs').where({id}).first()).payload, attempts: 1, reserved_at: null, available_at: 0, created_at: 0}, 'boom', new Date(now.getTime() - i * 7_200_000))
+      await failJob(
+        db,
+        {id, queue: 'messaging', payload: (await db.knex('jobs').where({id}).first()).payload, attempts: 1, reserved_at: null, available_at: 0, created_at: 0},
+        'boom',
+        new Date(now.getTime() - i * 7_200_000),
+      )
     }
     const flushDry = await flushFailedJobs(db, {hours: 1, dryRun: true, clock})
     const retryDry = await retryFailedJobs(db, 'all', clock, true)

@@ -4,8 +4,8 @@ import {migrate} from '../../src/core/db/migrator.js'
 import {seedDatabase} from '../../src/core/db/seeds/index.js'
 import {uuid7} from '../../src/core/domain/ids.js'
 import {readJsonObject} from '../../src/core/messaging/json-column.js'
-import type {CustomerRow, WaMessageRow} from '../../src/core/messaging/rows.js'
-import type {FailedJobRow, JobRow} from '../../src/core/queue/rows.js'
+import type {CustomerRow, WaMessageRow} from '../../src/core/db/rows.js'
+import type {FailedJobRow, JobRow} from '../../src/core/db/rows.js'
 
 export interface WaTenant {
   tenantId: string

@@ -29,7 +29,7 @@ export default class AuditArchive extends DatabaseCommand<typeof AuditArchive> {
     adopt: Flags.string({
       multiple: true,
       description:
-        'finish this unfinished archive (a file of the archive folder without manifest) as this database\'s, though it carries no record of its database (written by laundry-ops 0.1)',
+        "finish this unfinished archive (a file of the archive folder without manifest) as this database's, though it carries no record of its database (written by laundry-ops 0.1)",
     }),
   }
 

@@ -81,8 +81,16 @@ export default class DbFresh extends DatabaseCommand<typeof DbFresh> {
         stage === 'drop'
           ? {done: 'nothing was changed (the drop was rolled back)', next: `rerun \`${bin} db fresh\``}
           : stage === 'migrate'
-            ? {done: 'every table was dropped', notDone: 'no migration was applied (rolled back)', next: `run \`${bin} db migrate\`${this.flags.seed ? ` and \`${bin} db seed\`` : ''}`}
-            : {done: 'every table was dropped and every migration applied', notDone: 'the seed data was not written (rolled back)', next: `run \`${bin} db seed\``},
+            ? {
+                done: 'every table was dropped',
+                notDone: 'no migration was applied (rolled back)',
+                next: `run \`${bin} db migrate\`${this.flags.seed ? ` and \`${bin} db seed\`` : ''}`,
+              }
+            : {
+                done: 'every table was dropped and every migration applied',
+                notDone: 'the seed data was not written (rolled back)',
+                next: `run \`${bin} db seed\``,
+              },
       )
     }
   }

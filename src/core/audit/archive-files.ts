@@ -117,7 +117,7 @@ export function archivedIds(dir: string): Map<string, string[]> {
     .filter((n) => ARCHIVE_NAME.test(n))
     .sort()) {
     for (const line of readArchiveLines(path.join(dir, name)).lines) {
-      const id = JSON.parse(line).id as string
+      const id = (JSON.parse(line) as {id: string}).id
       ids.set(id, [...(ids.get(id) ?? []), name])
     }
   }
@@ -194,7 +194,7 @@ class WholeLines {
       start = nl + 1
       let row: Record<string, unknown>
       try {
-        row = JSON.parse(line.toString('utf8', 0, line.length - 1))
+        row = JSON.parse(line.toString('utf8', 0, line.length - 1)) as Record<string, unknown>
       } catch {
         this.stopped = true
         break
@@ -217,7 +217,11 @@ class WholeLines {
  * Reads an unfinished archive without changing it: every whole line to onRow, in order, and whether a
  * torn tail would be cut (as recoverArchiveFile decides). For `audit archive --dry-run`.
  */
-export async function scanArchiveFile(file: string, onRow: (row: Record<string, unknown>) => void, drain: () => Promise<void>): Promise<{rows: number; torn: boolean}> {
+export async function scanArchiveFile(
+  file: string,
+  onRow: (row: Record<string, unknown>) => void,
+  drain: () => Promise<void>,
+): Promise<{rows: number; torn: boolean}> {
   const lines = new WholeLines(onRow)
   if (file.endsWith('.gz')) {
     if (statSync(file).size === 0) return {rows: 0, torn: false}

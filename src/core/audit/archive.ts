@@ -7,6 +7,7 @@ import type {Knex} from 'knex'
 import type {Clock} from '../clock.js'
 import {toDbTimestamp} from '../clock.js'
 import type {Database} from '../db/connection.js'
+import {acquireConnection, releaseConnection} from '../db/connection.js'
 import {acquireLease, type Lease, LeaseHeldError} from '../db/lease.js'
 import {type Executor, writeTransaction} from '../db/transactions.js'
 import {OpsError, UsageError} from '../errors.js'
@@ -114,7 +115,7 @@ function stamp(d: Date): string {
 /** Carbon's toIso8601String() of a stored UTC timestamp: `2025-11-09T02:00:00+00:00`. */
 function isoFromDb(value: unknown): string | null {
   if (value === null || value === undefined) return null
-  const text = String(value)
+  const text = value instanceof Date ? value.toISOString().replace('T', ' ') : typeof value === 'string' ? value : JSON.stringify(value)
   return `${text.slice(0, 10)}T${text.slice(11, 19)}+00:00`
 }
 
@@ -129,7 +130,9 @@ function metadataJson(value: unknown): string {
     try {
       JSON.parse(value)
       return value
-    } catch {}
+    } catch {
+      // Not JSON after all: re-encoded below.
+    }
   }
   try {
     return JSON.stringify(JSON.parse(value))
@@ -138,7 +141,10 @@ function metadataJson(value: unknown): string {
   }
 }
 
-const str = (v: unknown) => (v === null || v === undefined ? 'null' : JSON.stringify(String(v)))
+const str = (v: unknown) =>
+  v === null || v === undefined
+    ? 'null'
+    : JSON.stringify(typeof v === 'string' ? v : typeof v === 'number' || typeof v === 'bigint' ? String(v) : JSON.stringify(v))
 
 /** One archive line: the 12 keys, in upstream's order. */
 function toLine(row: Record<string, unknown>): string {
@@ -221,13 +227,17 @@ async function previewRecovery(db: Database, file: string, inScope: () => Knex.Q
     while (ids.length >= RECOVERY_DELETE_IDS || (all && ids.length > 0)) {
       const batch = ids.slice(0, RECOVERY_DELETE_IDS)
       ids = ids.slice(RECOVERY_DELETE_IDS)
-      const [{n}] = (await db.knex('audit_events').whereIn('id', batch).count({n: '*'})) as Array<{n: number | string}>
+      const [{n}]: Array<{n: number | string}> = await db.knex('audit_events').whereIn('id', batch).count({n: '*'})
       present += Number(n)
-      const [{n: m}] = (await inScope().whereIn('id', batch).count({n: '*'})) as Array<{n: number | string}>
+      const [{n: m}]: Array<{n: number | string}> = await inScope().whereIn('id', batch).count({n: '*'})
       matchedInFile += Number(m)
     }
   }
-  const scanned = await scanArchiveFile(file, (row) => ids.push(String(row.id)), () => drain())
+  const scanned = await scanArchiveFile(
+    file,
+    (row) => ids.push(String(row.id)),
+    () => drain(),
+  )
   await drain(true)
   return {report: {file, rows: scanned.rows, deleted_from_table: present, torn_tail: scanned.torn}, matchedInFile}
 }
@@ -267,7 +277,7 @@ interface CopyContext {
  * read) are deleted, and no statement binds more than a handful of parameters, whatever --chunk is.
  */
 async function copySqlite(db: Database, c: CopyContext): Promise<void> {
-  const conn = await db.knex.client.acquireConnection()
+  const conn = await acquireConnection(db)
   const on = <T extends {connection(c: unknown): T}>(q: T): T => q.connection(conn)
   const keys = 'temp.laundry_ops_archive_keys'
   // The key list's temp file gets a 2 MB page cache instead of the connection's 16 MB: it is read in key
@@ -323,7 +333,7 @@ async function copySqlite(db: Database, c: CopyContext): Promise<void> {
   } finally {
     await on(db.knex.raw('pragma synchronous = NORMAL')).catch(() => {})
     if (tempCache) await on(db.knex.raw(`pragma temp.cache_size = ${Number(tempCache.cache_size)}`)).catch(() => {})
-    await db.knex.client.releaseConnection(conn)
+    await releaseConnection(db, conn)
   }
 }
 
@@ -336,7 +346,7 @@ async function copySqlite(db: Database, c: CopyContext): Promise<void> {
  * delete runs while the cursor reads on; it is awaited before the next batch and before the manifest.
  */
 async function copyPg(db: Database, c: CopyContext): Promise<void> {
-  const conn = await db.knex.client.acquireConnection()
+  const conn = await acquireConnection(db)
   // Every statement of the cursor goes through knex on that connection. (Calling the pg client directly
   // measured a peak heap 2-3x higher for the same fetches: young rows survived scavenges.)
   const query = async (sql: string, bindings: readonly unknown[] = []) =>
@@ -354,7 +364,7 @@ async function copyPg(db: Database, c: CopyContext): Promise<void> {
           group.push(pages[i].ids)
           n += pages[i].rows
         }
-        const result = (await db.knex.raw('delete from "audit_events" where "id" = any(?::uuid[])', [`{${group.join(',')}}`])) as {rowCount: number | null}
+        const result: {rowCount: number | null} = await db.knex.raw('delete from "audit_events" where "id" = any(?::uuid[])', [`{${group.join(',')}}`])
         c.onDeleted(result.rowCount ?? 0)
       }
       await c.lease.refresh()
@@ -400,7 +410,7 @@ async function copyPg(db: Database, c: CopyContext): Promise<void> {
   } finally {
     if (deleting) await deleting.catch(() => {})
     if (inTransaction) await query('rollback').catch(() => {})
-    await db.knex.client.releaseConnection(conn)
+    await releaseConnection(db, conn)
   }
 }
 
@@ -513,9 +523,10 @@ export async function archiveAuditEvents(db: Database, options: ArchiveOptions):
 
   let lease
   try {
-    lease = await acquireLease(db, ARCHIVE_LEASE_KEY, LEASE_SECONDS, options.clock.now)
+    lease = await acquireLease(db, ARCHIVE_LEASE_KEY, LEASE_SECONDS, () => options.clock.now())
   } catch (error) {
-    if (error instanceof LeaseHeldError) throw new OpsError('ARCHIVE_RUNNING', `another audit archive run is in progress (${error.message}); nothing was changed`)
+    if (error instanceof LeaseHeldError)
+      throw new OpsError('ARCHIVE_RUNNING', `another audit archive run is in progress (${error.message}); nothing was changed`)
     unchanged(error)
   }
   let file: string | null = null
@@ -610,7 +621,10 @@ function interruptedArchive(error: unknown, db: Database, result: ArchiveResult,
   if (file !== null && result.archived === 0) {
     rmSync(file, {force: true})
     rmSync(file + SOURCE_SUFFIX, {force: true})
-    return interruptedBy(error, db.target, {done: 'no row was archived or deleted, and no archive file was left behind', next: 'rerun `laundry-ops audit archive`'})
+    return interruptedBy(error, db.target, {
+      done: 'no row was archived or deleted, and no archive file was left behind',
+      next: 'rerun `laundry-ops audit archive`',
+    })
   }
   if (file === null) return interruptedBy(error, db.target, {done: 'no new archive was started', next: 'rerun `laundry-ops audit archive`'})
   return interruptedBy(error, db.target, {

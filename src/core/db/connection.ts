@@ -140,6 +140,24 @@ export function assertSqliteExists(target: Extract<DatabaseTarget, {client: 'sql
   )
 }
 
+/** knex's pool, which its typings leave as `any`: the calls we make on it, typed. */
+interface PoolClient {
+  acquireConnection(): Promise<unknown>
+  releaseConnection(connection: unknown): Promise<void>
+}
+
+/**
+ * One pooled connection held for a sequence of statements that must share it (a temporary table, a
+ * cursor); give it back with releaseConnection.
+ */
+export function acquireConnection(db: Database): Promise<unknown> {
+  return (db.knex.client as PoolClient).acquireConnection()
+}
+
+export function releaseConnection(db: Database, connection: unknown): Promise<void> {
+  return (db.knex.client as PoolClient).releaseConnection(connection)
+}
+
 /** Opens the database named by the configuration and checks that it answers. */
 export async function openDatabase(target: DatabaseTarget, options: OpenOptions = {}): Promise<Database> {
   const {default: knexFactory} = await import('knex')

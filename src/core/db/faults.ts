@@ -32,7 +32,10 @@ interface DriverError {
 function driverMessage(error: DriverError): string {
   const message = typeof error.message === 'string' ? error.message : typeof error.code === 'string' ? error.code : 'unknown error'
   const cut = message.lastIndexOf(' - ')
-  const text = cut >= 0 && /^\s*(select|insert|update|delete|with|create|alter|drop|begin|commit|rollback|declare|fetch|pragma|savepoint|release)\b/i.test(message) ? message.slice(cut + 3) : message
+  const text =
+    cut >= 0 && /^\s*(select|insert|update|delete|with|create|alter|drop|begin|commit|rollback|declare|fetch|pragma|savepoint|release)\b/i.test(message)
+      ? message.slice(cut + 3)
+      : message
   return text.split('\n')[0].trim()
 }
 
@@ -43,7 +46,8 @@ function where(target?: DatabaseTarget): string {
 
 const seconds = (ms: number) => (ms % 1000 === 0 ? `${ms / 1000} s` : `${ms} ms`)
 
-const CONNECTION_LOST = /Connection terminated|terminating connection|server closed the connection|connection reset|Client has encountered a connection error|Client was closed|read ECONNRESET|write EPIPE/i
+const CONNECTION_LOST =
+  /Connection terminated|terminating connection|server closed the connection|connection reset|Client has encountered a connection error|Client was closed|read ECONNRESET|write EPIPE/i
 
 /**
  * The fault an error stands for, as an OpsError with a plain message, or null when the error is not a
@@ -63,12 +67,22 @@ export function describeFault(error: unknown, target?: DatabaseTarget): OpsError
     /no such column: ([\w."]+)/i.exec(text)?.[1] ??
     /has no column named (\w+)/i.exec(text)?.[1] ??
     (code === '42703' ? /column "?([^"\s]+)"? (?:of relation "[^"]+" )?does not exist/.exec(text)?.[1] : undefined)
-  if (column) return new OpsError('NOT_MIGRATED', `${db} has no column ${column.replace(/"/g, '')}: its schema is older than laundry-ops; run \`laundry-ops db migrate\` first`, {cause: error})
+  if (column)
+    return new OpsError(
+      'NOT_MIGRATED',
+      `${db} has no column ${column.replace(/"/g, '')}: its schema is older than laundry-ops; run \`laundry-ops db migrate\` first`,
+      {cause: error},
+    )
 
   // Disk full: SQLite, the PostgreSQL server, or a file of ours.
   if (code === 'SQLITE_FULL' || code === '53100' || code === 'ENOSPC' || code === 'EDQUOT') {
     const file = typeof e.path === 'string' ? ` (writing ${e.path})` : ''
-    const whose = code === '53100' ? `the PostgreSQL server at ${target?.client === 'pg' ? `${target.host}:${target.port}` : '?'}` : code === 'SQLITE_FULL' ? `the disk of ${db}` : 'the disk'
+    const whose =
+      code === '53100'
+        ? `the PostgreSQL server at ${target?.client === 'pg' ? `${target.host}:${target.port}` : '?'}`
+        : code === 'SQLITE_FULL'
+          ? `the disk of ${db}`
+          : 'the disk'
     return new OpsError('DISK_FULL', `${whose} is out of space${file}`, {cause: error})
   }
 
@@ -76,7 +90,10 @@ export function describeFault(error: unknown, target?: DatabaseTarget): OpsError
   if (code === 'SQLITE_BUSY' || code.startsWith('SQLITE_BUSY') || code === 'SQLITE_LOCKED') {
     return new OpsError('DB_LOCKED', `${db} stayed locked by another process (a long write or an open transaction) for more than 10 s`, {cause: error})
   }
-  if (code === '55P03') return new OpsError('DB_LOCKED', `a lock on ${db} stayed held by another session for more than lock_timeout (${seconds(SESSION_TIMEOUTS.lock_timeout)})`, {cause: error})
+  if (code === '55P03')
+    return new OpsError('DB_LOCKED', `a lock on ${db} stayed held by another session for more than lock_timeout (${seconds(SESSION_TIMEOUTS.lock_timeout)})`, {
+      cause: error,
+    })
   if (code === '40P01') return new OpsError('DB_LOCKED', `${db} broke a deadlock with another session by cancelling this one`, {cause: error})
 
   // Server-side timeouts.
@@ -87,7 +104,15 @@ export function describeFault(error: unknown, target?: DatabaseTarget): OpsError
   if (code === '25P03') return new OpsError('DB_TIMEOUT', `${db} ended the session on idle_in_transaction_session_timeout`, {cause: error})
 
   // The connection went away, or never came.
-  if (code === '57P01' || code === '57P02' || code === '57P03' || code.startsWith('08') || code === 'ECONNRESET' || code === 'EPIPE' || CONNECTION_LOST.test(text)) {
+  if (
+    code === '57P01' ||
+    code === '57P02' ||
+    code === '57P03' ||
+    code.startsWith('08') ||
+    code === 'ECONNRESET' ||
+    code === 'EPIPE' ||
+    CONNECTION_LOST.test(text)
+  ) {
     const why = code === '57P01' ? 'terminated by an administrator' : code === '57P02' || code === '57P03' ? 'the server is shutting down or starting' : text
     return new OpsError('DB_CONNECTION_LOST', `the connection to ${db} was lost (${why})`, {cause: error})
   }

@@ -40,7 +40,11 @@ export async function databaseIdentity(db: Database): Promise<DatabaseIdentity> 
   )
   let cluster: string
   try {
-    const [control] = await selectRows<{system_identifier: string | number}>(db.knex, 'pg', 'select system_identifier::text as system_identifier from pg_control_system()')
+    const [control] = await selectRows<{system_identifier: string | number}>(
+      db.knex,
+      'pg',
+      'select system_identifier::text as system_identifier from pg_control_system()',
+    )
     cluster = `system:${String(control.system_identifier)}`
   } catch {
     cluster = `server:${target.host}:${target.port}`

@@ -3,6 +3,7 @@ import {systemClock} from '../clock.js'
 import {OpsError} from '../errors.js'
 import type {Database} from './connection.js'
 import {MIGRATIONS, type Migration} from './migrations/index.js'
+import type {MigrationRow} from './rows.js'
 import {SchemaBuilder} from './schema/schema-builder.js'
 import {type Executor, LOCKS, selectRows, writeTransaction} from './transactions.js'
 
@@ -35,7 +36,7 @@ async function ledgerExists(conn: Executor, db: Database): Promise<boolean> {
 }
 
 async function readLedger(conn: Executor): Promise<LedgerRow[]> {
-  const rows = await conn(LEDGER_TABLE).select('id', 'migration', 'batch').orderBy('id')
+  const rows = await conn<MigrationRow>(LEDGER_TABLE).select('id', 'migration', 'batch').orderBy('id')
   return rows.map((r) => ({id: Number(r.id), migration: String(r.migration), batch: Number(r.batch)}))
 }
 

@@ -1,3 +1,5 @@
+import type {Knex} from 'knex'
+
 import type {Clock} from '../clock.js'
 import {toDbTimestamp, toPeriod} from '../clock.js'
 import type {Database} from '../db/connection.js'
@@ -43,13 +45,17 @@ export async function observeHealth(db: Database, options: ObserveOptions): Prom
   const windowStart = toDbTimestamp(new Date(now.getTime() - options.lookbackMinutes * 60_000))
   const schema = new SchemaBuilder(db.knex, db.dialect)
   const has = (table: string) => schema.hasTable(table)
-  const count = async (q: ReturnType<Database['knex']>) => Number(((await q.count({n: '*'})) as Array<{n: unknown}>)[0].n)
+  const count = async (q: Knex.QueryBuilder<Record<string, unknown>>) => {
+    const [row]: Array<{n: number | string}> = await q.count({n: '*'})
+    return Number(row.n)
+  }
+  const table = (name: string) => db.knex<Record<string, unknown>>(name)
   const checks: Check[] = []
 
   if (!(await has('failed_jobs'))) {
     checks.push({key: 'queue.failed_jobs.recent', status: 'warn', message: 'failed_jobs table is missing.'})
   } else {
-    const n = await count(db.knex('failed_jobs').where('failed_at', '>=', windowStart))
+    const n = await count(table('failed_jobs').where('failed_at', '>=', windowStart))
     checks.push({
       key: 'queue.failed_jobs.recent',
       status: n > options.failedJobsThreshold ? 'warn' : 'pass',
@@ -62,7 +68,7 @@ export async function observeHealth(db: Database, options: ObserveOptions): Prom
     checks.push({key: 'queue.backlog.messaging', status: 'warn', message: 'jobs table is missing.'})
   } else {
     for (const queue of ['messaging', 'default']) {
-      const n = await count(db.knex('jobs').where({queue}))
+      const n = await count(table('jobs').where({queue}))
       checks.push({
         key: `queue.backlog.${queue}`,
         status: n > options.queueBacklogThreshold ? 'warn' : 'pass',
@@ -74,11 +80,11 @@ export async function observeHealth(db: Database, options: ObserveOptions): Prom
   if (!(await has('wa_messages'))) {
     checks.push({key: 'wa.failure_ratio.window', status: 'warn', message: 'wa_messages table is missing.'})
   } else {
-    const total = await count(db.knex('wa_messages').where('updated_at', '>=', windowStart))
+    const total = await count(table('wa_messages').where('updated_at', '>=', windowStart))
     if (total === 0) {
       checks.push({key: 'wa.failure_ratio.window', status: 'pass', message: 'No WA traffic in current window.'})
     } else {
-      const failed = await count(db.knex('wa_messages').where('updated_at', '>=', windowStart).where({status: 'failed'}))
+      const failed = await count(table('wa_messages').where('updated_at', '>=', windowStart).where({status: 'failed'}))
       const ratio = phpRound((failed / total) * 100, 2)
       checks.push({
         key: 'wa.failure_ratio.window',
@@ -91,7 +97,7 @@ export async function observeHealth(db: Database, options: ObserveOptions): Prom
   if (!(await has('quota_usage'))) {
     checks.push({key: 'quota.saturation.period', status: 'warn', message: 'quota_usage table is missing.'})
   } else {
-    const rows = await db
+    const rows: Array<{orders_limit: number | string; orders_used: number | string | null}> = await db
       .knex('tenants as t')
       .join('plans as p', 'p.id', 't.current_plan_id')
       .leftJoin('quota_usage as q', (j) => j.on('q.tenant_id', '=', 't.id').andOn('q.period', '=', db.knex.raw('?', [period])))

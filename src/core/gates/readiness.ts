@@ -4,6 +4,7 @@ import path from 'node:path'
 import {type AppConfig, type DatabaseTarget, loadConfig, readEnvironment} from '../config.js'
 import {type Database, openDatabase} from '../db/connection.js'
 import {EXPECTED_TABLES, findSchemaGaps} from '../db/expected-schema.js'
+import type {WaProviderRow} from '../db/rows.js'
 import {migrationStatus} from '../db/migrator.js'
 import {SchemaBuilder} from '../db/schema/schema-builder.js'
 import {BASELINE, loadSchedule, type LoadedSchedule} from '../scheduler/schedule.js'
@@ -67,7 +68,6 @@ function isDirectory(dir: string): boolean {
     return false
   }
 }
-
 
 /**
  * ops:readiness:check (reference/upstream-ops.md §1.4, SPEC §4.5): upstream's checks in upstream's order,
@@ -158,8 +158,14 @@ export async function readinessCheck(options: ReadinessOptions): Promise<Readine
     await dbCheck('database.schema', async (conn) => {
       const gaps = await findSchemaGaps(conn)
       const missing = [...gaps.missingTables.map((t) => `table ${t}`), ...gaps.missingColumns.map((c) => `column ${c}`)]
-      if (missing.length === 0) add('database.schema', 'pass', `Every table and column of the laundry schema exists (${Object.keys(EXPECTED_TABLES).length} tables).`)
-      else add('database.schema', 'fail', `Missing ${missing.slice(0, 5).join(', ')}${missing.length > 5 ? ` and ${missing.length - 5} more` : ''}: run \`laundry-ops db migrate\`.`)
+      if (missing.length === 0)
+        add('database.schema', 'pass', `Every table and column of the laundry schema exists (${Object.keys(EXPECTED_TABLES).length} tables).`)
+      else
+        add(
+          'database.schema',
+          'fail',
+          `Missing ${missing.slice(0, 5).join(', ')}${missing.length > 5 ? ` and ${missing.length - 5} more` : ''}: run \`laundry-ops db migrate\`.`,
+        )
     })
 
     // 4. queue.connection.mode: laundry-ops always uses Laravel's database queue. QUEUE_CONNECTION (the
@@ -237,7 +243,7 @@ export async function readinessCheck(options: ReadinessOptions): Promise<Readine
         add('wa.provider.mock_seed', 'fail', 'wa_providers table is missing.')
         return
       }
-      const row = await conn.knex('wa_providers').where({key: 'mock'}).first('id')
+      const row = await conn.knex<WaProviderRow>('wa_providers').where({key: 'mock'}).first('id')
       if (row) add('wa.provider.mock_seed', 'pass', 'Mock WA provider baseline exists.')
       else add('wa.provider.mock_seed', 'warn', 'Mock WA provider baseline not found.')
     })

@@ -6,7 +6,7 @@ import {YEARS} from '../limits.js'
 import {isLaravelUuid} from '../domain/ids.js'
 import {enqueueOrderEvent, type EnqueueOutcome} from './dispatch.js'
 import {validateTenant} from './redrive.js'
-import type {OrderRow} from './rows.js'
+import type {OrderRow} from '../db/rows.js'
 
 export const AGING_BUCKETS = ['d0_7', 'd8_14', 'd15_30', 'd31_plus'] as const
 export type AgingBucket = (typeof AGING_BUCKETS)[number]

@@ -10,10 +10,10 @@ import {pushJob} from '../queue/database-queue.js'
 import {phpStringCast} from '../php/string-conversion.js'
 import {phpTrim} from '../php/trim.js'
 import {renderTemplate} from './renderer.js'
-import type {CustomerRow, OrderRow, OutletRow, UserRow, WaMessageRow, WaProviderConfigRow} from './rows.js'
+import type {CustomerRow, OrderRow, OutletRow, UserRow, WaMessageRow, WaProviderConfigRow} from '../db/rows.js'
 import {resolveTemplate} from './template-resolver.js'
 
-export type {WaMessageRow} from './rows.js'
+export type {WaMessageRow} from '../db/rows.js'
 
 export type EnqueueOutcome =
   | {status: 'enqueued'; message: WaMessageRow}

@@ -8,7 +8,7 @@ import {isLaravelUuid} from '../domain/ids.js'
 import {pushJob} from '../queue/database-queue.js'
 import {MESSAGING_QUEUE, sendWaJobPayload} from '../queue/payload.js'
 import {readJsonObject} from './json-column.js'
-import type {WaMessageRow} from './rows.js'
+import type {WaMessageRow} from '../db/rows.js'
 
 /** Upstream's default: the transient codes a later attempt may cure. */
 export const DEFAULT_REDRIVE_REASONS = ['NETWORK_ERROR', 'RATE_LIMIT', 'UNKNOWN_ERROR', 'PROVIDER_TIMEOUT'] as const

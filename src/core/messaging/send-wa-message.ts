@@ -6,7 +6,7 @@ import {type QueuedJob, pushJob} from '../queue/database-queue.js'
 import {MESSAGING_QUEUE, sendWaJobPayload} from '../queue/payload.js'
 import {readJsonObject} from './json-column.js'
 import {PROVIDERS, ProviderError, providerFor, type WaProvider} from './providers.js'
-import type {JsonColumn, WaMessageRow} from './rows.js'
+import type {JsonColumn, WaMessageRow} from '../db/rows.js'
 
 /** Upstream's SendWaMessageJob: at most 5 attempts per message. */
 export const MAX_SEND_ATTEMPTS = 5

@@ -1,5 +1,5 @@
 import type {Executor} from '../db/transactions.js'
-import type {WaTemplateRow} from './rows.js'
+import type {WaTemplateRow} from '../db/rows.js'
 import {DEFAULT_TEMPLATES, isTemplateId} from './template-catalog.js'
 
 export interface ResolvedTemplate {

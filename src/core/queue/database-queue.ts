@@ -4,7 +4,7 @@ import {toDbTimestamp} from '../clock.js'
 import type {Database} from '../db/connection.js'
 import {type Executor, selectRows, writeTransaction} from '../db/transactions.js'
 import {readEnvelope} from './payload.js'
-import type {JobRow} from './rows.js'
+import type {JobRow} from '../db/rows.js'
 
 /** Laravel's `DB_QUEUE_RETRY_AFTER` in the upstream application: a reservation older than this is reclaimed. */
 export const DEFAULT_RETRY_AFTER = 90

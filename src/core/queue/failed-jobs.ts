@@ -7,7 +7,7 @@ import {UsageError} from '../errors.js'
 import {assertWithin, LIMITS} from '../limits.js'
 import {pushJob} from './database-queue.js'
 import {readEnvelope} from './payload.js'
-import type {FailedJobRow} from './rows.js'
+import type {FailedJobRow} from '../db/rows.js'
 
 export interface FailedJobSummary {
   id: number
@@ -84,10 +84,7 @@ export interface FlushResult {
 }
 
 /** `queue:flush`: deletes failed jobs, all or those older than `hours`. */
-export async function flushFailedJobs(
-  db: Database,
-  options: {hours?: number; dryRun?: boolean; clock: Clock},
-): Promise<FlushResult> {
+export async function flushFailedJobs(db: Database, options: {hours?: number; dryRun?: boolean; clock: Clock}): Promise<FlushResult> {
   if (options.hours !== undefined) assertWithin('--hours', options.hours, LIMITS.hours)
   await requireTables(db, ['failed_jobs'])
   const olderThan = options.hours === undefined ? null : toDbTimestamp(new Date(options.clock.now().getTime() - options.hours * 3_600_000))

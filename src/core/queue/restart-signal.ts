@@ -1,6 +1,6 @@
 import type {Executor} from '../db/transactions.js'
 import {phpSerialize, phpUnserialize} from '../php/serialize.js'
-import type {CacheRow} from './rows.js'
+import type {CacheRow} from '../db/rows.js'
 
 /** Laravel's key, under the cache prefix: `php artisan queue:restart` and ours write the same row. */
 export const RESTART_KEY = 'illuminate:queue:restart'

@@ -115,8 +115,7 @@ interface HandlerContext {
  * `release` (put the job back after `delay` seconds).
  */
 type HandlerResult =
-  | {kind: 'done'; detail: string; removed?: boolean; send?: SendOutcome}
-  | {kind: 'release'; delay: number; detail: string; send?: SendOutcome}
+  {kind: 'done'; detail: string; removed?: boolean; send?: SendOutcome} | {kind: 'release'; delay: number; detail: string; send?: SendOutcome}
 
 type JobHandler = (ctx: HandlerContext, command: PhpObject) => Promise<HandlerResult>
 

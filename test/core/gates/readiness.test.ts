@@ -294,7 +294,9 @@ describe('readiness check without a usable database', () => {
 
   it('a missing SQLite file is reported and not created', async () => {
     const report = await readinessCheck({cwd: dir, env: {}, strict: false})
-    expect(report.checks[1].message).to.match(/^Database connection failed: no SQLite database at .*storage\/database\.sqlite \(the default under LAUNDRY_OPS_STORAGE\): create it with/)
+    expect(report.checks[1].message).to.match(
+      /^Database connection failed: no SQLite database at .*storage\/database\.sqlite \(the default under LAUNDRY_OPS_STORAGE\): create it with/,
+    )
     expect(existsSync(path.join(dir, 'storage', 'database.sqlite'))).to.equal(false)
   })
 

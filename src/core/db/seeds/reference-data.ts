@@ -1,5 +1,6 @@
 import type {Clock} from '../../clock.js'
 import {toDbTimestamp} from '../../clock.js'
+import type {WaProviderRow} from '../rows.js'
 import type {Executor} from '../transactions.js'
 
 export const ROLES = [
@@ -44,7 +45,7 @@ export async function upsertByKey(
   now: string,
   report: SeedReport,
 ): Promise<void> {
-  const existing = await conn(table).where(key).first()
+  const existing = await conn<Record<string, unknown>>(table).where(key).first()
   if (!existing) {
     await conn(table).insert({...key, ...values, created_at: now, updated_at: now})
     bump(report, table, 'created')
@@ -72,7 +73,7 @@ export async function seedReferenceData(conn: Executor, clock: Clock, report: Se
   for (const plan of PLANS) {
     await upsertByKey(conn, 'plans', {key: plan.key}, {name: plan.name, orders_limit: plan.orders_limit}, now, report)
   }
-  const provider = await conn('wa_providers').where({key: MOCK_PROVIDER.key}).first()
+  const provider = await conn<WaProviderRow>('wa_providers').where({key: MOCK_PROVIDER.key}).first('id')
   if (!provider) {
     await conn('wa_providers').insert({...MOCK_PROVIDER, active: true, created_at: now, updated_at: now})
     bump(report, 'wa_providers', 'created')

@@ -387,8 +387,9 @@ export async function archiveAuditEvents(db: Database, options: ArchiveOptions):
   }
 
   let lease
+  let released = false
   try {
-    lease = await acquireLease(db, ARCHIVE_LEASE_KEY, LEASE_SECONDS, options.clock.now)
+    lease = await acquireLease(db, ARCHIVE_LEASE_KEY, LEASE_SECONDS, options.clock)
   } catch (error) {
     if (error instanceof LeaseHeldError)
       throw new OpsError('ARCHIVE_RUNNING', `another audit archive run is in progress (${error.message}); nothing was changed`)
@@ -439,6 +440,13 @@ export async function archiveAuditEvents(db: Database, options: ArchiveOptions):
         lease,
         progress: () => options.onChunk?.({archived: result.archived, matched: result.matched}),
       })
+    } catch (error) {
+      if (!(error instanceof LeaseHeldError)) throw error
+      // Another run took the lease over (this one was not heard from for LEASE_SECONDS): stop before writing more.
+      throw new OpsError(
+        'ARCHIVE_LEASE_LOST',
+        `lost the archive lease to ${error.holder ?? 'another run'} after writing ${result.archived} row(s) to ${file}; stopped there, so that two runs do not archive side by side. No row is lost: the file has no manifest yet, and the run that took the lease over finishes it, or the next \`audit archive\` run does (it deletes the file's rows still in the table, then writes the manifest)`,
+      )
     } finally {
       closeSync(fd)
     }
@@ -455,8 +463,15 @@ export async function archiveAuditEvents(db: Database, options: ArchiveOptions):
       written_at: toDbTimestamp(options.clock.now()),
       recovered: false,
     })
+    if (!(await lease.release())) {
+      throw new OpsError(
+        'ARCHIVE_LEASE_LOST',
+        `archived ${result.archived} row(s) to ${file} (manifest written), but the archive lease had been taken over by another run meanwhile, which may have worked beside this one: check its output`,
+      )
+    }
+    released = true
     return result
   } finally {
-    await lease.release().catch(() => {})
+    if (!released) await lease.release().catch(() => {})
   }
 }

@@ -463,13 +463,14 @@ export async function archiveAuditEvents(db: Database, options: ArchiveOptions):
       written_at: toDbTimestamp(options.clock.now()),
       recovered: false,
     })
-    if (!(await lease.release())) {
+    // A release that fails (the database away) leaves the lease to expire: the archive itself is complete.
+    released = true
+    if (!(await lease.release().catch(() => true))) {
       throw new OpsError(
         'ARCHIVE_LEASE_LOST',
         `archived ${result.archived} row(s) to ${file} (manifest written), but the archive lease had been taken over by another run meanwhile, which may have worked beside this one: check its output`,
       )
     }
-    released = true
     return result
   } finally {
     if (!released) await lease.release().catch(() => {})

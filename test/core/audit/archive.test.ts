@@ -356,7 +356,8 @@ describeEachEngine('audit archive', (ctx) => {
         deleteBatchRows: 1,
         // After the first batch, another run takes the lease over (as it would once this one looked gone).
         onChunk: () => {
-          takeover ??= other.knex('cache_locks').where({key: ARCHIVE_LEASE_KEY}).update({owner: 'laundry-ops:elsewhere:2:beef'})
+          // (A knex query runs once it is awaited or then-ed: Promise.resolve starts it now.)
+          takeover ??= Promise.resolve(other.knex('cache_locks').where({key: ARCHIVE_LEASE_KEY}).update({owner: 'laundry-ops:elsewhere:2:beef'}))
         },
       }),
     ).then(

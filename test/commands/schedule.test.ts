@@ -1,12 +1,13 @@
 import {type ChildProcess, spawn} from 'node:child_process'
 import {existsSync, readFileSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
+import {pathToFileURL} from 'node:url'
 
 import {expect} from 'chai'
 
 import type {Database} from '../../src/core/db/connection.js'
 import {type RunReport, slotRecords} from '../../src/core/scheduler/runner.js'
-import {BIN, parseJson, runCli} from '../helpers/cli.js'
+import {BIN, parseJson, ROOT, runCli} from '../helpers/cli.js'
 import {describeEachEngine} from '../helpers/engines.js'
 
 const HOUR = Date.parse('2026-11-22T10:00:00Z')
@@ -325,6 +326,37 @@ describeEachEngine('schedule run: real runner processes over a simulated hour', 
     for (const entry of entries) expect(entry).to.include({status: 'done', exit_code: 0, lease_lost: true, lost_to: thief})
     const table = await runCli(['schedule', 'history', '--task', 'stolen'], {cwd: ctx.scratch.dir, env: {DATABASE_URL: ctx.scratch.url}})
     expect(table.stdout.match(/stolen\s+done\s+laundry-ops:\S+\s+\d+\.\ds\s+exit 0, lost its lease to laundry-ops:other-host:4242:beef/g)).to.have.length(2)
+  })
+
+  it('a runner whose host clock is ten minutes ahead does not take over the lease of a healthy run (real clocks, no --at)', async function () {
+    this.timeout(60_000)
+    const file = path.join(ctx.scratch.dir, 'skew.json')
+    writeFileSync(
+      file,
+      JSON.stringify({baseline: false, tasks: {healthy: {cron: '* * * * *', command: 'queue work --queue=sched-skew --sleep=1 --max-time=4'}}}),
+    )
+    const environment = {DATABASE_URL: ctx.scratch.url, LAUNDRY_OPS_SCHEDULE: file}
+    const key = `${PREFIX}laundry-ops:schedule:lease:healthy`
+    const first = runCli(['schedule', 'run', '--json'], {cwd: ctx.scratch.dir, env: environment})
+    for (let tries = 0; tries < 200 && !(await db.knex('cache_locks').where({key}).first('owner')); tries++) await sleep(25)
+    // The same command on a host whose clock reads ten minutes ahead (its Date only: the server keeps the time).
+    const ahead = await runCli(['schedule', 'run', '--json'], {
+      cwd: ctx.scratch.dir,
+      env: {...environment, SKEWED_CLOCK_MS: '600000', NODE_OPTIONS: `--import=${pathToFileURL(path.join(ROOT, 'test', 'helpers', 'skewed-clock.mjs')).href}`},
+    })
+    const healthy = await first
+    expect(ahead.code, ahead.stderr).to.equal(0)
+    expect(healthy.code, healthy.stderr).to.equal(0)
+    const [skewed, run] = [parseJson(ahead) as RunReport, parseJson(healthy) as RunReport]
+    expect(run.tasks[0]).to.include({outcome: 'ran', exit_code: 0}).and.not.have.property('lease_lost')
+    // PostgreSQL: the skewed runner's minute is the server's, which the healthy run already claimed (or, a
+    // minute later, whose lease it still holds). SQLite: its own clock's minute, whose lease the healthy
+    // runner, a live process on this host, keeps.
+    expect(skewed.tasks[0]).to.include({outcome: 'skipped', holder: run.runner})
+    if (ctx.dialect === 'sqlite') {
+      expect(skewed.tasks[0].reason).to.equal('previous_run_still_running')
+      expect(Date.parse(skewed.slot) - Date.parse(run.slot), 'the skewed clock is in effect').to.be.within(600_000, 660_000)
+    } else expect(Date.parse(skewed.slot) - Date.parse(run.slot)).to.be.oneOf([0, 60_000])
   })
 
   it('refuses a missing SQLite database instead of creating it (a crontab line without its cd)', async () => {

@@ -20,13 +20,30 @@ export function leaseOwner(): string {
   return `laundry-ops:${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`
 }
 
+/** How many leases this process holds under each owner string (a scheduler run holds one per task). */
+const heldHere = new Map<string, number>()
+
+/** Notes that this process holds a lease as `owner`, until the matching letGoLease(). */
+export function holdLease(owner: string): void {
+  heldHere.set(owner, (heldHere.get(owner) ?? 0) + 1)
+}
+
+export function letGoLease(owner: string): void {
+  const n = (heldHere.get(owner) ?? 0) - 1
+  if (n > 0) heldHere.set(owner, n)
+  else heldHere.delete(owner)
+}
+
 /**
  * Where a lease owner's process is: `alive` or `dead` on this host (by its pid), `elsewhere` (another
- * host, or not one of our owner strings: nothing can be known of it).
+ * host, or not one of our owner strings: nothing can be known of it). For this very process the answer is
+ * exact: a lease it no longer holds (its release failed) is a dead one, or a long-lived process
+ * (`schedule work`) would block that task on SQLite until it restarts.
  */
 export function localOwnerState(owner: string): 'alive' | 'dead' | 'elsewhere' {
   const [tool, host, pid] = owner.split(':')
   if (tool !== 'laundry-ops' || host !== hostname() || !/^\d+$/.test(pid ?? '')) return 'elsewhere'
+  if (Number(pid) === process.pid) return heldHere.has(owner) ? 'alive' : 'dead'
   try {
     process.kill(Number(pid), 0)
     return 'alive'
@@ -62,6 +79,8 @@ export class LeaseHeldError extends Error {
  */
 export async function acquireLease(db: Database, key: string, seconds: number, clock: Clock = systemClock): Promise<Lease> {
   const owner = leaseOwner()
+  // Counted as held from before the row exists, so no moment finds it written and not held.
+  holdLease(owner)
   await writeTransaction(db, async (trx) => {
     const read = trx('cache_locks').where({key}).first('owner', 'expiration')
     // On PostgreSQL the row is locked so that two runs cannot both take an expired lease over.
@@ -95,7 +114,11 @@ export async function acquireLease(db: Database, key: string, seconds: number, c
       .where({key, owner: holder})
       .update({owner, expiration: now + seconds})
     if (updated !== 1) throw new LeaseHeldError(`${key} was just taken by another process`)
+  }).catch((error: unknown) => {
+    letGoLease(owner)
+    throw error
   })
+  let held = true
   return {
     key,
     owner,
@@ -111,6 +134,10 @@ export async function acquireLease(db: Database, key: string, seconds: number, c
       }
     },
     async release(conn: Executor = db.knex) {
+      if (held) {
+        held = false
+        letGoLease(owner)
+      }
       const deleted = await conn('cache_locks').where({key, owner}).delete()
       return deleted === 1
     },

@@ -1,6 +1,6 @@
 import type {Clock} from '../clock.js'
 import type {Database} from '../db/connection.js'
-import {leaseHolder, leaseOwner, localOwnerState} from '../db/lease.js'
+import {holdLease, leaseHolder, leaseOwner, letGoLease, localOwnerState} from '../db/lease.js'
 import {leaseNow, unixSeconds} from '../db/lease-time.js'
 import {OpsError} from '../errors.js'
 import {type Executor, selectRows, writeTransaction} from '../db/transactions.js'
@@ -258,7 +258,23 @@ function heartbeat(db: Database, task: ScheduledTask, runner: string, options: S
   }
 }
 
+/** Runs a claimed task, then lets go of the lease this process counted as held since the claim. */
 async function runTask(
+  db: Database,
+  task: ScheduledTask,
+  slot: Date,
+  runner: string,
+  claimed: Claim & {kind: 'claimed'},
+  options: ScheduleRunOptions,
+): Promise<TaskReport> {
+  try {
+    return await runClaimedTask(db, task, slot, runner, claimed, options)
+  } finally {
+    letGoLease(runner)
+  }
+}
+
+async function runClaimedTask(
   db: Database,
   task: ScheduledTask,
   slot: Date,
@@ -333,8 +349,14 @@ export async function scheduleRun(db: Database, options: ScheduleRunOptions): Pr
   const reports: Array<Promise<TaskReport>> = []
   for (const task of due) {
     if (options.signal?.aborted) break
-    const claimed = await claim(db, task, slot, runner, options)
+    // Counted as held from before the lease row exists until after it is released (lease.ts localOwnerState).
+    holdLease(runner)
+    const claimed = await claim(db, task, slot, runner, options).catch((error: unknown) => {
+      letGoLease(runner)
+      throw error
+    })
     if (claimed.kind === 'skipped') {
+      letGoLease(runner)
       const report: TaskReport = {name: task.name, command: task.command, outcome: 'skipped', reason: claimed.reason}
       if (claimed.holder) report.holder = claimed.holder
       if (claimed.slotStatus) report.slot_status = claimed.slotStatus

@@ -1,5 +1,6 @@
 import {closeSync, existsSync, fstatSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync, writeSync} from 'node:fs'
 import path from 'node:path'
+import {spawn} from 'node:child_process'
 import {randomUUID} from 'node:crypto'
 import {hostname} from 'node:os'
 import {gunzipSync, gzipSync} from 'node:zlib'
@@ -332,13 +333,17 @@ describeEachEngine('audit archive', (ctx) => {
   it('a clock ten minutes ahead does not take over a live run (PostgreSQL: by the server clock; SQLite: a live process here)', async () => {
     await insertAuditEvents(db, 5, {now: new Date(), minDays: 91, maxDays: 92})
     const server = unixSeconds(await leaseNow(db.knex, db.dialect, systemClock))
-    const holder = ctx.dialect === 'pg' ? 'laundry-ops:elsewhere:1:abcd' : `laundry-ops:${hostname()}:${process.pid}:abcd`
+    // SQLite: another live process on this host.
+    const live = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], {stdio: 'ignore'})
+    const holder = ctx.dialect === 'pg' ? 'laundry-ops:elsewhere:1:abcd' : `laundry-ops:${hostname()}:${live.pid}:abcd`
     await db.knex('cache_locks').insert({key: ARCHIVE_LEASE_KEY, owner: holder, expiration: server + 300})
     const ahead = {now: () => new Date(Date.now() + 600_000)}
-    const error = await archiveAuditEvents(db, options({clock: ahead})).then(
-      () => ({code: 'none', message: ''}),
-      (err: Error & {code: string}) => err,
-    )
+    const error = await archiveAuditEvents(db, options({clock: ahead}))
+      .then(
+        () => ({code: 'none', message: ''}),
+        (err: Error & {code: string}) => err,
+      )
+      .finally(() => live.kill())
     expect(error.code).to.equal('ARCHIVE_RUNNING')
     expect(error.message).to.contain(holder)
     expect(await count()).to.equal(5)

@@ -1,4 +1,4 @@
-import {spawnSync} from 'node:child_process'
+import {type ChildProcess, spawn, spawnSync} from 'node:child_process'
 import {hostname} from 'node:os'
 
 import {expect} from 'chai'
@@ -6,6 +6,7 @@ import {expect} from 'chai'
 import {type Clock, systemClock} from '../../../src/core/clock.js'
 import type {Database} from '../../../src/core/db/connection.js'
 import {acquireLease, LeaseHeldError} from '../../../src/core/db/lease.js'
+import type {Executor} from '../../../src/core/db/transactions.js'
 import {leaseNow, unixSeconds} from '../../../src/core/db/lease-time.js'
 import {migrate} from '../../../src/core/db/migrator.js'
 import {describeEachEngine} from '../../helpers/engines.js'
@@ -18,6 +19,8 @@ const hostClock = (ms: number): Clock => ({now: () => new Date(Date.now() + ms)}
 const localOwner = (pid: number) => `laundry-ops:${hostname()}:${pid}:abcd`
 /** The pid of a process that has exited. */
 const NO_SUCH_PID = spawnSync(process.execPath, ['-e', '']).pid
+/** Another process on this host, alive while the tests run: a lease holder. */
+let live: ChildProcess
 
 async function heldError(run: () => Promise<unknown>): Promise<LeaseHeldError> {
   try {
@@ -37,6 +40,10 @@ describeEachEngine('the cache_locks lease (audit archive)', (ctx) => {
   before(async () => {
     db = await ctx.scratch.open()
     await migrate(db)
+    live = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], {stdio: 'ignore'})
+  })
+  after(() => {
+    live.kill()
   })
   beforeEach(async () => {
     await db.knex('cache_locks').delete()
@@ -46,7 +53,7 @@ describeEachEngine('the cache_locks lease (audit archive)', (ctx) => {
     const now = await serverNow()
     // PostgreSQL: a holder anywhere whose lease runs five more minutes by the server's clock. SQLite: this
     // live process, whose lease looks expired to the skewed clock.
-    const holder = ctx.dialect === 'pg' ? 'laundry-ops:elsewhere:1:abcd' : localOwner(process.pid)
+    const holder = ctx.dialect === 'pg' ? 'laundry-ops:elsewhere:1:abcd' : localOwner(live.pid!)
     await db.knex('cache_locks').insert({key: KEY, owner: holder, expiration: now + 300})
     const error = await heldError(() => acquireLease(db, KEY, 600, hostClock(TEN_MINUTES)))
     expect(error.holder).to.equal(holder)
@@ -56,10 +63,10 @@ describeEachEngine('the cache_locks lease (audit archive)', (ctx) => {
 
   it('on SQLite an expired-looking lease of a live process on this host is not taken over; on PostgreSQL expiry decides', async () => {
     const now = await serverNow()
-    await db.knex('cache_locks').insert({key: KEY, owner: localOwner(process.pid), expiration: now - 1})
+    await db.knex('cache_locks').insert({key: KEY, owner: localOwner(live.pid!), expiration: now - 1})
     if (ctx.dialect === 'sqlite') {
-      expect((await heldError(() => acquireLease(db, KEY, 600))).holder).to.equal(localOwner(process.pid))
-      expect((await row())?.owner).to.equal(localOwner(process.pid))
+      expect((await heldError(() => acquireLease(db, KEY, 600))).holder).to.equal(localOwner(live.pid!))
+      expect((await row())?.owner).to.equal(localOwner(live.pid!))
     } else {
       // PostgreSQL: expiry by the server's clock, which every runner shares, is the judge.
       const taken = await acquireLease(db, KEY, 600)
@@ -76,6 +83,17 @@ describeEachEngine('the cache_locks lease (audit archive)', (ctx) => {
     await db.knex('cache_locks').insert({key: KEY, owner: localOwner(NO_SUCH_PID), expiration: now + 300})
     const dead = await acquireLease(db, KEY, 600)
     expect((await row())?.owner).to.equal(dead.owner)
+    await dead.release()
+    // This very process: a lease it no longer holds (its release did not reach the database) is a dead one.
+    const leftover = await acquireLease(db, KEY, 600)
+    await leftover
+      .release((() => {
+        throw new Error('the database went away')
+      }) as unknown as Executor)
+      .catch(() => {})
+    expect((await row())?.owner).to.equal(leftover.owner)
+    const next = await acquireLease(db, KEY, 600)
+    expect((await row())?.owner).to.equal(next.owner)
   })
 
   it('expirations follow the server clock on PostgreSQL (the host clock on SQLite), at acquire and refresh', async () => {

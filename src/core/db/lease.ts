@@ -10,7 +10,10 @@ import {type Executor, selectRows, writeTransaction} from './transactions.js'
 export interface Lease {
   key: string
   owner: string
-  /** Renews the lease, or throws LeaseHeldError (naming the new holder) when another process took it over. `conn`: run on this executor (a caller holding the pooled SQLite connection must pass its own). */
+  /**
+   * Renews the lease, or throws LeaseHeldError (naming the new holder) when another process took it over.
+   * `conn`: run on this executor (a caller holding the pooled SQLite connection must pass its own).
+   */
   refresh(conn?: Executor): Promise<void>
   /** Releases the lease; false when it was no longer ours (taken over since the last refresh). */
   release(conn?: Executor): Promise<boolean>

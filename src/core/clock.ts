@@ -1,6 +1,12 @@
 /** Time comes from a clock so that tests can pin "now" (cron slots, cutoffs, periods). */
 export interface Clock {
   now(): Date
+  /**
+   * A test or rehearsal clock (`--at`): its reading is the time to act on everywhere. Unset, the clock is
+   * this host's, which may be wrong or jump: leases and scheduler slots on PostgreSQL then follow the
+   * database server's clock instead (core/db/lease-time.ts).
+   */
+  readonly simulated?: boolean
 }
 
 export const systemClock: Clock = {now: () => new Date()}
@@ -8,7 +14,7 @@ export const systemClock: Clock = {now: () => new Date()}
 export function fixedClock(at: Date | string): Clock {
   const ms = typeof at === 'string' ? Date.parse(at) : at.getTime()
   if (Number.isNaN(ms)) throw new Error(`fixedClock: not a date: ${String(at)}`)
-  return {now: () => new Date(ms)}
+  return {now: () => new Date(ms), simulated: true}
 }
 
 const pad = (n: number, width = 2) => String(n).padStart(width, '0')

@@ -54,6 +54,7 @@ export const ERROR_CATALOGUE = {
   DISK_FULL: {exit: 1, http: 507, meaning: 'the disk (or the database server) ran out of space: free space and rerun'},
   SQLITE_BINDING_MISSING: {exit: 1, http: 500, meaning: "better-sqlite3's native part is not installed: `npm rebuild better-sqlite3`"},
   ARCHIVE_RUNNING: {exit: 1, http: 409, meaning: 'another `audit archive` run holds the archive lease'},
+  ARCHIVE_LEASE_LOST: {exit: 1, http: 409, meaning: 'another `audit archive` run took the lease over mid-way: this run stopped; the next finishes its file'},
 } as const satisfies Record<string, ErrorSpec>
 
 export type ErrorCode = keyof typeof ERROR_CATALOGUE

@@ -1,12 +1,13 @@
 import {type ChildProcess, spawn} from 'node:child_process'
 import {existsSync, readFileSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
+import {pathToFileURL} from 'node:url'
 
 import {expect} from 'chai'
 
 import type {Database} from '../../src/core/db/connection.js'
-import {slotRecords} from '../../src/core/scheduler/runner.js'
-import {BIN, parseJson, runCli} from '../helpers/cli.js'
+import {type RunReport, slotRecords} from '../../src/core/scheduler/runner.js'
+import {BIN, parseJson, ROOT, runCli} from '../helpers/cli.js'
 import {describeEachEngine} from '../helpers/engines.js'
 
 const HOUR = Date.parse('2026-11-22T10:00:00Z')
@@ -37,8 +38,8 @@ function startRunner(cwd: string, environment: NodeJS.ProcessEnv, minute: number
     detached: true,
   })
   const runner: Runner = {child, minute, stdout: '', code: undefined, exited: Promise.resolve()}
-  child.stdout!.on('data', (d) => (runner.stdout += d))
-  child.stderr!.resume()
+  child.stdout.on('data', (d: Buffer) => (runner.stdout += d.toString()))
+  child.stderr.resume()
   runner.exited = new Promise((resolve) =>
     child.on('close', (code) => {
       runner.code = code
@@ -104,7 +105,7 @@ describeEachEngine('schedule run: real runner processes over a simulated hour', 
       .filter((r) => r !== killed!.runner)
       .map((r) => {
         expect(r.code, `runner of minute ${r.minute}: ${r.stdout}`).to.equal(0)
-        return {minute: r.minute, report: parseJson({code: r.code ?? null, stdout: r.stdout, stderr: ''})}
+        return {minute: r.minute, report: parseJson({code: r.code ?? null, stdout: r.stdout, stderr: ''}) as RunReport}
       })
     expect(reports).to.have.length(179)
 
@@ -178,14 +179,14 @@ describeEachEngine('schedule run: real runner processes over a simulated hour', 
     this.timeout(60_000)
     const list = await runCli(['schedule', 'list', '--json', '--at', '2026-11-22T10:05:00Z'], {cwd: ctx.scratch.dir, env: {LAUNDRY_OPS_SCHEDULE: schedule}})
     expect(list.code, list.stderr).to.equal(0)
-    const listed = parseJson(list)
+    const listed = parseJson(list) as {schedule_file: string; tasks: Array<{name: string}>}
     expect(listed.schedule_file).to.equal(schedule)
-    expect(listed.tasks.find((t: {name: string}) => t.name === 'wa-redrive')).to.include({
+    expect(listed.tasks.find((t) => t.name === 'wa-redrive')).to.include({
       next_run: '2026-11-22T10:10:00.000Z',
       cron: '*/10 * * * *',
       source: 'baseline',
     })
-    expect(listed.tasks.find((t: {name: string}) => t.name === 'victim')).to.include({next_run: '2026-11-22T10:30:00.000Z', lease_minutes: 5, source: 'file'})
+    expect(listed.tasks.find((t) => t.name === 'victim')).to.include({next_run: '2026-11-22T10:30:00.000Z', lease_minutes: 5, source: 'file'})
 
     const bad = path.join(ctx.scratch.dir, 'bad.json')
     writeFileSync(bad, JSON.stringify({tasks: {x: {cron: '*/5 * * *', command: 'db status'}}}))
@@ -224,9 +225,11 @@ describeEachEngine('schedule run: real runner processes over a simulated hour', 
     // The ledger tells what happened: the failed run, its runner and exit code.
     const history = await runCli(['schedule', 'history', '--task', 'broken', '--json'], {cwd: ctx.scratch.dir, env: {DATABASE_URL: ctx.scratch.url}})
     expect(history.code, history.stderr).to.equal(0)
-    const [entry] = parseJson(history).entries
+    const [entry] = (parseJson(history) as {entries: Array<Record<string, unknown>>}).entries
     expect(entry).to.include({task: 'broken', slot: '2026-11-23T07:00:00.000Z', status: 'failed', exit_code: 2})
-    expect(entry.runner).to.match(/^laundry-ops:[^:]+:\d+:[0-9a-f]+$/)
+    expect(entry.runner)
+      .to.be.a('string')
+      .and.match(/^laundry-ops:[^:]+:\d+:[0-9a-f]+$/)
     const failedOnly = await runCli(['schedule', 'history', '--status', 'failed'], {cwd: ctx.scratch.dir, env: {DATABASE_URL: ctx.scratch.url}})
     expect(failedOnly.stdout).to.match(/2026-11-23 07:00\s+broken\s+failed\s+laundry-ops:\S+\s+\d+\.\ds\s+exit 2/)
     expect(failedOnly.stdout.split('\n').filter((l) => / failed /.test(l))).to.have.length(1)
@@ -279,12 +282,81 @@ describeEachEngine('schedule run: real runner processes over a simulated hour', 
     process.kill(-runner.child.pid!, 'SIGINT')
     await runner.exited
     expect(runner.code, runner.stdout).to.equal(0)
-    const report = parseJson({code: runner.code ?? null, stdout: runner.stdout, stderr: ''})
+    const report = parseJson({code: runner.code ?? null, stdout: runner.stdout, stderr: ''}) as RunReport
     expect(report.tasks[0]).to.include({name: 'worker', outcome: 'ran', exit_code: 0})
     const text = readFileSync(log, 'utf8')
     expect(text).to.match(/SIGTERM received: finishing the job in hand/)
     expect(text).to.not.match(/again: stopping now/)
     expect(text).to.match(/end worker exit=0/)
+  })
+
+  it('a run whose lease another runner took over says so: its progress line, its JSON report and schedule history', async function () {
+    this.timeout(60_000)
+    const file = path.join(ctx.scratch.dir, 'stolen.json')
+    writeFileSync(
+      file,
+      JSON.stringify({baseline: false, tasks: {stolen: {cron: '* * * * *', command: 'queue work --queue=sched-stolen --sleep=1 --max-time=3'}}}),
+    )
+    const environment = {DATABASE_URL: ctx.scratch.url, LAUNDRY_OPS_SCHEDULE: file}
+    const thief = 'laundry-ops:other-host:4242:beef'
+    const key = `${PREFIX}laundry-ops:schedule:lease:stolen`
+    // While the task runs, another runner takes its lease over (as one on another host would, once it looked expired).
+    const steal = async () => {
+      for (let tries = 0; tries < 200; tries++) {
+        if ((await db.knex('cache_locks').where({key}).update({owner: thief})) > 0) return
+        await sleep(25)
+      }
+      throw new Error('the run never took its lease')
+    }
+    const [human] = await Promise.all([runCli(['schedule', 'run', '--at', '2026-11-24T05:00:05Z'], {cwd: ctx.scratch.dir, env: environment}), steal()])
+    expect(human.code, human.stdout + human.stderr).to.equal(0)
+    expect(human.stdout).to.match(
+      /2026-11-24 05:00 UTC {2}stolen {2}laundry-ops queue work \S+ \S+ \S+ {2}DONE \d+\.\ds, but lost its lease to laundry-ops:other-host:4242:beef\n/,
+    )
+    await db.knex('cache_locks').where({key}).delete() // the other runner's run is over
+    const [json] = await Promise.all([runCli(['schedule', 'run', '--at', '2026-11-24T05:01:05Z', '--json'], {cwd: ctx.scratch.dir, env: environment}), steal()])
+    expect(json.code, json.stderr).to.equal(0)
+    expect((parseJson(json) as RunReport).tasks[0]).to.include({name: 'stolen', outcome: 'ran', exit_code: 0, lease_lost: true, lost_to: thief})
+    await db.knex('cache_locks').where({key}).delete()
+
+    const history = await runCli(['schedule', 'history', '--task', 'stolen', '--json'], {cwd: ctx.scratch.dir, env: {DATABASE_URL: ctx.scratch.url}})
+    expect(history.code, history.stderr).to.equal(0)
+    const entries = (parseJson(history) as {entries: Array<Record<string, unknown>>}).entries
+    expect(entries.map((e) => e.slot)).to.deep.equal(['2026-11-24T05:01:00.000Z', '2026-11-24T05:00:00.000Z'])
+    for (const entry of entries) expect(entry).to.include({status: 'done', exit_code: 0, lease_lost: true, lost_to: thief})
+    const table = await runCli(['schedule', 'history', '--task', 'stolen'], {cwd: ctx.scratch.dir, env: {DATABASE_URL: ctx.scratch.url}})
+    expect(table.stdout.match(/stolen\s+done\s+laundry-ops:\S+\s+\d+\.\ds\s+exit 0, lost its lease to laundry-ops:other-host:4242:beef/g)).to.have.length(2)
+  })
+
+  it('a runner whose host clock is ten minutes ahead does not take over the lease of a healthy run (real clocks, no --at)', async function () {
+    this.timeout(60_000)
+    const file = path.join(ctx.scratch.dir, 'skew.json')
+    writeFileSync(
+      file,
+      JSON.stringify({baseline: false, tasks: {healthy: {cron: '* * * * *', command: 'queue work --queue=sched-skew --sleep=1 --max-time=4'}}}),
+    )
+    const environment = {DATABASE_URL: ctx.scratch.url, LAUNDRY_OPS_SCHEDULE: file}
+    const key = `${PREFIX}laundry-ops:schedule:lease:healthy`
+    const first = runCli(['schedule', 'run', '--json'], {cwd: ctx.scratch.dir, env: environment})
+    for (let tries = 0; tries < 200 && !(await db.knex('cache_locks').where({key}).first('owner')); tries++) await sleep(25)
+    // The same command on a host whose clock reads ten minutes ahead (its Date only: the server keeps the time).
+    const ahead = await runCli(['schedule', 'run', '--json'], {
+      cwd: ctx.scratch.dir,
+      env: {...environment, SKEWED_CLOCK_MS: '600000', NODE_OPTIONS: `--import=${pathToFileURL(path.join(ROOT, 'test', 'helpers', 'skewed-clock.mjs')).href}`},
+    })
+    const healthy = await first
+    expect(ahead.code, ahead.stderr).to.equal(0)
+    expect(healthy.code, healthy.stderr).to.equal(0)
+    const [skewed, run] = [parseJson(ahead) as RunReport, parseJson(healthy) as RunReport]
+    expect(run.tasks[0]).to.include({outcome: 'ran', exit_code: 0}).and.not.have.property('lease_lost')
+    // PostgreSQL: the skewed runner's minute is the server's, which the healthy run already claimed (or, a
+    // minute later, whose lease it still holds). SQLite: its own clock's minute, whose lease the healthy
+    // runner, a live process on this host, keeps.
+    expect(skewed.tasks[0]).to.include({outcome: 'skipped', holder: run.runner})
+    if (ctx.dialect === 'sqlite') {
+      expect(skewed.tasks[0].reason).to.equal('previous_run_still_running')
+      expect(Date.parse(skewed.slot) - Date.parse(run.slot), 'the skewed clock is in effect').to.be.within(600_000, 660_000)
+    } else expect(Date.parse(skewed.slot) - Date.parse(run.slot)).to.be.oneOf([0, 60_000])
   })
 
   it('refuses a missing SQLite database instead of creating it (a crontab line without its cd)', async () => {
@@ -293,7 +365,7 @@ describeEachEngine('schedule run: real runner processes over a simulated hour', 
     mkdirSync(empty, {recursive: true})
     const result = await runCli(['schedule', 'run', '--json'], {cwd: empty})
     expect(result.code).to.equal(1)
-    expect(parseJson(result).error.code).to.equal('DB_NOT_FOUND')
+    expect((parseJson(result) as {error: {code: string}}).error.code).to.equal('DB_NOT_FOUND')
     expect(existsSync(path.join(empty, 'storage', 'database.sqlite'))).to.equal(false)
   })
 })

@@ -50,18 +50,8 @@ export default class QueueWork extends DatabaseCommand<typeof QueueWork> {
     const db = await this.openDatabase(config)
     const {requireTables} = await import('../../core/db/faults.js')
     await requireTables(db, ['jobs', 'failed_jobs', 'cache'])
-    const {runWorker} = await import('../../core/queue/worker.js')
-    const stop = new AbortController()
-    const onSignal = (signal: NodeJS.Signals) => {
-      if (stop.signal.aborted) {
-        this.note(`${signal} again: stopping now`)
-        process.exit(1)
-      }
-      this.note(`${signal} received: finishing the job in hand, then stopping`)
-      stop.abort()
-    }
-    process.on('SIGTERM', onSignal)
-    process.on('SIGINT', onSignal)
+    const [{runWorker}, {installStopSignals}] = await Promise.all([import('../../core/queue/worker.js'), import('../../core/lifecycle/stop-signals.js')])
+    const stop = installStopSignals({note: (line) => this.note(line), stopping: 'finishing the job in hand, then stopping'})
     this.note(`Processing jobs from the [${options.queues.join(', ')}] queue(s) of ${db.target.display}.`)
     try {
       const result = await runWorker(db, options, {stop: stop.signal, onEvent: (event) => this.report(event)})
@@ -69,8 +59,7 @@ export default class QueueWork extends DatabaseCommand<typeof QueueWork> {
       this.note(describeStop(result))
       return result
     } finally {
-      process.off('SIGTERM', onSignal)
-      process.off('SIGINT', onSignal)
+      stop.dispose()
     }
   }
 

@@ -36,15 +36,8 @@ export default class ScheduleRun extends DatabaseCommand<typeof ScheduleRun> {
     }
     requireExistingDatabase(config)
     const db = await this.openDatabase(config)
-    const {scheduleRun} = await import('../../core/scheduler/runner.js')
-    const stop = new AbortController()
-    const onSignal = (signal: NodeJS.Signals) => {
-      if (stop.signal.aborted) process.exit(1)
-      this.note(`${signal} received: stopping the running tasks (SIGTERM), then exiting`)
-      stop.abort()
-    }
-    process.on('SIGTERM', onSignal)
-    process.on('SIGINT', onSignal)
+    const [{scheduleRun}, {installStopSignals}] = await Promise.all([import('../../core/scheduler/runner.js'), import('../../core/lifecycle/stop-signals.js')])
+    const stop = installStopSignals({note: (line) => this.note(line), stopping: 'stopping the running tasks (SIGTERM), then exiting'})
     try {
       const report = await scheduleRun(db, {
         tasks,
@@ -63,8 +56,7 @@ export default class ScheduleRun extends DatabaseCommand<typeof ScheduleRun> {
       if (report.summary.failed > 0) process.exitCode = 1
       return report
     } finally {
-      process.off('SIGTERM', onSignal)
-      process.off('SIGINT', onSignal)
+      stop.dispose()
     }
   }
 }

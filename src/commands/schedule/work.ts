@@ -3,15 +3,7 @@ import {Flags} from '@oclif/core'
 import {boundedInteger} from '../../flags.js'
 import {LIMITS} from '../../core/limits.js'
 import {DatabaseCommand} from '../../base-command.js'
-import type {RunReport} from '../../core/scheduler/runner.js'
-
-interface WorkResult {
-  minutes: number
-  ran: number
-  failed: number
-  skipped: number
-  stop_reason: 'signal' | 'max_time'
-}
+import type {WorkResult} from '../../core/scheduler/loop.js'
 
 export default class ScheduleWork extends DatabaseCommand<typeof ScheduleWork> {
   static faultScope = 'progress' as const
@@ -35,87 +27,37 @@ export default class ScheduleWork extends DatabaseCommand<typeof ScheduleWork> {
     ])
     const clock = clockFrom(this.flags.at)
     const config = await this.loadConfig()
-    let {tasks} = loadSchedule()
+    const {tasks} = loadSchedule()
     requireExistingDatabase(config)
     const db = await this.openDatabase(config)
-    const {scheduleRun} = await import('../../core/scheduler/runner.js')
-    const executor = commandExecutor(config, this.config.root)
-    const stop = new AbortController()
-    const tasksStop = new AbortController()
-    let wake: (() => void) | undefined
-    const onSignal = (signal: NodeJS.Signals) => {
-      if (stop.signal.aborted) process.exit(1)
-      this.note(`${signal} received: no new minute will start; stopping the running tasks, then exiting`)
-      stop.abort()
-      tasksStop.abort()
-      wake?.()
-    }
-    process.on('SIGTERM', onSignal)
-    process.on('SIGINT', onSignal)
-    const deadline = this.flags['max-time'] === undefined ? Infinity : Date.now() + this.flags['max-time'] * 1000
-    const running = new Set<Promise<RunReport>>()
-    const result: WorkResult = {minutes: 0, ran: 0, failed: 0, skipped: 0, stop_reason: 'signal'}
+    const [{runScheduleLoop}, {installStopSignals}] = await Promise.all([
+      import('../../core/scheduler/loop.js'),
+      import('../../core/lifecycle/stop-signals.js'),
+    ])
+    const stop = installStopSignals({note: (line) => this.note(line), stopping: 'no new minute will start; stopping the running tasks, then exiting'})
     this.note(`Running the schedule (${tasks.filter((t) => t.enabled).length} tasks) on ${db.target.display}; Ctrl-C to stop.`)
     try {
-      let lastSlot = -1
-      while (!stop.signal.aborted) {
-        if (Date.now() >= deadline) {
-          result.stop_reason = 'max_time'
-          break
-        }
-        const now = clock.now().getTime()
-        const slot = Math.floor(now / 60_000)
-        if (slot !== lastSlot) {
-          lastSlot = slot
-          result.minutes++
-          // The schedule file is read again every minute, as cron's `schedule run` would; an invalid edit
-          // is reported and the last valid schedule kept.
-          try {
-            tasks = loadSchedule().tasks
-          } catch (error) {
-            process.stderr.write(`error: ${(error as Error).message} (keeping the previous schedule)\n`)
-          }
-          const run = scheduleRun(db, {
-            tasks,
-            executor,
-            clock,
-            cachePrefix: config.cachePrefix,
-            signal: tasksStop.signal,
-            onEvent: ({type, slot: at, report}) => {
-              if (!this.jsonEnabled()) this.log(describeTask(at, report, type))
-            },
-          })
-          running.add(run)
-          run
-            .then((report) => {
-              result.ran += report.summary.ran
-              result.failed += report.summary.failed
-              result.skipped += report.summary.skipped
-            })
-            .catch((error: Error) => {
-              result.failed++
-              process.stderr.write(`error: schedule run at ${new Date(slot * 60_000).toISOString()}: ${error.message}\n`)
-            })
-            .finally(() => running.delete(run))
-        }
-        const untilNext = (slot + 1) * 60_000 - clock.now().getTime() + 5
-        await new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, Math.max(5, Math.min(untilNext, deadline - Date.now())))
-          wake = () => {
-            clearTimeout(timer)
-            resolve()
-          }
-        })
-      }
-      await Promise.allSettled([...running])
+      const result = await runScheduleLoop(db, {
+        tasks,
+        reloadTasks: () => loadSchedule().tasks,
+        executor: commandExecutor(config, this.config.root),
+        clock,
+        cachePrefix: config.cachePrefix,
+        maxTimeMs: this.flags['max-time'] === undefined ? undefined : this.flags['max-time'] * 1000,
+        stop: stop.signal,
+        onEvent: ({type, slot, report}) => {
+          if (!this.jsonEnabled()) this.log(describeTask(slot, report, type))
+        },
+        onScheduleError: (error) => process.stderr.write(`error: ${error.message} (keeping the previous schedule)\n`),
+        onRunError: (slot, error) => process.stderr.write(`error: schedule run at ${slot.toISOString()}: ${error.message}\n`),
+      })
       this.note(
         `Scheduler stopped (${result.stop_reason}) after ${result.minutes} minute(s): ${result.ran} ran, ${result.failed} failed, ${result.skipped} skipped.`,
       )
       if (result.failed > 0) process.exitCode = 1
       return result
     } finally {
-      process.off('SIGTERM', onSignal)
-      process.off('SIGINT', onSignal)
+      stop.dispose()
     }
   }
 }

@@ -177,7 +177,7 @@ function writeManifest(file: string, manifest: Manifest): string {
  * writes the manifest. Safe to repeat. Streams the file: memory does not grow with its size (one read
  * block, and the ids of at most one delete statement plus one block's lines).
  */
-async function recoverArchive(db: Database, file: string, options: ArchiveOptions, identity: DatabaseIdentity): Promise<RecoveryReport> {
+async function recoverArchive(db: Database, file: string, options: ArchiveOptions, identity: DatabaseIdentity, lease: Lease): Promise<RecoveryReport> {
   const gzip = file.endsWith('.gz')
   let first: {id: string; created_at: string} | null = null
   let last: {id: string; created_at: string} | null = null
@@ -194,6 +194,8 @@ async function recoverArchive(db: Database, file: string, options: ArchiveOption
       const batch = ids.slice(0, RECOVERY_DELETE_IDS)
       ids = ids.slice(RECOVERY_DELETE_IDS)
       deleted += await deleteIds(db, batch)
+      // A large file takes a while: the lease is kept alive as its rows are deleted.
+      await lease.refresh()
     }
   }
   const kept = await recoverArchiveFile(file, onRow, () => drain())
@@ -320,13 +322,15 @@ async function copySqlite(db: Database, c: CopyContext): Promise<void> {
           [from, to],
         ),
       )) as Row[]
-      if (rows.length > 0) c.page(rows)
-      durable = to
-      if (durable - removed >= c.deleteBatch) await flush()
-      else if (Date.now() - refreshed > LEASE_REFRESH_MS) {
+      // The lease is checked before the page is appended: a run that stalled past its lease and lost it
+      // stops before writing to a file the run that took over may already have finished.
+      if (Date.now() - refreshed > LEASE_REFRESH_MS) {
         await c.lease.refresh(((table: string) => on(db.knex(table))) as unknown as Executor)
         refreshed = Date.now()
       }
+      if (rows.length > 0) c.page(rows)
+      durable = to
+      if (durable - removed >= c.deleteBatch) await flush()
     }
     await flush()
     await on(db.knex.raw(`drop table if exists ${keys}`))
@@ -387,6 +391,11 @@ async function copyPg(db: Database, c: CopyContext): Promise<void> {
     for (;;) {
       const {rows} = await query(`fetch forward ${c.chunk} from laundry_ops_archive`)
       if (rows.length === 0) break
+      // Checked before the page is appended, as on SQLite.
+      if (Date.now() - refreshed > LEASE_REFRESH_MS) {
+        await c.lease.refresh()
+        refreshed = Date.now()
+      }
       c.page(rows)
       pending.push({ids: rows.map((row) => row.id).join(','), rows: rows.length})
       pendingRows += rows.length
@@ -395,9 +404,6 @@ async function copyPg(db: Database, c: CopyContext): Promise<void> {
         deleting = startDelete(pending)
         pending = []
         pendingRows = 0
-        refreshed = Date.now()
-      } else if (Date.now() - refreshed > LEASE_REFRESH_MS) {
-        await c.lease.refresh()
         refreshed = Date.now()
       }
       if (rows.length < c.chunk) break
@@ -522,8 +528,9 @@ export async function archiveAuditEvents(db: Database, options: ArchiveOptions):
   }
 
   let lease
+  let released = false
   try {
-    lease = await acquireLease(db, ARCHIVE_LEASE_KEY, LEASE_SECONDS, () => options.clock.now())
+    lease = await acquireLease(db, ARCHIVE_LEASE_KEY, LEASE_SECONDS, options.clock)
   } catch (error) {
     if (error instanceof LeaseHeldError)
       throw new OpsError('ARCHIVE_RUNNING', `another audit archive run is in progress (${error.message}); nothing was changed`)
@@ -538,7 +545,7 @@ export async function archiveAuditEvents(db: Database, options: ArchiveOptions):
       throw new OpsError('STORAGE_UNWRITABLE', `cannot create the archive folder ${dir} (${(error as NodeJS.ErrnoException).code})`)
     }
     removeStaleFiles(dir, identity.fingerprint)
-    for (const unfinishedFile of unfinished()) result.recovered.push(await recoverArchive(db, unfinishedFile, options, identity))
+    for (const unfinishedFile of unfinished()) result.recovered.push(await recoverArchive(db, unfinishedFile, options, identity, lease))
     if (result.recovered.some((r) => r.deleted_from_table > 0)) {
       const [{n: again}] = await scope().count({n: '*'})
       result.matched = Number(again)
@@ -574,18 +581,27 @@ export async function archiveAuditEvents(db: Database, options: ArchiveOptions):
       last = {created_at: String(tail.created_at), id: String(tail.id)}
     }
     const copy = db.dialect === 'sqlite' ? copySqlite : copyPg
-    await copy(db, {
-      deleteBatch: Math.max(1, options.deleteBatchRows ?? DELETE_BATCH_ROWS),
-      cutoff,
-      channel: options.channel,
-      chunk: options.chunk,
-      page,
-      lease,
-      onDeleted: (rows) => {
-        result.deleted += rows
-      },
-      progress: () => options.onChunk?.({archived: result.archived, matched: result.matched}),
-    })
+    try {
+      await copy(db, {
+        deleteBatch: Math.max(1, options.deleteBatchRows ?? DELETE_BATCH_ROWS),
+        cutoff,
+        channel: options.channel,
+        chunk: options.chunk,
+        page,
+        lease,
+        onDeleted: (rows) => {
+          result.deleted += rows
+        },
+        progress: () => options.onChunk?.({archived: result.archived, matched: result.matched}),
+      })
+    } catch (error) {
+      if (!(error instanceof LeaseHeldError)) throw error
+      // Another run took the lease over (this one was not heard from for LEASE_SECONDS): stop before writing more.
+      throw new OpsError(
+        'ARCHIVE_LEASE_LOST',
+        `lost the archive lease to ${error.holder ?? 'another run'} after writing ${result.archived} row(s) to ${archive}; stopped there, so that two runs do not archive side by side. No row is lost: the file has no manifest yet, and the run that took the lease over finishes it, or the next \`audit archive\` run does (it deletes the file's rows still in the table, then writes the manifest)`,
+      )
+    }
     closeSync(fd!)
     fd = null
     result.manifest = writeManifest(archive, {
@@ -603,12 +619,20 @@ export async function archiveAuditEvents(db: Database, options: ArchiveOptions):
       recovered: false,
     })
     removeStaleFiles(dir, identity.fingerprint)
+    // A release that fails (the database away) leaves the lease to expire: the archive itself is complete.
+    released = true
+    if (!(await lease.release().catch(() => true))) {
+      throw new OpsError(
+        'ARCHIVE_LEASE_LOST',
+        `archived ${result.archived} row(s) to ${archive} (manifest written), but the archive lease had been taken over by another run meanwhile, which may have worked beside this one: check its output`,
+      )
+    }
     return result
   } catch (error) {
     throw interruptedArchive(error, db, result, file)
   } finally {
     if (fd !== null) closeSync(fd)
-    await lease.release().catch(() => {})
+    if (!released) await lease.release().catch(() => {})
   }
 }
 

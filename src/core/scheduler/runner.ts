@@ -1,6 +1,7 @@
 import type {Clock} from '../clock.js'
 import type {Database} from '../db/connection.js'
-import {leaseOwner} from '../db/lease.js'
+import {holdLease, leaseHolder, leaseOwner, letGoLease, localOwnerState} from '../db/lease.js'
+import {leaseNow, unixSeconds} from '../db/lease-time.js'
 import {OpsError} from '../errors.js'
 import {type Executor, selectRows, writeTransaction} from '../db/transactions.js'
 import {cronMatches, slotOf} from './cron.js'
@@ -16,7 +17,10 @@ import type {ScheduledTask} from './schedule.js'
  * - the task lease, a `cache_locks` row per task (Laravel's DatabaseLock shape): held while the task
  *   runs, renewed by a heartbeat, released at the end; a lease whose runner died expires after the task's
  *   `leaseMinutes` and the next due slot takes it over (Laravel's `withoutOverlapping` holds 24 h).
- * Both are taken in one write transaction, so a slot is never owned without its outcome decided.
+ * Both are taken in one write transaction, so a slot is never owned without its outcome decided. The slot
+ * and every expiry follow the database server's clock on PostgreSQL, never the host's (db/lease-time.ts).
+ * A run whose lease was taken over learns it at its next heartbeat, or at the latest when it releases the
+ * lease, and says so (`lease_lost`, `lost_to`) in its report and slot record.
  */
 
 export type Outcome = 'ran' | 'failed' | 'skipped'
@@ -33,6 +37,10 @@ export interface TaskReport {
   slot_status?: SlotRecord['status']
   /** A lease that had expired (its runner died or stalled) and was taken over. */
   took_over_from?: string
+  /** This run's lease was taken over by another runner while the task ran (the two overlapped). */
+  lease_lost?: boolean
+  /** The runner that took it over, when known. */
+  lost_to?: string
   exit_code?: number
   duration_ms?: number
   error?: string
@@ -76,9 +84,11 @@ export interface ScheduleRunOptions {
   onEvent?: (event: {type: 'start' | 'end'; slot: Date; report: TaskReport}) => void
   /** How long slot records are kept (days). */
   keepDays?: number
+  /** The time whose minute is the slot, read by the caller (the minute loop); by default read here. */
+  at?: Date
 }
 
-const unix = (d: Date) => Math.floor(d.getTime() / 1000)
+const unix = unixSeconds
 
 export function slotStamp(slot: Date): string {
   return slot.toISOString().slice(0, 16).replace(/[-:T]/g, '')
@@ -101,15 +111,22 @@ export interface SlotRecord {
   reason?: SkipReason
   holder?: string
   took_over_from?: string
+  lease_lost?: boolean
+  lost_to?: string
 }
 
-type Claim = {kind: 'claimed'; tookOverFrom?: string} | {kind: 'skipped'; reason: SkipReason; holder?: string; slotStatus?: SlotRecord['status']}
+type Claim =
+  {kind: 'claimed'; startedAt: Date; tookOverFrom?: string} | {kind: 'skipped'; reason: SkipReason; holder?: string; slotStatus?: SlotRecord['status']}
 
-async function claim(db: Database, task: ScheduledTask, slot: Date, runner: string, now: Date, options: ScheduleRunOptions): Promise<Claim> {
+async function claim(db: Database, task: ScheduledTask, slot: Date, runner: string, options: ScheduleRunOptions): Promise<Claim> {
   const prefix = options.cachePrefix
   const keepUntil = unix(slot) + (options.keepDays ?? 7) * 86_400
   return writeTransaction(db, async (trx) => {
-    const record: SlotRecord = {status: 'running', runner, started_at: now.toISOString()}
+    // One reading for the whole decision (the server's clock on PostgreSQL). Were it older than the row
+    // lock below, that would only make a takeover later, never earlier.
+    const startedAt = await leaseNow(trx, db.dialect, options.clock)
+    const now = unix(startedAt)
+    const record: SlotRecord = {status: 'running', runner, started_at: startedAt.toISOString()}
     const inserted = await selectRows<{key: string}>(
       trx,
       db.dialect,
@@ -117,7 +134,7 @@ async function claim(db: Database, task: ScheduledTask, slot: Date, runner: stri
       [slotKey(prefix, task.name, slot), JSON.stringify(record), keepUntil],
     )
     if (inserted.length === 0) {
-      const row = await trx('cache')
+      const row = await trx<{key: string; value: string}>('cache')
         .where({key: slotKey(prefix, task.name, slot)})
         .first('value')
       let record: Partial<SlotRecord> = {}
@@ -132,7 +149,18 @@ async function claim(db: Database, task: ScheduledTask, slot: Date, runner: stri
     // On PostgreSQL the row is locked, so the holder cannot release it between this read and the upsert
     // (which would report a takeover of a run that ended normally). SQLite's write lock covers it already.
     const current = trx('cache_locks').where({key}).first('owner', 'expiration')
-    const previous = await (db.dialect === 'pg' ? current.forUpdate() : current)
+    const previous = (await (db.dialect === 'pg' ? current.forUpdate() : current)) as {owner: string; expiration: number | string} | undefined
+    const skip = async (): Promise<Claim> => {
+      const skipped: SlotRecord = {...record, status: 'skipped', reason: 'previous_run_still_running', holder: previous?.owner}
+      await trx('cache')
+        .where({key: slotKey(prefix, task.name, slot)})
+        .update({value: JSON.stringify(skipped)})
+      return {kind: 'skipped', reason: 'previous_run_still_running', holder: previous?.owner}
+    }
+    // SQLite is one host: a live process here whose lease looks expired means this host's clock jumped
+    // forward (or the runner stalled); taking it over would run the task twice at once. (On PostgreSQL
+    // expiry follows the server's clock, which every runner shares, so it is the judge there.)
+    if (db.dialect === 'sqlite' && previous && Number(previous.expiration) <= now && localOwnerState(String(previous.owner)) === 'alive') return skip()
     const acquired = await selectRows<{owner: string}>(
       trx,
       db.dialect,
@@ -140,84 +168,135 @@ async function claim(db: Database, task: ScheduledTask, slot: Date, runner: stri
        on conflict (key) do update set owner = excluded.owner, expiration = excluded.expiration
        where cache_locks.expiration <= ?
        returning owner`,
-      [key, runner, unix(now) + task.leaseMinutes * 60, unix(now)],
+      [key, runner, now + task.leaseMinutes * 60, now],
     )
-    if (acquired.length === 0) {
-      const skipped: SlotRecord = {...record, status: 'skipped', reason: 'previous_run_still_running', holder: previous?.owner}
-      await trx('cache')
-        .where({key: slotKey(prefix, task.name, slot)})
-        .update({value: JSON.stringify(skipped)})
-      return {kind: 'skipped', reason: 'previous_run_still_running', holder: previous?.owner}
-    }
+    if (acquired.length === 0) return skip()
     if (previous) {
       const tookOver: SlotRecord = {...record, took_over_from: String(previous.owner)}
       await trx('cache')
         .where({key: slotKey(prefix, task.name, slot)})
         .update({value: JSON.stringify(tookOver)})
-      return {kind: 'claimed', tookOverFrom: String(previous.owner)}
+      return {kind: 'claimed', startedAt, tookOverFrom: String(previous.owner)}
     }
-    return {kind: 'claimed'}
+    return {kind: 'claimed', startedAt}
   })
 }
 
-async function finish(db: Database, task: ScheduledTask, slot: Date, runner: string, record: SlotRecord, prefix: string): Promise<void> {
-  await writeTransaction(db, async (trx: Executor) => {
+/** What finishing a run found of its lease: lost when another runner had taken it over (`lostTo`, if it still holds it). */
+interface LeaseCheck {
+  lost: boolean
+  lostTo?: string
+}
+
+/**
+ * Records the outcome and releases the lease. The release is also the last ownership check: a task
+ * shorter than a heartbeat would otherwise never learn that its lease was taken over.
+ */
+async function finish(
+  db: Database,
+  task: ScheduledTask,
+  slot: Date,
+  runner: string,
+  record: Omit<SlotRecord, 'finished_at'>,
+  options: ScheduleRunOptions,
+  /** The runner the heartbeat saw holding the lease, if it lost it. */
+  seenHolder?: string,
+): Promise<LeaseCheck> {
+  return writeTransaction(db, async (trx: Executor) => {
+    const key = leaseKey(options.cachePrefix, task.name)
+    const released = await trx('cache_locks').where({key, owner: runner}).delete()
+    const check: LeaseCheck = {lost: released === 0}
+    if (check.lost) {
+      // The runner that took it over may have finished and released it already: then the heartbeat's word.
+      const holder = (await leaseHolder(trx, key)) ?? seenHolder
+      if (holder) check.lostTo = holder
+    }
+    const finished: SlotRecord = {...record, finished_at: (await leaseNow(trx, db.dialect, options.clock)).toISOString()}
+    if (check.lost) {
+      finished.lease_lost = true
+      if (check.lostTo) finished.lost_to = check.lostTo
+    }
     await trx('cache')
-      .where({key: slotKey(prefix, task.name, slot)})
-      .update({value: JSON.stringify(record)})
-    await trx('cache_locks')
-      .where({key: leaseKey(prefix, task.name), owner: runner})
-      .delete()
+      .where({key: slotKey(options.cachePrefix, task.name, slot)})
+      .update({value: JSON.stringify(finished)})
+    return check
   })
 }
 
-/** Renews the lease while the task runs; reports a lease taken over by another runner (a stall past expiry). */
-function heartbeat(db: Database, task: ScheduledTask, runner: string, options: ScheduleRunOptions, onLost: () => void): () => void {
+/**
+ * Renews the lease while the task runs; notes a lease taken over by another runner (a stall past
+ * expiry). The returned stop waits for a renewal in flight, so none lands after the release.
+ */
+function heartbeat(db: Database, task: ScheduledTask, runner: string, options: ScheduleRunOptions, onLost: (holder?: string) => void): () => Promise<void> {
   const period = options.heartbeatMs === undefined ? Math.min(60_000, (task.leaseMinutes * 60_000) / 3) : options.heartbeatMs
-  if (period === false) return () => {}
+  if (period === false) return async () => {}
+  const key = leaseKey(options.cachePrefix, task.name)
   let lost = false
+  let inFlight: Promise<void> | undefined
+  const beat = async () => {
+    try {
+      const now = unix(await leaseNow(db.knex, db.dialect, options.clock))
+      const updated = await db
+        .knex('cache_locks')
+        .where({key, owner: runner})
+        .update({expiration: now + task.leaseMinutes * 60})
+      if (updated === 0 && !lost) {
+        lost = true
+        onLost(await leaseHolder(db.knex, key))
+      }
+    } catch {
+      // The database is unreachable for a moment: the lease keeps its expiry; the next beat retries.
+    }
+  }
   const timer = setInterval(() => {
-    const expiration = unix(options.clock.now()) + task.leaseMinutes * 60
-    db.knex('cache_locks')
-      .where({key: leaseKey(options.cachePrefix, task.name), owner: runner})
-      .update({expiration})
-      .then((updated) => {
-        if (updated === 0 && !lost) {
-          lost = true
-          onLost()
-        }
-      })
-      .catch(() => {
-        // The database is unreachable for a moment: the lease keeps its expiry; the next beat retries.
-      })
+    inFlight ??= beat().finally(() => (inFlight = undefined))
   }, period)
   timer.unref()
-  return () => clearInterval(timer)
+  return async () => {
+    clearInterval(timer)
+    await inFlight
+  }
 }
 
+/** Runs a claimed task, then lets go of the lease this process counted as held since the claim. */
 async function runTask(
   db: Database,
   task: ScheduledTask,
   slot: Date,
   runner: string,
-  tookOverFrom: string | undefined,
+  claimed: Claim & {kind: 'claimed'},
   options: ScheduleRunOptions,
 ): Promise<TaskReport> {
-  const started = options.clock.now()
+  try {
+    return await runClaimedTask(db, task, slot, runner, claimed, options)
+  } finally {
+    letGoLease(runner)
+  }
+}
+
+async function runClaimedTask(
+  db: Database,
+  task: ScheduledTask,
+  slot: Date,
+  runner: string,
+  claimed: Claim & {kind: 'claimed'},
+  options: ScheduleRunOptions,
+): Promise<TaskReport> {
+  const started_at = claimed.startedAt.toISOString()
   if (options.signal?.aborted) {
     // Stopped while claiming: the minute is recorded as skipped and the lease released, nothing started.
     const report: TaskReport = {name: task.name, command: task.command, outcome: 'skipped', reason: 'runner_stopping'}
-    await finish(db, task, slot, runner, {status: 'skipped', reason: 'runner_stopping', runner, started_at: started.toISOString()}, options.cachePrefix)
+    await finish(db, task, slot, runner, {status: 'skipped', reason: 'runner_stopping', runner, started_at}, options)
     options.onEvent?.({type: 'end', slot, report})
     return report
   }
   const t0 = performance.now()
   const report: TaskReport = {name: task.name, command: task.command, outcome: 'ran'}
-  if (tookOverFrom) report.took_over_from = tookOverFrom
+  if (claimed.tookOverFrom) report.took_over_from = claimed.tookOverFrom
   options.onEvent?.({type: 'start', slot, report})
-  let leaseLost = false
-  const stop = heartbeat(db, task, runner, options, () => {
-    leaseLost = true
+  let lostTo: {holder?: string} | undefined
+  const stop = heartbeat(db, task, runner, options, (holder) => {
+    lostTo = {holder}
   })
   let result: TaskResult
   try {
@@ -225,23 +304,20 @@ async function runTask(
   } catch (error) {
     result = {exitCode: 1, error: (error as Error).message}
   } finally {
-    stop()
+    await stop()
   }
   report.exit_code = result.exitCode
   report.duration_ms = Math.round(performance.now() - t0)
   if (result.log) report.log = result.log
   if (result.error) report.error = result.error
-  if (leaseLost) report.error = [report.error, 'the lease expired while the task ran and another runner took it over'].filter(Boolean).join('; ')
   report.outcome = result.exitCode === 0 ? 'ran' : 'failed'
-  const record: SlotRecord = {
-    status: report.outcome === 'ran' ? 'done' : 'failed',
-    runner,
-    started_at: started.toISOString(),
-    finished_at: options.clock.now().toISOString(),
-    exit_code: result.exitCode,
+  const record: Omit<SlotRecord, 'finished_at'> = {status: report.outcome === 'ran' ? 'done' : 'failed', runner, started_at, exit_code: result.exitCode}
+  if (claimed.tookOverFrom) record.took_over_from = claimed.tookOverFrom
+  const lease = await finish(db, task, slot, runner, record, options, lostTo?.holder)
+  if (lease.lost) {
+    report.lease_lost = true
+    if (lease.lostTo) report.lost_to = lease.lostTo
   }
-  if (tookOverFrom) record.took_over_from = tookOverFrom
-  await finish(db, task, slot, runner, record, options.cachePrefix)
   options.onEvent?.({type: 'end', slot, report})
   return report
 }
@@ -256,7 +332,7 @@ export function dueTasks(tasks: ScheduledTask[], at: Date, only?: string[]): Sch
  * side (a long archive does not hold back the redrive of the same minute), and reports each.
  */
 export async function scheduleRun(db: Database, options: ScheduleRunOptions): Promise<RunReport> {
-  const now = options.clock.now()
+  const now = options.at ?? (await leaseNow(db.knex, db.dialect, options.clock))
   const slot = slotOf(now)
   const runner = leaseOwner()
   const due = dueTasks(options.tasks, slot, options.only)
@@ -273,8 +349,14 @@ export async function scheduleRun(db: Database, options: ScheduleRunOptions): Pr
   const reports: Array<Promise<TaskReport>> = []
   for (const task of due) {
     if (options.signal?.aborted) break
-    const claimed = await claim(db, task, slot, runner, now, options)
+    // Counted as held from before the lease row exists until after it is released (lease.ts localOwnerState).
+    holdLease(runner)
+    const claimed = await claim(db, task, slot, runner, options).catch((error: unknown) => {
+      letGoLease(runner)
+      throw error
+    })
     if (claimed.kind === 'skipped') {
+      letGoLease(runner)
       const report: TaskReport = {name: task.name, command: task.command, outcome: 'skipped', reason: claimed.reason}
       if (claimed.holder) report.holder = claimed.holder
       if (claimed.slotStatus) report.slot_status = claimed.slotStatus
@@ -282,7 +364,7 @@ export async function scheduleRun(db: Database, options: ScheduleRunOptions): Pr
       reports.push(Promise.resolve(report))
       continue
     }
-    reports.push(runTask(db, task, slot, runner, claimed.tookOverFrom, options))
+    reports.push(runTask(db, task, slot, runner, claimed, options))
   }
   const tasks = await Promise.all(reports)
   if (slot.getUTCMinutes() === 30) await pruneLedger(db, options.cachePrefix, now).catch(() => {})
@@ -307,7 +389,7 @@ export async function pruneLedger(db: Database, prefix: string, now: Date): Prom
 /** Slot records of one task, newest first (for `schedule list` and tests). */
 export async function slotRecords(db: Database, prefix: string, task?: string): Promise<Array<{task: string; slot: string; record: SlotRecord}>> {
   const like = `${prefix}laundry-ops:schedule:slot:${task ? `${task}:` : ''}%`
-  const rows = (await db.knex('cache').where('key', 'like', like).select('key', 'value')) as Array<{key: string; value: string}>
+  const rows = await db.knex<{key: string; value: string}>('cache').where('key', 'like', like).select('key', 'value')
   const base = `${prefix}laundry-ops:schedule:slot:`
   return rows
     .filter((r) => r.key.startsWith(base) && (!task || r.key.startsWith(`${base}${task}:`)))

@@ -1,12 +1,15 @@
 import {closeSync, existsSync, fstatSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync, writeSync} from 'node:fs'
 import path from 'node:path'
+import {spawn} from 'node:child_process'
 import {randomUUID} from 'node:crypto'
+import {hostname} from 'node:os'
 import {gunzipSync, gzipSync} from 'node:zlib'
 
 import {expect} from 'chai'
 
-import {fixedClock, toDbTimestamp} from '../../../src/core/clock.js'
-import {archiveAuditEvents, type ArchiveOptions} from '../../../src/core/audit/archive.js'
+import {fixedClock, systemClock, toDbTimestamp} from '../../../src/core/clock.js'
+import {ARCHIVE_LEASE_KEY, archiveAuditEvents, type ArchiveOptions} from '../../../src/core/audit/archive.js'
+import {leaseNow, unixSeconds} from '../../../src/core/db/lease-time.js'
 import {archivedIds, sha256} from '../../../src/core/audit/archive-files.js'
 import type {Database} from '../../../src/core/db/connection.js'
 import {migrate} from '../../../src/core/db/migrator.js'
@@ -328,5 +331,61 @@ describeEachEngine('audit archive', (ctx) => {
     const result = await archiveAuditEvents(db, options())
     expect(result.archived).to.equal(5)
     expect(await db.knex('cache_locks').select('key')).to.deep.equal([])
+  })
+
+  it('a clock ten minutes ahead does not take over a live run (PostgreSQL: by the server clock; SQLite: a live process here)', async () => {
+    await insertAuditEvents(db, 5, {now: new Date(), minDays: 91, maxDays: 92})
+    const server = unixSeconds(await leaseNow(db.knex, db.dialect, systemClock))
+    // SQLite: another live process on this host.
+    const live = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], {stdio: 'ignore'})
+    const holder = ctx.dialect === 'pg' ? 'laundry-ops:elsewhere:1:abcd' : `laundry-ops:${hostname()}:${live.pid}:abcd`
+    await db.knex('cache_locks').insert({key: ARCHIVE_LEASE_KEY, owner: holder, expiration: server + 300})
+    const ahead = {now: () => new Date(Date.now() + 600_000)}
+    const error = await archiveAuditEvents(db, options({clock: ahead}))
+      .then(
+        () => ({code: 'none', message: ''}),
+        (err: Error & {code: string}) => err,
+      )
+      .finally(() => live.kill())
+    expect(error.code).to.equal('ARCHIVE_RUNNING')
+    expect(error.message).to.contain(holder)
+    expect(await count()).to.equal(5)
+    expect(await db.knex('cache_locks').select('owner')).to.deep.equal([{owner: holder}])
+  })
+
+  it('a run whose lease is taken over mid-way stops with ARCHIVE_LEASE_LOST; the next run finishes its file, every row archived once', async () => {
+    const ids = await insertAuditEvents(db, 8, {now: NOW, minDays: 91, maxDays: 120})
+    const other = await ctx.scratch.open()
+    let takeover: Promise<unknown> | undefined
+    const error = await archiveAuditEvents(
+      db,
+      options({
+        chunk: 1,
+        deleteBatchRows: 1,
+        // After the first batch, another run takes the lease over (as it would once this one looked gone).
+        onChunk: () => {
+          // (A knex query runs once it is awaited or then-ed: Promise.resolve starts it now.)
+          takeover ??= Promise.resolve(other.knex('cache_locks').where({key: ARCHIVE_LEASE_KEY}).update({owner: 'laundry-ops:elsewhere:2:beef'}))
+        },
+      }),
+    ).then(
+      () => ({code: 'none', message: ''}),
+      (err: Error & {code: string}) => err,
+    )
+    await takeover
+    expect(error.code).to.equal('ARCHIVE_LEASE_LOST')
+    expect(error.message).to.match(/^lost the archive lease to laundry-ops:elsewhere:2:beef after writing \d+ row\(s\) to \S+\.jsonl; stopped there/)
+    expect(error.message).to.contain('the next `audit archive` run does')
+    const stopped = readdirSync(dir())
+    expect(stopped.filter((f) => f.endsWith('.manifest.json'))).to.deep.equal([])
+    expect(await count()).to.be.above(0)
+    // That other run is gone: the next run finishes the file first, then archives the rest.
+    await db.knex('cache_locks').delete()
+    const next = await archiveAuditEvents(db, options({clock: fixedClock(new Date(NOW.getTime() + 1000))}))
+    expect(next.recovered).to.have.length(1)
+    expect(await count()).to.equal(0)
+    const where = archivedIds(dir())
+    expect([...where.keys()].sort()).to.deep.equal([...ids].sort())
+    expect([...where.values()].filter((files) => files.length !== 1)).to.deep.equal([])
   })
 })

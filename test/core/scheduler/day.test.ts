@@ -1,16 +1,22 @@
 import {expect} from 'chai'
 
-import {fixedClock} from '../../../src/core/clock.js'
+import {type Clock, fixedClock, systemClock} from '../../../src/core/clock.js'
 import type {Database} from '../../../src/core/db/connection.js'
+import {leaseNow, unixSeconds} from '../../../src/core/db/lease-time.js'
 import {migrate} from '../../../src/core/db/migrator.js'
-import {dueTasks, scheduleRun, slotRecords, type TaskExecutor, type TaskReport} from '../../../src/core/scheduler/runner.js'
+import {writeTransaction} from '../../../src/core/db/transactions.js'
+import {dueTasks, leaseKey, scheduleRun, slotRecords, type RunReport, type TaskExecutor, type TaskReport} from '../../../src/core/scheduler/runner.js'
 import {buildSchedule} from '../../../src/core/scheduler/schedule.js'
+import {slotOf} from '../../../src/core/scheduler/cron.js'
+import {describeTask} from '../../../src/core/scheduler/setup.js'
 import {describeEachEngine} from '../../helpers/engines.js'
 
 const DAY = Date.UTC(2026, 10, 22)
 const PREFIX = 'laravel_cache_'
 const minute = (m: number) => new Date(DAY + m * 60_000)
 const hhmm = (d: Date) => d.toISOString().slice(11, 16)
+/** The owner of a lease whose runner died on another host. */
+const CRASHED = 'laundry-ops:crashed-host:4242:dead'
 
 /** Deterministic jitter: runners on different hosts start within the same minute, never at once. */
 function prng(seed: number) {
@@ -24,7 +30,8 @@ function prng(seed: number) {
 // The baseline plus two tasks that exercise the lease:
 // - `long` is due every 10 minutes but runs for 25 (lease 30): it must run at :00 and :30 only;
 // - `crashy` is hourly; at 05:00 its runner "dies" mid-task (the task never ends, nothing is cleaned up),
-//   so its lease (90 minutes) is left behind: 06:00 is skipped, 07:00 takes it over.
+//   so its lease (90 minutes) is left behind: 06:00 is skipped, 07:00 takes it over. (The dead runner's
+//   lease names a host of its own: a runner of this live test process would not be taken over on SQLite.)
 const tasks = buildSchedule({
   tasks: {
     long: {cron: '*/10 * * * *', command: 'db status', lease_minutes: 30},
@@ -86,6 +93,11 @@ describeEachEngine('scheduler: three runners over a simulated day (1,440 slots)'
           const record: (typeof executions)[number] = {task: task.name, slot: hhmm(slot), runner: r, start: simNow}
           executions.push(record)
           if (task.name === 'crashy' && hhmm(slot) === '05:00') {
+            await writeTransaction(runners[r], (trx) =>
+              trx('cache_locks')
+                .where({key: leaseKey(PREFIX, 'crashy')})
+                .update({owner: CRASHED}),
+            )
             parked++
             check()
             return new Promise(() => {}) // the runner was killed: no end, no release
@@ -158,7 +170,7 @@ describeEachEngine('scheduler: three runners over a simulated day (1,440 slots)'
     expect(bySlot.get('long@00:10')!.some((t) => t.reason === 'previous_run_still_running')).to.equal(true)
     expect(bySlot.get('crashy@06:00')!.filter((t) => t.reason === 'previous_run_still_running')).to.have.length(1)
     const takeover = bySlot.get('crashy@07:00')!.find((t) => t.outcome === 'ran')!
-    expect(takeover.took_over_from).to.match(/^laundry-ops:/)
+    expect(takeover.took_over_from).to.equal(CRASHED)
     expect(bySlot.get('crashy@08:00')!.find((t) => t.outcome === 'ran')!.took_over_from).to.equal(undefined)
     // Every runner won slots: the claims really raced.
     for (let r = 0; r < 3; r++) expect(executions.filter((e) => e.runner === r).length, `runner ${r}`).to.be.greaterThan(20)
@@ -192,11 +204,11 @@ describeEachEngine('scheduler: the lease heartbeat', (ctx) => {
   const start = Date.UTC(2026, 10, 22, 12, 0)
   const fast = () => {
     const real = Date.now()
-    return {now: () => new Date(start + (Date.now() - real) * 60)}
+    return {now: () => new Date(start + (Date.now() - real) * 60), simulated: true}
   }
   const every = buildSchedule({baseline: false, tasks: {job: {cron: '* * * * *', command: 'db status', lease_minutes: 1}}})
 
-  async function race(heartbeatMs: number | false, minuteOffset: number): Promise<{second: string; first: string}> {
+  async function race(heartbeatMs: number | false): Promise<{second: RunReport; first: RunReport}> {
     const clock = fast()
     const first = scheduleRun(a, {
       tasks: every,
@@ -207,24 +219,160 @@ describeEachEngine('scheduler: the lease heartbeat', (ctx) => {
     })
     await new Promise((resolve) => setTimeout(resolve, 1700))
     // Another runner, 1.7 simulated minutes later: the first run's 1-minute lease has passed its first expiry.
+    // Its task outlasts the first one's, so it still holds the lease when the first run ends.
     const second = await scheduleRun(b, {
       tasks: every,
-      clock: {now: () => new Date(clock.now().getTime() + minuteOffset)},
+      clock: {now: () => clock.now(), simulated: true},
       cachePrefix: `${PREFIX}hb${heartbeatMs}_`,
       heartbeatMs: false,
-      executor: async () => ({exitCode: 0}),
+      executor: () => new Promise((resolve) => setTimeout(() => resolve({exitCode: 0}), 1500)),
     })
-    const done = await first
-    return {second: second.tasks[0].reason ?? second.tasks[0].outcome, first: done.tasks[0].error ?? done.tasks[0].outcome}
+    return {second, first: await first}
   }
 
-  it('keeps a long task leased while it runs, and without it the lease is taken over (and the first run is told)', async function () {
+  it('keeps a long task leased while it runs; without it the lease expires: taken over on PostgreSQL (the first run is told), kept by the live runner on SQLite', async function () {
     this.timeout(30_000)
-    expect(await race(100, 0)).to.deep.equal({second: 'previous_run_still_running', first: 'ran'})
-    // A heartbeat slower than the lease (a stalled runner): the lease expires, the next minute takes the
-    // task over, and the first run learns it lost the lease at its next beat.
-    const stale = await race(2000, 0)
-    expect(stale.second).to.equal('ran')
-    expect(stale.first).to.match(/the lease expired while the task ran and another runner took it over/)
+    const healthy = await race(100)
+    expect(healthy.second.tasks[0].reason).to.equal('previous_run_still_running')
+    expect(healthy.first.tasks[0]).to.include({outcome: 'ran'}).and.not.have.property('lease_lost')
+    // A heartbeat slower than the lease (a stalled runner): the lease expires.
+    const stale = await race(2000)
+    if (ctx.dialect === 'pg') {
+      // The next minute takes the task over, and the first run learns it lost the lease (to whom) at its next beat.
+      expect(stale.second.tasks[0].outcome).to.equal('ran')
+      expect(stale.first.tasks[0]).to.include({outcome: 'ran', lease_lost: true, lost_to: stale.second.runner})
+    } else {
+      // SQLite is one host: the stalled runner is a live process here, so its lease is not taken over.
+      expect(stale.second.tasks[0]).to.include({reason: 'previous_run_still_running', holder: stale.first.runner})
+      expect(stale.first.tasks[0]).to.include({outcome: 'ran'}).and.not.have.property('lease_lost')
+    }
+  })
+})
+
+describeEachEngine('scheduler: a host clock that is wrong, and a lease taken over', (ctx) => {
+  let a: Database
+  let b: Database
+  const TEN_MINUTES = 600_000
+  const every = buildSchedule({baseline: false, tasks: {job: {cron: '* * * * *', command: 'db status', lease_minutes: 5}}})
+  /** The host's clock (not a rehearsal), set `ms` off. */
+  const hostClock = (ms: number): Clock => ({now: () => new Date(Date.now() + ms)})
+  /** A rehearsal clock `ms` off real time: read as it is, also on PostgreSQL. */
+  const shifted = (ms: number): Clock => ({now: () => new Date(Date.now() + ms), simulated: true})
+  const serverMinute = async () => slotOf(await leaseNow(a.knex, a.dialect, systemClock)).toISOString()
+  let prefixes = 0
+
+  before(async function () {
+    this.timeout(60_000)
+    a = await ctx.scratch.open()
+    await migrate(a)
+    b = await ctx.scratch.open()
+    for (const db of [a, b]) if (db.dialect === 'sqlite') await db.knex.raw('PRAGMA busy_timeout = 0')
+  })
+
+  /** A run of `job` on `db` whose task runs until the returned `end` is called. */
+  function parkedRun(db: Database, clock: Clock, prefix: string, heartbeatMs: number | false = false) {
+    let end!: () => void
+    let started!: () => void
+    const running = new Promise<void>((resolve) => (started = resolve))
+    const run = scheduleRun(db, {
+      tasks: every,
+      clock,
+      cachePrefix: prefix,
+      heartbeatMs,
+      executor: () =>
+        new Promise((resolve) => {
+          end = () => resolve({exitCode: 0})
+          started()
+        }),
+    })
+    return {run, running, end: () => end()}
+  }
+
+  it('a runner whose clock is ten minutes ahead does not take over the lease of a healthy run', async function () {
+    this.timeout(30_000)
+    const prefix = `${PREFIX}ahead${++prefixes}_`
+    // The healthy run started a minute ago (its 5-minute lease runs four more minutes) and is still running.
+    const healthy = parkedRun(a, shifted(-60_000), prefix)
+    await healthy.running
+    const before = await serverMinute()
+    const ahead = await scheduleRun(b, {
+      tasks: every,
+      clock: hostClock(TEN_MINUTES),
+      cachePrefix: prefix,
+      heartbeatMs: false,
+      executor: () => Promise.resolve({exitCode: 0}),
+    })
+    const after = await serverMinute()
+    healthy.end()
+    const first = await healthy.run
+    expect(ahead.tasks[0]).to.include({outcome: 'skipped', reason: 'previous_run_still_running', holder: first.runner})
+    expect(first.tasks[0]).to.include({outcome: 'ran'}).and.not.have.property('lease_lost')
+    // PostgreSQL: the slot is the server's current minute, not the host's ten minutes ahead. (SQLite is one
+    // host: its clock is the clock, and a live holder here keeps its lease whatever that clock says.)
+    if (ctx.dialect === 'pg') expect([before, after]).to.include(ahead.slot)
+  })
+
+  it('a runner whose clock is ten minutes behind takes and renews a lease that lasts its full term', async function () {
+    this.timeout(30_000)
+    const prefix = `${PREFIX}behind${++prefixes}_`
+    const behind = parkedRun(a, hostClock(-TEN_MINUTES), prefix, 100)
+    await behind.running
+    await new Promise((resolve) => setTimeout(resolve, 300)) // a few heartbeats
+    const expiration = Number(
+      (await a
+        .knex<{key: string; expiration: number}>('cache_locks')
+        .where({key: leaseKey(prefix, 'job')})
+        .first('expiration'))!.expiration,
+    )
+    // The next minute's runner (a minute ahead, as the next cron run would be).
+    const next = await scheduleRun(b, {
+      tasks: every,
+      clock: shifted(60_000),
+      cachePrefix: prefix,
+      heartbeatMs: false,
+      executor: () => Promise.resolve({exitCode: 0}),
+    })
+    behind.end()
+    const first = await behind.run
+    expect(next.tasks[0]).to.include({outcome: 'skipped', reason: 'previous_run_still_running', holder: first.runner})
+    expect(first.tasks[0]).to.include({outcome: 'ran'}).and.not.have.property('lease_lost')
+    if (ctx.dialect === 'pg') {
+      // Claimed and renewed on the server's clock: five minutes from the server's now, not from the host's.
+      const server = unixSeconds(await leaseNow(a.knex, a.dialect, systemClock))
+      expect(expiration).to.be.within(server + 300 - 5, server + 300 + 1)
+    }
+  })
+
+  it('a run whose lease was taken over while its task ran (shorter than a heartbeat) says so in its report and slot record', async function () {
+    this.timeout(30_000)
+    const prefix = `${PREFIX}lost${++prefixes}_`
+    const thief = 'laundry-ops:other-host:4242:beef'
+    const events: string[] = []
+    const report = await scheduleRun(a, {
+      tasks: every,
+      clock: systemClock,
+      cachePrefix: prefix,
+      // The default heartbeat (every 60 s here) never beats during this task.
+      executor: async () => {
+        // Another runner takes the lease over (as one on another host would once it looked expired).
+        await b
+          .knex('cache_locks')
+          .where({key: leaseKey(prefix, 'job')})
+          .update({owner: thief})
+        return {exitCode: 0}
+      },
+      onEvent: ({type, slot, report: task}) => events.push(describeTask(slot, task, type)),
+    })
+    expect(report.tasks[0]).to.include({outcome: 'ran', lease_lost: true, lost_to: thief})
+    expect(events.at(-1)).to.match(new RegExp(`DONE \\d+\\.\\ds, but lost its lease to ${thief}$`))
+    const [entry] = await slotRecords(a, prefix, 'job')
+    expect(entry.record).to.include({status: 'done', runner: report.runner, lease_lost: true, lost_to: thief})
+    // The thief's lease is its own: finishing did not release it.
+    expect(
+      await a
+        .knex('cache_locks')
+        .where({key: leaseKey(prefix, 'job')})
+        .first('owner'),
+    ).to.deep.equal({owner: thief})
   })
 })

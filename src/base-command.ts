@@ -180,7 +180,9 @@ export abstract class DatabaseCommand<T extends typeof Command> extends BaseComm
             ? 'nothing was changed (this command only reads)'
             : scope === 'transaction'
               ? 'nothing was changed (its transaction was rolled back)'
-              : undefined
+              : // A command that commits as it goes reports its own progress; a fault it did not report
+                // came before or between its steps: what it committed stays, and a rerun carries on.
+                'what it committed before the fault stays committed, and a rerun carries on from there'
         const next = nextStep(fault.code, command)
         return super.catch(new OpsError(fault.code, [fault.message, done, next].filter(Boolean).join('; '), {cause: err}))
       }

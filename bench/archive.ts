@@ -56,6 +56,7 @@ import {fileURLToPath} from 'node:url'
 
 import {archiveAuditEvents} from '../src/core/audit/archive.js'
 import {toDbTimestamp} from '../src/core/clock.js'
+import {engineList, integerList, oneOf, parseBenchArgs} from './lib/args.mjs'
 import {type BenchEnvironment, benchFail, emitBenchmark, environment, environmentLines, fmt, pgFacts, table, progress} from './lib/bench-report.js'
 import {
   type AuditLayout,
@@ -116,43 +117,33 @@ function usage(): string {
 
 const fail: (message: string) => never = (message) => benchFail('archive', message)
 
-function parseArgs(argv: string[]): Options {
-  const opts: Options = {rows: DEFAULT_ROWS, chunks: DEFAULT_CHUNKS, engines: ['sqlite', 'pg'], json: false, phases: false, phasesPragmas: [], layout: 'random'}
-  const ints = (name: string, raw: string, min: number) => {
-    const list = raw.split(',').map(Number)
-    if (list.some((n) => !Number.isInteger(n) || n < min)) fail(`${name} takes integers >= ${min}, got '${raw}'`)
-    return list
+function parseOptions(argv: string[]): Options {
+  const args = parseBenchArgs(
+    'archive',
+    usage,
+    {
+      json: {type: 'boolean'},
+      phases: {type: 'boolean'},
+      layout: {type: 'string', parse: oneOf(['random', 'ordered'])},
+      'phases-pragma': {type: 'string', multiple: true},
+      rows: {type: 'string', parse: integerList(1)},
+      chunk: {type: 'string', parse: integerList(100)},
+      engines: {type: 'string', parse: engineList},
+      'cpu-prof': {type: 'string', parse: (raw) => path.resolve(raw)},
+    },
+    argv,
+  )
+  return {
+    rows: args.rows ?? DEFAULT_ROWS,
+    chunks: args.chunk ?? DEFAULT_CHUNKS,
+    engines: args.engines ?? ['sqlite', 'pg'],
+    json: args.json ?? false,
+    cpuProf: args['cpu-prof'],
+    // --phases-pragma implies --phases.
+    phases: (args.phases ?? false) || args['phases-pragma'] !== undefined,
+    phasesPragmas: args['phases-pragma'] ?? [],
+    layout: args.layout ?? 'random',
   }
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]
-    const value = (name: string) => {
-      if (arg.startsWith(`${name}=`)) return arg.slice(name.length + 1)
-      const v = argv[++i]
-      if (v === undefined) fail(`${name} needs a value\n${usage()}`)
-      return v
-    }
-    if (arg === '--json') opts.json = true
-    else if (arg === '--phases') opts.phases = true
-    else if (arg === '--layout' || arg.startsWith('--layout=')) {
-      const layout = value('--layout')
-      if (layout !== 'random' && layout !== 'ordered') fail(`--layout takes random or ordered, got '${layout}'`)
-      opts.layout = layout
-    } else if (arg === '--phases-pragma' || arg.startsWith('--phases-pragma=')) {
-      opts.phases = true
-      opts.phasesPragmas.push(value('--phases-pragma'))
-    } else if (arg === '--help' || arg === '-h') {
-      process.stdout.write(`${usage()}\n`)
-      process.exit(0)
-    } else if (arg === '--rows' || arg.startsWith('--rows=')) opts.rows = ints('--rows', value('--rows'), 1)
-    else if (arg === '--chunk' || arg.startsWith('--chunk=')) opts.chunks = ints('--chunk', value('--chunk'), 100)
-    else if (arg === '--engines' || arg.startsWith('--engines=')) {
-      const list = value('--engines').split(',')
-      if (list.some((e) => e !== 'sqlite' && e !== 'pg')) fail(`--engines takes sqlite and/or pg, got '${list.join(',')}'`)
-      opts.engines = list as Engine[]
-    } else if (arg === '--cpu-prof' || arg.startsWith('--cpu-prof=')) opts.cpuProf = path.resolve(value('--cpu-prof'))
-    else fail(`unknown argument '${arg}'\n${usage()}`)
-  }
-  return opts
 }
 
 const log = (opts: Options, message: string) => progress(opts.json, message)
@@ -635,7 +626,7 @@ function report(env: BenchEnvironment, pg: string | null, opts: Options, rounds:
 }
 
 async function main(): Promise<void> {
-  const opts = parseArgs(process.argv.slice(2))
+  const opts = parseOptions(process.argv.slice(2))
   if (!existsSync(path.join(root, 'dist', 'index.js'))) fail('dist/index.js is missing: build first (npm run build)')
   if (opts.engines.includes('pg') && spawnSync('psql', ['--version']).status !== 0) fail('psql is needed for the PostgreSQL baseline')
   if (opts.cpuProf) mkdirSync(opts.cpuProf, {recursive: true})

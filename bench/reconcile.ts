@@ -44,6 +44,7 @@ import Sqlite from 'better-sqlite3'
 import pg from 'pg'
 
 import {periodWindow, reconcileQuota} from '../src/core/quota/reconcile.js'
+import {engineList, parseBenchArgs, positiveInteger} from './lib/args.mjs'
 import {type BenchEnvironment, benchFail, emitBenchmark, environment, environmentLines, fmt, median, pgFacts, table, progress} from './lib/bench-report.js'
 import {type BulkDatabase, type Engine, createMigrated, dropAll, generateTenantsAndOrders, pgQuery} from './lib/bulk-db.js'
 import {childEnv, describeFailure, runTimed, type TimedRun} from './lib/timed-run.js'
@@ -84,36 +85,26 @@ function usage(): string {
 
 const fail: (message: string) => never = (message) => benchFail('reconcile', message)
 
-function parseArgs(argv: string[]): Options {
-  const opts: Options = {tenants: DEFAULT_TENANTS, orders: DEFAULT_ORDERS, engines: ['sqlite', 'pg'], json: false}
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]
-    const value = (name: string) => {
-      if (arg.startsWith(`${name}=`)) return arg.slice(name.length + 1)
-      const v = argv[++i]
-      if (v === undefined) fail(`${name} needs a value\n${usage()}`)
-      return v
-    }
-    const int = (name: string) => {
-      const raw = value(name)
-      const n = Number(raw)
-      if (!Number.isInteger(n) || n < 1) fail(`${name} needs a positive integer, got '${raw}'`)
-      return n
-    }
-    if (arg === '--json') opts.json = true
-    else if (arg === '--help' || arg === '-h') {
-      process.stdout.write(`${usage()}\n`)
-      process.exit(0)
-    } else if (arg === '--tenants' || arg.startsWith('--tenants=')) opts.tenants = int('--tenants')
-    else if (arg === '--orders' || arg.startsWith('--orders=')) opts.orders = int('--orders')
-    else if (arg === '--engines' || arg.startsWith('--engines=')) {
-      const list = value('--engines').split(',')
-      if (list.some((e) => e !== 'sqlite' && e !== 'pg')) fail(`--engines takes sqlite and/or pg, got '${list.join(',')}'`)
-      opts.engines = list as Engine[]
-    } else if (arg === '--cpu-prof' || arg.startsWith('--cpu-prof=')) opts.cpuProf = path.resolve(value('--cpu-prof'))
-    else fail(`unknown argument '${arg}'\n${usage()}`)
+function parseOptions(argv: string[]): Options {
+  const args = parseBenchArgs(
+    'reconcile',
+    usage,
+    {
+      json: {type: 'boolean'},
+      tenants: {type: 'string', parse: positiveInteger},
+      orders: {type: 'string', parse: positiveInteger},
+      engines: {type: 'string', parse: engineList},
+      'cpu-prof': {type: 'string', parse: (raw) => path.resolve(raw)},
+    },
+    argv,
+  )
+  return {
+    tenants: args.tenants ?? DEFAULT_TENANTS,
+    orders: args.orders ?? DEFAULT_ORDERS,
+    engines: args.engines ?? ['sqlite', 'pg'],
+    json: args.json ?? false,
+    cpuProf: args['cpu-prof'],
   }
-  return opts
 }
 
 const log = (opts: Options, message: string) => progress(opts.json, message)
@@ -468,7 +459,7 @@ function report(env: BenchEnvironment, pgVersion: string | null, opts: Options, 
 }
 
 async function main(): Promise<void> {
-  const opts = parseArgs(process.argv.slice(2))
+  const opts = parseOptions(process.argv.slice(2))
   if (!existsSync(path.join(root, 'dist', 'index.js'))) fail('dist/index.js is missing: build first (npm run build)')
   if (opts.cpuProf) mkdirSync(opts.cpuProf, {recursive: true})
   const env = environment(root)

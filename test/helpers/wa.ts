@@ -11,14 +11,23 @@ export interface WaTenant {
   mockProviderId: number
 }
 
-/** The demo tenant moved to the premium plan with the mock provider configured and active (WaApiTest setup). */
-export async function premiumTenantWithMock(
-  db: Database,
-  clock: Clock,
-  options: {provider?: 'mock' | 'http'; credentials?: Record<string, unknown>} = {},
-): Promise<WaTenant> {
+export interface WaProviderOptions {
+  provider?: 'mock' | 'http'
+  credentials?: Record<string, unknown>
+}
+
+/** Migrates and seeds (demo tenant, on `clock`), then premiumDemoTenant: the WaApiTest setup on an empty database. */
+export async function premiumTenantWithMock(db: Database, clock: Clock, options: WaProviderOptions = {}): Promise<WaTenant> {
   await migrate(db)
   await seedDatabase(db, {env: 'local', clock})
+  return premiumDemoTenant(db, clock, options)
+}
+
+/**
+ * On a database already seeded with the demo tenant (a scratch database `from: 'seeded'`): the demo
+ * tenant moved to the premium plan with the mock provider (or the HTTP gateway) configured and active.
+ */
+export async function premiumDemoTenant(db: Database, clock: Clock, options: WaProviderOptions = {}): Promise<WaTenant> {
   const now = toDbTimestamp(clock.now())
   const tenant = await db.knex('tenants').where({name: 'Demo Laundry'}).first()
   const premium = await db.knex('plans').where({key: 'premium'}).first()

@@ -12,7 +12,7 @@ import {signalQueueRestart} from '../../../src/core/queue/restart-signal.js'
 import {DEFAULT_WORKER_OPTIONS, runWorker, type WorkerOptions} from '../../../src/core/queue/worker.js'
 import {ROOT} from '../../helpers/cli.js'
 import {describeEachEngine} from '../../helpers/engines.js'
-import {insertMessage, insertOrder, manualClock, premiumTenantWithMock, type WaTenant} from '../../helpers/wa.js'
+import {insertMessage, insertOrder, manualClock, premiumDemoTenant, type WaTenant} from '../../helpers/wa.js'
 
 const FIXTURE_MESSAGE_ID = '0195f3a0-0000-7000-8000-000000000001'
 const drain: WorkerOptions = {...DEFAULT_WORKER_OPTIONS, stopWhenEmpty: true, sleep: 0, timeout: 30}
@@ -25,14 +25,14 @@ async function jobsOf(db: Database) {
   return db.knex('jobs').select('*').orderBy('id')
 }
 
-describeEachEngine('queue worker and WhatsApp send job', (ctx) => {
+describeEachEngine('queue worker and WhatsApp send job', {from: 'seeded', seed: {at: '2026-03-01T08:00:00Z'}}, (ctx) => {
   const clock = manualClock('2026-03-01T08:00:00Z')
   let db: Database
   let t: WaTenant
 
   before(async () => {
     db = await ctx.scratch.open()
-    t = await premiumTenantWithMock(db, clock)
+    t = await premiumDemoTenant(db, clock)
   })
   beforeEach(async () => {
     await db.knex('jobs').delete()

@@ -2,7 +2,6 @@ import {expect} from 'chai'
 
 import {fixedClock} from '../../../src/core/clock.js'
 import type {Database} from '../../../src/core/db/connection.js'
-import {migrate} from '../../../src/core/db/migrator.js'
 import {dueTasks, scheduleRun, slotRecords, type TaskExecutor, type TaskReport} from '../../../src/core/scheduler/runner.js'
 import {buildSchedule} from '../../../src/core/scheduler/schedule.js'
 import {describeEachEngine} from '../../helpers/engines.js'
@@ -32,13 +31,11 @@ const tasks = buildSchedule({
   },
 })
 
-describeEachEngine('scheduler: three runners over a simulated day (1,440 slots)', (ctx) => {
+describeEachEngine('scheduler: three runners over a simulated day (1,440 slots)', {from: 'migrated'}, (ctx) => {
   const runners: Database[] = []
 
   before(async function () {
     this.timeout(120_000)
-    const setup = await ctx.scratch.open()
-    await migrate(setup)
     for (let i = 0; i < 3; i++) {
       const db = await ctx.scratch.open()
       // Three SQLite connections in one process: better-sqlite3 would wait for a lock synchronously,
@@ -48,7 +45,7 @@ describeEachEngine('scheduler: three runners over a simulated day (1,440 slots)'
     }
   })
 
-  it('runs each (task, slot) exactly once, never overlaps a running task, and takes over a dead run after its lease', async function () {
+  it('runs each (task, slot) exactly once, never overlaps a running task, and takes over a dead run after its lease [slow]', async function () {
     this.timeout(300_000)
     const executions: Array<{task: string; slot: string; runner: number; start: number; end?: number}> = []
     const parkedLong: Array<{endAt: number; resolve: () => void; settled: Promise<unknown>}> = []
@@ -176,14 +173,13 @@ describeEachEngine('scheduler: three runners over a simulated day (1,440 slots)'
   })
 })
 
-describeEachEngine('scheduler: the lease heartbeat', (ctx) => {
+describeEachEngine('scheduler: the lease heartbeat', {from: 'migrated'}, (ctx) => {
   let a: Database
   let b: Database
 
   before(async function () {
     this.timeout(60_000)
     a = await ctx.scratch.open()
-    await migrate(a)
     b = await ctx.scratch.open()
     for (const db of [a, b]) if (db.dialect === 'sqlite') await db.knex.raw('PRAGMA busy_timeout = 0')
   })
@@ -218,7 +214,7 @@ describeEachEngine('scheduler: the lease heartbeat', (ctx) => {
     return {second: second.tasks[0].reason ?? second.tasks[0].outcome, first: done.tasks[0].error ?? done.tasks[0].outcome}
   }
 
-  it('keeps a long task leased while it runs, and without it the lease is taken over (and the first run is told)', async function () {
+  it('keeps a long task leased while it runs, and without it the lease is taken over (and the first run is told) [slow]', async function () {
     this.timeout(30_000)
     expect(await race(100, 0)).to.deep.equal({second: 'previous_run_still_running', first: 'ran'})
     // A heartbeat slower than the lease (a stalled runner): the lease expires, the next minute takes the

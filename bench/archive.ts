@@ -266,9 +266,10 @@ async function runLaundry(b: BulkDatabase, n: number, chunk: number, opts: Optio
     },
   )
   const failures: string[] = []
-  let out: any = {}
+  // The command's --json document, read defensively: a field may be missing when the run failed.
+  let out: {matched?: unknown; archived?: unknown; deleted?: unknown; recovered?: unknown; file?: unknown; manifest?: unknown} = {}
   try {
-    out = JSON.parse(run.stdout)
+    out = JSON.parse(run.stdout) as typeof out
   } catch {
     failures.push(`stdout is not one JSON document`)
   }
@@ -292,10 +293,10 @@ async function runLaundry(b: BulkDatabase, n: number, chunk: number, opts: Optio
     if (scan.lines !== n) failures.push(`archive file holds ${scan.lines} lines, expected ${n}`)
     const manifestFile = typeof out.manifest === 'string' ? out.manifest : `${result.file}.manifest.json`
     if (existsSync(manifestFile)) {
-      const manifest = JSON.parse(readFileSync(manifestFile, 'utf8'))
+      const manifest = JSON.parse(readFileSync(manifestFile, 'utf8')) as {rows?: unknown; bytes?: unknown; sha256?: unknown}
       manifestRows = Number(manifest.rows)
       if (manifestRows !== n) failures.push(`manifest rows ${manifestRows}, expected ${n}`)
-      if (manifest.bytes !== scan.bytes) failures.push(`manifest bytes ${manifest.bytes}, file has ${scan.bytes}`)
+      if (manifest.bytes !== scan.bytes) failures.push(`manifest bytes ${String(manifest.bytes)}, file has ${scan.bytes}`)
       if (manifest.sha256 !== scan.sha256) failures.push('manifest sha256 does not match the file')
     } else failures.push(`no manifest ${manifestFile}`)
   } else failures.push(`archive file ${result.file} missing`)
@@ -350,7 +351,7 @@ async function runPhases(b: BulkDatabase, n: number, chunk: number, pragmas: str
   const started = new Map<string, bigint>()
   const io = {writeSync: {count: 0, ns: 0n}, fsyncSync: {count: 0, ns: 0n}}
   const original = {writeSync: fs.writeSync, fsyncSync: fs.fsyncSync}
-  const timed = <F extends (...a: any[]) => any>(name: 'writeSync' | 'fsyncSync', f: F) =>
+  const timed = <F extends (...a: never[]) => unknown>(name: 'writeSync' | 'fsyncSync', f: F) =>
     ((...args: Parameters<F>) => {
       const t0 = process.hrtime.bigint()
       try {
@@ -455,7 +456,7 @@ async function runBaseline(b: BulkDatabase, n: number, chunk: number): Promise<B
     run = await runTimed([process.execPath, sqliteBaseline, b.name, out, cutoff, String(chunk)], {cwd: b.dir, env: childEnv({}), timeoutMs: CHILD_TIMEOUT_MS})
     if (run.code !== 0) failures.push(describeFailure(run, 'sqlite baseline'))
     try {
-      const o = JSON.parse(run.stdout)
+      const o = JSON.parse(run.stdout) as {archived: number; deleted: number; loopMs: number}
       copied = o.archived
       deleted = o.deleted
       loopSeconds = o.loopMs / 1000
@@ -639,8 +640,14 @@ async function main(): Promise<void> {
     await dropAll()
     process.exit(130)
   }
-  process.once('SIGINT', onSignal)
-  process.once('SIGTERM', onSignal)
+  const stop = (signal: NodeJS.Signals) => {
+    onSignal(signal).catch((error: unknown) => {
+      process.stderr.write(`bench/archive: could not drop the bench databases: ${String(error)}\n`)
+      process.exit(130)
+    })
+  }
+  process.once('SIGINT', stop)
+  process.once('SIGTERM', stop)
 
   try {
     for (const engine of opts.engines) {

@@ -37,6 +37,8 @@ import process from 'node:process'
 import {fileURLToPath} from 'node:url'
 
 import {systemClock} from '../src/core/clock.js'
+import type {Knex} from 'knex'
+
 import type {Database} from '../src/core/db/connection.js'
 import {premiumTenantWithMock} from '../test/helpers/wa.js'
 import {engineList, integerList, parseBenchArgs, positiveInteger} from './lib/args.mjs'
@@ -150,9 +152,9 @@ async function runBatch(commands: Array<{args: string[]}>, cwd: string, env: Nod
   return {ms: Math.max(...children.map((c) => c.exitMs)), children}
 }
 
-function parseChildJson(c: ChildResult, what: string): any {
+function parseChildJson(c: ChildResult, what: string): unknown {
   try {
-    return JSON.parse(c.stdout)
+    return JSON.parse(c.stdout) as unknown
   } catch {
     throw new Error(
       `${what}: stdout is not one JSON document (exit ${c.code}, signal ${c.signal})\n${c.stdout.slice(0, 2000)}\n--- stderr ---\n${c.stderr.slice(0, 2000)}`,
@@ -254,13 +256,13 @@ async function runLaundry(b: BenchDatabase, tenant: {tenantId: string; outletId:
   )
   const failures: string[] = []
   const results = batch.children.map((c, i) => {
-    const out = parseChildJson(c, `worker ${i + 1}`)
+    const out = parseChildJson(c, `worker ${i + 1}`) as {processed?: number; released?: number; failed?: number; stopReason?: string; error?: unknown}
     if (c.code !== 0) failures.push(`worker ${i + 1} exited ${c.code ?? c.signal}: ${JSON.stringify(out.error ?? out).slice(0, 300)}`)
     else if (out.stopReason !== 'empty') failures.push(`worker ${i + 1} stopped for ${out.stopReason}`)
-    return out as {processed?: number; released?: number; failed?: number}
+    return out
   })
   const sum = (k: 'processed' | 'released' | 'failed') => results.reduce((a, r) => a + Number(r[k] ?? 0), 0)
-  const count = async (q: ReturnType<Database['knex']>) => Number((await q.count({n: '*'}).first())?.n ?? 0)
+  const count = async (q: Knex.QueryBuilder) => Number(((await q.count({n: '*'}).first()) as {n?: unknown} | undefined)?.n ?? 0)
   const checks = {
     processedSum: sum('processed'),
     released: sum('released'),
@@ -395,15 +397,16 @@ async function main(): Promise<void> {
     await current?.drop().catch(() => {})
     process.exit(130)
   }
-  process.once('SIGINT', onSignal)
-  process.once('SIGTERM', onSignal)
+  const stop = (signal: NodeJS.Signals) => void onSignal(signal)
+  process.once('SIGINT', stop)
+  process.once('SIGTERM', stop)
 
   for (const engine of opts.engines) {
     log(opts, `${engine}: creating the database, migrating, seeding`)
     current = await createBenchDatabase(engine)
     try {
       const {db} = current
-      if (engine === 'pg') pgVersion = String((await db.knex.raw('show server_version')).rows[0].server_version)
+      if (engine === 'pg') pgVersion = String((await db.knex.raw<{rows: Array<{server_version: string}>}>('show server_version')).rows[0].server_version)
       const tenant = await premiumTenantWithMock(db, systemClock)
       for (const w of opts.workers) {
         await cleanTables(db)

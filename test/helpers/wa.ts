@@ -16,6 +16,13 @@ export interface WaProviderOptions {
   credentials?: Record<string, unknown>
 }
 
+/** The row a lookup by natural key must find, typed by the caller. */
+async function found<T>(what: string, query: PromiseLike<unknown>): Promise<T> {
+  const row = (await query) as T | undefined
+  if (row === undefined) throw new Error(`${what} not found: is the database seeded with the demo tenant?`)
+  return row
+}
+
 /** Migrates and seeds (demo tenant, on `clock`), then premiumDemoTenant: the WaApiTest setup on an empty database. */
 export async function premiumTenantWithMock(db: Database, clock: Clock, options: WaProviderOptions = {}): Promise<WaTenant> {
   await migrate(db)
@@ -29,17 +36,17 @@ export async function premiumTenantWithMock(db: Database, clock: Clock, options:
  */
 export async function premiumDemoTenant(db: Database, clock: Clock, options: WaProviderOptions = {}): Promise<WaTenant> {
   const now = toDbTimestamp(clock.now())
-  const tenant = await db.knex('tenants').where({name: 'Demo Laundry'}).first()
-  const premium = await db.knex('plans').where({key: 'premium'}).first()
+  const tenant = await found<{id: string}>('tenant Demo Laundry', db.knex('tenants').where({name: 'Demo Laundry'}).first())
+  const premium = await found<{id: number}>('plan premium', db.knex('plans').where({key: 'premium'}).first())
   await db.knex('tenants').where({id: tenant.id}).update({current_plan_id: premium.id})
-  const outlet = await db.knex('outlets').where({tenant_id: tenant.id}).first()
-  const admin = await db.knex('users').where({email: 'admin@demo.local'}).first()
+  const outlet = await found<{id: string}>('outlet of Demo Laundry', db.knex('outlets').where({tenant_id: tenant.id}).first())
+  const admin = await found<{id: number | string}>('user admin@demo.local', db.knex('users').where({email: 'admin@demo.local'}).first())
   const key = options.provider ?? 'mock'
-  let provider = await db.knex('wa_providers').where({key}).first()
-  if (!provider) {
+  const existing = (await db.knex('wa_providers').where({key}).first()) as {id: number | string} | undefined
+  if (!existing) {
     await db.knex('wa_providers').insert({key, name: 'HTTP Gateway', active: true, created_at: now, updated_at: now})
-    provider = await db.knex('wa_providers').where({key}).first()
   }
+  const provider = existing ?? (await found<{id: number | string}>(`provider ${key}`, db.knex('wa_providers').where({key}).first()))
   await db.knex('wa_provider_configs').where({tenant_id: tenant.id}).delete()
   await db.knex('wa_provider_configs').insert({
     id: uuid7(),
@@ -61,10 +68,11 @@ export async function insertOrder(
 ): Promise<string> {
   const now = toDbTimestamp(clock.now())
   const phone = order.phone ?? '6281233331111'
-  let customer = await db.knex('customers').where({tenant_id: t.tenantId, phone_normalized: phone}).first()
+  let customer = (await db.knex('customers').where({tenant_id: t.tenantId, phone_normalized: phone}).first()) as {id: string} | undefined
   if (!customer) {
-    customer = {id: uuid7(), tenant_id: t.tenantId, name: order.customer ?? 'Pelanggan WA', phone_normalized: phone, created_at: now, updated_at: now}
-    await db.knex('customers').insert(customer)
+    const row = {id: uuid7(), tenant_id: t.tenantId, name: order.customer ?? 'Pelanggan WA', phone_normalized: phone, created_at: now, updated_at: now}
+    await db.knex('customers').insert(row)
+    customer = row
   }
   const id = uuid7()
   await db.knex('orders').insert({

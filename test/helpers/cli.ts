@@ -174,15 +174,15 @@ export function startCli(args: string[], options: CliOptions & {detached?: boole
     },
     async exited(timeoutMs = 60_000) {
       if (exit) return exit
-      let timer: NodeJS.Timeout | undefined
-      const timeout = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => {
-          const output = describe()
-          void proc.kill().then(() => reject(new Error(`did not exit within ${timeoutMs} ms (killed): ${output}`)))
-        }, timeoutMs)
-      })
+      let timedOut = false
+      const timer = setTimeout(() => {
+        timedOut = true
+        void proc.kill()
+      }, timeoutMs)
       try {
-        return await Promise.race([exitPromise, timeout])
+        const result = await exitPromise
+        if (timedOut) throw new Error(`did not exit within ${timeoutMs} ms (killed): ${describe()}`)
+        return result
       } finally {
         clearTimeout(timer)
       }

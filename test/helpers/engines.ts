@@ -91,6 +91,8 @@ export interface ScratchDatabase {
 const TEMPLATE_PREFIX = 'laundry_ops_tpl_'
 const TEMPLATE_DIR_PREFIX = 'laundry-ops-tpl-'
 const TEMPLATE_COMMENT = 'laundry-ops test template'
+/** The host in a template's comment: a stale template is dropped only by a run on the host that made it. */
+const HOST = hostname().replace(/'/g, '')
 
 interface Template {
   dialect: Dialect
@@ -126,7 +128,7 @@ async function dropStalePgTemplates(): Promise<void> {
   )
   for (const {datname, note} of rows) {
     const owner = /^laundry-ops test template of pid (\d+) on (.*)$/.exec(note ?? '')
-    if (!owner || owner[2] !== hostname() || Number(owner[1]) === process.pid || processAlive(Number(owner[1]))) continue
+    if (!owner || owner[2] !== HOST || Number(owner[1]) === process.pid || processAlive(Number(owner[1]))) continue
     await adminQuery(`drop database if exists "${datname}" with (force)`)
   }
 }
@@ -171,7 +173,7 @@ async function buildTemplate(dialect: Dialect, key: string, options: ScratchOpti
   const name = `${TEMPLATE_PREFIX}${process.pid}_${key}`
   await adminQuery(`drop database if exists "${name}" with (force)`)
   await adminQuery(`create database "${name}"`)
-  await adminQuery(`comment on database "${name}" is '${TEMPLATE_COMMENT} of pid ${process.pid} on ${hostname().replace(/'/g, '')}'`)
+  await adminQuery(`comment on database "${name}" is '${TEMPLATE_COMMENT} of pid ${process.pid} on ${HOST}'`)
   await fillTemplate(parseDatabaseUrl(pgUrl(name), tmpdir()), options)
   return {dialect, source: name}
 }

@@ -82,17 +82,23 @@ export interface ScratchDatabase {
   drop(): Promise<void>
 }
 
-// Templates: migrated (and seeded) once per test run and copied for each suite that asks for one, instead
-// of migrating per suite. PostgreSQL: a database `laundry_ops_tpl_<pid>_<key>` copied with CREATE DATABASE
-// ... TEMPLATE; SQLite: a checkpointed file in a temp folder `laundry-ops-tpl-<pid>-*`, copied. Built lazily
-// (first use), dropped by the root hook at the end of the run (dropTemplates); templates a killed run left
-// behind are dropped by the next run, when it builds its first template.
+// Templates: migrated (and seeded) once per test process and copied for each suite that asks for one,
+// instead of migrating per suite. PostgreSQL: a database `laundry_ops_tpl_<run pid>_<key>` copied with
+// CREATE DATABASE ... TEMPLATE; SQLite: a checkpointed file in a temp folder `laundry-ops-tpl-<run pid>-*`,
+// copied. Built lazily (first use); dropped once the run ends (dropRunTemplates, the root hooks' global
+// teardown); templates a killed run left behind are dropped by the next run, when it builds its first one.
 
 const TEMPLATE_PREFIX = 'laundry_ops_tpl_'
 const TEMPLATE_DIR_PREFIX = 'laundry-ops-tpl-'
 const TEMPLATE_COMMENT = 'laundry-ops test template'
 /** The host in a template's comment: a stale template is dropped only by a run on the host that made it. */
 const HOST = hostname().replace(/'/g, '')
+/**
+ * The mocha process of this run. With --parallel each file runs in a worker process (MOCHA_WORKER_ID set),
+ * a child of it; the workers build their own templates, named after the run and the worker.
+ */
+const RUN_PID = process.env.MOCHA_WORKER_ID === undefined ? process.pid : process.ppid
+const WORKER = process.env.MOCHA_WORKER_ID === undefined ? '' : `w${process.env.MOCHA_WORKER_ID}_`
 
 interface Template {
   dialect: Dialect
@@ -128,7 +134,7 @@ async function dropStalePgTemplates(): Promise<void> {
   )
   for (const {datname, note} of rows) {
     const owner = /^laundry-ops test template of pid (\d+) on (.*)$/.exec(note ?? '')
-    if (!owner || owner[2] !== HOST || Number(owner[1]) === process.pid || processAlive(Number(owner[1]))) continue
+    if (!owner || owner[2] !== HOST || Number(owner[1]) === RUN_PID || processAlive(Number(owner[1]))) continue
     await adminQuery(`drop database if exists "${datname}" with (force)`)
   }
 }
@@ -136,7 +142,7 @@ async function dropStalePgTemplates(): Promise<void> {
 function removeStaleSqliteTemplates(): void {
   for (const name of readdirSync(tmpdir())) {
     const pid = new RegExp(`^${TEMPLATE_DIR_PREFIX}(\\d+)-`).exec(name)?.[1]
-    if (pid && Number(pid) !== process.pid && !processAlive(Number(pid))) rmSync(path.join(tmpdir(), name), {recursive: true, force: true})
+    if (pid && Number(pid) !== RUN_PID && !processAlive(Number(pid))) rmSync(path.join(tmpdir(), name), {recursive: true, force: true})
   }
 }
 
@@ -162,7 +168,7 @@ async function buildTemplate(dialect: Dialect, key: string, options: ScratchOpti
       sqliteStaleSwept = true
       removeStaleSqliteTemplates()
     }
-    sqliteTemplateDir ??= mkdtempSync(path.join(tmpdir(), `${TEMPLATE_DIR_PREFIX}${process.pid}-`))
+    sqliteTemplateDir ??= mkdtempSync(path.join(tmpdir(), `${TEMPLATE_DIR_PREFIX}${RUN_PID}-${WORKER}`))
     const file = path.join(sqliteTemplateDir, `${key}.sqlite`)
     await fillTemplate(parseDatabaseUrl(`sqlite:${file}`, sqliteTemplateDir), options)
     if (existsSync(`${file}-wal`)) throw new Error(`SQLite template ${file} kept its WAL file after the checkpoint`)
@@ -170,10 +176,10 @@ async function buildTemplate(dialect: Dialect, key: string, options: ScratchOpti
   }
   pgStaleSwept ??= dropStalePgTemplates()
   await pgStaleSwept
-  const name = `${TEMPLATE_PREFIX}${process.pid}_${key}`
+  const name = `${TEMPLATE_PREFIX}${RUN_PID}_${WORKER}${key}`
   await adminQuery(`drop database if exists "${name}" with (force)`)
   await adminQuery(`create database "${name}"`)
-  await adminQuery(`comment on database "${name}" is '${TEMPLATE_COMMENT} of pid ${process.pid} on ${HOST}'`)
+  await adminQuery(`comment on database "${name}" is '${TEMPLATE_COMMENT} of pid ${RUN_PID} on ${HOST}'`)
   await fillTemplate(parseDatabaseUrl(pgUrl(name), tmpdir()), options)
   return {dialect, source: name}
 }
@@ -190,15 +196,20 @@ function template(dialect: Dialect, options: ScratchOptions): Promise<Template> 
   return built
 }
 
-/** Drops every template this process built (root hook, after the whole run). */
-export async function dropTemplates(): Promise<void> {
-  const built = await Promise.allSettled([...templates.values()])
+/**
+ * Drops every template of this run, its workers' included (the root hooks' global teardown, which mocha
+ * runs once in the main process when the run ends, in parallel mode too).
+ */
+export async function dropRunTemplates(): Promise<void> {
   templates.clear()
-  for (const result of built) {
-    if (result.status === 'fulfilled' && result.value.dialect === 'pg') await adminQuery(`drop database if exists "${result.value.source}" with (force)`)
-  }
-  if (sqliteTemplateDir) rmSync(sqliteTemplateDir, {recursive: true, force: true})
   sqliteTemplateDir = undefined
+  for (const name of readdirSync(tmpdir())) {
+    if (name.startsWith(`${TEMPLATE_DIR_PREFIX}${RUN_PID}-`)) rmSync(path.join(tmpdir(), name), {recursive: true, force: true})
+  }
+  if (!(await pgAvailable())) return
+  const prefix = `${TEMPLATE_PREFIX}${RUN_PID}_`
+  const rows = await adminQuery<{datname: string}>(`select datname from pg_database where starts_with(datname, '${prefix}')`)
+  for (const {datname} of rows) await adminQuery(`drop database if exists "${datname}" with (force)`)
 }
 
 let counter = 0

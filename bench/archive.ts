@@ -56,6 +56,7 @@ import {fileURLToPath} from 'node:url'
 
 import {archiveAuditEvents} from '../src/core/audit/archive.js'
 import {toDbTimestamp} from '../src/core/clock.js'
+import {engineList, integerList, oneOf, parseBenchArgs} from './lib/args.mjs'
 import {type BenchEnvironment, benchFail, emitBenchmark, environment, environmentLines, fmt, pgFacts, table, progress} from './lib/bench-report.js'
 import {
   type AuditLayout,
@@ -116,43 +117,33 @@ function usage(): string {
 
 const fail: (message: string) => never = (message) => benchFail('archive', message)
 
-function parseArgs(argv: string[]): Options {
-  const opts: Options = {rows: DEFAULT_ROWS, chunks: DEFAULT_CHUNKS, engines: ['sqlite', 'pg'], json: false, phases: false, phasesPragmas: [], layout: 'random'}
-  const ints = (name: string, raw: string, min: number) => {
-    const list = raw.split(',').map(Number)
-    if (list.some((n) => !Number.isInteger(n) || n < min)) fail(`${name} takes integers >= ${min}, got '${raw}'`)
-    return list
+function parseOptions(argv: string[]): Options {
+  const args = parseBenchArgs(
+    'archive',
+    usage,
+    {
+      json: {type: 'boolean'},
+      phases: {type: 'boolean'},
+      layout: {type: 'string', parse: oneOf(['random', 'ordered'])},
+      'phases-pragma': {type: 'string', multiple: true},
+      rows: {type: 'string', parse: integerList(1)},
+      chunk: {type: 'string', parse: integerList(100)},
+      engines: {type: 'string', parse: engineList},
+      'cpu-prof': {type: 'string', parse: (raw) => path.resolve(raw)},
+    },
+    argv,
+  )
+  return {
+    rows: args.rows ?? DEFAULT_ROWS,
+    chunks: args.chunk ?? DEFAULT_CHUNKS,
+    engines: args.engines ?? ['sqlite', 'pg'],
+    json: args.json ?? false,
+    cpuProf: args['cpu-prof'],
+    // --phases-pragma implies --phases.
+    phases: (args.phases ?? false) || args['phases-pragma'] !== undefined,
+    phasesPragmas: args['phases-pragma'] ?? [],
+    layout: args.layout ?? 'random',
   }
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]
-    const value = (name: string) => {
-      if (arg.startsWith(`${name}=`)) return arg.slice(name.length + 1)
-      const v = argv[++i]
-      if (v === undefined) fail(`${name} needs a value\n${usage()}`)
-      return v
-    }
-    if (arg === '--json') opts.json = true
-    else if (arg === '--phases') opts.phases = true
-    else if (arg === '--layout' || arg.startsWith('--layout=')) {
-      const layout = value('--layout')
-      if (layout !== 'random' && layout !== 'ordered') fail(`--layout takes random or ordered, got '${layout}'`)
-      opts.layout = layout
-    } else if (arg === '--phases-pragma' || arg.startsWith('--phases-pragma=')) {
-      opts.phases = true
-      opts.phasesPragmas.push(value('--phases-pragma'))
-    } else if (arg === '--help' || arg === '-h') {
-      process.stdout.write(`${usage()}\n`)
-      process.exit(0)
-    } else if (arg === '--rows' || arg.startsWith('--rows=')) opts.rows = ints('--rows', value('--rows'), 1)
-    else if (arg === '--chunk' || arg.startsWith('--chunk=')) opts.chunks = ints('--chunk', value('--chunk'), 100)
-    else if (arg === '--engines' || arg.startsWith('--engines=')) {
-      const list = value('--engines').split(',')
-      if (list.some((e) => e !== 'sqlite' && e !== 'pg')) fail(`--engines takes sqlite and/or pg, got '${list.join(',')}'`)
-      opts.engines = list as Engine[]
-    } else if (arg === '--cpu-prof' || arg.startsWith('--cpu-prof=')) opts.cpuProf = path.resolve(value('--cpu-prof'))
-    else fail(`unknown argument '${arg}'\n${usage()}`)
-  }
-  return opts
 }
 
 const log = (opts: Options, message: string) => progress(opts.json, message)
@@ -275,9 +266,10 @@ async function runLaundry(b: BulkDatabase, n: number, chunk: number, opts: Optio
     },
   )
   const failures: string[] = []
-  let out: any = {}
+  // The command's --json document, read defensively: a field may be missing when the run failed.
+  let out: {matched?: unknown; archived?: unknown; deleted?: unknown; recovered?: unknown; file?: unknown; manifest?: unknown} = {}
   try {
-    out = JSON.parse(run.stdout)
+    out = JSON.parse(run.stdout) as typeof out
   } catch {
     failures.push(`stdout is not one JSON document`)
   }
@@ -301,10 +293,10 @@ async function runLaundry(b: BulkDatabase, n: number, chunk: number, opts: Optio
     if (scan.lines !== n) failures.push(`archive file holds ${scan.lines} lines, expected ${n}`)
     const manifestFile = typeof out.manifest === 'string' ? out.manifest : `${result.file}.manifest.json`
     if (existsSync(manifestFile)) {
-      const manifest = JSON.parse(readFileSync(manifestFile, 'utf8'))
+      const manifest = JSON.parse(readFileSync(manifestFile, 'utf8')) as {rows?: unknown; bytes?: unknown; sha256?: unknown}
       manifestRows = Number(manifest.rows)
       if (manifestRows !== n) failures.push(`manifest rows ${manifestRows}, expected ${n}`)
-      if (manifest.bytes !== scan.bytes) failures.push(`manifest bytes ${manifest.bytes}, file has ${scan.bytes}`)
+      if (manifest.bytes !== scan.bytes) failures.push(`manifest bytes ${String(manifest.bytes)}, file has ${scan.bytes}`)
       if (manifest.sha256 !== scan.sha256) failures.push('manifest sha256 does not match the file')
     } else failures.push(`no manifest ${manifestFile}`)
   } else failures.push(`archive file ${result.file} missing`)
@@ -359,7 +351,7 @@ async function runPhases(b: BulkDatabase, n: number, chunk: number, pragmas: str
   const started = new Map<string, bigint>()
   const io = {writeSync: {count: 0, ns: 0n}, fsyncSync: {count: 0, ns: 0n}}
   const original = {writeSync: fs.writeSync, fsyncSync: fs.fsyncSync}
-  const timed = <F extends (...a: any[]) => any>(name: 'writeSync' | 'fsyncSync', f: F) =>
+  const timed = <F extends (...a: never[]) => unknown>(name: 'writeSync' | 'fsyncSync', f: F) =>
     ((...args: Parameters<F>) => {
       const t0 = process.hrtime.bigint()
       try {
@@ -464,7 +456,7 @@ async function runBaseline(b: BulkDatabase, n: number, chunk: number): Promise<B
     run = await runTimed([process.execPath, sqliteBaseline, b.name, out, cutoff, String(chunk)], {cwd: b.dir, env: childEnv({}), timeoutMs: CHILD_TIMEOUT_MS})
     if (run.code !== 0) failures.push(describeFailure(run, 'sqlite baseline'))
     try {
-      const o = JSON.parse(run.stdout)
+      const o = JSON.parse(run.stdout) as {archived: number; deleted: number; loopMs: number}
       copied = o.archived
       deleted = o.deleted
       loopSeconds = o.loopMs / 1000
@@ -635,7 +627,7 @@ function report(env: BenchEnvironment, pg: string | null, opts: Options, rounds:
 }
 
 async function main(): Promise<void> {
-  const opts = parseArgs(process.argv.slice(2))
+  const opts = parseOptions(process.argv.slice(2))
   if (!existsSync(path.join(root, 'dist', 'index.js'))) fail('dist/index.js is missing: build first (npm run build)')
   if (opts.engines.includes('pg') && spawnSync('psql', ['--version']).status !== 0) fail('psql is needed for the PostgreSQL baseline')
   if (opts.cpuProf) mkdirSync(opts.cpuProf, {recursive: true})
@@ -648,8 +640,14 @@ async function main(): Promise<void> {
     await dropAll()
     process.exit(130)
   }
-  process.once('SIGINT', onSignal)
-  process.once('SIGTERM', onSignal)
+  const stop = (signal: NodeJS.Signals) => {
+    onSignal(signal).catch((error: unknown) => {
+      process.stderr.write(`bench/archive: could not drop the bench databases: ${String(error)}\n`)
+      process.exit(130)
+    })
+  }
+  process.once('SIGINT', stop)
+  process.once('SIGTERM', stop)
 
   try {
     for (const engine of opts.engines) {

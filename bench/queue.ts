@@ -37,8 +37,11 @@ import process from 'node:process'
 import {fileURLToPath} from 'node:url'
 
 import {systemClock} from '../src/core/clock.js'
+import type {Knex} from 'knex'
+
 import type {Database} from '../src/core/db/connection.js'
 import {premiumTenantWithMock} from '../test/helpers/wa.js'
+import {engineList, integerList, parseBenchArgs, positiveInteger} from './lib/args.mjs'
 import {type BenchEnvironment, benchFail, emitBenchmark, environment, fmt, table, progress} from './lib/bench-report.js'
 import {type BenchDatabase, cleanTables, countRows, createBenchDatabase, queueDummyJobs, queueMessages} from './lib/fixtures.js'
 
@@ -80,39 +83,28 @@ function usage(): string {
 
 const fail: (message: string) => never = (message) => benchFail('queue', message)
 
-function parseArgs(argv: string[]): Options {
-  const opts: Options = {messages: DEFAULT_MESSAGES, json: false, engines: ['sqlite', 'pg'], workers: [1, 4], analyze: true}
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]
-    const value = (name: string) => {
-      if (arg.startsWith(`${name}=`)) return arg.slice(name.length + 1)
-      const v = argv[++i]
-      if (v === undefined) fail(`${name} needs a value\n${usage()}`)
-      return v
-    }
-    if (arg === '--json') opts.json = true
-    else if (arg === '--no-analyze') opts.analyze = false
-    else if (arg === '--help' || arg === '-h') {
-      process.stdout.write(`${usage()}\n`)
-      process.exit(0)
-    } else if (arg === '--messages' || arg.startsWith('--messages=')) {
-      const raw = value('--messages')
-      const n = Number(raw)
-      if (!Number.isInteger(n) || n < 1) fail(`--messages needs a positive integer, got '${raw}'`)
-      opts.messages = n
-    } else if (arg === '--engines' || arg.startsWith('--engines=')) {
-      const list = value('--engines').split(',')
-      if (list.some((e) => e !== 'sqlite' && e !== 'pg')) fail(`--engines takes sqlite and/or pg, got '${list.join(',')}'`)
-      opts.engines = list as Engine[]
-    } else if (arg === '--workers' || arg.startsWith('--workers=')) {
-      const list = value('--workers').split(',').map(Number)
-      if (list.some((n) => !Number.isInteger(n) || n < 1)) fail(`--workers takes positive integers, got '${list.join(',')}'`)
-      opts.workers = list
-    } else if (arg === '--cpu-prof' || arg.startsWith('--cpu-prof=')) {
-      opts.cpuProf = path.resolve(value('--cpu-prof'))
-    } else fail(`unknown argument '${arg}'\n${usage()}`)
+function parseOptions(argv: string[]): Options {
+  const args = parseBenchArgs(
+    'queue',
+    usage,
+    {
+      json: {type: 'boolean'},
+      'no-analyze': {type: 'boolean'},
+      messages: {type: 'string', parse: positiveInteger},
+      engines: {type: 'string', parse: engineList},
+      workers: {type: 'string', parse: integerList(1, 'positive integers')},
+      'cpu-prof': {type: 'string', parse: (raw) => path.resolve(raw)},
+    },
+    argv,
+  )
+  return {
+    messages: args.messages ?? DEFAULT_MESSAGES,
+    json: args.json ?? false,
+    engines: args.engines ?? ['sqlite', 'pg'],
+    workers: args.workers ?? [1, 4],
+    cpuProf: args['cpu-prof'],
+    analyze: !args['no-analyze'],
   }
-  return opts
 }
 
 const log = (opts: Options, message: string) => progress(opts.json, message)
@@ -160,9 +152,9 @@ async function runBatch(commands: Array<{args: string[]}>, cwd: string, env: Nod
   return {ms: Math.max(...children.map((c) => c.exitMs)), children}
 }
 
-function parseChildJson(c: ChildResult, what: string): any {
+function parseChildJson(c: ChildResult, what: string): unknown {
   try {
-    return JSON.parse(c.stdout)
+    return JSON.parse(c.stdout) as unknown
   } catch {
     throw new Error(
       `${what}: stdout is not one JSON document (exit ${c.code}, signal ${c.signal})\n${c.stdout.slice(0, 2000)}\n--- stderr ---\n${c.stderr.slice(0, 2000)}`,
@@ -264,13 +256,13 @@ async function runLaundry(b: BenchDatabase, tenant: {tenantId: string; outletId:
   )
   const failures: string[] = []
   const results = batch.children.map((c, i) => {
-    const out = parseChildJson(c, `worker ${i + 1}`)
+    const out = parseChildJson(c, `worker ${i + 1}`) as {processed?: number; released?: number; failed?: number; stopReason?: string; error?: unknown}
     if (c.code !== 0) failures.push(`worker ${i + 1} exited ${c.code ?? c.signal}: ${JSON.stringify(out.error ?? out).slice(0, 300)}`)
     else if (out.stopReason !== 'empty') failures.push(`worker ${i + 1} stopped for ${out.stopReason}`)
-    return out as {processed?: number; released?: number; failed?: number}
+    return out
   })
   const sum = (k: 'processed' | 'released' | 'failed') => results.reduce((a, r) => a + Number(r[k] ?? 0), 0)
-  const count = async (q: ReturnType<Database['knex']>) => Number((await q.count({n: '*'}).first())?.n ?? 0)
+  const count = async (q: Knex.QueryBuilder) => Number(((await q.count({n: '*'}).first()) as {n?: unknown} | undefined)?.n ?? 0)
   const checks = {
     processedSum: sum('processed'),
     released: sum('released'),
@@ -392,7 +384,7 @@ function report(env: BenchEnvironment, opts: Options, pgVersion: string | null, 
 }
 
 async function main(): Promise<void> {
-  const opts = parseArgs(process.argv.slice(2))
+  const opts = parseOptions(process.argv.slice(2))
   if (!existsSync(path.join(root, 'dist', 'index.js'))) fail('dist/index.js is missing: build first (npm run build)')
   if (opts.cpuProf) mkdirSync(opts.cpuProf, {recursive: true})
   const env = environment(root)
@@ -405,15 +397,16 @@ async function main(): Promise<void> {
     await current?.drop().catch(() => {})
     process.exit(130)
   }
-  process.once('SIGINT', onSignal)
-  process.once('SIGTERM', onSignal)
+  const stop = (signal: NodeJS.Signals) => void onSignal(signal)
+  process.once('SIGINT', stop)
+  process.once('SIGTERM', stop)
 
   for (const engine of opts.engines) {
     log(opts, `${engine}: creating the database, migrating, seeding`)
     current = await createBenchDatabase(engine)
     try {
       const {db} = current
-      if (engine === 'pg') pgVersion = String((await db.knex.raw('show server_version')).rows[0].server_version)
+      if (engine === 'pg') pgVersion = String((await db.knex.raw<{rows: Array<{server_version: string}>}>('show server_version')).rows[0].server_version)
       const tenant = await premiumTenantWithMock(db, systemClock)
       for (const w of opts.workers) {
         await cleanTables(db)

@@ -41,9 +41,11 @@ import process from 'node:process'
 import {fileURLToPath} from 'node:url'
 
 import Sqlite from 'better-sqlite3'
+import type {Knex} from 'knex'
 import pg from 'pg'
 
 import {periodWindow, reconcileQuota} from '../src/core/quota/reconcile.js'
+import {engineList, parseBenchArgs, positiveInteger} from './lib/args.mjs'
 import {type BenchEnvironment, benchFail, emitBenchmark, environment, environmentLines, fmt, median, pgFacts, table, progress} from './lib/bench-report.js'
 import {type BulkDatabase, type Engine, createMigrated, dropAll, generateTenantsAndOrders, pgQuery} from './lib/bulk-db.js'
 import {childEnv, describeFailure, runTimed, type TimedRun} from './lib/timed-run.js'
@@ -84,36 +86,26 @@ function usage(): string {
 
 const fail: (message: string) => never = (message) => benchFail('reconcile', message)
 
-function parseArgs(argv: string[]): Options {
-  const opts: Options = {tenants: DEFAULT_TENANTS, orders: DEFAULT_ORDERS, engines: ['sqlite', 'pg'], json: false}
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]
-    const value = (name: string) => {
-      if (arg.startsWith(`${name}=`)) return arg.slice(name.length + 1)
-      const v = argv[++i]
-      if (v === undefined) fail(`${name} needs a value\n${usage()}`)
-      return v
-    }
-    const int = (name: string) => {
-      const raw = value(name)
-      const n = Number(raw)
-      if (!Number.isInteger(n) || n < 1) fail(`${name} needs a positive integer, got '${raw}'`)
-      return n
-    }
-    if (arg === '--json') opts.json = true
-    else if (arg === '--help' || arg === '-h') {
-      process.stdout.write(`${usage()}\n`)
-      process.exit(0)
-    } else if (arg === '--tenants' || arg.startsWith('--tenants=')) opts.tenants = int('--tenants')
-    else if (arg === '--orders' || arg.startsWith('--orders=')) opts.orders = int('--orders')
-    else if (arg === '--engines' || arg.startsWith('--engines=')) {
-      const list = value('--engines').split(',')
-      if (list.some((e) => e !== 'sqlite' && e !== 'pg')) fail(`--engines takes sqlite and/or pg, got '${list.join(',')}'`)
-      opts.engines = list as Engine[]
-    } else if (arg === '--cpu-prof' || arg.startsWith('--cpu-prof=')) opts.cpuProf = path.resolve(value('--cpu-prof'))
-    else fail(`unknown argument '${arg}'\n${usage()}`)
+function parseOptions(argv: string[]): Options {
+  const args = parseBenchArgs(
+    'reconcile',
+    usage,
+    {
+      json: {type: 'boolean'},
+      tenants: {type: 'string', parse: positiveInteger},
+      orders: {type: 'string', parse: positiveInteger},
+      engines: {type: 'string', parse: engineList},
+      'cpu-prof': {type: 'string', parse: (raw) => path.resolve(raw)},
+    },
+    argv,
+  )
+  return {
+    tenants: args.tenants ?? DEFAULT_TENANTS,
+    orders: args.orders ?? DEFAULT_ORDERS,
+    engines: args.engines ?? ['sqlite', 'pg'],
+    json: args.json ?? false,
+    cpuProf: args['cpu-prof'],
   }
-  return opts
 }
 
 const log = (opts: Options, message: string) => progress(opts.json, message)
@@ -171,7 +163,7 @@ async function bareAggregate(b: BulkDatabase, start: string, end: string): Promi
   await client.connect()
   try {
     const t0 = process.hrtime.bigint()
-    const {rows} = await client.query(sql, [start, end])
+    const {rows} = await client.query<{tenant_id: unknown; n: unknown}>(sql, [start, end])
     const s = seconds(t0)
     return {seconds: s, counts: new Map(rows.map((r) => [String(r.tenant_id), Number(r.n)]))}
   } finally {
@@ -220,20 +212,21 @@ async function runLaundry(
     {cwd: b.dir, env: childEnv({DATABASE_URL: b.url}), timeoutMs: CHILD_TIMEOUT_MS, pgDatabase: b.engine === 'pg' ? b.name : undefined},
   )
   const failures: string[] = []
-  let out: any = {}
+  // The command's --json document, read defensively: a field may be missing when the run failed.
+  let out: {tenants?: unknown; updated?: unknown; period?: unknown} = {}
   try {
-    out = JSON.parse(t.stdout)
+    out = JSON.parse(t.stdout) as typeof out
   } catch {
     failures.push('stdout is not one JSON document')
   }
   if (t.code !== 0) failures.push(describeFailure(t, `quota reconcile (${label})`))
-  const tenants: Array<{id: string; orders: number; previous: number | null}> = Array.isArray(out.tenants) ? out.tenants : []
+  const tenants = (Array.isArray(out.tenants) ? out.tenants : []) as Array<{id: string; orders: number; previous: number | null}>
   const orders = new Map(tenants.map((x) => [x.id, Number(x.orders)]))
   const ordersSum = tenants.reduce((a, x) => a + Number(x.orders), 0)
   const previousNull = tenants.filter((x) => x.previous === null).length
   if (tenants.length !== opts.tenants) failures.push(`${tenants.length} tenants reported, expected ${opts.tenants}`)
-  if (out.updated !== opts.tenants) failures.push(`updated ${out.updated}, expected ${opts.tenants}`)
-  if (out.period !== PERIOD) failures.push(`period ${out.period}`)
+  if (out.updated !== opts.tenants) failures.push(`updated ${String(out.updated)}, expected ${opts.tenants}`)
+  if (out.period !== PERIOD) failures.push(`period ${String(out.period)}`)
   if (ordersSum !== expect.ordersInPeriod) failures.push(`per-tenant counts add up to ${ordersSum}, the month has ${expect.ordersInPeriod} orders`)
   const mismatched = tenants.filter((x) => (expect.perTenant.get(x.id) ?? 0) !== Number(x.orders)).length
   if (mismatched) failures.push(`${mismatched} tenants differ from the bare aggregate`)
@@ -322,14 +315,14 @@ async function benchEngine(engine: Engine, opts: Options): Promise<EngineResult>
           if (r.tenants.length !== opts.tenants) failures.push(`dry-run read returned ${r.tenants.length} tenants`)
         }
         if (captured && db.dialect === 'sqlite') {
-          const raw = (await db.knex.raw(`explain query plan ${captured.sql}`, captured.bindings as any)) as Array<{detail: string}>
+          const raw = await db.knex.raw<Array<{detail: string}>>(`explain query plan ${captured.sql}`, captured.bindings as Knex.RawBinding[])
           plan = raw.map((x) => x.detail)
         } else if (captured) {
           // knex hands pg the statement with $n placeholders: run EXPLAIN with the driver itself.
           const client = new pg.Client({connectionString: b.url})
           await client.connect()
           try {
-            plan = (await client.query(`explain ${captured.sql}`, captured.bindings)).rows.map((x) => String(x['QUERY PLAN']))
+            plan = (await client.query<{'QUERY PLAN': string}>(`explain ${captured.sql}`, captured.bindings)).rows.map((x) => String(x['QUERY PLAN']))
           } finally {
             await client.end()
           }
@@ -468,7 +461,7 @@ function report(env: BenchEnvironment, pgVersion: string | null, opts: Options, 
 }
 
 async function main(): Promise<void> {
-  const opts = parseArgs(process.argv.slice(2))
+  const opts = parseOptions(process.argv.slice(2))
   if (!existsSync(path.join(root, 'dist', 'index.js'))) fail('dist/index.js is missing: build first (npm run build)')
   if (opts.cpuProf) mkdirSync(opts.cpuProf, {recursive: true})
   const env = environment(root)
@@ -479,8 +472,14 @@ async function main(): Promise<void> {
     await dropAll()
     process.exit(130)
   }
-  process.once('SIGINT', onSignal)
-  process.once('SIGTERM', onSignal)
+  const stop = (signal: NodeJS.Signals) => {
+    onSignal(signal).catch((error: unknown) => {
+      process.stderr.write(`bench/reconcile: could not drop the bench databases: ${String(error)}\n`)
+      process.exit(130)
+    })
+  }
+  process.once('SIGINT', stop)
+  process.once('SIGTERM', stop)
   try {
     for (const engine of opts.engines) {
       if (engine === 'pg') pgVersion = await pgFacts((sql) => pgQuery(sql))

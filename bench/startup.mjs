@@ -20,6 +20,8 @@ import path from 'node:path'
 import process from 'node:process'
 import {fileURLToPath} from 'node:url'
 
+import {parseBenchArgs, positiveInteger} from './lib/args.mjs'
+
 const WARMUP_ROUNDS = 3
 const DEFAULT_RUNS = 20
 // Targets from the spec: `--version` and `--help` no slower than `php artisan --version`
@@ -45,22 +47,9 @@ function fail(message) {
   process.exit(1)
 }
 
-function parseArgs(argv) {
-  const opts = {runs: DEFAULT_RUNS, json: false}
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]
-    if (arg === '--json') opts.json = true
-    else if (arg === '--help' || arg === '-h') {
-      process.stdout.write(`${usage()}\n`)
-      process.exit(0)
-    } else if (arg === '--runs' || arg.startsWith('--runs=')) {
-      const raw = arg === '--runs' ? argv[++i] : arg.slice('--runs='.length)
-      const n = Number(raw)
-      if (!Number.isInteger(n) || n < 1) fail(`--runs needs a positive integer, got '${raw ?? ''}'\n${usage()}`)
-      opts.runs = n
-    } else fail(`unknown argument '${arg}'\n${usage()}`)
-  }
-  return opts
+function parseOptions(argv) {
+  const args = parseBenchArgs('startup', usage, {runs: {type: 'string', parse: positiveInteger}, json: {type: 'boolean'}}, argv)
+  return {runs: args.runs ?? DEFAULT_RUNS, json: args.json ?? false}
 }
 
 /** Spawns one command, returns its wall time in ms; any non-zero exit is fatal. */
@@ -96,7 +85,7 @@ const round1 = (x) => Math.round(x * 10) / 10
 const round2 = (x) => Math.round(x * 100) / 100
 
 function main() {
-  const opts = parseArgs(process.argv.slice(2))
+  const opts = parseOptions(process.argv.slice(2))
   const notes = []
 
   if (!existsSync(path.join(root, 'dist', 'index.js'))) fail('dist/index.js is missing: run `npm run build` first')

@@ -27,7 +27,9 @@ export function environment(root: string): BenchEnvironment {
   try {
     commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], {cwd: root, encoding: 'utf8'}).trim()
     dirty = execFileSync('git', ['status', '--porcelain', '--', 'src'], {cwd: root, encoding: 'utf8'}).split('\n').filter(Boolean)
-  } catch {}
+  } catch {
+    // Not a git checkout (a packed copy): the commit stays unknown.
+  }
   const dist = path.join(root, 'dist', 'index.js')
   return {
     date: new Date().toISOString(),
@@ -62,7 +64,7 @@ export async function pgFacts(query: (sql: string) => Promise<Array<Record<strin
   )
   const r = rows[0]
   const version = String(r.v).split(' ').slice(0, 2).join(' ')
-  return `${version} (shared_buffers ${r.sb}, work_mem ${r.wm}, synchronous_commit ${r.sc}, max_wal_size ${r.mw})`
+  return `${version} (shared_buffers ${String(r.sb)}, work_mem ${String(r.wm)}, synchronous_commit ${String(r.sc)}, max_wal_size ${String(r.mw)})`
 }
 
 export const fmt = (x: number, digits = 0) =>

@@ -50,7 +50,7 @@ export async function pgQuery(sql: string, params: unknown[] = [], database = 'p
   const client = new pg.Client({connectionString: pgUrl(database), connectionTimeoutMillis: 5000})
   await client.connect()
   try {
-    return (await client.query(sql, params)).rows
+    return (await client.query<Record<string, unknown>>(sql, params)).rows
   } finally {
     await client.end()
   }
@@ -175,7 +175,7 @@ export async function generateAuditEvents(
         : `lower(printf('%08x-%04x-7', ms >> 16, ms & 65535) || substr(hex(randomblob(2)), 2) || '-' ||
              substr('89ab', 1 + (abs(random()) % 4), 1) || substr(hex(randomblob(2)), 2) || '-' || hex(randomblob(6)))`
     // A bigger page cache for the generation only (this connection); the measured runs use their own.
-    const [{cache_size: cache}] = await db.knex.raw('pragma cache_size')
+    const [{cache_size: cache}] = await db.knex.raw<Array<{cache_size: number}>>('pragma cache_size')
     await db.knex.raw('pragma cache_size = -262144')
     await db.knex.raw(
       `with recursive s(i) as (select 0 union all select i + 1 from s where i < ?)
@@ -236,10 +236,10 @@ export interface OrdersShape {
 export async function generateTenantsAndOrders(db: Database, s: OrdersShape): Promise<void> {
   const k = db.knex
   const stamp = '2025-12-01 00:00:00'
-  const plan = await k('plans').where({key: 'standard'}).first('id')
+  const plan = await k('plans').where({key: 'standard'}).first<{id: number} | undefined>('id')
   if (!plan) throw new Error('plan standard missing: seed the reference data first')
   if (db.dialect === 'sqlite') {
-    const [{cache_size: cache}] = await k.raw('pragma cache_size')
+    const [{cache_size: cache}] = await k.raw<Array<{cache_size: number}>>('pragma cache_size')
     await k.raw('pragma cache_size = -262144')
     const series = (n: number) => `with recursive s(i) as (select 1 union all select i + 1 from s where i < ${Number(n)})`
     await k.raw(

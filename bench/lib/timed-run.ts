@@ -59,7 +59,9 @@ function backendPids(database: string): string[] {
     try {
       const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8')
       if (/^postgres: (?:\S+: )?\S+ (\S+) /.exec(cmd)?.[1] === database) pids.push(pid)
-    } catch {}
+    } catch {
+      // The process ended between the listing and the read.
+    }
   }
   return pids
 }
@@ -149,8 +151,10 @@ export function childEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
 export function describeFailure(run: TimedRun, what: string): string {
   const clip = (m: string) => (m.length > 500 ? `${m.slice(0, 200)} ... (${m.length} characters) ... ${m.slice(-250)}` : m)
   try {
-    const error = JSON.parse(run.stdout).error as {code?: string; message?: string} | undefined
+    const {error} = JSON.parse(run.stdout) as {error?: {code?: string; message?: string}}
     if (error) return `${what} exited ${run.code ?? run.signal}: ${error.code}: ${clip(String(error.message ?? ''))}`
-  } catch {}
+  } catch {
+    // Not a JSON document: the output's last lines below.
+  }
   return `${what} exited ${run.code ?? run.signal}: ${clip((run.stdout.trim() || run.stderr.trim()).split('\n').slice(-6).join(' | '))}`
 }

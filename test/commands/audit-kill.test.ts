@@ -1,44 +1,30 @@
-import {spawn} from 'node:child_process'
 import {existsSync, readdirSync, readFileSync} from 'node:fs'
 import path from 'node:path'
 
 import {expect} from 'chai'
 
 import {archivedIds, sha256} from '../../src/core/audit/archive-files.js'
-import {migrate} from '../../src/core/db/migrator.js'
-import {BIN} from '../helpers/cli.js'
+import {type CliExit, startCli} from '../helpers/cli.js'
 import {describeEachEngine} from '../helpers/engines.js'
 import {insertAuditEvents} from '../helpers/audit.js'
 
 const ROWS = 100_000
 const KILLS = 20
 
-function runArchiver(
-  env: Record<string, string>,
-  cwd: string,
-  killAfterMs?: number,
-): Promise<{code: number | null; signal: NodeJS.Signals | null; stderr: string}> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [BIN, 'audit', 'archive', '--days', '90', '--chunk', '100', '--json'], {
-      cwd,
-      env: {...process.env, ...env},
-      stdio: ['ignore', 'ignore', 'pipe'],
-    })
-    let stderr = ''
-    child.stderr.on('data', (d) => (stderr += d))
-    const timer = killAfterMs === undefined ? undefined : setTimeout(() => child.kill('SIGKILL'), killAfterMs)
-    child.on('close', (code, signal) => {
-      clearTimeout(timer)
-      resolve({code, signal, stderr})
-    })
-  })
+async function runArchiver(env: Record<string, string>, cwd: string, killAfterMs?: number): Promise<CliExit> {
+  const archiver = startCli(['audit', 'archive', '--days', '90', '--chunk', '100', '--json'], {cwd, env})
+  const timer = killAfterMs === undefined ? undefined : setTimeout(() => archiver.signal('SIGKILL'), killAfterMs)
+  try {
+    return await archiver.exited(600_000)
+  } finally {
+    clearTimeout(timer)
+  }
 }
 
-describeEachEngine('audit archive killed with SIGKILL at random moments', (ctx) => {
+describeEachEngine('audit archive killed with SIGKILL at random moments [slow]', {from: 'migrated'}, (ctx) => {
   it(`loses no row and, after a rerun, archives none twice (${KILLS} kills over ${ROWS.toLocaleString('en')} rows, refilled when a run empties the table)`, async function () {
     this.timeout(900_000)
     const db = await ctx.scratch.open()
-    await migrate(db)
     const all = await insertAuditEvents(db, ROWS, {now: new Date(), minDays: 91, maxDays: 400})
     const storage = path.join(ctx.scratch.dir, 'storage')
     const dir = path.join(storage, 'app', 'audit-archives')

@@ -3,7 +3,7 @@ import {expect} from 'chai'
 import {parseJson, runCli} from '../helpers/cli.js'
 import {describeEachEngine} from '../helpers/engines.js'
 
-describeEachEngine('concurrent db migrate and db seed processes', (ctx) => {
+describeEachEngine('concurrent db migrate and db seed processes [slow]', (ctx) => {
   it('apply each migration once and seed each row once', async () => {
     const env = {DATABASE_URL: ctx.scratch.url}
     const cwd = ctx.scratch.dir

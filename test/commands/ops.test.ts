@@ -4,21 +4,17 @@ import path from 'node:path'
 import {expect} from 'chai'
 
 import type {Database} from '../../src/core/db/connection.js'
-import {migrate} from '../../src/core/db/migrator.js'
-import {seedDatabase} from '../../src/core/db/seeds/index.js'
 import {parseJson, runCli} from '../helpers/cli.js'
 import {describeEachEngine} from '../helpers/engines.js'
 import {insertAuditEvents} from '../helpers/audit.js'
 
-describeEachEngine('ops commands through the CLI', (ctx) => {
+describeEachEngine('ops commands through the CLI', {from: 'seeded'}, (ctx) => {
   let db: Database
   let env: Record<string, string>
   let cwd: string
 
   before(async () => {
     db = await ctx.scratch.open()
-    await migrate(db)
-    await seedDatabase(db, {env: 'local'})
     cwd = ctx.scratch.dir
     env = {DATABASE_URL: ctx.scratch.url, LAUNDRY_OPS_STORAGE: path.join(cwd, 'storage')}
   })

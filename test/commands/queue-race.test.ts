@@ -8,7 +8,7 @@ import {sendWaJobPayload} from '../../src/core/queue/payload.js'
 import {parseJson, runCli} from '../helpers/cli.js'
 import {describeEachEngine} from '../helpers/engines.js'
 import {startGateway, type TestGateway} from '../helpers/gateway.js'
-import {manualClock, premiumTenantWithMock} from '../helpers/wa.js'
+import {manualClock, premiumDemoTenant} from '../helpers/wa.js'
 
 /** Queues `count` messages whose body is their own id, so the gateway can count sends per message. */
 async function queueMessages(db: Database, tenantId: string, outletId: string, count: number): Promise<string[]> {
@@ -43,7 +43,7 @@ async function queueMessages(db: Database, tenantId: string, outletId: string, c
   return ids
 }
 
-describeEachEngine('4 worker processes racing over the same queue', (ctx) => {
+describeEachEngine('4 worker processes racing over the same queue [slow]', {from: 'seeded'}, (ctx) => {
   let gateway: TestGateway
   before(async () => {
     gateway = await startGateway(() => ({status: 200}))
@@ -54,7 +54,7 @@ describeEachEngine('4 worker processes racing over the same queue', (ctx) => {
     const count = ctx.dialect === 'pg' ? 5000 : 1000
     this.timeout(180_000)
     const db = await ctx.scratch.open()
-    const t = await premiumTenantWithMock(db, manualClock(new Date().toISOString()), {provider: 'http', credentials: {url: gateway.url, token: 'race'}})
+    const t = await premiumDemoTenant(db, manualClock(new Date().toISOString()), {provider: 'http', credentials: {url: gateway.url, token: 'race'}})
     const ids = await queueMessages(db, t.tenantId, t.outletId, count)
     const env = {DATABASE_URL: ctx.scratch.url}
     const workers = await Promise.all(

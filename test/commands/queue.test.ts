@@ -1,4 +1,3 @@
-import {spawn} from 'node:child_process'
 import {readFileSync} from 'node:fs'
 import path from 'node:path'
 
@@ -7,24 +6,16 @@ import {expect} from 'chai'
 import type {Database} from '../../src/core/db/connection.js'
 import {pushJob} from '../../src/core/queue/database-queue.js'
 import {sendWaJobPayload} from '../../src/core/queue/payload.js'
-import {BIN, parseJson, ROOT, runCli} from '../helpers/cli.js'
+import {parseJson, ROOT, runCli, startCli} from '../helpers/cli.js'
 import {describeEachEngine} from '../helpers/engines.js'
 import {startGateway, type TestGateway} from '../helpers/gateway.js'
-import {insertMessage, manualClock, premiumTenantWithMock, type WaTenant} from '../helpers/wa.js'
+import {insertMessage, manualClock, premiumDemoTenant, type WaTenant} from '../helpers/wa.js'
 
 const FIXTURE_MESSAGE_ID = '0195f3a0-0000-7000-8000-000000000001'
 
 /** A worker as a supervisor runs it: a child process we can signal. */
 function startWorker(args: string[], env: Record<string, string>, cwd: string) {
-  const child = spawn(process.execPath, [BIN, 'queue', 'work', ...args], {cwd, env: {...process.env, NO_COLOR: '1', ...env}, stdio: ['ignore', 'pipe', 'pipe']})
-  let stdout = ''
-  let stderr = ''
-  child.stdout.on('data', (d) => (stdout += d))
-  child.stderr.on('data', (d) => (stderr += d))
-  const exited = new Promise<{code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string}>((resolve) =>
-    child.on('close', (code, signal) => resolve({code, signal, stdout, stderr})),
-  )
-  return {child, exited}
+  return startCli(['queue', 'work', ...args], {cwd, env})
 }
 
 async function pushSend(db: Database, id: string) {
@@ -32,7 +23,7 @@ async function pushSend(db: Database, id: string) {
   await pushJob(db.knex, {queue: 'messaging', payload: sendWaJobPayload({waMessageId: id, now}), now})
 }
 
-describeEachEngine('laundry-ops queue (CLI)', (ctx) => {
+describeEachEngine('laundry-ops queue (CLI)', {from: 'seeded'}, (ctx) => {
   const clock = manualClock(new Date().toISOString())
   let db: Database
   let t: WaTenant
@@ -47,7 +38,7 @@ describeEachEngine('laundry-ops queue (CLI)', (ctx) => {
       firstRequest?.()
       return {status: 200, delayMs: 1500}
     })
-    t = await premiumTenantWithMock(db, clock)
+    t = await premiumDemoTenant(db, clock)
     env = {DATABASE_URL: ctx.scratch.url}
   })
   after(() => gateway.close())
@@ -148,8 +139,8 @@ describeEachEngine('laundry-ops queue (CLI)', (ctx) => {
     for (const id of ids) await pushSend(db, id)
     const worker = startWorker(['--sleep', '0.2'], env, ctx.scratch.dir)
     await gatewayReached
-    worker.child.kill('SIGTERM')
-    const exit = await worker.exited
+    worker.signal('SIGTERM')
+    const exit = await worker.exited()
     expect(exit.code, exit.stderr).to.equal(0)
     expect(exit.stderr).to.match(/SIGTERM received: finishing the job in hand/)
     const statuses = await db.knex('wa_messages').whereIn('id', ids).orderBy('created_at').orderBy('id').select('id', 'status')
@@ -164,21 +155,21 @@ describeEachEngine('laundry-ops queue (CLI)', (ctx) => {
     await gatewayReached
     const restart = await runCli(['queue', 'restart'], {cwd: ctx.scratch.dir, env})
     expect(restart.stdout).to.equal('Broadcasting queue restart signal.\n')
-    const exit = await worker.exited
+    const exit = await worker.exited()
     expect(exit.code, exit.stderr).to.equal(0)
     expect(JSON.parse(exit.stdout)).to.deep.include({processed: 1, stop_reason: 'restart'})
     expect(await db.knex('jobs').count({n: '*'}).first()).to.satisfy((r: {n: unknown}) => Number(r.n) === 1)
   })
 
-  it('SIGKILL while holding a job: the job is reclaimed after retry_after and completed', async () => {
+  it('SIGKILL while holding a job: the job is reclaimed after retry_after and completed [slow]', async () => {
     await useProvider('http')
     const id = await insertMessage(db, t, clock, {})
     await pushSend(db, id)
     const fastEnv = {...env, DB_QUEUE_RETRY_AFTER: '3'}
     const worker = startWorker(['--sleep', '0.2', '--timeout', '2'], fastEnv, ctx.scratch.dir)
     await gatewayReached
-    worker.child.kill('SIGKILL')
-    expect((await worker.exited).signal).to.equal('SIGKILL')
+    worker.signal('SIGKILL')
+    expect((await worker.exited()).signal).to.equal('SIGKILL')
     const [held] = await db.knex('jobs').select('reserved_at', 'attempts')
     expect(held.reserved_at).to.not.equal(null)
     // Still reserved: another worker leaves it alone ...

@@ -1,4 +1,3 @@
-import {type ChildProcess, spawn} from 'node:child_process'
 import {existsSync, readFileSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
 import {pathToFileURL} from 'node:url'
@@ -7,7 +6,8 @@ import {expect} from 'chai'
 
 import type {Database} from '../../src/core/db/connection.js'
 import {type RunReport, slotRecords} from '../../src/core/scheduler/runner.js'
-import {BIN, parseJson, ROOT, runCli} from '../helpers/cli.js'
+import {ensureStorageFolders} from '../../src/core/storage/layout.js'
+import {type CliExit, type CliProcess, parseJson, ROOT, runCli, startCli} from '../helpers/cli.js'
 import {describeEachEngine} from '../helpers/engines.js'
 
 const HOUR = Date.parse('2026-11-22T10:00:00Z')
@@ -15,48 +15,36 @@ const PREFIX = 'laravel_cache_'
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
 interface Runner {
-  child: ChildProcess
+  proc: CliProcess
   minute: number
-  stdout: string
-  code: number | null | undefined
+  /** Set once the runner has exited. */
+  exit?: CliExit
   exited: Promise<void>
 }
 
-function env(url: string, schedule: string): NodeJS.ProcessEnv {
-  const out: NodeJS.ProcessEnv = {}
-  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('LAUNDRY_OPS_') && !k.startsWith('DATABASE_URL') && k !== 'DEBUG') out[k] = v
-  return {...out, NO_COLOR: '1', DATABASE_URL: url, LAUNDRY_OPS_SCHEDULE: schedule}
+function env(url: string, schedule: string): Record<string, string> {
+  return {DATABASE_URL: url, LAUNDRY_OPS_SCHEDULE: schedule}
 }
 
 /** A real `schedule run` process for the simulated minute, in its own process group (so a kill takes its task too). */
-function startRunner(cwd: string, environment: NodeJS.ProcessEnv, minute: number, offsetSeconds: number): Runner {
+function startRunner(cwd: string, environment: Record<string, string>, minute: number, offsetSeconds: number): Runner {
   const at = new Date(HOUR + minute * 60_000 + offsetSeconds * 1000).toISOString()
-  const child = spawn(process.execPath, [BIN, 'schedule', 'run', '--at', at, '--json'], {
-    cwd,
-    env: environment,
-    stdio: ['ignore', 'pipe', 'pipe'],
-    detached: true,
+  const proc = startCli(['schedule', 'run', '--at', at, '--json'], {cwd, env: environment, detached: true})
+  const runner: Runner = {proc, minute, exited: Promise.resolve()}
+  runner.exited = proc.exited(300_000).then((exit) => {
+    runner.exit = exit
   })
-  const runner: Runner = {child, minute, stdout: '', code: undefined, exited: Promise.resolve()}
-  child.stdout.on('data', (d: Buffer) => (runner.stdout += d.toString()))
-  child.stderr.resume()
-  runner.exited = new Promise((resolve) =>
-    child.on('close', (code) => {
-      runner.code = code
-      resolve()
-    }),
-  )
   return runner
 }
 
-describeEachEngine('schedule run: real runner processes over a simulated hour', (ctx) => {
+describeEachEngine('schedule run: real runner processes over a simulated hour', {from: 'seeded'}, (ctx) => {
   let db: Database
   let schedule: string
 
   before(async function () {
     this.timeout(120_000)
-    const fresh = await runCli(['db', 'fresh', '--seed', '--force'], {cwd: ctx.scratch.dir, env: {DATABASE_URL: ctx.scratch.url}})
-    expect(fresh.code, fresh.stderr).to.equal(0)
+    // A seeded database, and the storage folders `db fresh --seed` would have made.
+    ensureStorageFolders(path.join(ctx.scratch.dir, 'storage'))
     db = await ctx.scratch.open()
     schedule = path.join(ctx.scratch.dir, 'schedule.json')
     writeFileSync(
@@ -74,7 +62,7 @@ describeEachEngine('schedule run: real runner processes over a simulated hour', 
     )
   })
 
-  it('runs each (task, minute) once across three runners, never beside itself, and takes over a killed run', async function () {
+  it('runs each (task, minute) once across three runners, never beside itself, and takes over a killed run [slow]', async function () {
     this.timeout(600_000)
     const environment = env(ctx.scratch.url, schedule)
     const runners: Runner[] = []
@@ -91,9 +79,9 @@ describeEachEngine('schedule run: real runner processes over a simulated hour', 
         }
         expect(record, 'victim@10:30 started').to.not.equal(undefined)
         const pid = Number(record!.runner.split(':')[2])
-        const victimRunner = batch.find((r) => r.child.pid === pid)!
+        const victimRunner = batch.find((r) => r.proc.pid === pid)!
         expect(victimRunner, 'the runner of victim@10:30 is one of this minute').to.not.equal(undefined)
-        process.kill(-pid, 'SIGKILL')
+        victimRunner.proc.signal('SIGKILL', {group: true})
         killed = {owner: record!.runner, runner: victimRunner}
       }
       await Promise.race([Promise.all(batch.map((r) => r.exited)), sleep(1500)])
@@ -104,8 +92,8 @@ describeEachEngine('schedule run: real runner processes over a simulated hour', 
     const reports = runners
       .filter((r) => r !== killed!.runner)
       .map((r) => {
-        expect(r.code, `runner of minute ${r.minute}: ${r.stdout}`).to.equal(0)
-        return {minute: r.minute, report: parseJson({code: r.code ?? null, stdout: r.stdout, stderr: ''}) as RunReport}
+        expect(r.exit!.code, `runner of minute ${r.minute}: ${r.exit!.stdout}`).to.equal(0)
+        return {minute: r.minute, report: parseJson({code: r.exit!.code, stdout: r.exit!.stdout, stderr: ''}) as RunReport}
       })
     expect(reports).to.have.length(179)
 
@@ -240,7 +228,7 @@ describeEachEngine('schedule run: real runner processes over a simulated hour', 
     expect(existsSync(path.join(ctx.scratch.dir, 'storage', 'logs'))).to.equal(true)
   })
 
-  it('schedule work runs every minute in the foreground and stops on --max-time or SIGTERM', async function () {
+  it('schedule work runs every minute in the foreground and stops on --max-time or SIGTERM [slow]', async function () {
     this.timeout(60_000)
     const file = path.join(ctx.scratch.dir, 'tick.json')
     writeFileSync(file, JSON.stringify({baseline: false, tasks: {tick: {cron: '* * * * *', command: 'db status'}}}))
@@ -253,18 +241,12 @@ describeEachEngine('schedule run: real runner processes over a simulated hour', 
     const slots = (await slotRecords(db, PREFIX, 'tick')).map((r) => r.slot)
     expect(slots).to.include.members(['2026-11-23T08:00:00.000Z', '2026-11-23T08:01:00.000Z'])
 
-    const child = spawn(process.execPath, [BIN, 'schedule', 'work', '--at', '2026-11-23T09:00:30Z'], {
-      cwd: ctx.scratch.dir,
-      env: env(ctx.scratch.url, file),
-      stdio: ['ignore', 'pipe', 'pipe'],
-    })
-    let out = ''
-    child.stdout.on('data', (d) => (out += d))
-    child.stderr.on('data', (d) => (out += d))
-    for (let i = 0; i < 100 && !/tick .*DONE/.test(out); i++) await sleep(100)
-    child.kill('SIGTERM')
-    const code = await new Promise((resolve) => child.on('close', resolve))
-    expect(code, out).to.equal(0)
+    const scheduler = startCli(['schedule', 'work', '--at', '2026-11-23T09:00:30Z'], {cwd: ctx.scratch.dir, env: env(ctx.scratch.url, file)})
+    await scheduler.waitFor(/tick .*DONE/, {timeoutMs: 10_000})
+    scheduler.signal('SIGTERM')
+    const exit = await scheduler.exited()
+    const out = exit.stdout + exit.stderr
+    expect(exit.code, out).to.equal(0)
     expect(out).to.match(/2026-11-23 09:00 UTC {2}tick {2}laundry-ops db status {2}DONE/)
     expect(out).to.match(/Scheduler stopped \(signal\) after 1 minute\(s\): 1 ran, 0 failed, 0 skipped\./)
   })
@@ -279,10 +261,10 @@ describeEachEngine('schedule run: real runner processes over a simulated hour', 
     const runner = startRunner(ctx.scratch.dir, env(ctx.scratch.url, file), 24 * 60 + 7, 1)
     const log = path.join(ctx.scratch.dir, 'storage', 'logs', 'schedule', 'worker.log')
     for (let i = 0; i < 100 && !(existsSync(log) && /Processing jobs/.test(readFileSync(log, 'utf8'))); i++) await sleep(100)
-    process.kill(-runner.child.pid!, 'SIGINT')
+    runner.proc.signal('SIGINT', {group: true})
     await runner.exited
-    expect(runner.code, runner.stdout).to.equal(0)
-    const report = parseJson({code: runner.code ?? null, stdout: runner.stdout, stderr: ''}) as RunReport
+    expect(runner.exit!.code, runner.exit!.stdout).to.equal(0)
+    const report = parseJson({code: runner.exit!.code, stdout: runner.exit!.stdout, stderr: ''}) as RunReport
     expect(report.tasks[0]).to.include({name: 'worker', outcome: 'ran', exit_code: 0})
     const text = readFileSync(log, 'utf8')
     expect(text).to.match(/SIGTERM received: finishing the job in hand/)

@@ -28,9 +28,9 @@ export async function startGateway(behaviour: GatewayBehaviour = () => ({status:
   let n = 0
   const server: Server = createServer((req: IncomingMessage, res: ServerResponse) => {
     let raw = ''
-    req.on('data', (d) => (raw += d))
-    req.on('end', async () => {
-      const body = JSON.parse(raw || '{}')
+    req.on('data', (d: Buffer) => (raw += d.toString()))
+    const answerRequest = async () => {
+      const body = JSON.parse(raw || '{}') as {to: string; text: string; metadata?: Record<string, unknown>}
       const entry: GatewayRequest = {to: body.to, text: body.text, metadata: body.metadata ?? {}, authorization: req.headers.authorization}
       requests.push(entry)
       counts.set(entry.text, (counts.get(entry.text) ?? 0) + 1)
@@ -42,6 +42,15 @@ export async function startGateway(behaviour: GatewayBehaviour = () => ({status:
       }
       if (answer.delayMs) setTimeout(send, answer.delayMs)
       else send()
+    }
+    req.on('end', () => {
+      answerRequest().catch((error: unknown) => {
+        res.destroy()
+        // As loud as an exception in the test itself: mocha fails the running test on an uncaught exception.
+        setImmediate(() => {
+          throw error
+        })
+      })
     })
   })
   server.keepAliveTimeout = 1000

@@ -13,7 +13,9 @@ export function laravelSchemaSql(dialect: 'sqlite' | 'pg'): string {
   for (const file of candidates) {
     try {
       return readFileSync(file, 'utf8')
-    } catch {}
+    } catch {
+      // Not in this place: try the next.
+    }
   }
   throw new Error(`laravel-schema.${dialect}.sql not found in ${candidates.join(' or ')}`)
 }
@@ -26,10 +28,11 @@ export async function migrateLikeLaravel(db: Database): Promise<void> {
     return
   }
   // better-sqlite3's exec runs a multi-statement script, pragmas included, on the knex connection.
-  const conn = (await db.knex.client.acquireConnection()) as {exec(sql: string): void}
+  const client = db.knex.client as {acquireConnection(): Promise<{exec(sql: string): void}>; releaseConnection(conn: unknown): Promise<void>}
+  const conn = await client.acquireConnection()
   try {
     conn.exec(sql)
   } finally {
-    await db.knex.client.releaseConnection(conn)
+    await client.releaseConnection(conn)
   }
 }

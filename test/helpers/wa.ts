@@ -20,14 +20,23 @@ export function found<T>(row: T, what: string): NonNullable<T> {
   return row
 }
 
-/** The demo tenant moved to the premium plan with the mock provider configured and active (WaApiTest setup). */
-export async function premiumTenantWithMock(
-  db: Database,
-  clock: Clock,
-  options: {provider?: 'mock' | 'http'; credentials?: Record<string, unknown>} = {},
-): Promise<WaTenant> {
+export interface WaProviderOptions {
+  provider?: 'mock' | 'http'
+  credentials?: Record<string, unknown>
+}
+
+/** Migrates and seeds (demo tenant, on `clock`), then premiumDemoTenant: the WaApiTest setup on an empty database. */
+export async function premiumTenantWithMock(db: Database, clock: Clock, options: WaProviderOptions = {}): Promise<WaTenant> {
   await migrate(db)
   await seedDatabase(db, {env: 'local', clock})
+  return premiumDemoTenant(db, clock, options)
+}
+
+/**
+ * On a database already seeded with the demo tenant (a scratch database `from: 'seeded'`): the demo
+ * tenant moved to the premium plan with the mock provider (or the HTTP gateway) configured and active.
+ */
+export async function premiumDemoTenant(db: Database, clock: Clock, options: WaProviderOptions = {}): Promise<WaTenant> {
   const now = toDbTimestamp(clock.now())
   const tenant = found(await db.knex<{id: string; name: string}>('tenants').where({name: 'Demo Laundry'}).first('id'), 'Demo Laundry tenant')
   const premium = await planId(db, 'premium')

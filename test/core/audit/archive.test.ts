@@ -12,14 +12,13 @@ import {ARCHIVE_LEASE_KEY, archiveAuditEvents, type ArchiveOptions} from '../../
 import {leaseNow, unixSeconds} from '../../../src/core/db/lease-time.js'
 import {archivedIds, sha256} from '../../../src/core/audit/archive-files.js'
 import type {Database} from '../../../src/core/db/connection.js'
-import {migrate} from '../../../src/core/db/migrator.js'
 import {uuid7} from '../../../src/core/domain/ids.js'
 import {describeEachEngine} from '../../helpers/engines.js'
 import {insertAuditEvents, recordArchiveSource} from '../../helpers/audit.js'
 
 const NOW = new Date('2026-02-17T02:00:00Z')
 
-describeEachEngine('audit archive', (ctx) => {
+describeEachEngine('audit archive', {from: 'migrated'}, (ctx) => {
   let db: Database
   let storage: string
   const dir = () => path.join(storage, 'app', 'audit-archives')
@@ -37,7 +36,6 @@ describeEachEngine('audit archive', (ctx) => {
 
   before(async () => {
     db = await ctx.scratch.open()
-    await migrate(db)
   })
   beforeEach(async () => {
     storage = path.join(ctx.scratch.dir, `storage-${Date.now()}-${Math.random().toString(36).slice(2)}`)
@@ -128,7 +126,7 @@ describeEachEngine('audit archive', (ctx) => {
     expect([...lines].sort()).to.deep.equal([...ids].sort())
   })
 
-  it("a chunk above both engines' bind-parameter limits (66,000 of 70,000 rows) binds a handful of parameters per statement", async function () {
+  it("a chunk above both engines' bind-parameter limits (66,000 of 70,000 rows) binds a handful of parameters per statement [slow]", async function () {
     this.timeout(300_000)
     const ids = await insertAuditEvents(db, 70_000, {now: NOW, minDays: 91, maxDays: 400})
     let most = 0
@@ -218,7 +216,7 @@ describeEachEngine('audit archive', (ctx) => {
   })
 
   for (const gzip of [false, true]) {
-    it(`recovers a large unfinished ${gzip ? '.jsonl.gz' : '.jsonl'} archive by streaming it: 200,000 lines, torn tail cut, rows still in the table deleted in bounded statements`, async function () {
+    it(`recovers a large unfinished ${gzip ? '.jsonl.gz' : '.jsonl'} archive by streaming it: 200,000 lines, torn tail cut, rows still in the table deleted in bounded statements [slow]`, async function () {
       this.timeout(300_000)
       const LINES = 200_000
       const IN_TABLE = 12_000

@@ -2,8 +2,6 @@ import {expect} from 'chai'
 
 import {fixedClock, toDbTimestamp} from '../../../src/core/clock.js'
 import type {Database} from '../../../src/core/db/connection.js'
-import {migrate} from '../../../src/core/db/migrator.js'
-import {seedDatabase} from '../../../src/core/db/seeds/index.js'
 import {uuid7} from '../../../src/core/domain/ids.js'
 import {observeHealth, type ObserveOptions} from '../../../src/core/gates/observe-health.js'
 import {gateFailed, junitXml} from '../../../src/core/gates/report.js'
@@ -44,14 +42,12 @@ describe('gate report helpers', () => {
   })
 })
 
-describeEachEngine('observe health', (ctx) => {
+describeEachEngine('observe health', {from: 'seeded', seed: {at: NOW.toISOString()}}, (ctx) => {
   let db: Database
   let tenantId: string
 
   before(async () => {
     db = await ctx.scratch.open()
-    await migrate(db)
-    await seedDatabase(db, {env: 'local', clock: fixedClock(NOW)})
     tenantId = (await db.knex('tenants').first()).id
   })
 

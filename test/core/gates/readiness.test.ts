@@ -5,9 +5,7 @@ import path from 'node:path'
 import {expect} from 'chai'
 
 import type {Database} from '../../../src/core/db/connection.js'
-import {migrate} from '../../../src/core/db/migrator.js'
 import {MIGRATIONS} from '../../../src/core/db/migrations/index.js'
-import {seedDatabase} from '../../../src/core/db/seeds/index.js'
 import {readinessCheck, type ReadinessReport} from '../../../src/core/gates/readiness.js'
 import {gateFailed} from '../../../src/core/gates/report.js'
 import {ensureStorageFolders} from '../../../src/core/storage/layout.js'
@@ -27,7 +25,7 @@ const byKey = (report: ReadinessReport, key: string) => {
   return check
 }
 
-describeEachEngine('readiness check', (ctx) => {
+describeEachEngine('readiness check', {from: 'seeded'}, (ctx) => {
   let db: Database
   let cwd: string
   let storage: string
@@ -37,8 +35,6 @@ describeEachEngine('readiness check', (ctx) => {
 
   before(async () => {
     db = await ctx.scratch.open()
-    await migrate(db)
-    await seedDatabase(db, {env: 'local'})
     cwd = ctx.scratch.dir
     storage = path.join(cwd, 'storage')
     ensureStorageFolders(storage)

@@ -8,7 +8,7 @@ import {uuid7} from '../../../src/core/domain/ids.js'
 import {enqueueOrderEvent, idempotencyKeyFor} from '../../../src/core/messaging/dispatch.js'
 import {resolveTemplate} from '../../../src/core/messaging/template-resolver.js'
 import {describeEachEngine} from '../../helpers/engines.js'
-import {insertOrder, manualClock, metadataOf, premiumTenantWithMock, waMessage, type WaTenant} from '../../helpers/wa.js'
+import {insertOrder, manualClock, metadataOf, premiumDemoTenant, waMessage, type WaTenant} from '../../helpers/wa.js'
 
 describe('phone normalisation and money format (upstream rules)', () => {
   it('normalises customer phones as upstream', () => {
@@ -54,14 +54,14 @@ describe('phone normalisation and money format (upstream rules)', () => {
   })
 })
 
-describeEachEngine('template resolution and dispatch', (ctx) => {
+describeEachEngine('template resolution and dispatch', {from: 'seeded', seed: {at: '2026-02-17T02:00:00Z'}}, (ctx) => {
   const clock = manualClock('2026-02-17T02:00:00Z')
   let db: Database
   let t: WaTenant
 
   before(async () => {
     db = await ctx.scratch.open()
-    t = await premiumTenantWithMock(db, clock)
+    t = await premiumDemoTenant(db, clock)
   })
 
   async function override(outletId: string | null, version: number, greeting: string) {

@@ -9,7 +9,7 @@ import {redriveFailedMessages} from '../../../src/core/messaging/redrive.js'
 import {decodePayload} from '../../../src/core/queue/payload.js'
 import {DEFAULT_WORKER_OPTIONS, runWorker} from '../../../src/core/queue/worker.js'
 import {describeEachEngine} from '../../helpers/engines.js'
-import {insertOrder, manualClock, metadataOf, planId, premiumTenantWithMock, queuedJobs, waMessage, type WaTenant} from '../../helpers/wa.js'
+import {insertOrder, manualClock, metadataOf, planId, premiumDemoTenant, queuedJobs, waMessage, type WaTenant} from '../../helpers/wa.js'
 
 async function rejection(promise: Promise<unknown>): Promise<OpsError> {
   try {
@@ -51,14 +51,14 @@ describe('aging buckets and as-of dates', () => {
   })
 })
 
-describeEachEngine('wa redrive and wa remind', (ctx) => {
+describeEachEngine('wa redrive and wa remind', {from: 'seeded', seed: {at: '2026-02-17T02:00:00Z'}}, (ctx) => {
   const clock = manualClock('2026-02-17T02:00:00Z')
   let db: Database
   let t: WaTenant
 
   before(async () => {
     db = await ctx.scratch.open()
-    t = await premiumTenantWithMock(db, clock)
+    t = await premiumDemoTenant(db, clock)
   })
 
   async function failedMessage(key: string, code: string, attempts: number, updatedAt: string, tenantId = t.tenantId): Promise<string> {

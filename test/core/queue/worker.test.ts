@@ -20,7 +20,7 @@ import {
   manualClock,
   metadataOf,
   planId,
-  premiumTenantWithMock,
+  premiumDemoTenant,
   queuedJobs,
   waMessage,
   type WaTenant,
@@ -32,14 +32,14 @@ const drain: WorkerOptions = {...DEFAULT_WORKER_OPTIONS, stopWhenEmpty: true, sl
 const message = (db: Database, id: string) => waMessage(db, {id})
 const jobsOf = queuedJobs
 
-describeEachEngine('queue worker and WhatsApp send job', (ctx) => {
+describeEachEngine('queue worker and WhatsApp send job', {from: 'seeded', seed: {at: '2026-03-01T08:00:00Z'}}, (ctx) => {
   const clock = manualClock('2026-03-01T08:00:00Z')
   let db: Database
   let t: WaTenant
 
   before(async () => {
     db = await ctx.scratch.open()
-    t = await premiumTenantWithMock(db, clock)
+    t = await premiumDemoTenant(db, clock)
   })
   beforeEach(async () => {
     await db.knex('jobs').delete()

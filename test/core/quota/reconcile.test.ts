@@ -2,8 +2,6 @@ import {expect} from 'chai'
 
 import {fixedClock, toDbTimestamp} from '../../../src/core/clock.js'
 import type {Database} from '../../../src/core/db/connection.js'
-import {migrate} from '../../../src/core/db/migrator.js'
-import {seedDatabase} from '../../../src/core/db/seeds/index.js'
 import {uuid7} from '../../../src/core/domain/ids.js'
 import {OpsError} from '../../../src/core/errors.js'
 import {periodWindow, reconcileQuota} from '../../../src/core/quota/reconcile.js'
@@ -32,7 +30,7 @@ describe('quota period validation', () => {
   })
 })
 
-describeEachEngine('quota reconcile', (ctx) => {
+describeEachEngine('quota reconcile', {from: 'seeded', seed: {env: 'production'}}, (ctx) => {
   let db: Database
   const tenants: Record<string, string> = {}
 
@@ -66,8 +64,6 @@ describeEachEngine('quota reconcile', (ctx) => {
 
   before(async () => {
     db = await ctx.scratch.open()
-    await migrate(db)
-    await seedDatabase(db, {env: 'production'})
     const ops = await addTenant('Ops Tenant')
     await addTenant('Another Tenant')
     // The month boundary, to the second.

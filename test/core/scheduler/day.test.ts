@@ -39,13 +39,11 @@ const tasks = buildSchedule({
   },
 })
 
-describeEachEngine('scheduler: three runners over a simulated day (1,440 slots)', (ctx) => {
+describeEachEngine('scheduler: three runners over a simulated day (1,440 slots)', {from: 'migrated'}, (ctx) => {
   const runners: Database[] = []
 
   before(async function () {
     this.timeout(120_000)
-    const setup = await ctx.scratch.open()
-    await migrate(setup)
     for (let i = 0; i < 3; i++) {
       const db = await ctx.scratch.open()
       // Three SQLite connections in one process: better-sqlite3 would wait for a lock synchronously,
@@ -55,7 +53,7 @@ describeEachEngine('scheduler: three runners over a simulated day (1,440 slots)'
     }
   })
 
-  it('runs each (task, slot) exactly once, never overlaps a running task, and takes over a dead run after its lease', async function () {
+  it('runs each (task, slot) exactly once, never overlaps a running task, and takes over a dead run after its lease [slow]', async function () {
     this.timeout(300_000)
     const executions: Array<{task: string; slot: string; runner: number; start: number; end?: number}> = []
     const parkedLong: Array<{endAt: number; resolve: () => void; settled: Promise<unknown>}> = []
@@ -188,14 +186,13 @@ describeEachEngine('scheduler: three runners over a simulated day (1,440 slots)'
   })
 })
 
-describeEachEngine('scheduler: the lease heartbeat', (ctx) => {
+describeEachEngine('scheduler: the lease heartbeat', {from: 'migrated'}, (ctx) => {
   let a: Database
   let b: Database
 
   before(async function () {
     this.timeout(60_000)
     a = await ctx.scratch.open()
-    await migrate(a)
     b = await ctx.scratch.open()
     for (const db of [a, b]) if (db.dialect === 'sqlite') await db.knex.raw('PRAGMA busy_timeout = 0')
   })
@@ -230,7 +227,7 @@ describeEachEngine('scheduler: the lease heartbeat', (ctx) => {
     return {second, first: await first}
   }
 
-  it('keeps a long task leased while it runs; without it the lease expires: taken over on PostgreSQL (the first run is told), kept by the live runner on SQLite', async function () {
+  it('keeps a long task leased while it runs; without it the lease expires: taken over on PostgreSQL (the first run is told), kept by the live runner on SQLite [slow]', async function () {
     this.timeout(30_000)
     const healthy = await race(100)
     expect(healthy.second.tasks[0].reason).to.equal('previous_run_still_running')

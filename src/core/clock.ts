@@ -19,6 +19,9 @@ export function fixedClock(at: Date | string): Clock {
 
 const pad = (n: number, width = 2) => String(n).padStart(width, '0')
 
+/** Unix seconds, as Laravel stores queue times and lock expirations. */
+export const unixSeconds = (d: Date): number => Math.floor(d.getTime() / 1000)
+
 /** Laravel's storage format for timestamp columns: UTC `YYYY-MM-DD HH:MM:SS`. */
 export function toDbTimestamp(d: Date): string {
   return `${d.getUTCFullYear()}-${pad(d.getUTCMonth() + 1)}-${pad(d.getUTCDate())} ${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())}`

@@ -18,4 +18,4 @@ export async function leaseNow(conn: Executor, dialect: Database['dialect'], clo
   return new Date(Math.floor(Number(row.ms)))
 }
 
-export const unixSeconds = (d: Date): number => Math.floor(d.getTime() / 1000)
+export {unixSeconds} from '../clock.js'

@@ -1,6 +1,6 @@
 import {randomUUID} from 'node:crypto'
 
-import {toDbTimestamp} from '../clock.js'
+import {toDbTimestamp, unixSeconds} from '../clock.js'
 import type {Database} from '../db/connection.js'
 import {type Executor, selectRows, writeTransaction} from '../db/transactions.js'
 import {readEnvelope} from './payload.js'
@@ -11,17 +11,10 @@ export const DEFAULT_RETRY_AFTER = 90
 /** The connection name Laravel writes into failed_jobs for the database queue. */
 export const QUEUE_CONNECTION_NAME = 'database'
 
-export interface QueuedJob {
-  id: number
-  queue: string
-  payload: string
-  attempts: number
-  reserved_at: number | null
-  available_at: number
-  created_at: number
-}
+/** A job as claimed: its row of Laravel's `jobs` table. */
+export type QueuedJob = JobRow
 
-export const unixSeconds = (d: Date) => Math.floor(d.getTime() / 1000)
+export {unixSeconds} from '../clock.js'
 
 function toJob(row: Record<string, unknown>): QueuedJob {
   return {

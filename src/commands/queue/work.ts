@@ -19,7 +19,10 @@ export default class QueueWork extends DatabaseCommand<typeof QueueWork> {
   static flags = {
     queue: Flags.string({description: 'queues to work, in strict priority order', default: 'messaging,default'}),
     sleep: boundedNumber(LIMITS.sleepSeconds, {description: 'seconds to sleep when no job is available', default: 3}),
-    tries: boundedInteger(LIMITS.tries, {description: 'runs of a job (counted at each claim) before it is failed; 0 = unlimited. Laravel defaults to 1', default: 3}),
+    tries: boundedInteger(LIMITS.tries, {
+      description: 'runs of a job (counted at each claim) before it is failed; 0 = unlimited. Laravel defaults to 1',
+      default: 3,
+    }),
     backoff: Flags.string({description: 'seconds before retrying a job that threw; a list like 1,5,10 per attempt', default: '0'}),
     'max-jobs': boundedInteger(LIMITS.jobs, {description: 'stop after this many jobs (0 = no limit)', default: 0}),
     'max-time': boundedInteger(LIMITS.runSeconds, {description: 'stop after this many seconds, between jobs (0 = no limit)', default: 0}),

@@ -187,7 +187,7 @@ function checkFlags(argv: string[], line: string, where: string): void {
     const token = argv[i]
     if (token === '--') break
     let flag: ManifestFlag | undefined
-    let inline = false
+    let inline: boolean
     if (token.startsWith('--')) {
       const name = token.slice(2).split('=')[0]
       inline = token.includes('=')

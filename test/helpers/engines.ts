@@ -147,7 +147,7 @@ function removeStaleSqliteTemplates(): void {
 }
 
 async function fillTemplate(target: DatabaseTarget, options: ScratchOptions): Promise<void> {
-  const db = await openDatabase(target)
+  const db = await openDatabase(target, {create: true})
   try {
     await migrate(db)
     if (options.from === 'seeded') {

@@ -3,6 +3,7 @@ import path from 'node:path'
 
 import {expect} from 'chai'
 
+import type {Manifest} from '../../src/core/audit/archive.js'
 import {archivedIds, sha256} from '../../src/core/audit/archive-files.js'
 import {type CliExit, startCli} from '../helpers/cli.js'
 import {describeEachEngine} from '../helpers/engines.js'
@@ -31,7 +32,7 @@ describeEachEngine('audit archive killed with SIGKILL at random moments [slow]',
     const env = {DATABASE_URL: ctx.scratch.url, LAUNDRY_OPS_STORAGE: storage, NO_COLOR: '1'}
 
     const checkNothingLost = async (when: string) => {
-      const inTable = new Set((await db.knex('audit_events').select('id')).map((r) => String(r.id)))
+      const inTable = new Set((await db.knex<{id: string}>('audit_events').select('id')).map((r) => String(r.id)))
       const inArchives = archivedIds(dir)
       const lost = all.filter((id) => !inTable.has(id) && !inArchives.has(id))
       expect(lost, `rows neither in the table nor in an archive ${when}`).to.deep.equal([])
@@ -73,7 +74,7 @@ describeEachEngine('audit archive killed with SIGKILL at random moments [slow]',
     for (const name of archives) {
       const manifestFile = path.join(dir, `${name}.manifest.json`)
       expect(existsSync(manifestFile), `manifest of ${name}`).to.equal(true)
-      const manifest = JSON.parse(readFileSync(manifestFile, 'utf8'))
+      const manifest = JSON.parse(readFileSync(manifestFile, 'utf8')) as Manifest
       expect(manifest.sha256, name).to.equal(sha256(readFileSync(path.join(dir, name))))
       rows += manifest.rows
     }

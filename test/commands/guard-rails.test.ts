@@ -5,11 +5,16 @@ import Sqlite from 'better-sqlite3'
 import {expect} from 'chai'
 
 import type {Database} from '../../src/core/db/connection.js'
-import {migrate} from '../../src/core/db/migrator.js'
+import {migrate, type MigrateResult} from '../../src/core/db/migrator.js'
 import {seedDatabase} from '../../src/core/db/seeds/index.js'
 import {insertAuditEvents} from '../helpers/audit.js'
 import {type CliResult, parseJson, runCli} from '../helpers/cli.js'
 import {describeEachEngine} from '../helpers/engines.js'
+
+/** The JSON document a command prints on stdout when it fails with --json. */
+interface JsonFailure {
+  error: {code: string; message: string; exit: number}
+}
 
 /** Exit 2, nothing on stdout, exactly one `error: ` line on stderr matching `pattern`, no stack trace. */
 function expectRefused(result: CliResult, args: string[], pattern: RegExp): void {
@@ -25,7 +30,7 @@ function expectRefused(result: CliResult, args: string[], pattern: RegExp): void
 async function snapshot(db: Database): Promise<Record<string, number>> {
   const counts: Record<string, number> = {}
   for (const table of ['audit_events', 'wa_messages', 'jobs', 'failed_jobs', 'quota_usage', 'cache_locks', 'cache']) {
-    const [{n}] = (await db.knex(table).count({n: '*'})) as Array<{n: number | string}>
+    const [{n}]: Array<{n: number | string}> = await db.knex(table).count({n: '*'})
     counts[table] = Number(n)
   }
   return counts
@@ -102,7 +107,7 @@ describeEachEngine('guard rails: bad values are refused before anything runs', (
     expect(existsSync(path.join(storage, 'app', 'audit-archives'))).to.equal(false)
     const json = await runCli(['audit', 'archive', '--channel', '', '--json'], {cwd, env})
     expect(json.code).to.equal(2)
-    expect(parseJson(json).error).to.deep.include({code: 'USAGE', exit: 2})
+    expect((parseJson(json) as JsonFailure).error).to.deep.include({code: 'USAGE', exit: 2})
   })
 
   it('class 6: on an unmigrated database every command names the missing table and the remedy, never a SQL statement', async () => {
@@ -137,7 +142,7 @@ describeEachEngine('guard rails: bad values are refused before anything runs', (
         expect(result.stderr, what).not.to.match(/\b(select|insert|update|delete from|pragma)\b/i)
         expect(result.stderr, what).not.to.match(/^\s+at /m)
       }
-      const json = parseJson(await runCli(['quota', 'reconcile', '--json', '--database-url', empty], {cwd, env}))
+      const json = parseJson(await runCli(['quota', 'reconcile', '--json', '--database-url', empty], {cwd, env})) as JsonFailure
       expect(json.error.code).to.equal('NOT_MIGRATED')
       expect(json.error.message).to.match(/has no orders, tenants, quota_usage tables/)
     } finally {
@@ -156,7 +161,8 @@ describeEachEngine('guard rails: bad values are refused before anything runs', (
       expect(result.stderr.trimEnd().split('\n')).to.have.length(1)
       expect(result.stderr).to.match(/has no column .*channel.*run `laundry-ops db migrate` first/)
       expect(result.stderr).not.to.match(/\bselect\b/i)
-      expect(Number(((await db.knex('audit_events').count({n: '*'})) as Array<{n: unknown}>)[0].n)).to.equal(50)
+      const [{n}]: Array<{n: number | string}> = await db.knex('audit_events').count({n: '*'})
+      expect(Number(n)).to.equal(50)
     } finally {
       await db.knex.schema.alterTable('audit_events', (t) => t.string('channel', 20).nullable())
     }
@@ -193,7 +199,7 @@ describe('guard rails: a missing SQLite database is reported, never created (cla
       expect(result.code, what).to.equal(1)
       expect(result.stderr, what).to.match(/^error: no SQLite database at .*nowhere\/laundry\.sqlite \(DATABASE_URL\): create it with `laundry-ops db migrate`/)
       expect(existsSync(path.dirname(missing)), what).to.equal(false)
-      expect(parseJson(await runCli([...args, '--json'], {cwd, env})).error.code, what).to.equal('DB_NOT_FOUND')
+      expect((parseJson(await runCli([...args, '--json'], {cwd, env})) as JsonFailure).error.code, what).to.equal('DB_NOT_FOUND')
     }
     // The dry runs of the commands that create a schema say what they would do, and create nothing either.
     const fresh = await runCli(['db', 'fresh', '--dry-run', '--json'], {cwd, env})
@@ -201,7 +207,7 @@ describe('guard rails: a missing SQLite database is reported, never created (cla
     expect(parseJson(fresh)).to.deep.include({dry_run: true, dropped: []})
     const migrateDry = await runCli(['db', 'migrate', '--dry-run', '--json'], {cwd, env})
     expect(migrateDry.code, migrateDry.stderr).to.equal(0)
-    expect(parseJson(migrateDry).migrated).to.have.length(13)
+    expect((parseJson(migrateDry) as MigrateResult).migrated).to.have.length(13)
     expect(existsSync(path.dirname(missing))).to.equal(false)
     // DATABASE_URL=garbage is a file path: reported, not created.
     const garbage = await runCli(['observe', 'health'], {cwd, env: {DATABASE_URL: 'garbage', LAUNDRY_OPS_STORAGE: env.LAUNDRY_OPS_STORAGE}})
@@ -235,7 +241,7 @@ describeEachEngine('guard rails: the safety check reads the host the driver conn
       const result = await runCli(['db', 'fresh'], {cwd, env})
       expect(result.code, result.stderr).to.equal(2)
       expect(result.stderr).to.match(pattern)
-      expect(parseJson(await runCli(['db', 'fresh', '--json'], {cwd, env})).error.code).to.equal('REFUSED_REMOTE')
+      expect((parseJson(await runCli(['db', 'fresh', '--json'], {cwd, env})) as JsonFailure).error.code).to.equal('REFUSED_REMOTE')
     }
     // A socket folder is this machine: allowed (and here it connects).
     const socket = await runCli(['db', 'fresh', '--dry-run'], {

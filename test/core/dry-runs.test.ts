@@ -6,6 +6,7 @@ import {expect} from 'chai'
 import {archiveAuditEvents, type ArchiveOptions} from '../../src/core/audit/archive.js'
 import {fixedClock} from '../../src/core/clock.js'
 import type {Database} from '../../src/core/db/connection.js'
+import type {JobRow, PlanRow, WaMessageRow} from '../../src/core/db/rows.js'
 import {migrate, rollback} from '../../src/core/db/migrator.js'
 import {sendAgingReminders} from '../../src/core/messaging/aging-reminders.js'
 import {redriveFailedMessages} from '../../src/core/messaging/redrive.js'
@@ -15,7 +16,7 @@ import {sendWaJobPayload} from '../../src/core/queue/payload.js'
 import {reconcileQuota} from '../../src/core/quota/reconcile.js'
 import {insertAuditEvents, recordArchiveSource} from '../helpers/audit.js'
 import {describeEachEngine} from '../helpers/engines.js'
-import {insertOrder, manualClock, premiumTenantWithMock, type WaTenant} from '../helpers/wa.js'
+import {found, insertOrder, manualClock, premiumTenantWithMock, type WaTenant} from '../helpers/wa.js'
 
 /**
  * Class 7 of issue 9: for every command with --dry-run, the dry run reports the same counts and reasons
@@ -32,8 +33,8 @@ describeEachEngine('every --dry-run predicts the real run', (ctx) => {
   })
 
   it('wa remind: a plan without WhatsApp skips every candidate in the dry run as in the real run (plan_not_eligible)', async () => {
-    const standard = await db.knex('plans').where({key: 'standard'}).first()
-    const premium = await db.knex('plans').where({key: 'premium'}).first()
+    const standard = found(await db.knex<PlanRow>('plans').where({key: 'standard'}).first(), 'standard plan')
+    const premium = found(await db.knex<PlanRow>('plans').where({key: 'premium'}).first(), 'premium plan')
     clock.set('2026-03-01T08:00:00Z')
     for (let i = 0; i < 3; i++) await insertOrder(db, t, clock, {code: `ORD-REMIND-${i}`, due: 5000})
     clock.set('2026-03-10T08:00:00Z')
@@ -67,7 +68,7 @@ describeEachEngine('every --dry-run predicts the real run', (ctx) => {
   })
 
   it('wa redrive: the dry run requeues (on paper) what the run requeues', async () => {
-    const failedIds = await db.knex('wa_messages').select('id').limit(2)
+    const failedIds = await db.knex<WaMessageRow>('wa_messages').select('id').limit(2)
     await db
       .knex('wa_messages')
       .whereIn(
@@ -98,9 +99,10 @@ describeEachEngine('every --dry-run predicts the real run', (ctx) => {
     const now = clock.now()
     for (let i = 0; i < 3; i++) {
       const id = await pushJob(db.knex, {queue: 'messaging', payload: sendWaJobPayload({waMessageId: `00000000-0000-7000-8000-00000000000${i}`, now}), now})
+      const {payload} = found(await db.knex<JobRow>('jobs').where({id}).first(), `job ${id}`)
       await failJob(
         db,
-        {id, queue: 'messaging', payload: (await db.knex('jobs').where({id}).first()).payload, attempts: 1, reserved_at: null, available_at: 0, created_at: 0},
+        {id, queue: 'messaging', payload, attempts: 1, reserved_at: null, available_at: 0, created_at: 0},
         'boom',
         new Date(now.getTime() - i * 7_200_000),
       )
@@ -122,7 +124,7 @@ describeEachEngine('every --dry-run predicts the real run', (ctx) => {
     const now = new Date('2026-03-10T02:00:00Z')
     const ids = await insertAuditEvents(db, 300, {now, minDays: 91, maxDays: 120})
     // A killed run of this database: 100 rows written and fsynced, 60 of them not yet deleted.
-    const rows = await db.knex('audit_events').whereIn('id', ids.slice(0, 100)).select('id', 'created_at')
+    const rows = await db.knex<{id: string; created_at: string}>('audit_events').whereIn('id', ids.slice(0, 100)).select('id', 'created_at')
     const dir = path.join(storage, 'app', 'audit-archives')
     mkdirSync(dir, {recursive: true})
     const killed = path.join(dir, 'audit-events-20260309-020000.jsonl')

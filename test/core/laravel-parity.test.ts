@@ -2,6 +2,7 @@ import {expect} from 'chai'
 
 import {describeSchema} from '../../src/core/db/introspect.js'
 import {migrate, migrationStatus} from '../../src/core/db/migrator.js'
+import type {AccountRow} from '../../src/core/db/rows.js'
 import {seedDatabase} from '../../src/core/db/seeds/index.js'
 import {verifyPassword} from '../../src/core/domain/passwords.js'
 import {createScratchDatabase, describeEachEngine, type ScratchDatabase} from '../helpers/engines.js'
@@ -54,7 +55,7 @@ describeEachEngine('a database migrated by the Laravel application', (ctx) => {
     const db = await ctx.scratch.open()
     const first = await seedDatabase(db, {env: 'local'})
     expect(first.changes.users).to.deep.equal({created: 5, updated: 0})
-    const users = await db.knex('users').select('email', 'password').orderBy('id')
+    const users = await db.knex<AccountRow>('users').select('email', 'password').orderBy('id')
     expect(users.map((u) => u.email)).to.deep.equal(['owner@demo.local', 'admin@demo.local', 'cashier@demo.local', 'worker@demo.local', 'courier@demo.local'])
     for (const u of users) {
       expect(u.password).to.match(/^\$2y\$12\$/)

@@ -5,8 +5,10 @@ import {uuid7} from '../../src/core/domain/ids.js'
 import {describeSchema} from '../../src/core/db/introspect.js'
 import {MIGRATIONS} from '../../src/core/db/migrations/index.js'
 import {dropAllTables, listTables, migrate, migrationStatus, rollback} from '../../src/core/db/migrator.js'
+import type {FullOutletRow, OrderRow, TenantRow} from '../../src/core/db/rows.js'
 import {seedDatabase} from '../../src/core/db/seeds/index.js'
 import {describeEachEngine} from '../helpers/engines.js'
+import {found} from '../helpers/wa.js'
 
 describeEachEngine('migrator', (ctx) => {
   it('reports everything pending on an empty database, with no ledger yet', async () => {
@@ -55,8 +57,8 @@ describeEachEngine('migrator', (ctx) => {
   it('rolls back table rebuilds without losing or cascading away child rows', async () => {
     const db = await ctx.scratch.open()
     await seedDatabase(db, {env: 'local'})
-    const tenant = await db.knex('tenants').first()
-    const outlet = await db.knex('outlets').first()
+    const tenant = found(await db.knex<TenantRow>('tenants').first(), 'tenant')
+    const outlet = found(await db.knex<FullOutletRow>('outlets').first(), 'outlet')
     const now = toDbTimestamp(new Date())
     const customerId = uuid7()
     const orderId = uuid7()
@@ -105,7 +107,7 @@ describeEachEngine('migrator', (ctx) => {
     expect(redo.migrated).to.have.length(2)
     expect(await describeSchema(db)).to.deep.equal(schemaBefore)
     // The 190000 backfill: an order with money due enters the collection workflow as pending.
-    expect((await db.knex('orders').first()).collection_status).to.equal('pending')
+    expect((await db.knex<OrderRow>('orders').first())?.collection_status).to.equal('pending')
     const [{n}] = await db.knex('payments').count({n: '*'})
     expect(Number(n)).to.equal(1)
   })

@@ -2,11 +2,34 @@ import {expect} from 'chai'
 
 import {fixedClock} from '../../src/core/clock.js'
 import {migrate} from '../../src/core/db/migrator.js'
+import type {AccountRow, FullOutletRow, TenantRow} from '../../src/core/db/rows.js'
 import {DEMO_USERS, seedDatabase} from '../../src/core/db/seeds/index.js'
 import {verifyPassword} from '../../src/core/domain/passwords.js'
 import {describeEachEngine} from '../helpers/engines.js'
+import {found} from '../helpers/wa.js'
 
 const clock = fixedClock('2026-02-28T23:59:59Z')
+
+/** The tenant_subscriptions columns the demo seed is checked on. */
+interface TenantSubscriptionRow {
+  id: string
+  tenant_id: string
+  plan_id: number
+  period: string
+  starts_at: string
+  ends_at: string
+  status: string
+}
+
+/** A demo user joined to its role, as the seed test selects it. */
+interface SeededUser {
+  email: string
+  name: string
+  phone: string | null
+  status: string
+  password: string
+  role: string
+}
 
 async function countRows(db: Awaited<ReturnType<import('../helpers/engines.js').ScratchDatabase['open']>>, tables: string[]) {
   const counts: Record<string, number> = {}
@@ -79,20 +102,20 @@ describeEachEngine('seeding', (ctx) => {
       tenant_subscriptions: 1,
       quota_usage: 1,
     })
-    const tenant = await db.knex('tenants').first()
+    const tenant = found(await db.knex<TenantRow>('tenants').first(), 'tenant')
     expect(tenant.name).to.equal('Demo Laundry')
     expect(tenant.id).to.match(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/)
     expect(tenant.created_at).to.equal('2026-02-28 23:59:59')
-    const outlet = await db.knex('outlets').first()
+    const outlet = await db.knex<FullOutletRow>('outlets').first()
     expect(outlet).to.deep.include({code: 'BL', name: 'Outlet Utama', timezone: 'Asia/Jakarta', address: 'Alamat demo outlet'})
-    const sub = await db.knex('tenant_subscriptions').first()
+    const sub = await db.knex<TenantSubscriptionRow>('tenant_subscriptions').first()
     expect(sub).to.deep.include({period: '2026-02', starts_at: '2026-02-01 00:00:00', ends_at: '2026-02-28 23:59:59', status: 'active'})
     expect(await db.knex('quota_usage').first()).to.deep.include({period: '2026-02', orders_used: 0})
     const users = await db
       .knex('users')
       .join('user_roles', 'users.id', 'user_roles.user_id')
       .join('roles', 'roles.id', 'user_roles.role_id')
-      .select('users.email', 'users.name', 'users.phone', 'users.status', 'users.password', 'roles.key as role')
+      .select<SeededUser[]>('users.email', 'users.name', 'users.phone', 'users.status', 'users.password', 'roles.key as role')
       .orderBy('users.id')
     expect(users.map(({password: _p, ...u}) => u)).to.deep.equal(
       DEMO_USERS.map((u) => ({email: u.email, name: u.name, phone: u.phone, status: 'active', role: u.role})),
@@ -139,7 +162,7 @@ describeEachEngine('seeding', (ctx) => {
       .update({status: 'suspended', password: '$2y$12$abcdefghijklmnopqrstuuJ2mzL9xJgXyZ1pZ6b7s8H2pQe3Rk2u'})
     const result = await seedDatabase(db, {env: 'local', clock})
     expect(result.changes.users).to.deep.equal({created: 0, updated: 1})
-    const cashier = await db.knex('users').where({email: 'cashier@demo.local'}).first()
+    const cashier = found(await db.knex<AccountRow>('users').where({email: 'cashier@demo.local'}).first(), 'cashier')
     expect(cashier.status).to.equal('active')
     expect(await verifyPassword('password', cashier.password)).to.equal(true)
   })

@@ -7,7 +7,15 @@ import {sendWaJobPayload} from '../../src/core/queue/payload.js'
 import {DEFAULT_WORKER_OPTIONS, runWorker} from '../../src/core/queue/worker.js'
 import {reconcileQuota} from '../../src/core/quota/reconcile.js'
 import {describeEachEngine} from '../helpers/engines.js'
-import {insertMessage, insertOrder, manualClock, premiumTenantWithMock, type WaTenant} from '../helpers/wa.js'
+import {found, insertMessage, insertOrder, manualClock, premiumTenantWithMock, type WaTenant} from '../helpers/wa.js'
+
+/** The quota_usage columns this test reads. */
+interface QuotaUsageRow {
+  tenant_id: string
+  period: string
+  orders_used: number
+  updated_at: string
+}
 
 /** Class 8 of issue 9: a summary counts what the operator needs to act on. */
 describeEachEngine('summaries tell what happened', (ctx) => {
@@ -46,11 +54,12 @@ describeEachEngine('summaries tell what happened', (ctx) => {
     expect(first.tenants.find((x) => x.id === t.tenantId)).to.deep.include({orders: 1, previous: 0})
     expect(first.updated + first.created).to.equal(tenants)
     expect(first.updated).to.equal(1)
-    const stamp = (await db.knex('quota_usage').where({tenant_id: t.tenantId, period: '2026-03'}).first()).updated_at
+    const usage = async () => found(await db.knex<QuotaUsageRow>('quota_usage').where({tenant_id: t.tenantId, period: '2026-03'}).first(), 'quota_usage row')
+    const stamp = (await usage()).updated_at
     clock.advance(3600)
     const again = await reconcileQuota(db, {period: '2026-03', clock})
     expect({updated: again.updated, created: again.created, unchanged: again.unchanged}).to.deep.equal({updated: 0, created: 0, unchanged: tenants})
-    expect((await db.knex('quota_usage').where({tenant_id: t.tenantId, period: '2026-03'}).first()).updated_at).to.equal(stamp)
+    expect((await usage()).updated_at).to.equal(stamp)
     await insertOrder(db, t, clock, {code: 'ORD-QUOTA-2'})
     const changed = await reconcileQuota(db, {period: '2026-03', clock})
     expect({updated: changed.updated, created: changed.created, unchanged: changed.unchanged}).to.deep.equal({updated: 1, created: 0, unchanged: tenants - 1})

@@ -3,7 +3,7 @@ import path from 'node:path'
 
 import {expect} from 'chai'
 
-import {archiveAuditEvents, type ArchiveOptions} from '../../../src/core/audit/archive.js'
+import {archiveAuditEvents, type ArchiveOptions, type Manifest} from '../../../src/core/audit/archive.js'
 import {archivedIds, SOURCE_SUFFIX} from '../../../src/core/audit/archive-files.js'
 import {fixedClock} from '../../../src/core/clock.js'
 import type {Database} from '../../../src/core/db/connection.js'
@@ -16,7 +16,7 @@ const NOW = new Date('2026-03-10T02:00:00Z')
 
 /** The lines a run of `audit archive` against `db` had written and fsynced when it was killed (rows still in the table). */
 async function killedRun(db: Database, dir: string, name: string, ids: string[]): Promise<string> {
-  const rows = await db.knex('audit_events').whereIn('id', ids).orderBy('created_at').orderBy('id').select('id', 'created_at')
+  const rows = await db.knex<{id: string; created_at: string}>('audit_events').whereIn('id', ids).orderBy('created_at').orderBy('id').select('id', 'created_at')
   mkdirSync(dir, {recursive: true})
   const file = path.join(dir, name)
   writeFileSync(file, rows.map((r) => `${JSON.stringify({id: r.id, created_at: `${String(r.created_at).replace(' ', 'T')}+00:00`})}\n`).join(''))
@@ -79,9 +79,9 @@ describeEachEngine('audit archive: an unfinished archive is only finished by its
     const runA = await archiveAuditEvents(a, options())
     expect(runA.recovered).to.deep.equal([{file: killed, rows: 100, deleted_from_table: 100, torn_tail: false}])
     expect(runA).to.deep.include({matched: 150, archived: 150, deleted: 150})
-    const manifest = JSON.parse(readFileSync(`${killed}.manifest.json`, 'utf8'))
+    const manifest = JSON.parse(readFileSync(`${killed}.manifest.json`, 'utf8')) as Manifest
     expect(manifest.database).to.deep.equal(sourceA)
-    expect(JSON.parse(readFileSync(`${runB.file}.manifest.json`, 'utf8')).database).to.deep.equal(await databaseIdentity(b))
+    expect((JSON.parse(readFileSync(`${runB.file}.manifest.json`, 'utf8')) as Manifest).database).to.deep.equal(await databaseIdentity(b))
 
     // Every row of both databases is in exactly one archive, and in the archives of its own database.
     const where = archivedIds(dir)
@@ -106,7 +106,7 @@ describeEachEngine('audit archive: an unfinished archive is only finished by its
     const adopted = await archiveAuditEvents(a, {...options(), adopt: [path.basename(legacy)]})
     expect(adopted.recovered).to.deep.equal([{file: legacy, rows: 10, deleted_from_table: 10, torn_tail: false}])
     expect(adopted).to.deep.include({matched: 20, archived: 20})
-    expect(JSON.parse(readFileSync(`${legacy}.manifest.json`, 'utf8')).database).to.deep.equal(await databaseIdentity(a))
+    expect((JSON.parse(readFileSync(`${legacy}.manifest.json`, 'utf8')) as Manifest).database).to.deep.equal(await databaseIdentity(a))
     const bad = await archiveAuditEvents(a, {...options(), adopt: ['audit-events-20990101-000000.jsonl']}).then(
       () => null,
       (error: {code: string}) => error,

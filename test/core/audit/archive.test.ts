@@ -8,7 +8,7 @@ import {gunzipSync, gzipSync} from 'node:zlib'
 import {expect} from 'chai'
 
 import {fixedClock, systemClock, toDbTimestamp} from '../../../src/core/clock.js'
-import {ARCHIVE_LEASE_KEY, archiveAuditEvents, type ArchiveOptions} from '../../../src/core/audit/archive.js'
+import {ARCHIVE_LEASE_KEY, archiveAuditEvents, type ArchiveOptions, type Manifest} from '../../../src/core/audit/archive.js'
 import {leaseNow, unixSeconds} from '../../../src/core/db/lease-time.js'
 import {archivedIds, sha256} from '../../../src/core/audit/archive-files.js'
 import type {Database} from '../../../src/core/db/connection.js'
@@ -17,6 +17,35 @@ import {describeEachEngine} from '../../helpers/engines.js'
 import {insertAuditEvents, recordArchiveSource} from '../../helpers/audit.js'
 
 const NOW = new Date('2026-02-17T02:00:00Z')
+
+/** The audit_events columns these tests read back. */
+interface AuditEventRow {
+  id: string
+  event_key: string
+  channel: string
+  created_at: string
+}
+
+interface ObjectMetadata {
+  x: number
+  note: string
+}
+
+/** One line of an archive: the 12 keys of a row, metadata parsed (an empty array or an object, as insertAuditEvents writes it). */
+interface ArchiveLine {
+  id: string
+  tenant_id: string | null
+  user_id: number | null
+  outlet_id: string | null
+  event_key: string
+  channel: string
+  entity_type: string | null
+  entity_id: string | null
+  request_id: string | null
+  ip_address: string | null
+  metadata: unknown[] | ObjectMetadata
+  created_at: string
+}
 
 describeEachEngine('audit archive', {from: 'migrated'}, (ctx) => {
   let db: Database
@@ -63,7 +92,7 @@ describeEachEngine('audit archive', {from: 'migrated'}, (ctx) => {
     expect(content).to.equal(
       `{"id":"${a}","tenant_id":"${tenant}","user_id":null,"outlet_id":null,"event_key":"AUTH_LOGIN_FAILED","channel":"api","entity_type":null,"entity_id":null,"request_id":null,"ip_address":null,"metadata":{"x":1},"created_at":"2025-11-09T02:00:00+00:00"}\n`,
     )
-    const manifest = JSON.parse(readFileSync(result.manifest!, 'utf8'))
+    const manifest = JSON.parse(readFileSync(result.manifest!, 'utf8')) as Manifest
     expect(manifest).to.deep.include({
       file: 'audit-events-20260217-020000.jsonl',
       rows: 1,
@@ -86,7 +115,7 @@ describeEachEngine('audit archive', {from: 'migrated'}, (ctx) => {
     const lines = readFileSync(result.file!, 'utf8')
       .trimEnd()
       .split('\n')
-      .map((l) => JSON.parse(l))
+      .map((l) => JSON.parse(l) as ArchiveLine)
     expect(lines.map((l) => l.id).sort()).to.deep.equal([...ids].sort())
     const keys = lines.map((l) => `${l.created_at}|${l.id}`)
     expect(keys).to.deep.equal([...keys].sort())
@@ -105,7 +134,7 @@ describeEachEngine('audit archive', {from: 'migrated'}, (ctx) => {
       'created_at',
     ])
     expect(lines.find((l) => Array.isArray(l.metadata))?.metadata).to.deep.equal([])
-    expect(lines.find((l) => !Array.isArray(l.metadata))?.metadata.note).to.equal('café/ü')
+    expect(lines.map((l) => l.metadata).find((m): m is ObjectMetadata => !Array.isArray(m))?.note).to.equal('café/ü')
   })
 
   it('deletes fsynced pages in batches: every row archived once and deleted, progress after each batch', async () => {
@@ -121,7 +150,7 @@ describeEachEngine('audit archive', {from: 'migrated'}, (ctx) => {
     const lines = readFileSync(result.file!, 'utf8')
       .trimEnd()
       .split('\n')
-      .map((l) => JSON.parse(l).id as string)
+      .map((l) => (JSON.parse(l) as ArchiveLine).id)
     expect(lines).to.have.length(450)
     expect([...lines].sort()).to.deep.equal([...ids].sort())
   })
@@ -166,7 +195,7 @@ describeEachEngine('audit archive', {from: 'migrated'}, (ctx) => {
     const lines = text
       .trimEnd()
       .split('\n')
-      .map((l) => JSON.parse(l))
+      .map((l) => JSON.parse(l) as ArchiveLine)
     expect(lines).to.have.length(150)
     expect(lines.every((l) => l.channel === 'web')).to.equal(true)
     expect(text.endsWith('\n')).to.equal(true)
@@ -176,9 +205,9 @@ describeEachEngine('audit archive', {from: 'migrated'}, (ctx) => {
 
   it('finishes an interrupted archive first: torn tail cut, left-over rows deleted, manifest written', async () => {
     const ids = await insertAuditEvents(db, 10, {now: NOW, minDays: 91, maxDays: 92})
-    const rows = await db.knex('audit_events').whereIn('id', ids.slice(0, 3)).orderBy('created_at')
+    const rows = await db.knex<AuditEventRow>('audit_events').whereIn('id', ids.slice(0, 3)).orderBy('created_at')
     // A killed run: lines for three rows made durable, rows 1-2 already deleted, row 3 not yet, a torn 4th line.
-    const line = (r: Record<string, unknown>) =>
+    const line = (r: AuditEventRow) =>
       JSON.stringify({
         id: r.id,
         tenant_id: null,
@@ -205,7 +234,7 @@ describeEachEngine('audit archive', {from: 'migrated'}, (ctx) => {
     const result = await archiveAuditEvents(db, options())
     expect(result.recovered).to.deep.equal([{file: killed, rows: 3, deleted_from_table: 1, torn_tail: true}])
     expect(result).to.deep.include({matched: 7, archived: 7, deleted: 7})
-    const manifest = JSON.parse(readFileSync(`${killed}.manifest.json`, 'utf8'))
+    const manifest = JSON.parse(readFileSync(`${killed}.manifest.json`, 'utf8')) as Manifest
     expect(manifest).to.deep.include({rows: 3, recovered: true, sha256: sha256(readFileSync(killed))})
     expect(existsSync(tmpManifest)).to.equal(false)
     const where = archivedIds(dir())
@@ -273,8 +302,8 @@ describeEachEngine('audit archive', {from: 'migrated'}, (ctx) => {
       expect(text.endsWith('\n')).to.equal(true)
       const lines = text.trimEnd().split('\n')
       expect(lines).to.have.length(LINES)
-      expect(JSON.parse(lines.at(-1)!).id).to.equal(ids.at(-1))
-      const manifest = JSON.parse(readFileSync(`${killed}.manifest.json`, 'utf8'))
+      expect((JSON.parse(lines.at(-1)!) as ArchiveLine).id).to.equal(ids.at(-1))
+      const manifest = JSON.parse(readFileSync(`${killed}.manifest.json`, 'utf8')) as Manifest
       expect(manifest).to.deep.include({rows: LINES, bytes: content.length, sha256: sha256(content), gzip, recovered: true})
       expect(manifest.first).to.deep.equal({id: firstId, created_at: '2025-01-01 00:00:07'})
       expect(manifest.last).to.deep.equal({id: ids.at(-1), created_at: '2025-06-01 12:34:56'})
@@ -290,7 +319,7 @@ describeEachEngine('audit archive', {from: 'migrated'}, (ctx) => {
   it('a recovered .jsonl.gz whose last member lost its trailer (every line whole) is rewritten into whole gzip members', async () => {
     const ids = await insertAuditEvents(db, 3, {now: NOW, minDays: 91, maxDays: 92})
     const rows = await db
-      .knex('audit_events')
+      .knex<AuditEventRow>('audit_events')
       .whereIn('id', ids)
       .orderBy([{column: 'created_at'}, {column: 'id'}])
     const text = rows.map((r) => `${JSON.stringify({id: r.id, created_at: `${String(r.created_at).replace(' ', 'T')}+00:00`})}\n`).join('')

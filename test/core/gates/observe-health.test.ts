@@ -2,11 +2,13 @@ import {expect} from 'chai'
 
 import {fixedClock, toDbTimestamp} from '../../../src/core/clock.js'
 import type {Database} from '../../../src/core/db/connection.js'
+import type {TenantRow} from '../../../src/core/db/rows.js'
 import {uuid7} from '../../../src/core/domain/ids.js'
 import {observeHealth, type ObserveOptions} from '../../../src/core/gates/observe-health.js'
 import {gateFailed, junitXml} from '../../../src/core/gates/report.js'
 import {phpFloatToString} from '../../../src/core/php/string-conversion.js'
 import {describeEachEngine} from '../../helpers/engines.js'
+import {found} from '../../helpers/wa.js'
 
 const NOW = new Date('2026-02-17T02:00:00Z')
 const options = (extra: Partial<ObserveOptions> = {}): ObserveOptions => ({
@@ -48,7 +50,7 @@ describeEachEngine('observe health', {from: 'seeded', seed: {at: NOW.toISOString
 
   before(async () => {
     db = await ctx.scratch.open()
-    tenantId = (await db.knex('tenants').first()).id
+    tenantId = found(await db.knex<TenantRow>('tenants').first(), 'tenant').id
   })
 
   it('OpsCommandsTest T6: a quiet database gives five passing checks, in upstream order', async () => {

@@ -6,10 +6,12 @@ import {expect} from 'chai'
 
 import type {Database} from '../../../src/core/db/connection.js'
 import {MIGRATIONS} from '../../../src/core/db/migrations/index.js'
+import type {MigrationRow, WaProviderRow} from '../../../src/core/db/rows.js'
 import {readinessCheck, type ReadinessReport} from '../../../src/core/gates/readiness.js'
 import {gateFailed} from '../../../src/core/gates/report.js'
 import {ensureStorageFolders} from '../../../src/core/storage/layout.js'
 import {describeEachEngine} from '../../helpers/engines.js'
+import {found} from '../../helpers/wa.js'
 
 const BASELINE_COMMANDS = [
   'wa redrive --limit=100',
@@ -105,7 +107,7 @@ describeEachEngine('readiness check', {from: 'seeded'}, (ctx) => {
   })
 
   it('the mock WA provider: missing row warns, missing table fails', async () => {
-    const mock = await db.knex('wa_providers').where({key: 'mock'}).first()
+    const mock = found(await db.knex<WaProviderRow>('wa_providers').where({key: 'mock'}).first(), 'mock WA provider')
     await db.knex('wa_providers').where({key: 'mock'}).update({key: 'mock-hidden'})
     try {
       expect(byKey(await run(), 'wa.provider.mock_seed')).to.deep.include({status: 'warn', message: 'Mock WA provider baseline not found.'})
@@ -146,7 +148,7 @@ describeEachEngine('readiness check', {from: 'seeded'}, (ctx) => {
 
   it('pending migrations are listed as upstream (first 3, then " ..."); a missing ledger fails', async () => {
     const names = MIGRATIONS.map((m) => m.name)
-    const rows = await db.knex('migrations').whereIn('migration', names.slice(-4)).select('*')
+    const rows = await db.knex<MigrationRow>('migrations').whereIn('migration', names.slice(-4)).select('*')
     await db.knex('migrations').whereIn('migration', names.slice(-4)).delete()
     try {
       expect(byKey(await run(), 'database.migrations.pending')).to.deep.include({

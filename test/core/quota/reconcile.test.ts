@@ -2,10 +2,21 @@ import {expect} from 'chai'
 
 import {fixedClock, toDbTimestamp} from '../../../src/core/clock.js'
 import type {Database} from '../../../src/core/db/connection.js'
+import type {CustomerRow, FullOutletRow, PlanRow} from '../../../src/core/db/rows.js'
 import {uuid7} from '../../../src/core/domain/ids.js'
 import {OpsError} from '../../../src/core/errors.js'
 import {periodWindow, reconcileQuota} from '../../../src/core/quota/reconcile.js'
 import {describeEachEngine} from '../../helpers/engines.js'
+import {found} from '../../helpers/wa.js'
+
+interface QuotaUsageRow {
+  id: string
+  tenant_id: string
+  period: string
+  orders_used: number
+  created_at: string
+  updated_at: string
+}
 
 function refused(fn: () => unknown): OpsError {
   try {
@@ -36,7 +47,7 @@ describeEachEngine('quota reconcile', {from: 'seeded', seed: {env: 'production'}
 
   async function addTenant(name: string): Promise<string> {
     const now = '2026-01-01 00:00:00'
-    const plan = await db.knex('plans').where({key: 'standard'}).first()
+    const plan = found(await db.knex<PlanRow>('plans').where({key: 'standard'}).first(), 'standard plan')
     const id = uuid7()
     await db.knex('tenants').insert({id, name, current_plan_id: plan.id, status: 'active', created_at: now, updated_at: now})
     const outlet = uuid7()
@@ -47,8 +58,8 @@ describeEachEngine('quota reconcile', {from: 'seeded', seed: {env: 'production'}
   }
 
   async function addOrder(tenant: string, createdAt: string) {
-    const outlet = await db.knex('outlets').where({tenant_id: tenant}).first()
-    const customer = await db.knex('customers').where({tenant_id: tenant}).first()
+    const outlet = found(await db.knex<FullOutletRow>('outlets').where({tenant_id: tenant}).first(), 'outlet')
+    const customer = found(await db.knex<CustomerRow>('customers').where({tenant_id: tenant}).first(), 'customer')
     await db.knex('orders').insert({
       id: uuid7(),
       tenant_id: tenant,
@@ -81,9 +92,9 @@ describeEachEngine('quota reconcile', {from: 'seeded', seed: {env: 'production'}
     const result = await reconcileQuota(db, {period: '2026-02', tenant: tenants['Ops Tenant'], clock: fixedClock('2026-02-20T00:00:00Z')})
     expect(result.tenants).to.deep.equal([{id: tenants['Ops Tenant'], name: 'Ops Tenant', orders: 3, previous: 99}])
     expect(result.updated).to.equal(1)
-    const row = await db.knex('quota_usage').where({tenant_id: tenants['Ops Tenant'], period: '2026-02'}).first()
-    expect(row.orders_used).to.equal(3)
-    expect(row.updated_at).to.equal('2026-02-20 00:00:00')
+    const row = await db.knex<QuotaUsageRow>('quota_usage').where({tenant_id: tenants['Ops Tenant'], period: '2026-02'}).first()
+    expect(row?.orders_used).to.equal(3)
+    expect(row?.updated_at).to.equal('2026-02-20 00:00:00')
   })
 
   it('counts the exact UTC month whatever day it runs, and gives every tenant a row, in name order', async () => {
@@ -94,7 +105,7 @@ describeEachEngine('quota reconcile', {from: 'seeded', seed: {env: 'production'}
       ['Another Tenant', 0],
       ['Ops Tenant', 3],
     ])
-    const rows = await db.knex('quota_usage').where({period: '2026-02'}).orderBy('orders_used')
+    const rows = await db.knex<QuotaUsageRow>('quota_usage').where({period: '2026-02'}).orderBy('orders_used')
     expect(rows.map((r) => r.orders_used)).to.deep.equal([0, 3])
     const march = await reconcileQuota(db, {period: '2026-03', clock: fixedClock('2026-03-31T10:00:00Z')})
     expect(march.tenants.find((t) => t.name === 'Ops Tenant')?.orders).to.equal(1)

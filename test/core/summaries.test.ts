@@ -2,20 +2,13 @@ import {expect} from 'chai'
 
 import {describeStop} from '../../src/commands/queue/work.js'
 import type {Database} from '../../src/core/db/connection.js'
+import type {QuotaUsageRow} from '../../src/core/db/rows.js'
 import {pushJob} from '../../src/core/queue/database-queue.js'
 import {sendWaJobPayload} from '../../src/core/queue/payload.js'
 import {DEFAULT_WORKER_OPTIONS, runWorker} from '../../src/core/queue/worker.js'
 import {reconcileQuota} from '../../src/core/quota/reconcile.js'
 import {describeEachEngine} from '../helpers/engines.js'
 import {found, insertMessage, insertOrder, manualClock, premiumTenantWithMock, type WaTenant} from '../helpers/wa.js'
-
-/** The quota_usage columns this test reads. */
-interface QuotaUsageRow {
-  tenant_id: string
-  period: string
-  orders_used: number
-  updated_at: string
-}
 
 /** Class 8 of issue 9: a summary counts what the operator needs to act on. */
 describeEachEngine('summaries tell what happened', (ctx) => {

@@ -127,6 +127,16 @@ export interface PlanRow {
   updated_at: string
 }
 
+export interface QuotaUsageRow {
+  id: string
+  tenant_id: string
+  /** `YYYY-MM`. */
+  period: string
+  orders_used: number
+  created_at: string
+  updated_at: string
+}
+
 export interface RoleRow {
   id: number
   key: string

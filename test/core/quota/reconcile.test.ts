@@ -2,21 +2,12 @@ import {expect} from 'chai'
 
 import {fixedClock, toDbTimestamp} from '../../../src/core/clock.js'
 import type {Database} from '../../../src/core/db/connection.js'
-import type {CustomerRow, FullOutletRow, PlanRow} from '../../../src/core/db/rows.js'
+import type {CustomerRow, FullOutletRow, PlanRow, QuotaUsageRow} from '../../../src/core/db/rows.js'
 import {uuid7} from '../../../src/core/domain/ids.js'
 import {OpsError} from '../../../src/core/errors.js'
 import {periodWindow, reconcileQuota} from '../../../src/core/quota/reconcile.js'
 import {describeEachEngine} from '../../helpers/engines.js'
 import {found} from '../../helpers/wa.js'
-
-interface QuotaUsageRow {
-  id: string
-  tenant_id: string
-  period: string
-  orders_used: number
-  created_at: string
-  updated_at: string
-}
 
 function refused(fn: () => unknown): OpsError {
   try {

@@ -8,10 +8,15 @@ import type {Database} from './core/db/connection.js'
 export type CommandFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof BaseCommand)['baseFlags'] & T['flags']>
 export type CommandArgs<T extends typeof Command> = Interfaces.InferredArgs<T['args']>
 
-interface ErrorReport {
+export interface ErrorReport {
   code: ErrorCode
   message: string
   exit: number
+}
+
+/** What `--json` prints on stdout when a command fails. */
+export interface ErrorDocument {
+  error: ErrorReport
 }
 
 /** Turns anything thrown into the one-line report and the exit code of SPEC §3. */
@@ -120,7 +125,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     const report = classify(err)
     process.exitCode = report.exit
     if (this.jsonEnabled()) {
-      this.logJson({error: report})
+      this.logJson({error: report} satisfies ErrorDocument)
     } else {
       const hint = report.code === 'USAGE' ? ` (see: ${this.config.bin} ${this.id?.replace(/:/g, ' ')} --help)` : ''
       process.stderr.write(`error: ${report.message}${hint}\n`)

@@ -1,5 +1,7 @@
 import {expect} from 'chai'
 
+import type {MigrateResult} from '../../src/core/db/migrator.js'
+import type {SeedResult} from '../../src/core/db/seeds/index.js'
 import {parseJson, runCli} from '../helpers/cli.js'
 import {describeEachEngine} from '../helpers/engines.js'
 
@@ -9,13 +11,13 @@ describeEachEngine('concurrent db migrate and db seed processes [slow]', (ctx) =
     const cwd = ctx.scratch.dir
     const runs = await Promise.all([1, 2, 3].map(() => runCli(['db', 'migrate', '--json'], {cwd, env})))
     for (const run of runs) expect(run.code, run.stderr).to.equal(0)
-    const applied = runs.map((r) => parseJson(r).migrated.length).sort()
+    const applied = runs.map((r) => (parseJson(r) as MigrateResult).migrated.length).sort()
     // Exactly one process applied the 13 migrations; the others found nothing pending.
     expect(applied).to.deep.equal([0, 0, 13])
 
     const seeds = await Promise.all([1, 2, 3].map(() => runCli(['db', 'seed', '--json'], {cwd, env})))
     for (const run of seeds) expect(run.code, run.stderr).to.equal(0)
-    expect(seeds.map((r) => parseJson(r).changes.users?.created ?? 0).sort()).to.deep.equal([0, 0, 5])
+    expect(seeds.map((r) => (parseJson(r) as SeedResult).changes.users?.created ?? 0).sort()).to.deep.equal([0, 0, 5])
 
     const db = await ctx.scratch.open()
     const ledger = await db.knex('migrations').select('migration').count({n: '*'}).groupBy('migration')

@@ -5,11 +5,20 @@ import path from 'node:path'
 import Sqlite from 'better-sqlite3'
 import {expect} from 'chai'
 
+import type {ErrorDocument} from '../../src/base-command.js'
 import {parseDatabaseUrl} from '../../src/core/config.js'
 import {openDatabase} from '../../src/core/db/connection.js'
+import type {MigrateResult, MigrationStatus, RollbackResult} from '../../src/core/db/migrator.js'
+import type {AccountRow} from '../../src/core/db/rows.js'
+import type {SeedResult} from '../../src/core/db/seeds/index.js'
 import {verifyPassword} from '../../src/core/domain/passwords.js'
 import {type CliResult, parseJson, runCli} from '../helpers/cli.js'
 import {createScratchDatabase, pgAvailable} from '../helpers/engines.js'
+
+/** The fields of `db fresh --json` these tests read (db fresh does not export its result type). */
+interface FreshDocument extends Pick<MigrateResult, 'migrated'> {
+  seed: SeedResult | null
+}
 
 /** One clear line on stderr, nothing on stdout, no stack trace. */
 function expectOneLineError(result: CliResult, exit: number, pattern: RegExp): void {
@@ -39,13 +48,13 @@ describe('laundry-ops db (the CLI as a child process)', function () {
 
     const status = await runCli(['db', 'status', '--json'], {cwd})
     expect(status.code).to.equal(0)
-    const json = parseJson(status)
+    const json = parseJson(status) as MigrationStatus
     expect(json.pending).to.deep.equal([])
     expect(json.migrations).to.have.length(13)
 
     const db = await openDatabase(parseDatabaseUrl(file, cwd), {create: true})
     try {
-      const users = await db.knex('users').select('email', 'password')
+      const users = await db.knex<Pick<AccountRow, 'email' | 'password'>>('users').select('email', 'password')
       expect(users).to.have.length(5)
       for (const u of users) expect(await verifyPassword('password', u.password)).to.equal(true)
     } finally {
@@ -59,11 +68,11 @@ describe('laundry-ops db (the CLI as a child process)', function () {
   it('answers to the artisan names', async () => {
     expect((await runCli(['migrate', '--json'], {cwd})).code).to.equal(0)
     const status = await runCli(['migrate:status', '--json'], {cwd})
-    expect(parseJson(status).pending).to.deep.equal([])
+    expect((parseJson(status) as MigrationStatus).pending).to.deep.equal([])
     const seed = await runCli(['db:seed', '--json'], {cwd})
-    expect(parseJson(seed).demo).to.equal(true)
+    expect((parseJson(seed) as SeedResult).demo).to.equal(true)
     const rollback = await runCli(['migrate:rollback', '--dry-run', '--json'], {cwd})
-    expect(parseJson(rollback).rolled_back).to.have.length(13)
+    expect((parseJson(rollback) as RollbackResult).rolled_back).to.have.length(13)
   })
 
   it('db status --pending exits 1 while a migration is pending, with the JSON document still alone on stdout', async () => {
@@ -72,7 +81,7 @@ describe('laundry-ops db (the CLI as a child process)', function () {
     new Sqlite(path.join(cwd, 'storage', 'database.sqlite')).close()
     const result = await runCli(['db', 'status', '--pending', '--json'], {cwd})
     expect(result.code).to.equal(1)
-    expect(parseJson(result).pending).to.have.length(13)
+    expect((parseJson(result) as MigrationStatus).pending).to.have.length(13)
     expect(result.stderr).to.equal('')
   })
 
@@ -129,7 +138,7 @@ describe('laundry-ops db (the CLI as a child process)', function () {
       })
       const unknownFlag = await runCli(['db', 'status', '--json', '--nope'], {cwd})
       expect(unknownFlag.code).to.equal(2)
-      expect(parseJson(unknownFlag).error.code).to.equal('USAGE')
+      expect((parseJson(unknownFlag) as ErrorDocument).error.code).to.equal('USAGE')
     })
 
     it('an unreachable PostgreSQL is a runtime failure (exit 1)', async () => {
@@ -148,7 +157,7 @@ describe('laundry-ops db (the CLI as a child process)', function () {
       const prod = await runCli(['db', 'fresh'], {cwd, env: {LAUNDRY_OPS_ENV: 'production'}})
       expectOneLineError(prod, 2, /refusing to drop every table with LAUNDRY_OPS_ENV=production; add --force/)
       const status = await runCli(['db', 'status', '--json'], {cwd})
-      expect(parseJson(status).pending).to.deep.equal([])
+      expect((parseJson(status) as MigrationStatus).pending).to.deep.equal([])
       // Refused before any connection is attempted: the .invalid host is never looked up.
       const remote = await runCli(['db', 'fresh'], {cwd, env: {DATABASE_URL: 'postgres://postgres@db.example.invalid:5432/laundry'}})
       expectOneLineError(remote, 2, /refusing to drop every table on the non-local PostgreSQL host db\.example\.invalid/)
@@ -165,11 +174,11 @@ describe('laundry-ops db (the CLI as a child process)', function () {
         const env = {DATABASE_URL: scratch.url}
         const fresh = await runCli(['db', 'fresh', '--seed', '--json'], {cwd, env})
         expect(fresh.code, fresh.stderr).to.equal(0)
-        const json = parseJson(fresh)
+        const json = parseJson(fresh) as FreshDocument
         expect(json.migrated).to.have.length(13)
-        expect(json.seed.changes.users).to.deep.equal({created: 5, updated: 0})
-        expect(parseJson(await runCli(['db', 'status', '--json'], {cwd, env})).pending).to.deep.equal([])
-        expect(parseJson(await runCli(['db', 'seed', '--json'], {cwd, env})).changed).to.equal(0)
+        expect(json.seed?.changes.users).to.deep.equal({created: 5, updated: 0})
+        expect((parseJson(await runCli(['db', 'status', '--json'], {cwd, env})) as MigrationStatus).pending).to.deep.equal([])
+        expect((parseJson(await runCli(['db', 'seed', '--json'], {cwd, env})) as SeedResult).changed).to.equal(0)
         // No SQLite file beside the PostgreSQL database; only the storage layout readiness requires.
         expect(existsSync(path.join(cwd, 'storage', 'database.sqlite'))).to.equal(false)
         expect(existsSync(path.join(cwd, 'storage', 'app')) && existsSync(path.join(cwd, 'storage', 'logs'))).to.equal(true)

@@ -4,17 +4,13 @@ import path from 'node:path'
 import Sqlite from 'better-sqlite3'
 import {expect} from 'chai'
 
+import type {ErrorDocument} from '../../src/base-command.js'
 import type {Database} from '../../src/core/db/connection.js'
 import {migrate, type MigrateResult} from '../../src/core/db/migrator.js'
 import {seedDatabase} from '../../src/core/db/seeds/index.js'
 import {insertAuditEvents} from '../helpers/audit.js'
 import {type CliResult, parseJson, runCli} from '../helpers/cli.js'
 import {describeEachEngine} from '../helpers/engines.js'
-
-/** The JSON document a command prints on stdout when it fails with --json. */
-interface JsonFailure {
-  error: {code: string; message: string; exit: number}
-}
 
 /** Exit 2, nothing on stdout, exactly one `error: ` line on stderr matching `pattern`, no stack trace. */
 function expectRefused(result: CliResult, args: string[], pattern: RegExp): void {
@@ -107,7 +103,7 @@ describeEachEngine('guard rails: bad values are refused before anything runs', (
     expect(existsSync(path.join(storage, 'app', 'audit-archives'))).to.equal(false)
     const json = await runCli(['audit', 'archive', '--channel', '', '--json'], {cwd, env})
     expect(json.code).to.equal(2)
-    expect((parseJson(json) as JsonFailure).error).to.deep.include({code: 'USAGE', exit: 2})
+    expect((parseJson(json) as ErrorDocument).error).to.deep.include({code: 'USAGE', exit: 2})
   })
 
   it('class 6: on an unmigrated database every command names the missing table and the remedy, never a SQL statement', async () => {
@@ -142,7 +138,7 @@ describeEachEngine('guard rails: bad values are refused before anything runs', (
         expect(result.stderr, what).not.to.match(/\b(select|insert|update|delete from|pragma)\b/i)
         expect(result.stderr, what).not.to.match(/^\s+at /m)
       }
-      const json = parseJson(await runCli(['quota', 'reconcile', '--json', '--database-url', empty], {cwd, env})) as JsonFailure
+      const json = parseJson(await runCli(['quota', 'reconcile', '--json', '--database-url', empty], {cwd, env})) as ErrorDocument
       expect(json.error.code).to.equal('NOT_MIGRATED')
       expect(json.error.message).to.match(/has no orders, tenants, quota_usage tables/)
     } finally {
@@ -199,7 +195,7 @@ describe('guard rails: a missing SQLite database is reported, never created (cla
       expect(result.code, what).to.equal(1)
       expect(result.stderr, what).to.match(/^error: no SQLite database at .*nowhere\/laundry\.sqlite \(DATABASE_URL\): create it with `laundry-ops db migrate`/)
       expect(existsSync(path.dirname(missing)), what).to.equal(false)
-      expect((parseJson(await runCli([...args, '--json'], {cwd, env})) as JsonFailure).error.code, what).to.equal('DB_NOT_FOUND')
+      expect((parseJson(await runCli([...args, '--json'], {cwd, env})) as ErrorDocument).error.code, what).to.equal('DB_NOT_FOUND')
     }
     // The dry runs of the commands that create a schema say what they would do, and create nothing either.
     const fresh = await runCli(['db', 'fresh', '--dry-run', '--json'], {cwd, env})
@@ -241,7 +237,7 @@ describeEachEngine('guard rails: the safety check reads the host the driver conn
       const result = await runCli(['db', 'fresh'], {cwd, env})
       expect(result.code, result.stderr).to.equal(2)
       expect(result.stderr).to.match(pattern)
-      expect((parseJson(await runCli(['db', 'fresh', '--json'], {cwd, env})) as JsonFailure).error.code).to.equal('REFUSED_REMOTE')
+      expect((parseJson(await runCli(['db', 'fresh', '--json'], {cwd, env})) as ErrorDocument).error.code).to.equal('REFUSED_REMOTE')
     }
     // A socket folder is this machine: allowed (and here it connects).
     const socket = await runCli(['db', 'fresh', '--dry-run'], {

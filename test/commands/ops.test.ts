@@ -3,7 +3,10 @@ import path from 'node:path'
 
 import {expect} from 'chai'
 
+import type {ErrorDocument} from '../../src/base-command.js'
 import type {Database} from '../../src/core/db/connection.js'
+import type {TenantRow} from '../../src/core/db/rows.js'
+import type {ObserveReport} from '../../src/core/gates/observe-health.js'
 import {parseJson, runCli} from '../helpers/cli.js'
 import {describeEachEngine} from '../helpers/engines.js'
 import {insertAuditEvents} from '../helpers/audit.js'
@@ -43,7 +46,7 @@ describeEachEngine('ops commands through the CLI', {from: 'seeded'}, (ctx) => {
     }
     const json = await runCli(['quota', 'reconcile', '2026-13', '--json'], {cwd, env})
     expect(json.code).to.equal(2)
-    expect(parseJson(json).error.code).to.equal('INVALID_PERIOD')
+    expect((parseJson(json) as ErrorDocument).error.code).to.equal('INVALID_PERIOD')
     expect(await db.knex('quota_usage').select('*').orderBy('id')).to.deep.equal(quotaBefore)
     expect(existsSync(path.join(cwd, 'storage', 'app', 'audit-archives'))).to.equal(false)
   })
@@ -66,23 +69,23 @@ describeEachEngine('ops commands through the CLI', {from: 'seeded'}, (ctx) => {
     const remind = await runCli(['ops:wa:send-aging-reminders', '--as-of', '2026-02-17', '--dry-run'], {cwd, env})
     expect(remind.stdout).to.equal('Aging reminder summary: processed=0, enqueued=0, skipped=0, dry_run=yes, as_of=2026-02-17, already_sent=0\n')
     const reconcile = await runCli(['quota', 'reconcile', '2026-02'], {cwd, env})
-    const tenant = await db.knex('tenants').first()
+    const tenant = await db.knex<TenantRow>('tenants').first()
     expect(reconcile.stdout).to.equal(
-      `Tenant Demo Laundry (${tenant.id}) -> 0\nQuota reconcile summary: period=2026-02, tenants=1, updated=0, dry_run=no, created=1, unchanged=0\n`,
+      `Tenant Demo Laundry (${tenant?.id}) -> 0\nQuota reconcile summary: period=2026-02, tenants=1, updated=0, dry_run=no, created=1, unchanged=0\n`,
     )
   })
 
   it('observe health: --strict turns a warning into exit 1, --json stays alone on stdout, --junit is written', async () => {
     const quiet = await runCli(['observe', 'health', '--json'], {cwd, env})
     expect(quiet.code, quiet.stderr).to.equal(0)
-    expect(parseJson(quiet).summary).to.deep.equal({pass: 5, warn: 0, fail: 0})
+    expect((parseJson(quiet) as ObserveReport).summary).to.deep.equal({pass: 5, warn: 0, fail: 0})
     await db.knex('jobs').insert(Array.from({length: 3}, () => ({queue: 'default', payload: '{}', attempts: 0, available_at: 0, created_at: 0})))
     const junit = path.join(cwd, 'reports', 'observe.xml')
     const {mkdirSync, readFileSync} = await import('node:fs')
     mkdirSync(path.dirname(junit), {recursive: true})
     const strict = await runCli(['ops:observe:health', '--queue-backlog-threshold', '2', '--strict', '--json', '--junit', junit], {cwd, env})
     expect(strict.code).to.equal(1)
-    expect(parseJson(strict).summary).to.deep.equal({pass: 4, warn: 1, fail: 0})
+    expect((parseJson(strict) as ObserveReport).summary).to.deep.equal({pass: 4, warn: 1, fail: 0})
     const xml = readFileSync(junit, 'utf8')
     expect(xml.match(/<testcase /g)).to.have.length(5)
     expect(xml).to.match(/tests="5" failures="1"/)
@@ -93,13 +96,13 @@ describeEachEngine('ops commands through the CLI', {from: 'seeded'}, (ctx) => {
     expect(lenient.stdout.trimEnd().split('\n').at(-1)).to.equal('Observability summary: pass=4, warn=1, fail=0, strict=no')
     const bad = await runCli(['observe', 'health', '--period', '2026-2', '--json'], {cwd, env})
     expect(bad.code).to.equal(2)
-    expect(parseJson(bad).error.code).to.equal('INVALID_PERIOD')
+    expect((parseJson(bad) as ErrorDocument).error.code).to.equal('INVALID_PERIOD')
     await db.knex('jobs').delete()
     // The database down: exit 1, and the CI report step still finds a JUnit file (in a new folder) saying why.
     const downJunit = path.join(cwd, 'reports-down', 'observe.xml')
     const down = await runCli(['observe', 'health', '--json', '--junit', downJunit], {cwd, env: {...env, DATABASE_URL: 'postgres://postgres@127.0.0.1:1/x'}})
     expect(down.code).to.equal(1)
-    expect(parseJson(down).error.code).to.equal('DB_UNREACHABLE')
+    expect((parseJson(down) as ErrorDocument).error.code).to.equal('DB_UNREACHABLE')
     expect(readFileSync(downJunit, 'utf8')).to.match(
       /tests="1" failures="1"[\s\S]*name="database\.connection">\s*<failure type="fail" message="[^"]*127\.0\.0\.1:1/,
     )

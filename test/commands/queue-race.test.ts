@@ -5,6 +5,7 @@ import type {Database} from '../../src/core/db/connection.js'
 import {uuid7} from '../../src/core/domain/ids.js'
 import {unixSeconds} from '../../src/core/queue/database-queue.js'
 import {sendWaJobPayload} from '../../src/core/queue/payload.js'
+import type {WorkerResult} from '../../src/core/queue/worker.js'
 import {parseJson, runCli} from '../helpers/cli.js'
 import {describeEachEngine} from '../helpers/engines.js'
 import {startGateway, type TestGateway} from '../helpers/gateway.js'
@@ -61,12 +62,12 @@ describeEachEngine('4 worker processes racing over the same queue [slow]', {from
       [1, 2, 3, 4].map(() => runCli(['queue', 'work', '--stop-when-empty', '--sleep', '0', '--json'], {cwd: ctx.scratch.dir, env, timeoutMs: 170_000})),
     )
     for (const w of workers) expect(w.code, w.stderr).to.equal(0)
-    const processed = workers.map((w) => parseJson(w).processed as number)
+    const processed = workers.map((w) => (parseJson(w) as WorkerResult).processed)
     expect(processed.reduce((a, b) => a + b, 0)).to.equal(count)
     // Every worker took part (the race was real).
     expect(
       processed.every((n) => n > 0),
-      `per worker: ${processed}`,
+      `per worker: ${processed.join(',')}`,
     ).to.equal(true)
 
     expect(gateway.requests).to.have.length(count)

@@ -4,8 +4,11 @@ import path from 'node:path'
 import {expect} from 'chai'
 
 import type {Database} from '../../src/core/db/connection.js'
+import type {JobRow, WaMessageRow, WaProviderRow} from '../../src/core/db/rows.js'
 import {pushJob} from '../../src/core/queue/database-queue.js'
+import type {FailedJobSummary, FlushResult, RetryResult} from '../../src/core/queue/failed-jobs.js'
 import {sendWaJobPayload} from '../../src/core/queue/payload.js'
+import type {WorkerResult} from '../../src/core/queue/worker.js'
 import {parseJson, ROOT, runCli, startCli} from '../helpers/cli.js'
 import {describeEachEngine} from '../helpers/engines.js'
 import {startGateway, type TestGateway} from '../helpers/gateway.js'
@@ -49,9 +52,9 @@ describeEachEngine('laundry-ops queue (CLI)', {from: 'seeded'}, (ctx) => {
   })
 
   async function useProvider(key: 'mock' | 'http') {
-    const provider = await db.knex('wa_providers').where({key}).first()
+    const provider = await db.knex<WaProviderRow>('wa_providers').where({key}).first()
     let providerId = provider?.id
-    if (!provider) [{id: providerId}] = await db.knex('wa_providers').insert({key, name: 'HTTP Gateway', active: true}).returning('id')
+    if (!provider) [{id: providerId}] = await db.knex<WaProviderRow>('wa_providers').insert({key, name: 'HTTP Gateway', active: true}).returning('id')
     await db
       .knex('wa_provider_configs')
       .where({tenant_id: t.tenantId})
@@ -77,9 +80,9 @@ describeEachEngine('laundry-ops queue (CLI)', {from: 'seeded'}, (ctx) => {
       stop_reason: 'empty',
       exit_code: 0,
     })
-    const message = await db.knex('wa_messages').where({id: FIXTURE_MESSAGE_ID}).first()
-    expect(message.status).to.equal('sent')
-    expect(message.provider_message_id).to.match(/^mock-[a-z0-9]{16}$/)
+    const message = await db.knex<WaMessageRow>('wa_messages').where({id: FIXTURE_MESSAGE_ID}).first()
+    expect(message?.status).to.equal('sent')
+    expect(message?.provider_message_id).to.match(/^mock-[a-z0-9]{16}$/)
   })
 
   it('refuses bad worker input with exit 2 and touches no job', async () => {
@@ -101,13 +104,13 @@ describeEachEngine('laundry-ops queue (CLI)', {from: 'seeded'}, (ctx) => {
     }
     const jobs = await db.knex('jobs').select('attempts', 'reserved_at')
     expect(jobs).to.deep.equal([{attempts: 0, reserved_at: null}])
-    expect((await db.knex('wa_messages').where({id}).first()).status).to.equal('queued')
+    expect((await db.knex<WaMessageRow>('wa_messages').where({id}).first())?.status).to.equal('queued')
   })
 
   it('lists, retries (atomically) and flushes failed jobs; an unknown uuid changes nothing', async () => {
     await pushJob(db.knex, {queue: 'messaging', payload: '{"uuid":"11111111-2222-4333-8444-555555555555","not":"a job"}', now: new Date()})
     await runCli(['queue', 'work', '--stop-when-empty'], {cwd: ctx.scratch.dir, env})
-    const failed = parseJson(await runCli(['queue', 'failed', '--json'], {cwd: ctx.scratch.dir, env})).failed
+    const {failed} = parseJson(await runCli(['queue', 'failed', '--json'], {cwd: ctx.scratch.dir, env})) as {failed: FailedJobSummary[]}
     expect(failed).to.have.length(1)
     expect(failed[0]).to.deep.include({uuid: '11111111-2222-4333-8444-555555555555', connection: 'database', queue: 'messaging', class: 'unknown'})
     expect(failed[0].exception).to.equal('MalformedJobError: payload has no data.command string')
@@ -120,7 +123,7 @@ describeEachEngine('laundry-ops queue (CLI)', {from: 'seeded'}, (ctx) => {
     expect(unknown.stderr).to.match(/no failed job with uuid aaaaaaaa-0000-4000-8000-000000000000 .*nothing was retried/)
     expect(await db.knex('jobs').count({n: '*'}).first()).to.satisfy((r: {n: unknown}) => Number(r.n) === 0)
 
-    const dry = parseJson(await runCli(['queue', 'retry', 'all', '--dry-run', '--json'], {cwd: ctx.scratch.dir, env}))
+    const dry = parseJson(await runCli(['queue', 'retry', 'all', '--dry-run', '--json'], {cwd: ctx.scratch.dir, env})) as RetryResult
     expect(dry.retried).to.deep.equal([{uuid: '11111111-2222-4333-8444-555555555555', queue: 'messaging', job_id: null}])
     const retried = await runCli(['queue', 'retry', '11111111-2222-4333-8444-555555555555'], {cwd: ctx.scratch.dir, env})
     expect(retried.stdout).to.equal('The failed job [11111111-2222-4333-8444-555555555555] has been pushed back onto the queue.\n')
@@ -128,8 +131,8 @@ describeEachEngine('laundry-ops queue (CLI)', {from: 'seeded'}, (ctx) => {
     expect(await db.knex('jobs').select('queue', 'attempts', 'reserved_at')).to.deep.equal([{queue: 'messaging', attempts: 0, reserved_at: null}])
 
     await runCli(['queue:work', '--stop-when-empty'], {cwd: ctx.scratch.dir, env})
-    expect(parseJson(await runCli(['queue', 'flush', '--dry-run', '--json'], {cwd: ctx.scratch.dir, env})).deleted).to.equal(1)
-    expect(parseJson(await runCli(['queue', 'flush', '--hours', '1', '--json'], {cwd: ctx.scratch.dir, env})).deleted).to.equal(0)
+    expect((parseJson(await runCli(['queue', 'flush', '--dry-run', '--json'], {cwd: ctx.scratch.dir, env})) as FlushResult).deleted).to.equal(1)
+    expect((parseJson(await runCli(['queue', 'flush', '--hours', '1', '--json'], {cwd: ctx.scratch.dir, env})) as FlushResult).deleted).to.equal(0)
     expect((await runCli(['queue:flush'], {cwd: ctx.scratch.dir, env})).stdout).to.equal('Deleted 1 failed job(s).\n')
   })
 
@@ -143,7 +146,7 @@ describeEachEngine('laundry-ops queue (CLI)', {from: 'seeded'}, (ctx) => {
     const exit = await worker.exited()
     expect(exit.code, exit.stderr).to.equal(0)
     expect(exit.stderr).to.match(/SIGTERM received: finishing the job in hand/)
-    const statuses = await db.knex('wa_messages').whereIn('id', ids).orderBy('created_at').orderBy('id').select('id', 'status')
+    const statuses = await db.knex<WaMessageRow>('wa_messages').whereIn('id', ids).orderBy('created_at').orderBy('id').select('id', 'status')
     expect(statuses.filter((m) => m.status === 'sent')).to.have.length(1)
     expect(await db.knex('jobs').select('reserved_at')).to.deep.equal([{reserved_at: null}])
   })
@@ -170,16 +173,18 @@ describeEachEngine('laundry-ops queue (CLI)', {from: 'seeded'}, (ctx) => {
     await gatewayReached
     worker.signal('SIGKILL')
     expect((await worker.exited()).signal).to.equal('SIGKILL')
-    const [held] = await db.knex('jobs').select('reserved_at', 'attempts')
+    const [held] = await db.knex<JobRow>('jobs').select('reserved_at', 'attempts')
     expect(held.reserved_at).to.not.equal(null)
     // Still reserved: another worker leaves it alone ...
-    const early = parseJson(await runCli(['queue', 'work', '--stop-when-empty', '--timeout', '2', '--json'], {cwd: ctx.scratch.dir, env: fastEnv}))
+    const early = parseJson(
+      await runCli(['queue', 'work', '--stop-when-empty', '--timeout', '2', '--json'], {cwd: ctx.scratch.dir, env: fastEnv}),
+    ) as WorkerResult
     expect(early.processed).to.equal(0)
     // ... until retry_after has passed.
     await new Promise((resolve) => setTimeout(resolve, 3200))
     const late = await runCli(['queue', 'work', '--stop-when-empty', '--timeout', '2', '--json'], {cwd: ctx.scratch.dir, env: fastEnv})
     expect(parseJson(late), late.stderr).to.deep.include({processed: 1})
-    expect((await db.knex('wa_messages').where({id}).first()).status).to.equal('sent')
+    expect((await db.knex<WaMessageRow>('wa_messages').where({id}).first())?.status).to.equal('sent')
     expect(await db.knex('jobs').select('id')).to.deep.equal([])
   })
 })

@@ -4,7 +4,9 @@ import path from 'node:path'
 
 import {expect} from 'chai'
 
+import type {ErrorDocument} from '../../src/base-command.js'
 import type {Database} from '../../src/core/db/connection.js'
+import type {ReadinessReport} from '../../src/core/gates/readiness.js'
 import {parseJson, runCli} from '../helpers/cli.js'
 import {describeEachEngine} from '../helpers/engines.js'
 
@@ -74,7 +76,7 @@ describeEachEngine('readiness check through the CLI', (ctx) => {
       const strict = await runCli(['ops:readiness:check', '--strict', '--json', '--junit', junit], {cwd, env})
       expect(strict.code).to.equal(1)
       expect(strict.stderr).to.equal('')
-      const json = parseJson(strict)
+      const json = parseJson(strict) as ReadinessReport
       expect(Object.keys(json)).to.deep.equal(['generated_at', 'checks', 'summary', 'strict'])
       expect(json.summary).to.deep.equal({pass: 16, warn: 1, fail: 0})
       expect(json.strict).to.equal(true)
@@ -126,7 +128,7 @@ describe('readiness check through the CLI, without a database', () => {
     const result = await runCli(['readiness', 'check', '--json', '--database-url', 'postgres://postgres@127.0.0.1:1/x'], {cwd})
     expect(result.code).to.equal(1)
     expect(result.stderr).to.equal('')
-    const json = parseJson(result)
+    const json = parseJson(result) as ReadinessReport
     expect(json.checks).to.have.length(17)
     expect(json.checks[1]).to.deep.include({key: 'database.connection', status: 'fail'})
     expect(json.checks[1].message).to.match(/^Database connection failed: cannot reach PostgreSQL at 127\.0\.0\.1:1\/x \(ECONNREFUSED\)/)
@@ -136,7 +138,7 @@ describe('readiness check through the CLI, without a database', () => {
   it('bad flags are usage errors (exit 2); --help has examples', async () => {
     const bad = await runCli(['readiness', 'check', '--bogus', '--json'], {cwd})
     expect(bad.code).to.equal(2)
-    expect(parseJson(bad).error.code).to.equal('USAGE')
+    expect((parseJson(bad) as ErrorDocument).error.code).to.equal('USAGE')
     const help = await runCli(['readiness', 'check', '--help'], {cwd})
     expect(help.stdout).to.match(/EXAMPLES\n\s+\$ laundry-ops readiness check/)
     expect(existsSync(path.join(cwd, 'storage'))).to.equal(false)

@@ -34,11 +34,14 @@ npm install -g --ignore-scripts --prefix "$work/noscripts" "$tgz" >"$work/instal
 mkdir "$work/empty2"
 cd "$work/empty2"
 set +e
-"$work/noscripts/bin/laundry-ops" db status >"$work/out.txt" 2>"$work/err.txt"
+# The quick start's first command: it needs the native binding (a command on a missing database says
+# DB_NOT_FOUND before it loads the driver).
+"$work/noscripts/bin/laundry-ops" db fresh --seed >"$work/out.txt" 2>"$work/err.txt"
 code=$?
 set -e
 check "blocked install scripts: exit 1" test "$code" -eq 1
 check "blocked install scripts: one line naming the remedy" bash -c "[ \$(wc -l <'$work/err.txt') -eq 1 ] && grep -q 'npm rebuild better-sqlite3' '$work/err.txt'"
+check "blocked install scripts: no database file created" test ! -e "$work/empty2/storage/database.sqlite"
 check "blocked install scripts: --help still works" bash -c "'$work/noscripts/bin/laundry-ops' --help >/dev/null"
 cat "$work/err.txt"
 echo "pack smoke: $passed passed, $failed failed"

@@ -1,7 +1,7 @@
 import {Command, Flags, type Interfaces} from '@oclif/core'
 
 import type {AppConfig} from './core/config.js'
-import {type ErrorCode, ERROR_CATALOGUE, isErrorCode, OpsError, UsageError} from './core/errors.js'
+import {type ErrorCode, ERROR_CATALOGUE, isErrorCode, isOpsError, OpsError, UsageError} from './core/errors.js'
 import {PARENT_ENV} from './core/scheduler/parent-env.js'
 import type {Database} from './core/db/connection.js'
 
@@ -25,6 +25,8 @@ function classify(err: unknown): ErrorReport {
   // oclif puts the reason of a parse error on a second, tab-indented line: keep it on the one line.
   const message = String(e?.message ?? err)
     .replace(/\n\s*See more help with --help\s*$/, '')
+    // oclif's flag validation lists its reasons under a heading: the reasons are the message.
+    .replace(/^The following errors? occurred:\s*\n/, '')
     .split('\n')
     .map((line) => line.trim())
     .filter(Boolean)
@@ -104,6 +106,11 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
       enableJsonFlag: this.ctor.enableJsonFlag,
       flags: this.ctor.flags,
       strict: this.ctor.strict,
+    }).catch((error: unknown) => {
+      // Whatever oclif's parser refuses (a repeated flag, a missing value, an unknown flag…) is bad usage,
+      // exit 2, whatever exit code oclif gave that error; our own flag parsers throw UsageErrors already.
+      if (error instanceof Error && !isOpsError(error) && ('oclif' in error || 'parse' in error)) throw new UsageError('USAGE', error.message)
+      throw error
     })
     refuseEmptyValues(flags, args, argv)
     this.flags = flags as CommandFlags<T>

@@ -1,4 +1,5 @@
-import {existsSync, mkdirSync, readdirSync, rmSync} from 'node:fs'
+import {existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync} from 'node:fs'
+import {tmpdir} from 'node:os'
 import path from 'node:path'
 
 import Sqlite from 'better-sqlite3'
@@ -9,7 +10,7 @@ import type {Database} from '../../src/core/db/connection.js'
 import {migrate, type MigrateResult} from '../../src/core/db/migrator.js'
 import {seedDatabase} from '../../src/core/db/seeds/index.js'
 import {insertAuditEvents} from '../helpers/audit.js'
-import {type CliResult, parseJson, runCli} from '../helpers/cli.js'
+import {type CliResult, parseJson, ROOT, runCli} from '../helpers/cli.js'
 import {describeEachEngine} from '../helpers/engines.js'
 
 /** Exit 2, nothing on stdout, exactly one `error: ` line on stderr matching `pattern`, no stack trace. */
@@ -249,5 +250,44 @@ describeEachEngine('guard rails: the safety check reads the host the driver conn
     const unreachable = await runCli(['db', 'status'], {cwd, env: {DATABASE_URL: `postgres://postgres@127.0.0.1:5432${url.pathname}?port=1`}})
     expect(unreachable.code).to.equal(1)
     expect(unreachable.stderr).to.match(/cannot reach PostgreSQL at 127\.0\.0\.1:1\//)
+  })
+})
+
+describe("guard rails: whatever oclif's parser refuses is bad usage (exit 2)", () => {
+  interface ManifestFlag {
+    name: string
+    type: 'option' | 'boolean'
+    multiple?: boolean
+    hidden?: boolean
+  }
+  const manifest = JSON.parse(readFileSync(path.join(ROOT, 'oclif.manifest.json'), 'utf8')) as {
+    commands: Record<string, {id: string; flags: Record<string, ManifestFlag>}>
+  }
+
+  it('a flag given twice, a flag without its value and an unknown flag exit 2 with USAGE for every command, before any database is opened', async () => {
+    const cwd = mkdtempSync(path.join(tmpdir(), 'laundry-ops-parse-'))
+    // No database at all: a refusal that came after opening one would say DB_NOT_FOUND (exit 1).
+    const env = {DATABASE_URL: path.join(cwd, 'none.sqlite'), LAUNDRY_OPS_STORAGE: path.join(cwd, 'storage')}
+    let driven = 0
+    try {
+      for (const command of Object.values(manifest.commands)) {
+        if (command.id === 'help') continue
+        const words = command.id.split(':')
+        const flag = Object.values(command.flags).find((f) => f.type === 'option' && !f.multiple && !f.hidden && f.name !== 'database-url')
+        const cases: string[][] = [[...words, '--no-such-flag-here', '--json']]
+        if (flag) cases.push([...words, `--${flag.name}`, 'x', `--${flag.name}`, 'x', '--json'], [...words, '--json', `--${flag.name}`])
+        for (const args of cases) {
+          const result = await runCli(args, {cwd, env})
+          const what = `${args.join(' ')}\n${result.stdout}${result.stderr}`
+          expect(result.code, what).to.equal(2)
+          expect((parseJson(result) as ErrorDocument).error, what).to.deep.include({code: 'USAGE', exit: 2})
+          driven++
+        }
+      }
+      expect(driven).to.be.greaterThan(30)
+      expect(readdirSync(cwd)).to.deep.equal([])
+    } finally {
+      rmSync(cwd, {recursive: true, force: true})
+    }
   })
 })

@@ -187,8 +187,10 @@ export abstract class DatabaseCommand<T extends typeof Command> extends BaseComm
       if (fault) {
         const scope = (this.ctor as unknown as {faultScope?: FaultScope}).faultScope
         const command = `\`${this.config.bin} ${this.id?.replace(/:/g, ' ')}\``
-        const done =
-          scope === 'reads'
+        const dryRun = (this.flags as Record<string, unknown> | undefined)?.['dry-run'] === true
+        const done = dryRun
+          ? 'nothing was changed (a dry run)'
+          : scope === 'reads'
             ? 'nothing was changed (this command only reads)'
             : scope === 'transaction'
               ? 'nothing was changed (its transaction was rolled back)'

@@ -150,13 +150,44 @@ describeEachEngine('guard rails: bad values are refused before anything runs', (
     }
   })
 
+  it('class 6: a table or column dropped by hand is named with its table, and the remedy does not send the operator to a db migrate that changes nothing', async () => {
+    await db.knex.schema.alterTable('jobs', (t) => t.dropColumn('available_at'))
+    await db.knex.schema.alterTable('quota_usage', (t) => t.dropColumn('orders_used'))
+    await db.knex.schema.renameTable('cache_locks', 'cache_locks_aside')
+    try {
+      const cases: Array<[string[], RegExp]> = [
+        [['queue', 'work', '--stop-when-empty'], /has no column jobs\.available_at:/],
+        [['quota', 'reconcile'], /has no column quota_usage\.orders_used:/],
+        [['quota', 'reconcile', '--dry-run'], /has no column quota_usage\.orders_used:/],
+        [['observe', 'health'], /has no columns jobs\.available_at, quota_usage\.orders_used:/],
+        [['audit', 'archive', '--days', '1'], /has no cache_locks table:/],
+        [['schedule', 'run'], /has no cache_locks table:/],
+      ]
+      for (const [args, pattern] of cases) {
+        const result = await runCli(args, {cwd, env})
+        const what = `${args.join(' ')}\n${result.stderr}`
+        expect(result.code, what).to.equal(1)
+        expect(result.stderr.trimEnd().split('\n'), what).to.have.length(1)
+        expect(result.stderr, what).to.match(pattern)
+        expect(result.stderr, what).to.match(/the migrations ledger says every migration ran, so `laundry-ops db migrate` would change nothing/)
+        expect(result.stderr, what).not.to.match(/\b(select|insert|update|delete from|pragma)\b|single-quotes|\b[a-z]\.\w+/i)
+      }
+      const [{n}]: Array<{n: number | string}> = await db.knex('audit_events').count({n: '*'})
+      expect(Number(n)).to.equal(50)
+    } finally {
+      await db.knex.schema.renameTable('cache_locks_aside', 'cache_locks')
+      await db.knex.schema.alterTable('quota_usage', (t) => t.integer('orders_used').unsigned().defaultTo(0))
+      await db.knex.schema.alterTable('jobs', (t) => t.integer('available_at').unsigned().defaultTo(0))
+    }
+  })
+
   it('class 6: a partly migrated database (a column gone) names the column, not the statement', async () => {
     await db.knex.schema.alterTable('audit_events', (t) => t.dropColumn('channel'))
     try {
       const result = await runCli(['audit', 'archive', '--days', '1', '--channel', 'api'], {cwd, env})
       expect(result.code, result.stderr).to.equal(1)
       expect(result.stderr.trimEnd().split('\n')).to.have.length(1)
-      expect(result.stderr).to.match(/has no column .*channel.*run `laundry-ops db migrate` first/)
+      expect(result.stderr).to.match(/has no column audit_events\.channel: .*`laundry-ops db migrate`/)
       expect(result.stderr).not.to.match(/\bselect\b/i)
       const [{n}]: Array<{n: number | string}> = await db.knex('audit_events').count({n: '*'})
       expect(Number(n)).to.equal(50)

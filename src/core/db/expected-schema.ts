@@ -174,8 +174,8 @@ export interface SchemaGaps {
   missingColumns: string[]
 }
 
-/** The tables and columns of EXPECTED_TABLES that the database lacks, read in one query. */
-export async function findSchemaGaps(db: Database): Promise<SchemaGaps> {
+/** The tables and columns of EXPECTED_TABLES (or of `only` of them) that the database lacks, read in one query. */
+export async function findSchemaGaps(db: Database, only?: readonly string[]): Promise<SchemaGaps> {
   const rows =
     db.dialect === 'pg'
       ? await selectRows<{table_name: string; column_name: string}>(
@@ -196,7 +196,8 @@ export async function findSchemaGaps(db: Database): Promise<SchemaGaps> {
   }
   const missingTables: string[] = []
   const missingColumns: string[] = []
-  for (const [table, columns] of Object.entries(EXPECTED_TABLES)) {
+  for (const table of only ?? Object.keys(EXPECTED_TABLES)) {
+    const columns = EXPECTED_TABLES[table] ?? []
     const have = present.get(table)
     if (!have) {
       missingTables.push(table)

@@ -2,7 +2,7 @@ import type {DatabaseTarget} from '../config.js'
 import {OpsError} from '../errors.js'
 import type {Database} from './connection.js'
 import {SESSION_TIMEOUTS} from './connection.js'
-import {SchemaBuilder} from './schema/schema-builder.js'
+import {findSchemaGaps} from './expected-schema.js'
 
 /**
  * Faults of the database, the disk and the lock managers, told as what happened, never as the SQL
@@ -30,7 +30,9 @@ interface DriverError {
 
 /** The driver's own message without the SQL statement knex puts in front of it (`<sql> - <message>`). */
 function driverMessage(error: DriverError): string {
-  const message = typeof error.message === 'string' ? error.message : typeof error.code === 'string' ? error.code : 'unknown error'
+  const message = (typeof error.message === 'string' ? error.message : typeof error.code === 'string' ? error.code : 'unknown error')
+    // SQLite's hint after a double-quoted name it could not resolve: not the driver message's start.
+    .replace(/ - should this be a string literal in single-quotes\?$/, '')
   const cut = message.lastIndexOf(' - ')
   const text =
     cut >= 0 && /^\s*(select|insert|update|delete|with|create|alter|drop|begin|commit|rollback|declare|fetch|pragma|savepoint|release)\b/i.test(message)
@@ -176,16 +178,41 @@ export function interruptedBy(error: unknown, target: DatabaseTarget | undefined
 }
 
 /**
- * Refuses to start on a database that lacks a table the work needs, naming every missing table and the
- * remedy, before anything is read or changed.
+ * Refuses to start on a database that lacks a table the work needs, or a column of one (every column the
+ * migrations create), naming each and the remedy, before anything is read or changed. With
+ * `tablesOptional`, only the columns of the tables that exist are required.
  */
-export async function requireTables(db: Database, tables: readonly string[]): Promise<void> {
-  const schema = new SchemaBuilder(db.knex, db.dialect)
-  const missing: string[] = []
-  for (const table of tables) if (!(await schema.hasTable(table))) missing.push(table)
-  if (missing.length === 0) return
-  throw new OpsError(
-    'NOT_MIGRATED',
-    `${where(db.target)} has no ${missing.join(', ')} table${missing.length > 1 ? 's' : ''}: run \`laundry-ops db migrate\` first; nothing was changed`,
-  )
+export async function requireTables(db: Database, tables: readonly string[], options: {tablesOptional?: boolean} = {}): Promise<void> {
+  const gaps = await findSchemaGaps(db, tables)
+  // A caller that reports a missing table itself (observe health warns, as upstream) still needs the columns of those present.
+  const missingTables = options.tablesOptional ? [] : gaps.missingTables
+  const missingColumns = gaps.missingColumns
+  if (missingTables.length === 0 && missingColumns.length === 0) return
+  const lacks = [
+    missingTables.length > 0 ? `no ${missingTables.join(', ')} table${missingTables.length > 1 ? 's' : ''}` : '',
+    missingColumns.length > 0 ? `no column${missingColumns.length > 1 ? 's' : ''} ${missingColumns.join(', ')}` : '',
+  ]
+    .filter(Boolean)
+    .join(' and ')
+  throw new OpsError('NOT_MIGRATED', `${where(db.target)} has ${lacks}: ${await schemaRemedy(db)}; nothing was changed`)
+}
+
+/**
+ * What to do about a missing table or column. `db migrate` only runs what the ledger lists as pending: when
+ * the ledger says every migration ran, the schema was changed by hand (or restored in part) and migrating
+ * again changes nothing.
+ */
+async function schemaRemedy(db: Database): Promise<string> {
+  const migrate = 'run `laundry-ops db migrate` first'
+  try {
+    const {migrationStatus} = await import('./migrator.js')
+    const status = await migrationStatus(db)
+    if (!status.ledger || status.pending.length > 0) return migrate
+    return (
+      'the migrations ledger says every migration ran, so `laundry-ops db migrate` would change nothing: the schema was altered outside ' +
+      'the migrations; restore it from a backup, or rebuild a scratch database with `laundry-ops db fresh`'
+    )
+  } catch {
+    return migrate
+  }
 }

@@ -3,6 +3,7 @@ import type {Knex} from 'knex'
 import type {Clock} from '../clock.js'
 import {toDbTimestamp, toPeriod} from '../clock.js'
 import type {Database} from '../db/connection.js'
+import {requireTables} from '../db/faults.js'
 import {SchemaBuilder} from '../db/schema/schema-builder.js'
 import {assertWithin, LIMITS} from '../limits.js'
 import {periodWindow} from '../quota/reconcile.js'
@@ -43,6 +44,8 @@ export async function observeHealth(db: Database, options: ObserveOptions): Prom
   assertWithin('--lookback-minutes', options.lookbackMinutes, LIMITS.lookbackMinutes)
   const now = options.clock.now()
   const windowStart = toDbTimestamp(new Date(now.getTime() - options.lookbackMinutes * 60_000))
+  // A missing table is a warning of its own check (as upstream); a missing column of a table that is there is the schema's fault.
+  await requireTables(db, ['failed_jobs', 'jobs', 'wa_messages', 'quota_usage', 'tenants', 'plans'], {tablesOptional: true})
   const schema = new SchemaBuilder(db.knex, db.dialect)
   const has = (table: string) => schema.hasTable(table)
   const count = async (q: Knex.QueryBuilder<Record<string, unknown>>) => {

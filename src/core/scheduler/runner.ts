@@ -2,7 +2,7 @@ import type {Clock} from '../clock.js'
 import type {Database} from '../db/connection.js'
 import {holdLease, leaseHolder, leaseOwner, letGoLease, localOwnerState} from '../db/lease.js'
 import {leaseNow, unixSeconds} from '../db/lease-time.js'
-import {OpsError} from '../errors.js'
+import {requireTables} from '../db/faults.js'
 import {type Executor, selectRows, writeTransaction} from '../db/transactions.js'
 import {cronMatches, slotOf} from './cron.js'
 import type {ScheduledTask} from './schedule.js'
@@ -336,16 +336,8 @@ export async function scheduleRun(db: Database, options: ScheduleRunOptions): Pr
   const slot = slotOf(now)
   const runner = leaseOwner()
   const due = dueTasks(options.tasks, slot, options.only)
-  if (due.length > 0) {
-    for (const table of ['cache', 'cache_locks']) {
-      if (!(await db.knex.schema.hasTable(table))) {
-        throw new OpsError(
-          'NOT_MIGRATED',
-          `the database has no ${table} table (it holds the scheduler's slots and leases): run \`laundry-ops db migrate\` first`,
-        )
-      }
-    }
-  }
+  // Checked every minute, due or not: a scheduler on an unmigrated database says so instead of "nothing due".
+  await requireTables(db, ['cache', 'cache_locks'])
   const reports: Array<Promise<TaskReport>> = []
   for (const task of due) {
     if (options.signal?.aborted) break

@@ -653,7 +653,7 @@ function interruptedArchive(error: unknown, db: Database, result: ArchiveResult,
   if (file === null) return interruptedBy(error, db.target, {done: 'no new archive was started', next: 'rerun `laundry-ops audit archive`'})
   return interruptedBy(error, db.target, {
     done: `${result.archived} row(s) were written and fsynced to ${file} and ${result.deleted} of them deleted from the table`,
-    notDone: `the other ${result.matched - result.archived} matching row(s) are still in the table`,
+    notDone: `${result.matched - result.deleted} matching row(s) are still in the table (${result.archived - result.deleted} of them already in the file, ${result.matched - result.archived} not yet written)`,
     next: `the next \`laundry-ops audit archive\` run finishes ${path.basename(file)} (no row is lost or archived twice)${(error as {code?: string})?.code === 'ENOSPC' || (error as {code?: string})?.code === 'SQLITE_FULL' ? '; free space first' : ''}`,
   })
 }

@@ -195,6 +195,24 @@ describeEachEngine('guard rails: bad values are refused before anything runs', (
       await db.knex.schema.alterTable('audit_events', (t) => t.string('channel', 20).nullable())
     }
   })
+
+  it('dry_run is in the --json document of every command that has --dry-run, a real run included', async () => {
+    const commands = [
+      ['wa', 'redrive'],
+      ['wa', 'remind'],
+      ['audit', 'archive'],
+      ['quota', 'reconcile'],
+      ['queue', 'retry', 'all'],
+      ['queue', 'flush'],
+    ]
+    for (const args of commands) {
+      for (const dryRun of [true, false]) {
+        const result = await runCli([...args, '--json', ...(dryRun ? ['--dry-run'] : [])], {cwd, env})
+        expect(result.code, `${args.join(' ')}\n${result.stderr}`).to.equal(0)
+        expect((parseJson(result) as {dry_run?: unknown}).dry_run, args.join(' ')).to.equal(dryRun)
+      }
+    }
+  })
 })
 
 describe('guard rails: a missing SQLite database is reported, never created (class 5)', () => {

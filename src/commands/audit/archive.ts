@@ -25,7 +25,10 @@ export default class AuditArchive extends DatabaseCommand<typeof AuditArchive> {
     }),
     channel: Flags.string({description: 'only events of this channel (e.g. api, web)'}),
     gzip: Flags.boolean({description: 'write .jsonl.gz (one gzip member per chunk)'}),
-    'dry-run': Flags.boolean({description: 'count what would be archived (and what an unfinished archive would take first); write and delete nothing'}),
+    'dry-run': Flags.boolean({
+      default: false,
+      description: 'count what would be archived (and what an unfinished archive would take first); write and delete nothing',
+    }),
     adopt: Flags.string({
       multiple: true,
       description:

@@ -29,7 +29,7 @@ export default class DbFresh extends DatabaseCommand<typeof DbFresh> {
     seed: Flags.boolean({description: 'seed after migrating (as `db seed`)'}),
     demo: Flags.boolean({description: 'with --seed: seed the demo tenant whatever LAUNDRY_OPS_ENV says', dependsOn: ['seed']}),
     force: Flags.boolean({description: 'allow production and non-local PostgreSQL hosts'}),
-    'dry-run': Flags.boolean({description: 'list the tables that would be dropped; change nothing'}),
+    'dry-run': Flags.boolean({default: false, description: 'list the tables that would be dropped; change nothing'}),
   }
 
   async run(): Promise<FreshResult> {

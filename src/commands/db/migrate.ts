@@ -17,7 +17,7 @@ export default class DbMigrate extends DatabaseCommand<typeof DbMigrate> {
     '<%= config.bin %> migrate --force   # artisan alias; production needs --force',
   ]
   static flags = {
-    'dry-run': Flags.boolean({aliases: ['pretend'], description: 'list the migrations that would run; change nothing'}),
+    'dry-run': Flags.boolean({default: false, aliases: ['pretend'], description: 'list the migrations that would run; change nothing'}),
     force: Flags.boolean({description: 'allow running with LAUNDRY_OPS_ENV=production'}),
     step: Flags.boolean({description: 'give each migration its own batch, so `db rollback` undoes them one by one'}),
   }

@@ -18,7 +18,7 @@ export default class DbRollback extends DatabaseCommand<typeof DbRollback> {
   ]
   static flags = {
     step: boundedInteger(LIMITS.migrations, {description: 'undo this many migrations, newest first, whatever their batch'}),
-    'dry-run': Flags.boolean({aliases: ['pretend'], description: 'list what would be undone; change nothing'}),
+    'dry-run': Flags.boolean({default: false, aliases: ['pretend'], description: 'list what would be undone; change nothing'}),
     force: Flags.boolean({description: 'allow running with LAUNDRY_OPS_ENV=production'}),
   }
 

@@ -17,7 +17,7 @@ export default class QueueFlush extends DatabaseCommand<typeof QueueFlush> {
   ]
   static flags = {
     hours: boundedInteger(LIMITS.hours, {description: 'only failed jobs older than this many hours'}),
-    'dry-run': Flags.boolean({description: 'count what would be deleted; change nothing'}),
+    'dry-run': Flags.boolean({default: false, description: 'count what would be deleted; change nothing'}),
   }
 
   async run(): Promise<FlushResult> {

@@ -17,7 +17,7 @@ export default class QueueRetry extends DatabaseCommand<typeof QueueRetry> {
   static strict = false
   static args = {ids: Args.string({description: 'failed job uuids, or "all"', required: true})}
   static flags = {
-    'dry-run': Flags.boolean({description: 'list what would be retried; change nothing'}),
+    'dry-run': Flags.boolean({default: false, description: 'list what would be retried; change nothing'}),
   }
 
   async run(): Promise<RetryResult> {

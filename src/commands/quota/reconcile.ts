@@ -16,7 +16,7 @@ export default class QuotaReconcile extends DatabaseCommand<typeof QuotaReconcil
   static args = {period: Args.string({description: 'YYYY-MM (default: the current UTC month)'})}
   static flags = {
     tenant: Flags.string({description: 'only this tenant (UUID)'}),
-    'dry-run': Flags.boolean({description: 'only show the calculated usage; write nothing'}),
+    'dry-run': Flags.boolean({default: false, description: 'only show the calculated usage; write nothing'}),
   }
 
   async run(): Promise<ReconcileResult> {

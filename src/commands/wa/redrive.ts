@@ -21,7 +21,7 @@ export default class WaRedrive extends DatabaseCommand<typeof WaRedrive> {
     limit: boundedInteger(LIMITS.candidates, {default: 200, description: 'at most this many messages'}),
     reason: Flags.string({multiple: true, description: 'only these last_error_code values (repeatable)'}),
     'all-reasons': Flags.boolean({description: 'any reason code (ignored when --reason is given)'}),
-    'dry-run': Flags.boolean({description: 'print the candidates; change nothing'}),
+    'dry-run': Flags.boolean({default: false, description: 'print the candidates; change nothing'}),
   }
 
   async run(): Promise<RedriveResult> {

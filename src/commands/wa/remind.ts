@@ -26,7 +26,7 @@ export default class WaRemind extends DatabaseCommand<typeof WaRemind> {
     }),
     'as-of': Flags.string({description: 'the day to age against, YYYY-MM-DD (default: today, UTC)'}),
     limit: boundedInteger(LIMITS.candidates, {default: 200, description: 'at most this many candidates'}),
-    'dry-run': Flags.boolean({description: 'list the candidates; enqueue nothing'}),
+    'dry-run': Flags.boolean({default: false, description: 'list the candidates; enqueue nothing'}),
   }
 
   async run(): Promise<AgingReminderResult> {

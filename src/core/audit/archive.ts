@@ -495,7 +495,7 @@ export async function archiveAuditEvents(db: Database, options: ArchiveOptions):
     matched: Number(n),
     archived: 0,
     deleted: 0,
-    dry_run: options.dryRun,
+    dry_run: options.dryRun === true,
     cutoff,
     database: identity.display,
     file: null,

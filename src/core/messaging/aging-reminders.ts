@@ -119,7 +119,7 @@ export async function sendAgingReminders(db: Database, options: AgingReminderOpt
     already_sent: 0,
     skipped: 0,
     skipped_reasons: {},
-    dry_run: options.dryRun,
+    dry_run: options.dryRun === true,
   }
   const ymd = asOfText.replace(/-/g, '')
   // Keyset pages over (created_at, id): bounded memory whatever the number of open invoices.

@@ -120,7 +120,7 @@ export async function redriveFailedMessages(db: Database, options: RedriveOption
     candidates,
     processed: candidates.length,
     requeued: candidates.filter((c) => c.requeued).length,
-    dry_run: options.dryRun,
+    dry_run: options.dryRun === true,
   }
 }
 

@@ -58,7 +58,7 @@ function refuseEmptyValues(flags: Record<string, unknown>, args: Record<string, 
   const blank = (v: unknown) => typeof v === 'string' && v.trim() === ''
   for (const [name, value] of Object.entries(flags)) {
     if (blank(value) || (Array.isArray(value) && value.some(blank))) {
-      throw new UsageError('USAGE', `--${name} is empty: give a value, or leave the flag out (an empty value is never read as "no filter")`)
+      throw new UsageError('USAGE', `--${name} is empty: give a value, or leave the flag out`)
     }
   }
   for (const [name, value] of Object.entries(args)) {

@@ -35,7 +35,8 @@ function integerWithoutDefault(bound: Bound, description: string, hidden?: boole
 export function boundedNumber(bound: Bound, options: BoundedOptions<number> & {default: number}) {
   const parse = Flags.custom<number>({
     parse(input) {
-      const value = input.trim() === '' ? Number.NaN : Number(input)
+      // Plain decimal notation only: Number() would also read 0x10, +5, 1e1 and ' 5 '.
+      const value = /^-?(\d+(\.\d*)?|\.\d+)$/.test(input) ? Number(input) : Number.NaN
       if (!Number.isFinite(value) || value < bound.min || value > bound.max) {
         return Promise.reject(new Error(`Expected a number of ${bound.unit} from ${bound.min} to ${bound.max} but received: ${input}`))
       }

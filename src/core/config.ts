@@ -176,6 +176,9 @@ function describeIssue(issue: z.core.$ZodIssue, env: NodeJS.ProcessEnv): string 
   return `${name}='${shown ?? ''}' is invalid: ${issue.message}`
 }
 
+/** Variables whose empty value would silently pick a default that changes what a command touches. */
+const BLANK_REFUSED = ['DATABASE_URL', 'LAUNDRY_OPS_ENV', 'LAUNDRY_OPS_STORAGE', 'DB_QUEUE_RETRY_AFTER'] as const
+
 export interface LoadConfigOptions {
   cwd?: string
   env?: NodeJS.ProcessEnv
@@ -186,13 +189,21 @@ export interface LoadConfigOptions {
 export function loadConfig(options: LoadConfigOptions = {}): AppConfig {
   const cwd = options.cwd ?? process.cwd()
   const env = readEnvironment(cwd, options.env ?? process.env)
+  // Set but blank is refused, as a blank flag is: `LAUNDRY_OPS_ENV=$ENV` with ENV unset must not mean
+  // `local` (demo data, db fresh allowed), nor `DATABASE_URL=$URL` the default SQLite file.
+  for (const name of BLANK_REFUSED) {
+    const value = env[name]
+    if (value !== undefined && value.trim() === '') {
+      throw new UsageError('CONFIG_INVALID', `${name} is set but empty: give it a value, or unset it to use the default`)
+    }
+  }
   const result = EnvSchema.safeParse({
-    DATABASE_URL: env.DATABASE_URL === '' ? undefined : env.DATABASE_URL,
-    LAUNDRY_OPS_ENV: env.LAUNDRY_OPS_ENV === '' ? undefined : env.LAUNDRY_OPS_ENV,
-    LAUNDRY_OPS_STORAGE: env.LAUNDRY_OPS_STORAGE === '' ? undefined : env.LAUNDRY_OPS_STORAGE,
+    DATABASE_URL: env.DATABASE_URL,
+    LAUNDRY_OPS_ENV: env.LAUNDRY_OPS_ENV,
+    LAUNDRY_OPS_STORAGE: env.LAUNDRY_OPS_STORAGE,
     APP_NAME: env.APP_NAME === '' ? undefined : env.APP_NAME,
     CACHE_PREFIX: env.CACHE_PREFIX,
-    DB_QUEUE_RETRY_AFTER: env.DB_QUEUE_RETRY_AFTER === '' ? undefined : env.DB_QUEUE_RETRY_AFTER,
+    DB_QUEUE_RETRY_AFTER: env.DB_QUEUE_RETRY_AFTER,
   })
   if (!result.success) {
     throw new UsageError('CONFIG_INVALID', describeIssue(result.error.issues[0], env))

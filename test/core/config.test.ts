@@ -52,6 +52,23 @@ describe('configuration', () => {
     expect(err.message).to.equal("LAUNDRY_OPS_ENV='prod' is invalid: expected one of local, testing, staging, production")
   })
 
+  it('refuses a variable that is set but blank instead of falling back to its default (LAUNDRY_OPS_ENV=$ENV with ENV unset is not local)', () => {
+    const cwd = mkdtempSync(path.join(tmpdir(), 'laundry-ops-config-'))
+    for (const name of ['DATABASE_URL', 'LAUNDRY_OPS_ENV', 'LAUNDRY_OPS_STORAGE', 'DB_QUEUE_RETRY_AFTER']) {
+      for (const value of ['', '  ']) {
+        const error = refusal(() => loadConfig({cwd, env: {[name]: value}}))
+        expect(error.code).to.equal('CONFIG_INVALID')
+        expect(error.exit).to.equal(2)
+        expect(error.message).to.equal(`${name} is set but empty: give it a value, or unset it to use the default`)
+      }
+    }
+    writeFileSync(path.join(cwd, '.env'), 'LAUNDRY_OPS_ENV=\n')
+    expect(refusal(() => loadConfig({cwd, env: {}})).message).to.match(/^LAUNDRY_OPS_ENV is set but empty/)
+    // An empty cache prefix is a real Laravel setting; an empty APP_NAME keeps the default name.
+    writeFileSync(path.join(cwd, '.env'), '')
+    expect(loadConfig({cwd, env: {CACHE_PREFIX: '', APP_NAME: ''}}).cachePrefix).to.equal('')
+  })
+
   it('reads .env, where real environment variables win, and --database-url wins over both', () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'laundry-ops-dotenv-'))
     writeFileSync(path.join(dir, '.env'), 'LAUNDRY_OPS_ENV=staging\nDATABASE_URL=sqlite:from-dotenv.sqlite\n')

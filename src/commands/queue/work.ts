@@ -23,7 +23,10 @@ export default class QueueWork extends DatabaseCommand<typeof QueueWork> {
       description: 'runs of a job (counted at each claim) before it is failed; 0 = unlimited. Laravel defaults to 1',
       default: 3,
     }),
-    backoff: Flags.string({description: 'seconds before retrying a job that threw; a list like 1,5,10 per attempt', default: '0'}),
+    backoff: Flags.string({
+      description: `seconds before retrying a job that threw; a list like 1,5,10 per attempt (each ${LIMITS.backoffSeconds.min}-${LIMITS.backoffSeconds.max})`,
+      default: '0',
+    }),
     'max-jobs': boundedInteger(LIMITS.jobs, {description: 'stop after this many jobs (0 = no limit)', default: 0}),
     'max-time': boundedInteger(LIMITS.runSeconds, {description: 'stop after this many seconds, between jobs (0 = no limit)', default: 0}),
     'stop-when-empty': Flags.boolean({description: 'stop when no job is available'}),

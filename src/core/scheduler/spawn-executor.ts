@@ -67,6 +67,6 @@ export function spawnExecutor(options: SpawnExecutorOptions): TaskExecutor {
         resolve({exitCode, error, log})
       }
       child.on('error', (error) => done(1, `cannot start the task: ${error.message}`))
-      child.on('exit', (code, sig) => done(code ?? 1, sig ? `terminated by ${sig}` : code === 0 ? undefined : `exit code ${code}`))
+      child.on('exit', (code, sig) => done(code ?? 1, sig ? `terminated by ${sig}` : undefined))
     })
 }

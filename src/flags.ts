@@ -1,5 +1,6 @@
 import {Flags} from '@oclif/core'
 
+import {isLaravelUuid} from './core/domain/ids.js'
 import {type Bound} from './core/limits.js'
 
 interface BoundedOptions<D> {
@@ -44,4 +45,13 @@ export function boundedNumber(bound: Bound, options: BoundedOptions<number> & {d
     },
   })
   return parse({description: `${options.description} (${range(bound)})`, default: options.default, hidden: options.hidden})
+}
+
+/**
+ * A tenant or outlet id. A UUID is compared in lower case, as Laravel writes it: PostgreSQL's uuid
+ * columns match an upper-case id, SQLite's text columns would not (the same flag gave two answers).
+ * Anything else is passed on as given, for the command's own "not a UUID" refusal.
+ */
+export function uuidFlag(description: string) {
+  return Flags.string({description, parse: (input) => Promise.resolve(isLaravelUuid(input) ? input.toLowerCase() : input)})
 }

@@ -7,11 +7,14 @@ import {expect} from 'chai'
 
 import type {ErrorDocument} from '../../src/base-command.js'
 import type {Database} from '../../src/core/db/connection.js'
+import type {OutletRow, TenantRow} from '../../src/core/db/rows.js'
 import {migrate, type MigrateResult} from '../../src/core/db/migrator.js'
 import {seedDatabase} from '../../src/core/db/seeds/index.js'
+import type {ReconcileResult} from '../../src/core/quota/reconcile.js'
 import {insertAuditEvents} from '../helpers/audit.js'
 import {type CliResult, parseJson, ROOT, runCli} from '../helpers/cli.js'
 import {describeEachEngine} from '../helpers/engines.js'
+import {found} from '../helpers/wa.js'
 
 /** Exit 2, nothing on stdout, exactly one `error: ` line on stderr matching `pattern`, no stack trace. */
 function expectRefused(result: CliResult, args: string[], pattern: RegExp): void {
@@ -196,6 +199,21 @@ describeEachEngine('guard rails: bad values are refused before anything runs', (
       expect(Number(n)).to.equal(50)
     } finally {
       await db.knex.schema.alterTable('audit_events', (t) => t.string('channel', 20).nullable())
+    }
+  })
+
+  it('an upper-case tenant or outlet id finds its row on both engines (a uuid column matched it on PostgreSQL, a text column not on SQLite)', async () => {
+    const tenant = found(await db.knex<TenantRow>('tenants').first('id'), 'a tenant').id
+    const outlet = found(await db.knex<OutletRow>('outlets').where({tenant_id: tenant}).first('id'), 'an outlet').id
+    const reconcile = await runCli(['quota', 'reconcile', '--dry-run', '--json', '--tenant', tenant.toUpperCase()], {cwd, env})
+    expect(reconcile.code, reconcile.stderr).to.equal(0)
+    expect((parseJson(reconcile) as ReconcileResult).tenants.map((t) => t.id)).to.deep.equal([tenant])
+    for (const args of [
+      ['wa', 'redrive', '--dry-run', '--tenant', tenant.toUpperCase()],
+      ['wa', 'remind', '--dry-run', '--tenant', tenant.toUpperCase(), '--outlet', outlet.toUpperCase()],
+    ]) {
+      const result = await runCli(args, {cwd, env})
+      expect(result.code, `${args.join(' ')}\n${result.stderr}`).to.equal(0)
     }
   })
 

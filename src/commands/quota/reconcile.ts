@@ -1,6 +1,7 @@
 import {Args, Flags} from '@oclif/core'
 
 import {DatabaseCommand} from '../../base-command.js'
+import {uuidFlag} from '../../flags.js'
 import type {ReconcileResult} from '../../core/quota/reconcile.js'
 
 export default class QuotaReconcile extends DatabaseCommand<typeof QuotaReconcile> {
@@ -15,7 +16,7 @@ export default class QuotaReconcile extends DatabaseCommand<typeof QuotaReconcil
   ]
   static args = {period: Args.string({description: 'YYYY-MM (default: the current UTC month)'})}
   static flags = {
-    tenant: Flags.string({description: 'only this tenant (UUID)'}),
+    tenant: uuidFlag('only this tenant (UUID)'),
     'dry-run': Flags.boolean({default: false, description: 'only show the calculated usage; write nothing'}),
   }
 

@@ -1,6 +1,6 @@
 import {Flags} from '@oclif/core'
 
-import {boundedInteger} from '../../flags.js'
+import {boundedInteger, uuidFlag} from '../../flags.js'
 import {LIMITS} from '../../core/limits.js'
 import {DatabaseCommand} from '../../base-command.js'
 import type {AgingReminderResult} from '../../core/messaging/aging-reminders.js'
@@ -17,8 +17,8 @@ export default class WaRemind extends DatabaseCommand<typeof WaRemind> {
     '<%= config.bin %> <%= command.id %> --collection-status resolved --tenant 0195f3a0-0000-7000-8000-000000000001 --json',
   ]
   static flags = {
-    tenant: Flags.string({description: 'only this tenant (UUID)'}),
-    outlet: Flags.string({description: 'only this outlet (UUID)'}),
+    tenant: uuidFlag('only this tenant (UUID)'),
+    outlet: uuidFlag('only this outlet (UUID)'),
     bucket: Flags.string({multiple: true, description: 'd0_7, d8_14, d15_30 or d31_plus (repeatable; default all)'}),
     'collection-status': Flags.string({
       multiple: true,

@@ -1,4 +1,4 @@
-import {Flags} from '@oclif/core'
+import {Args, Flags} from '@oclif/core'
 
 import {type Bound} from './core/limits.js'
 
@@ -43,4 +43,29 @@ export function boundedNumber(bound: Bound, options: BoundedOptions<number> & {d
     },
   })
   return parse({description: `${options.description} (${range(bound)})`, default: options.default, hidden: options.hidden})
+}
+
+/**
+ * A string flag whose value `check` (a pure input check of src/core: a period, a date, a UUID, a list
+ * member) validates while parsing: a bad value is refused at start-up, exit 2, with the check's own error
+ * code, and a schedule file naming the command line is refused with it when it is read. A blank value is
+ * left to BaseCommand's empty-value refusal. The value itself is unchanged.
+ */
+export function checkedString(check: (value: string) => unknown) {
+  return Flags.custom<string>({
+    parse(input) {
+      if (input.trim() !== '') check(input)
+      return Promise.resolve(input)
+    },
+  })
+}
+
+/** An argument checked like checkedString: the error is the check's own, unwrapped. */
+export function checkedArg(check: (value: string) => unknown) {
+  return Args.custom<string>({
+    parse(input) {
+      if (input.trim() !== '') check(input)
+      return Promise.resolve(input)
+    },
+  })
 }

@@ -1,8 +1,9 @@
-import {Command, Flags, type Interfaces} from '@oclif/core'
+import {Command, Flags, type Interfaces, Parser} from '@oclif/core'
 
 import type {AppConfig} from './core/config.js'
-import {type ErrorCode, ERROR_CATALOGUE, isErrorCode, isOpsError, OpsError, UsageError} from './core/errors.js'
+import {type ErrorCode, ERROR_CATALOGUE, isErrorCode, isOpsError, oneLineMessage, OpsError, UsageError} from './core/errors.js'
 import {PARENT_ENV} from './core/scheduler/parent-env.js'
+import type {CommandLineCheck} from './core/scheduler/schedule.js'
 import type {Database} from './core/db/connection.js'
 
 export type CommandFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof BaseCommand)['baseFlags'] & T['flags']>
@@ -22,16 +23,7 @@ export interface ErrorDocument {
 /** Turns anything thrown into the one-line report and the exit code of SPEC §3. */
 function classify(err: unknown): ErrorReport {
   const e = err as {code?: unknown; exit?: unknown; oclif?: {exit?: number}; message?: unknown; name?: string}
-  // oclif puts the reason of a parse error on a second, tab-indented line: keep it on the one line.
-  const message = String(e?.message ?? err)
-    .replace(/\n\s*See more help with --help\s*$/, '')
-    // oclif's flag validation lists its reasons under a heading: the reasons are the message.
-    .replace(/^The following errors? occurred:\s*\n/, '')
-    .split('\n')
-    .map((line) => line.trim())
-    .filter(Boolean)
-    .join(': ')
-    .replace(/^Error: /, '')
+  const message = oneLineMessage(err)
     // A 10 kB value echoed back would bury the message: long words are cut in the middle.
     .replace(/\S{201,}/g, (word) => `${word.slice(0, 80)}…(${word.length} characters)…${word.slice(-40)}`)
   if (e && isErrorCode(e.code) && (e.name === 'OpsError' || e.name === 'UsageError')) {
@@ -68,6 +60,44 @@ function refuseEmptyValues(flags: Record<string, unknown>, args: Record<string, 
 }
 
 /**
+ * Parses a command line (the words after the command id) against a command class exactly as the
+ * command's start-up (BaseCommand.init) does, without running it: flag names, repeated flags, flag and
+ * argument values through their own parse functions (bounds, options, the pure input checks of src/flags.ts),
+ * required arguments, flag relationships, then the empty-value refusal. Throws what the command would.
+ */
+export async function parseCommandLine(command: Command.Class, argv: string[]): Promise<void> {
+  const {args, flags} = parseInput(command)
+  const output = await Parser.parse(argv, {
+    args,
+    flags: {
+      ...(command.enableJsonFlag ? {json: Flags.boolean({description: 'Format output as json.', helpGroup: 'GLOBAL'})} : {}),
+      ...command.baseFlags,
+      ...flags,
+    },
+    strict: command.strict,
+  })
+  refuseEmptyValues(output.flags, output.args, output.argv)
+}
+
+/** What a command's start-up parses: its own flags and args (shared by init and parseCommandLine). */
+function parseInput(command: Command.Class) {
+  return {args: command.args ?? {}, baseFlags: command.baseFlags, enableJsonFlag: command.enableJsonFlag, flags: command.flags ?? {}, strict: command.strict}
+}
+
+/**
+ * The check of a schedule task's command line (`wa redrive --limit=100`, as split by the schedule):
+ * parseCommandLine with the command's class, looked up by `find` (oclif's config in the CLI).
+ */
+export function commandLineCheck(find: (id: string) => Promise<Command.Class | undefined>): CommandLineCheck {
+  return async (argv) => {
+    const id = argv.slice(0, 2).join(':')
+    const command = await find(id)
+    if (!command) throw new Error(`laundry-ops has no command ${argv.slice(0, 2).join(' ')}`)
+    await parseCommandLine(command, argv.slice(2))
+  }
+}
+
+/**
  * A task started by `schedule run` stops (SIGTERM, so it ends gracefully) when its runner dies: a
  * SIGKILLed runner must not leave a task running whose lease nobody renews (another runner takes the
  * lease over once it expires, and the two would overlap).
@@ -100,13 +130,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
 
   public async init(): Promise<void> {
     await super.init()
-    const {args, argv, flags} = await this.parse({
-      args: this.ctor.args,
-      baseFlags: (super.ctor as typeof BaseCommand).baseFlags,
-      enableJsonFlag: this.ctor.enableJsonFlag,
-      flags: this.ctor.flags,
-      strict: this.ctor.strict,
-    }).catch((error: unknown) => {
+    const {args, argv, flags} = await this.parse(parseInput(this.ctor)).catch((error: unknown) => {
       // Whatever oclif's parser refuses (a repeated flag, a missing value, an unknown flag…) is bad usage,
       // exit 2, whatever exit code oclif gave that error; our own flag parsers throw UsageErrors already.
       if (error instanceof Error && !isOpsError(error) && ('oclif' in error || 'parse' in error)) throw new UsageError('USAGE', error.message)
@@ -116,6 +140,14 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     this.flags = flags as CommandFlags<T>
     this.args = args as CommandArgs<T>
     watchScheduler()
+  }
+
+  /**
+   * The check of a schedule file's command lines (core/scheduler/schedule.ts): each task's command line
+   * parsed as that command's start-up would (parseCommandLine), with the command classes oclif loaded.
+   */
+  protected scheduleCommandCheck(): CommandLineCheck {
+    return commandLineCheck(async (id) => this.config.findCommand(id)?.load())
   }
 
   /** Plain JSON: no colour codes, whatever the terminal. */

@@ -1,6 +1,6 @@
-import {Flags} from '@oclif/core'
+import {Args, Flags} from '@oclif/core'
 
-import {isLaravelUuid} from './core/domain/ids.js'
+import {isLaravelUuid} from './core/domain/id-input.js'
 import {type Bound} from './core/limits.js'
 
 interface BoundedOptions<D> {
@@ -48,10 +48,40 @@ export function boundedNumber(bound: Bound, options: BoundedOptions<number> & {d
 }
 
 /**
- * A tenant or outlet id. A UUID is compared in lower case, as Laravel writes it: PostgreSQL's uuid
- * columns match an upper-case id, SQLite's text columns would not (the same flag gave two answers).
- * Anything else is passed on as given, for the command's own "not a UUID" refusal.
+ * A string flag whose value `check` (a pure input check of src/core: a period, a date, a UUID, a list
+ * member) validates while parsing: a bad value is refused at start-up, exit 2, with the check's own error
+ * code, and a schedule file naming the command line is refused with it when it is read. A blank value is
+ * left to BaseCommand's empty-value refusal. The value itself is unchanged.
  */
-export function uuidFlag(description: string) {
-  return Flags.string({description, parse: (input) => Promise.resolve(isLaravelUuid(input) ? input.toLowerCase() : input)})
+export function checkedString(check: (value: string) => unknown) {
+  return Flags.custom<string>({
+    parse(input) {
+      if (input.trim() !== '') check(input)
+      return Promise.resolve(input)
+    },
+  })
+}
+
+/** An argument checked like checkedString: the error is the check's own, unwrapped. */
+export function checkedArg(check: (value: string) => unknown) {
+  return Args.custom<string>({
+    parse(input) {
+      if (input.trim() !== '') check(input)
+      return Promise.resolve(input)
+    },
+  })
+}
+
+/**
+ * A tenant or outlet id, checked as checkedString does. A UUID is compared in lower case, as Laravel
+ * writes it: PostgreSQL's uuid columns match an upper-case id, SQLite's text columns would not (the same
+ * flag gave two answers).
+ */
+export function uuidFlag(check: (value: string) => unknown, description: string) {
+  return Flags.custom<string>({
+    parse(input) {
+      if (input.trim() !== '') check(input)
+      return Promise.resolve(isLaravelUuid(input) ? input.toLowerCase() : input)
+    },
+  })({description})
 }

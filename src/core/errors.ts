@@ -94,3 +94,21 @@ export class UsageError extends OpsError {
 export function isOpsError(err: unknown): err is OpsError {
   return err instanceof OpsError
 }
+
+/**
+ * An error's message on one line, as the CLI prints it: oclif puts the reason of a parse error on a
+ * second, tab-indented line (joined here with ": "), after a "Parsing --flag" line that is dropped when
+ * the reason names the flag itself; oclif's "See more help" tail and an "Error: " head are dropped.
+ */
+export function oneLineMessage(err: unknown): string {
+  const lines = String((err as Error)?.message ?? err)
+    .replace(/\n\s*See more help with --help\s*$/, '')
+    // oclif's flag validation lists its reasons under a heading: the reasons are the message.
+    .replace(/^The following errors? occurred:\s*\n/, '')
+    .split('\n')
+    .map((line) => line.trim())
+    .filter(Boolean)
+  const flag = /^Parsing (--[\w-]+)$/.exec(lines[0] ?? '')?.[1]
+  if (flag && lines.length > 1 && lines.slice(1).some((line) => line.includes(flag))) lines.shift()
+  return lines.reduce((text, line) => (text === '' ? line : `${text}${text.endsWith(':') ? ' ' : ': '}${line}`), '').replace(/^Error: /, '')
+}

@@ -7,7 +7,7 @@ import {expect} from 'chai'
 
 import type {ErrorDocument} from '../../src/base-command.js'
 import type {Database} from '../../src/core/db/connection.js'
-import type {OutletRow, TenantRow} from '../../src/core/db/rows.js'
+import type {FullOutletRow, TenantRow} from '../../src/core/db/rows.js'
 import {migrate, type MigrateResult} from '../../src/core/db/migrator.js'
 import {seedDatabase} from '../../src/core/db/seeds/index.js'
 import type {ReconcileResult} from '../../src/core/quota/reconcile.js'
@@ -204,7 +204,7 @@ describeEachEngine('guard rails: bad values are refused before anything runs', (
 
   it('an upper-case tenant or outlet id finds its row on both engines (a uuid column matched it on PostgreSQL, a text column not on SQLite)', async () => {
     const tenant = found(await db.knex<TenantRow>('tenants').first('id'), 'a tenant').id
-    const outlet = found(await db.knex<OutletRow>('outlets').where({tenant_id: tenant}).first('id'), 'an outlet').id
+    const outlet = found(await db.knex<FullOutletRow>('outlets').where({tenant_id: tenant}).first('id'), 'an outlet').id
     const reconcile = await runCli(['quota', 'reconcile', '--dry-run', '--json', '--tenant', tenant.toUpperCase()], {cwd, env})
     expect(reconcile.code, reconcile.stderr).to.equal(0)
     expect((parseJson(reconcile) as ReconcileResult).tenants.map((t) => t.id)).to.deep.equal([tenant])

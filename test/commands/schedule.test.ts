@@ -341,6 +341,87 @@ describeEachEngine('schedule run: real runner processes over a simulated hour', 
     } else expect(Date.parse(skewed.slot) - Date.parse(run.slot)).to.be.oneOf([0, 60_000])
   })
 
+  it('refuses a flag or argument value the command would refuse: schedule list|run|work exit 2 with one line, readiness fails config.valid, nothing runs', async function () {
+    this.timeout(120_000)
+    const cwd = ctx.scratch.dir
+    const withFile = (file: string) => ({DATABASE_URL: ctx.scratch.url, LAUNDRY_OPS_STORAGE: path.join(cwd, 'storage'), LAUNDRY_OPS_SCHEDULE: file})
+    const cases: Array<[string, string]> = [
+      ['wa redrive --limit 0', 'Parsing --limit: Expected an integer greater than or equal to 1 but received: 0'],
+      ['audit archive --days=abc', 'Parsing --days: Expected an integer but received: abc'],
+      ['wa redrive --tenant=', '--tenant is empty: give a value, or leave the flag out (an empty value is never read as "no filter")'],
+      ['quota reconcile 2026-13', "Invalid period format. Use YYYY-MM (month 01-12); got '2026-13'."],
+      // A negative number is a value, out of range as the command itself says (it was "needs a value").
+      ['queue work --sleep -1', 'Parsing --sleep: Expected a number of seconds from 0 to 86400 but received: -1'],
+    ]
+    for (const [i, [command, reason]] of cases.entries()) {
+      const file = path.join(cwd, `bad-value-${i}.json`)
+      writeFileSync(file, JSON.stringify({tasks: {bad: {cron: '* * * * *', command}}}))
+      const listed = await runCli(['schedule', 'list'], {cwd, env: withFile(file)})
+      expect(listed.code, command).to.equal(2)
+      expect(listed.stdout, command).to.equal('')
+      expect(listed.stderr, command).to.equal(`error: ${file}: task "bad": command "${command}": ${reason}\n`)
+      // What the command itself says, run by hand (that is what the schedule would have run every minute).
+      const direct = await runCli(command.split(' '), {cwd, env: withFile(file)})
+      expect(direct.code, command).to.equal(2)
+      expect(direct.stderr, command).to.contain(reason)
+
+      const readiness = await runCli(['readiness', 'check', '--json'], {cwd, env: withFile(file)})
+      expect(readiness.code, command).to.equal(1)
+      expect((parseJson(readiness) as {checks: Array<{key: string; status: string; message: string}>}).checks[0]).to.deep.equal({
+        key: 'config.valid',
+        status: 'fail',
+        message: `Schedule is invalid: ${file}: task "bad": command "${command}": ${reason}`,
+      })
+    }
+    const json = await runCli(['schedule', 'list', '--json'], {cwd, env: withFile(path.join(cwd, 'bad-value-0.json'))})
+    expect(json.code).to.equal(2)
+    expect((parseJson(json) as {error: {code: string}}).error.code).to.equal('SCHEDULE_INVALID')
+
+    // schedule run and schedule work refuse the file before they run anything.
+    const bad = path.join(cwd, 'bad-value-0.json')
+    const run = await runCli(['schedule', 'run', '--at', '2026-11-24T06:00:05Z'], {cwd, env: withFile(bad)})
+    expect(run.code, run.stdout + run.stderr).to.equal(2)
+    expect(run.stdout).to.equal('')
+    expect(run.stderr.trim().split('\n')).to.have.length(1)
+    expect(run.stderr).to.contain(`${bad}: task "bad": command "wa redrive --limit 0": Parsing --limit`)
+    const work = await runCli(['schedule', 'work', '--at', '2026-11-24T06:00:05Z', '--max-time', '3'], {cwd, env: withFile(bad)})
+    expect(work.code, work.stdout + work.stderr).to.equal(2)
+    expect(work.stderr.trim().split('\n')).to.have.length(1)
+    expect(work.stderr).to.contain(`${bad}: task "bad"`)
+    expect(await slotRecords(db, PREFIX, 'bad')).to.deep.equal([])
+    expect(existsSync(path.join(cwd, 'storage', 'logs', 'schedule', 'bad.log'))).to.equal(false)
+
+    // A valid file still passes, and so does the built-in baseline (no file).
+    const good = path.join(cwd, 'good-values.json')
+    writeFileSync(
+      good,
+      JSON.stringify({
+        tasks: {
+          redrive: {cron: '*/5 * * * *', command: 'wa redrive --limit 1 --tenant 0195f3a0-0000-7000-8000-000000000001 --dry-run'},
+          archive: {cron: '0 3 * * *', command: 'audit archive --days=30 --chunk 500 --channel web'},
+          reconcile: {cron: '0 1 1 * *', command: 'quota reconcile 2026-12 --dry-run'},
+          worker: {cron: '* * * * *', command: 'queue work --sleep 0 --max-time 50 --stop-when-empty'},
+        },
+      }),
+    )
+    const listed = await runCli(['schedule', 'list', '--json'], {cwd, env: withFile(good)})
+    expect(listed.code, listed.stderr).to.equal(0)
+    expect((parseJson(listed) as {tasks: unknown[]}).tasks).to.have.length(9)
+    const ready = await runCli(['readiness', 'check', '--json'], {cwd, env: withFile(good)})
+    expect((parseJson(ready) as {checks: Array<{key: string; status: string}>}).checks[0]).to.deep.include({key: 'config.valid', status: 'pass'})
+    const {mkdtempSync} = await import('node:fs')
+    const bare = mkdtempSync(path.join(cwd, 'no-schedule-'))
+    const baseline = await runCli(['schedule', 'list', '--json'], {cwd: bare, env: {DATABASE_URL: ctx.scratch.url}})
+    expect(baseline.code, baseline.stderr).to.equal(0)
+    expect((parseJson(baseline) as {schedule_file: string | null; tasks: unknown[]}).schedule_file).to.equal(null)
+    const baselineReady = await runCli(['readiness', 'check', '--json'], {cwd: bare, env: {DATABASE_URL: ctx.scratch.url}})
+    expect((parseJson(baselineReady) as {checks: Array<{key: string; status: string; message: string}>}).checks[0]).to.deep.equal({
+      key: 'config.valid',
+      status: 'pass',
+      message: 'Configuration is valid (env=local, schedule: baseline).',
+    })
+  })
+
   it('refuses a missing SQLite database instead of creating it (a crontab line without its cd)', async () => {
     const empty = path.join(ctx.scratch.dir, 'elsewhere')
     const {mkdirSync} = await import('node:fs')

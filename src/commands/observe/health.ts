@@ -1,6 +1,7 @@
 import {Flags} from '@oclif/core'
 
-import {boundedInteger, boundedNumber} from '../../flags.js'
+import {boundedInteger, boundedNumber, checkedString} from '../../flags.js'
+import {periodWindow} from '../../core/quota/period.js'
 import {LIMITS} from '../../core/limits.js'
 import {DatabaseCommand} from '../../base-command.js'
 import type {ObserveReport} from '../../core/gates/observe-health.js'
@@ -16,7 +17,7 @@ export default class ObserveHealth extends DatabaseCommand<typeof ObserveHealth>
     '<%= config.bin %> <%= command.id %> --period 2026-02 --quota-usage-threshold 90 --junit reports/observe.xml',
   ]
   static flags = {
-    period: Flags.string({description: 'quota period YYYY-MM (default: the current UTC month)'}),
+    period: checkedString(periodWindow)({description: 'quota period YYYY-MM (default: the current UTC month)'}),
     'lookback-minutes': boundedInteger(LIMITS.lookbackMinutes, {default: 15, description: 'the window for failed jobs and WA traffic'}),
     'failed-jobs-threshold': boundedInteger(LIMITS.countThreshold, {default: 10, description: 'warn above this many failed jobs in the window'}),
     'queue-backlog-threshold': boundedInteger(LIMITS.countThreshold, {default: 100, description: 'warn above this many jobs on a queue'}),
@@ -27,8 +28,6 @@ export default class ObserveHealth extends DatabaseCommand<typeof ObserveHealth>
   }
 
   async run(): Promise<ObserveReport> {
-    const {periodWindow} = await import('../../core/quota/reconcile.js')
-    if (this.flags.period !== undefined) periodWindow(this.flags.period)
     const config = await this.loadConfig()
     const {observeHealth} = await import('../../core/gates/observe-health.js')
     let db

@@ -1,6 +1,7 @@
 import {Flags} from '@oclif/core'
 
-import {boundedInteger, boundedNumber} from '../../flags.js'
+import {boundedInteger, boundedNumber, checkedString} from '../../flags.js'
+import {parseBackoff, parseQueueList} from '../../core/queue/worker-input.js'
 import {LIMITS} from '../../core/limits.js'
 import {DatabaseCommand} from '../../base-command.js'
 import type {JobEvent, WorkerResult} from '../../core/queue/worker.js'
@@ -17,13 +18,13 @@ export default class QueueWork extends DatabaseCommand<typeof QueueWork> {
     '<%= config.bin %> <%= command.id %> --max-jobs 1000 --max-time 3600   # let the supervisor restart it',
   ]
   static flags = {
-    queue: Flags.string({description: 'queues to work, in strict priority order', default: 'messaging,default'}),
+    queue: checkedString(parseQueueList)({description: 'queues to work, in strict priority order', default: 'messaging,default'}),
     sleep: boundedNumber(LIMITS.sleepSeconds, {description: 'seconds to sleep when no job is available', default: 3}),
     tries: boundedInteger(LIMITS.tries, {
       description: 'runs of a job (counted at each claim) before it is failed; 0 = unlimited. Laravel defaults to 1',
       default: 3,
     }),
-    backoff: Flags.string({
+    backoff: checkedString(parseBackoff)({
       description: `seconds before retrying a job that threw; a list like 1,5,10 per attempt (each ${LIMITS.backoffSeconds.min}-${LIMITS.backoffSeconds.max})`,
       default: '0',
     }),

@@ -1,7 +1,9 @@
-import {Args, Flags} from '@oclif/core'
+import {Flags} from '@oclif/core'
 
 import {DatabaseCommand} from '../../base-command.js'
-import {uuidFlag} from '../../flags.js'
+import {assertTenantId} from '../../core/domain/id-input.js'
+import {periodWindow} from '../../core/quota/period.js'
+import {checkedArg, uuidFlag} from '../../flags.js'
 import type {ReconcileResult} from '../../core/quota/reconcile.js'
 
 export default class QuotaReconcile extends DatabaseCommand<typeof QuotaReconcile> {
@@ -14,15 +16,14 @@ export default class QuotaReconcile extends DatabaseCommand<typeof QuotaReconcil
     '<%= config.bin %> <%= command.id %> 2026-02 --dry-run',
     '<%= config.bin %> <%= command.id %> 2026-02 --tenant 0195f3a0-0000-7000-8000-000000000001 --json',
   ]
-  static args = {period: Args.string({description: 'YYYY-MM (default: the current UTC month)'})}
+  static args = {period: checkedArg(periodWindow)({description: 'YYYY-MM (default: the current UTC month)'})}
   static flags = {
-    tenant: uuidFlag('only this tenant (UUID)'),
+    tenant: uuidFlag(assertTenantId, 'only this tenant (UUID)'),
     'dry-run': Flags.boolean({default: false, description: 'only show the calculated usage; write nothing'}),
   }
 
   async run(): Promise<ReconcileResult> {
-    const {periodWindow, reconcileQuota} = await import('../../core/quota/reconcile.js')
-    if (this.args.period !== undefined) periodWindow(this.args.period)
+    const {reconcileQuota} = await import('../../core/quota/reconcile.js')
     const config = await this.loadConfig()
     const db = await this.openDatabase(config)
     const result = await reconcileQuota(db, {

@@ -20,7 +20,11 @@ export default class ReadinessCheck extends DatabaseCommand<typeof ReadinessChec
 
   async run(): Promise<ReadinessReport> {
     const {readinessCheck} = await import('../../core/gates/readiness.js')
-    const report = await readinessCheck({databaseUrl: (this.flags as {'database-url'?: string})['database-url'], strict: this.flags.strict === true})
+    const report = await readinessCheck({
+      databaseUrl: (this.flags as {'database-url'?: string})['database-url'],
+      strict: this.flags.strict === true,
+      checkCommand: this.scheduleCommandCheck(),
+    })
     const {emitGate} = await import('../../render/gate.js')
     const failed = emitGate(report, {
       suite: 'laundry-ops readiness check',

@@ -24,13 +24,13 @@ export default class ScheduleList extends BaseCommand<typeof ScheduleList> {
   }
 
   async run(): Promise<{schedule_file: string | null; timezone: 'UTC'; tasks: ListedTask[]}> {
-    const [{loadSchedule}, {nextSlot}, {clockFrom}] = await Promise.all([
+    const [{loadCheckedSchedule}, {nextSlot}, {clockFrom}] = await Promise.all([
       import('../../core/scheduler/schedule.js'),
       import('../../core/scheduler/cron.js'),
       import('../../core/scheduler/setup.js'),
     ])
     const now = clockFrom(this.flags.at).now()
-    const {tasks, file, baseline} = loadSchedule()
+    const {tasks, file, baseline} = await loadCheckedSchedule({checkCommand: this.scheduleCommandCheck()})
     let listed: ListedTask[] = tasks.map((t) => ({
       name: t.name,
       cron: t.cron,

@@ -26,8 +26,8 @@ export default class ScheduleRun extends DatabaseCommand<typeof ScheduleRun> {
     const {clockFrom, commandExecutor, describeTask, requireExistingDatabase} = await import('../../core/scheduler/setup.js')
     const clock = clockFrom(this.flags.at)
     const config = await this.loadConfig()
-    const {loadSchedule} = await import('../../core/scheduler/schedule.js')
-    const {tasks} = loadSchedule()
+    const {loadCheckedSchedule} = await import('../../core/scheduler/schedule.js')
+    const {tasks} = await loadCheckedSchedule({checkCommand: this.scheduleCommandCheck()})
     for (const name of this.flags.task ?? []) {
       if (!tasks.some((t) => t.name === name)) {
         const {UsageError} = await import('../../core/errors.js')

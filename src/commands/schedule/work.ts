@@ -21,13 +21,14 @@ export default class ScheduleWork extends DatabaseCommand<typeof ScheduleWork> {
   }
 
   async run(): Promise<WorkResult> {
-    const [{clockFrom, commandExecutor, describeTask, requireExistingDatabase}, {loadSchedule}] = await Promise.all([
+    const [{clockFrom, commandExecutor, describeTask, requireExistingDatabase}, {loadCheckedSchedule}] = await Promise.all([
       import('../../core/scheduler/setup.js'),
       import('../../core/scheduler/schedule.js'),
     ])
     const clock = clockFrom(this.flags.at)
     const config = await this.loadConfig()
-    const {tasks} = loadSchedule()
+    const checkCommand = this.scheduleCommandCheck()
+    const {tasks} = await loadCheckedSchedule({checkCommand})
     requireExistingDatabase(config)
     const db = await this.openDatabase(config)
     const [{runScheduleLoop}, {installStopSignals}] = await Promise.all([
@@ -39,7 +40,7 @@ export default class ScheduleWork extends DatabaseCommand<typeof ScheduleWork> {
     try {
       const result = await runScheduleLoop(db, {
         tasks,
-        reloadTasks: () => loadSchedule().tasks,
+        reloadTasks: async () => (await loadCheckedSchedule({checkCommand})).tasks,
         executor: commandExecutor(config, this.config.root),
         clock,
         cachePrefix: config.cachePrefix,

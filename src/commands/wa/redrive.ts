@@ -1,6 +1,7 @@
 import {Flags} from '@oclif/core'
 
 import {boundedInteger, uuidFlag} from '../../flags.js'
+import {assertTenantId} from '../../core/domain/id-input.js'
 import {LIMITS} from '../../core/limits.js'
 import {DatabaseCommand} from '../../base-command.js'
 import type {RedriveResult} from '../../core/messaging/redrive.js'
@@ -17,7 +18,7 @@ export default class WaRedrive extends DatabaseCommand<typeof WaRedrive> {
     '<%= config.bin %> <%= command.id %> --all-reasons --json',
   ]
   static flags = {
-    tenant: uuidFlag('only this tenant (UUID)'),
+    tenant: uuidFlag(assertTenantId, 'only this tenant (UUID)'),
     limit: boundedInteger(LIMITS.candidates, {default: 200, description: 'at most this many messages'}),
     reason: Flags.string({multiple: true, description: 'only these last_error_code values (repeatable)'}),
     'all-reasons': Flags.boolean({description: 'any reason code (ignored when --reason is given)'}),

@@ -1,6 +1,8 @@
 import {Flags} from '@oclif/core'
 
-import {boundedInteger, uuidFlag} from '../../flags.js'
+import {boundedInteger, checkedString, uuidFlag} from '../../flags.js'
+import {assertOutletId, assertTenantId} from '../../core/domain/id-input.js'
+import {assertBuckets, assertCollectionStatuses, parseAsOf} from '../../core/messaging/reminder-input.js'
 import {LIMITS} from '../../core/limits.js'
 import {DatabaseCommand} from '../../base-command.js'
 import type {AgingReminderResult} from '../../core/messaging/aging-reminders.js'
@@ -17,22 +19,24 @@ export default class WaRemind extends DatabaseCommand<typeof WaRemind> {
     '<%= config.bin %> <%= command.id %> --collection-status resolved --tenant 0195f3a0-0000-7000-8000-000000000001 --json',
   ]
   static flags = {
-    tenant: uuidFlag('only this tenant (UUID)'),
-    outlet: uuidFlag('only this outlet (UUID)'),
-    bucket: Flags.string({multiple: true, description: 'd0_7, d8_14, d15_30 or d31_plus (repeatable; default all)'}),
-    'collection-status': Flags.string({
+    tenant: uuidFlag(assertTenantId, 'only this tenant (UUID)'),
+    outlet: uuidFlag(assertOutletId, 'only this outlet (UUID)'),
+    bucket: checkedString((value) => assertBuckets([value]))({
+      multiple: true,
+      description: 'd0_7, d8_14, d15_30 or d31_plus (repeatable; default all)',
+    }),
+    'collection-status': checkedString((value) => assertCollectionStatuses([value]))({
       multiple: true,
       description: 'pending, contacted, promise_to_pay, escalated or resolved (repeatable; default all but resolved)',
     }),
-    'as-of': Flags.string({description: 'the day to age against, YYYY-MM-DD (default: today, UTC)'}),
+    'as-of': checkedString(parseAsOf)({description: 'the day to age against, YYYY-MM-DD (default: today, UTC)'}),
     limit: boundedInteger(LIMITS.candidates, {default: 200, description: 'at most this many candidates'}),
     'dry-run': Flags.boolean({default: false, description: 'list the candidates; enqueue nothing'}),
   }
 
   async run(): Promise<AgingReminderResult> {
     const config = await this.loadConfig()
-    const {parseAsOf, sendAgingReminders} = await import('../../core/messaging/aging-reminders.js')
-    if (this.flags['as-of'] !== undefined) parseAsOf(this.flags['as-of'])
+    const {sendAgingReminders} = await import('../../core/messaging/aging-reminders.js')
     const db = await this.openDatabase(config)
     const result = await sendAgingReminders(db, {
       tenant: this.flags.tenant,

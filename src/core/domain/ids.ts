@@ -31,7 +31,5 @@ export function uuid7(now: number = Date.now()): string {
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`
 }
 
-/** Laravel's `uuid` rule: only the 8-4-4-4-12 hex shape, no version or variant check. */
-export function isLaravelUuid(value: string): boolean {
-  return /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(value)
-}
+// The shape checks live in a module without node:crypto: command flags parse with them at start-up.
+export {assertOutletId, assertTenantId, isLaravelUuid} from './id-input.js'

@@ -7,7 +7,7 @@ import {EXPECTED_TABLES, findSchemaGaps} from '../db/expected-schema.js'
 import type {WaProviderRow} from '../db/rows.js'
 import {migrationStatus} from '../db/migrator.js'
 import {SchemaBuilder} from '../db/schema/schema-builder.js'
-import {BASELINE, loadSchedule, type LoadedSchedule} from '../scheduler/schedule.js'
+import {BASELINE, type CommandLineCheck, loadCheckedSchedule, type LoadedSchedule} from '../scheduler/schedule.js'
 import {STORAGE_FOLDERS} from '../storage/layout.js'
 import {type Check, summarise, type Summary} from './report.js'
 
@@ -20,6 +20,8 @@ export interface ReadinessOptions {
   strict: boolean
   /** The report's time (tests pin it). */
   now?: Date
+  /** Checks a schedule task's command line as the command would (the command layer's; see CommandLineCheck). */
+  checkCommand: CommandLineCheck
   /** A readiness gate must answer quickly when the database does not (ms). */
   connectTimeoutMs?: number
 }
@@ -91,7 +93,7 @@ export async function readinessCheck(options: ReadinessOptions): Promise<Readine
     problems.push(`Configuration is invalid: ${oneLine(error)}`)
   }
   try {
-    schedule = loadSchedule({cwd, env})
+    schedule = await loadCheckedSchedule({cwd, env, checkCommand: options.checkCommand})
   } catch (error) {
     problems.push(`Schedule is invalid: ${oneLine(error)}`)
   }

@@ -2,37 +2,28 @@ import type {Clock} from '../clock.js'
 import type {Database} from '../db/connection.js'
 import {interruptedBy, requireTables} from '../db/faults.js'
 import {UsageError} from '../errors.js'
-import {YEARS} from '../limits.js'
-import {isLaravelUuid} from '../domain/ids.js'
+import {assertOutletId} from '../domain/ids.js'
 import {enqueueOrderEvent, type EnqueueOutcome} from './dispatch.js'
 import {validateTenant} from './redrive.js'
 import type {OrderRow} from '../db/rows.js'
+import {AGING_BUCKETS, type AgingBucket, assertBuckets, assertCollectionStatuses, DEFAULT_COLLECTION_STATUSES, parseAsOf} from './reminder-input.js'
 
-export const AGING_BUCKETS = ['d0_7', 'd8_14', 'd15_30', 'd31_plus'] as const
-export type AgingBucket = (typeof AGING_BUCKETS)[number]
+export {
+  AGING_BUCKETS,
+  type AgingBucket,
+  COLLECTION_STATUSES,
+  DEFAULT_COLLECTION_STATUSES,
+  parseAsOf,
+  assertBuckets,
+  assertCollectionStatuses,
+} from './reminder-input.js'
 export const BUCKET_LABELS: Record<AgingBucket, string> = {d0_7: '0-7 hari', d8_14: '8-14 hari', d15_30: '15-30 hari', d31_plus: '>30 hari'}
-export const COLLECTION_STATUSES = ['pending', 'contacted', 'promise_to_pay', 'escalated', 'resolved'] as const
-export const DEFAULT_COLLECTION_STATUSES = ['pending', 'contacted', 'promise_to_pay', 'escalated'] as const
 
 export function bucketFor(ageDays: number): AgingBucket {
   if (ageDays <= 7) return 'd0_7'
   if (ageDays <= 14) return 'd8_14'
   if (ageDays <= 30) return 'd15_30'
   return 'd31_plus'
-}
-
-/** A real calendar date `YYYY-MM-DD` (2026-02-30 is refused, where upstream rolled it into March). */
-export function parseAsOf(value: string): Date {
-  const match = /^(\d{4})-(\d{2})-(\d{2})$/.exec(value)
-  const date = match ? new Date(Date.UTC(Number(match[1]), Number(match[2]) - 1, Number(match[3]))) : undefined
-  const year = Number(match?.[1])
-  if (!match || !date || date.getUTCFullYear() !== year || date.getUTCMonth() !== Number(match[2]) - 1 || date.getUTCDate() !== Number(match[3])) {
-    throw new UsageError('INVALID_AS_OF', `Invalid --as-of '${value}'. Use a real date as YYYY-MM-DD.`)
-  }
-  if (year < YEARS.min || year > YEARS.max) {
-    throw new UsageError('INVALID_AS_OF', `Invalid --as-of '${value}': the year must be from ${YEARS.min} to ${YEARS.max}.`)
-  }
-  return date
 }
 
 /** Whole days from the start of the order's (UTC) creation day to the as-of day; negative for later orders. */
@@ -78,10 +69,6 @@ export interface AgingReminderResult {
   dry_run: boolean
 }
 
-function invalid<T extends string>(values: string[], allowed: readonly T[]): string[] {
-  return values.filter((v) => !(allowed as readonly string[]).includes(v))
-}
-
 /**
  * ops:wa:send-aging-reminders: orders with money due in the chosen collection statuses (a null status
  * counts as pending) get one WA_BILLING_REMINDER per order, as-of date and bucket; a second run on the
@@ -91,20 +78,13 @@ export async function sendAgingReminders(db: Database, options: AgingReminderOpt
   const asOfText = options.asOf ?? options.clock.now().toISOString().slice(0, 10)
   const asOf = parseAsOf(asOfText)
   const buckets = [...new Set(options.buckets?.length ? options.buckets : AGING_BUCKETS)]
-  const badBuckets = invalid(buckets, AGING_BUCKETS)
-  if (badBuckets.length > 0) throw new UsageError('INVALID_BUCKET', `Invalid bucket option(s): ${badBuckets.join(', ')} (expected ${AGING_BUCKETS.join(', ')})`)
+  assertBuckets(buckets)
   const statuses = [...new Set(options.collectionStatuses?.length ? options.collectionStatuses : DEFAULT_COLLECTION_STATUSES)]
-  const badStatuses = invalid(statuses, COLLECTION_STATUSES)
-  if (badStatuses.length > 0) {
-    throw new UsageError(
-      'INVALID_COLLECTION_STATUS',
-      `Invalid collection status option(s): ${badStatuses.join(', ')} (expected ${COLLECTION_STATUSES.join(', ')})`,
-    )
-  }
+  assertCollectionStatuses(statuses)
   await requireTables(db, ['orders', 'tenants', 'plans', 'customers', 'outlets', 'users', 'wa_messages', 'wa_templates', 'wa_provider_configs', 'jobs'])
   await validateTenant(db, options.tenant)
   if (options.outlet !== undefined) {
-    if (!isLaravelUuid(options.outlet)) throw new UsageError('INVALID_OUTLET', `--outlet '${options.outlet}' is not an outlet id: expected a UUID`)
+    assertOutletId(options.outlet)
     if (!(await db.knex('outlets').where({id: options.outlet}).first('id')))
       throw new UsageError('UNKNOWN_OUTLET', `--outlet ${options.outlet}: no such outlet; nothing was changed`)
   }

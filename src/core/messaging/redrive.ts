@@ -4,7 +4,7 @@ import type {Database} from '../db/connection.js'
 import {interruptedBy, requireTables} from '../db/faults.js'
 import {writeTransaction} from '../db/transactions.js'
 import {UsageError} from '../errors.js'
-import {isLaravelUuid} from '../domain/ids.js'
+import {assertTenantId} from '../domain/ids.js'
 import {pushJob} from '../queue/database-queue.js'
 import {MESSAGING_QUEUE, sendWaJobPayload} from '../queue/payload.js'
 import {readJsonObject} from './json-column.js'
@@ -61,7 +61,7 @@ export interface RedriveResult {
 
 export async function validateTenant(db: Database, tenant: string | undefined): Promise<void> {
   if (tenant === undefined) return
-  if (!isLaravelUuid(tenant)) throw new UsageError('INVALID_TENANT', `--tenant '${tenant}' is not a tenant id: expected a UUID`)
+  assertTenantId(tenant)
   if (!(await db.knex('tenants').where({id: tenant}).first('id')))
     throw new UsageError('UNKNOWN_TENANT', `--tenant ${tenant}: no such tenant; nothing was changed`)
 }

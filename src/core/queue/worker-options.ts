@@ -1,6 +1,7 @@
 import {UsageError} from '../errors.js'
 import {assertWithin, LIMITS} from '../limits.js'
 import {DEFAULT_WORKER_OPTIONS, type WorkerOptions} from './worker.js'
+import {parseBackoff, parseQueueList} from './worker-input.js'
 
 export interface RawWorkerOptions {
   queue: string
@@ -17,18 +18,8 @@ export interface RawWorkerOptions {
 
 /** Validates `queue work` input before anything runs; each refusal says what was expected (exit 2). */
 export function workerOptionsFrom(raw: RawWorkerOptions, config: {queueRetryAfter: number; cachePrefix: string}): WorkerOptions {
-  const queues = raw.queue.split(',').map((q) => q.trim())
-  if (raw.queue.trim() === '' || queues.some((q) => q === '')) {
-    throw new UsageError('USAGE', `--queue '${raw.queue}' is invalid: expected a comma-separated list of queue names, e.g. messaging,default`)
-  }
-  if (!/^\d+(\s*,\s*\d+)*$/.test(raw.backoff.trim())) {
-    throw new UsageError('USAGE', `--backoff '${raw.backoff}' is invalid: expected seconds, or a comma-separated list such as 1,5,10`)
-  }
-  const backoff = raw.backoff.split(',').map((v) => Number(v.trim()))
-  const tooLong = backoff.find((v) => v > LIMITS.backoffSeconds.max)
-  if (tooLong !== undefined) {
-    throw new UsageError('USAGE', `--backoff ${tooLong} is out of range: expected seconds from 0 to ${LIMITS.backoffSeconds.max} for each retry`)
-  }
+  const queues = parseQueueList(raw.queue)
+  const backoff = parseBackoff(raw.backoff)
   assertWithin('--sleep', raw.sleep, LIMITS.sleepSeconds, false)
   assertWithin('--rest', raw.rest, LIMITS.sleepSeconds, false)
   assertWithin('--tries', raw.tries, LIMITS.tries)

@@ -4,34 +4,10 @@ import type {Database} from '../db/connection.js'
 import {requireTables} from '../db/faults.js'
 import {writeTransaction} from '../db/transactions.js'
 import {UsageError} from '../errors.js'
-import {YEARS} from '../limits.js'
-import {isLaravelUuid, uuid7} from '../domain/ids.js'
+import {assertTenantId, uuid7} from '../domain/ids.js'
+import {periodWindow} from './period.js'
 
-export interface PeriodWindow {
-  period: string
-  /** First second of the month, UTC, inclusive. */
-  start: string
-  /** First second of the next month, UTC, exclusive: an order at 23:59:59 on the last day counts. */
-  end: string
-}
-
-/**
- * A strict `YYYY-MM` (month 01–12) and its exact UTC calendar month. Upstream only checked the shape
- * (2026-13 passed) and derived the month without resetting the day (the day-31 overflow); both fixed.
- */
-export function periodWindow(period: string): PeriodWindow {
-  const match = /^(\d{4})-(0[1-9]|1[0-2])$/.exec(period)
-  if (!match) throw new UsageError('INVALID_PERIOD', `Invalid period format. Use YYYY-MM (month 01-12); got '${period}'.`)
-  const year = Number(match[1])
-  // Date.UTC reads years 0-99 as 1900-1999: 0000-01 counted the orders of January 1900.
-  if (year < YEARS.min || year > YEARS.max) {
-    throw new UsageError('INVALID_PERIOD', `Invalid period '${period}': the year must be from ${YEARS.min} to ${YEARS.max}.`)
-  }
-  const month = Number(match[2])
-  const start = new Date(Date.UTC(year, month - 1, 1))
-  const end = new Date(Date.UTC(year, month, 1))
-  return {period, start: toDbTimestamp(start), end: toDbTimestamp(end)}
-}
+export {periodWindow, type PeriodWindow} from './period.js'
 
 export interface ReconcileOptions {
   period?: string
@@ -68,7 +44,7 @@ export async function reconcileQuota(db: Database, options: ReconcileOptions): P
   const window = periodWindow(options.period ?? toPeriod(options.clock.now()))
   await requireTables(db, ['orders', 'tenants', 'quota_usage'])
   if (options.tenant !== undefined) {
-    if (!isLaravelUuid(options.tenant)) throw new UsageError('INVALID_TENANT', `--tenant '${options.tenant}' is not a tenant id: expected a UUID`)
+    assertTenantId(options.tenant)
     if (!(await db.knex('tenants').where({id: options.tenant}).first('id'))) {
       throw new UsageError('UNKNOWN_TENANT', `--tenant ${options.tenant}: no such tenant; nothing was changed`)
     }

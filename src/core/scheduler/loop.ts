@@ -16,7 +16,7 @@ export interface ScheduleLoopOptions {
   /** The schedule at the start. */
   tasks: ScheduledTask[]
   /** Reads the schedule again, at the start of every minute (as cron's `schedule run` would); throws on an invalid file. */
-  reloadTasks?: () => ScheduledTask[]
+  reloadTasks?: () => ScheduledTask[] | Promise<ScheduledTask[]>
   executor: TaskExecutor
   clock: Clock
   cachePrefix: string
@@ -75,7 +75,7 @@ export async function runScheduleLoop(db: Database, options: ScheduleLoopOptions
       result.minutes++
       // An invalid edit of the schedule file is reported and the last valid schedule kept.
       try {
-        if (options.reloadTasks) tasks = options.reloadTasks()
+        if (options.reloadTasks) tasks = await options.reloadTasks()
       } catch (error) {
         options.onScheduleError?.(error as Error)
       }

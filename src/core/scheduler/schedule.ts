@@ -1,10 +1,9 @@
 import {existsSync, readFileSync} from 'node:fs'
 import path from 'node:path'
-import {fileURLToPath} from 'node:url'
 import {z} from 'zod'
 
 import {readEnvironment} from '../config.js'
-import {UsageError} from '../errors.js'
+import {oneLineMessage, UsageError} from '../errors.js'
 import {type CronExpression, CronSyntaxError, nextSlot, parseCron} from './cron.js'
 
 /** One scheduled task: a laundry-ops command line run on a cron expression (UTC). */
@@ -113,6 +112,14 @@ const FileSchema = z
 
 export type ScheduleFile = z.input<typeof FileSchema>
 
+/**
+ * Checks one task's command line (the words after `laundry-ops`, the command first) as that command
+ * checks its own at start-up, without running it: flag names and values, arguments, the empty-value
+ * refusal. Throws the command's own error. The command layer provides it (BaseCommand's
+ * scheduleCommandCheck, from the command classes): core does not load command classes.
+ */
+export type CommandLineCheck = (argv: string[]) => Promise<void>
+
 export interface LoadedSchedule {
   tasks: ScheduledTask[]
   /** The operator file that was read, or null when the built-in baseline runs unchanged. */
@@ -140,73 +147,7 @@ function validateCommand(line: string, where: string): string[] {
     throw new UsageError('SCHEDULE_INVALID', `${where}: command "${line}" is not a schedulable laundry-ops command (one of: ${[...SCHEDULABLE].join(', ')})`)
   }
   if (argv.includes('--json')) argv = argv.filter((a) => a !== '--json')
-  checkFlags(argv, line, where)
   return argv
-}
-
-interface ManifestFlag {
-  name: string
-  type: 'boolean' | 'option'
-  char?: string
-  allowNo?: boolean
-}
-
-let manifest: Record<string, {flags: Record<string, ManifestFlag>}> | null | undefined
-
-/** The flags of every command, from the oclif manifest shipped beside the package (null when not built). */
-function commandFlags(id: string): Record<string, ManifestFlag> | null {
-  if (manifest === undefined) {
-    manifest = null
-    let dir = path.dirname(fileURLToPath(import.meta.url))
-    for (let i = 0; i < 5; i++) {
-      const file = path.join(dir, 'oclif.manifest.json')
-      if (existsSync(file)) {
-        try {
-          manifest = (JSON.parse(readFileSync(file, 'utf8')) as {commands: typeof manifest}).commands
-        } catch {
-          manifest = null
-        }
-        break
-      }
-      dir = path.dirname(dir)
-    }
-  }
-  return manifest?.[id]?.flags ?? null
-}
-
-/** Refuses a flag the command does not have, or an option without its value, when the file is read. */
-function checkFlags(argv: string[], line: string, where: string): void {
-  const flags = commandFlags(argv.slice(0, 2).join(':'))
-  if (!flags) return
-  const byChar = new Map(
-    Object.values(flags)
-      .filter((f) => f.char)
-      .map((f) => [f.char!, f]),
-  )
-  for (let i = 2; i < argv.length; i++) {
-    const token = argv[i]
-    if (token === '--') break
-    let flag: ManifestFlag | undefined
-    let inline: boolean
-    if (token.startsWith('--')) {
-      const name = token.slice(2).split('=')[0]
-      inline = token.includes('=')
-      flag = flags[name] ?? (name.startsWith('no-') && flags[name.slice(3)]?.allowNo ? {...flags[name.slice(3)], type: 'boolean'} : undefined)
-      if (!flag) throw new UsageError('SCHEDULE_INVALID', `${where}: command "${line}": laundry-ops ${argv[0]} ${argv[1]} has no flag --${name}`)
-    } else if (/^-[A-Za-z]/.test(token)) {
-      flag = byChar.get(token[1])
-      inline = token.length > 2
-      if (!flag) throw new UsageError('SCHEDULE_INVALID', `${where}: command "${line}": laundry-ops ${argv[0]} ${argv[1]} has no flag ${token.slice(0, 2)}`)
-    } else {
-      continue
-    }
-    if (flag.type === 'option' && !inline) {
-      if (i + 1 >= argv.length || argv[i + 1].startsWith('-')) {
-        throw new UsageError('SCHEDULE_INVALID', `${where}: command "${line}": --${flag.name} needs a value`)
-      }
-      i++
-    }
-  }
 }
 
 function task(
@@ -285,7 +226,11 @@ export function buildSchedule(content: unknown, file = 'schedule file'): Schedul
   return [...tasks.values()]
 }
 
-/** Reads the effective schedule: the baseline, changed by the operator's file when there is one. */
+/**
+ * Reads the effective schedule: the baseline, changed by the operator's file when there is one. Checks
+ * the file's shape, names, cron expressions and that each command is a schedulable one; the command
+ * lines themselves are checked by loadCheckedSchedule.
+ */
 export function loadSchedule(options: {cwd?: string; env?: NodeJS.ProcessEnv} = {}): LoadedSchedule {
   const cwd = options.cwd ?? process.cwd()
   // LAUNDRY_OPS_SCHEDULE may come from .env, like every other setting.
@@ -303,4 +248,28 @@ export function loadSchedule(options: {cwd?: string; env?: NodeJS.ProcessEnv} = 
   }
   const baseline = (content as {baseline?: unknown} | null)?.baseline !== false
   return {tasks: buildSchedule(content, file), file, baseline}
+}
+
+/**
+ * Every task's command line (disabled tasks too) through `check`, as the command would check it at
+ * start-up: the first refused one is SCHEDULE_INVALID naming the file, the task, the command line and the
+ * command's own reason (`--limit: Expected an integer greater than or equal to 1 but received: 0`), so a
+ * bad value is refused when the file is read rather than failing every minute with exit 2.
+ */
+export async function checkTaskCommands(schedule: LoadedSchedule, check: CommandLineCheck): Promise<void> {
+  for (const t of schedule.tasks) {
+    try {
+      await check(t.argv)
+    } catch (error) {
+      const where = t.source === 'baseline' ? `baseline ${t.name}` : `${schedule.file ?? 'schedule file'}: task "${t.name}"`
+      throw new UsageError('SCHEDULE_INVALID', `${where}: command "${t.command}": ${oneLineMessage(error)}`)
+    }
+  }
+}
+
+/** loadSchedule, then every task's command line checked (checkTaskCommands): what the commands read. */
+export async function loadCheckedSchedule(options: {cwd?: string; env?: NodeJS.ProcessEnv; checkCommand: CommandLineCheck}): Promise<LoadedSchedule> {
+  const schedule = loadSchedule(options)
+  await checkTaskCommands(schedule, options.checkCommand)
+  return schedule
 }

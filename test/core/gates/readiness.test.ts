@@ -10,6 +10,7 @@ import type {MigrationRow, WaProviderRow} from '../../../src/core/db/rows.js'
 import {readinessCheck, type ReadinessReport} from '../../../src/core/gates/readiness.js'
 import {gateFailed} from '../../../src/core/gates/report.js'
 import {ensureStorageFolders} from '../../../src/core/storage/layout.js'
+import {checkCommandLine as checkCommand} from '../../helpers/command-line.js'
 import {describeEachEngine} from '../../helpers/engines.js'
 import {found} from '../../helpers/wa.js'
 
@@ -33,7 +34,7 @@ describeEachEngine('readiness check', {from: 'seeded'}, (ctx) => {
   let storage: string
   let env: Record<string, string>
   const run = (extra: {env?: Record<string, string>; cwd?: string; strict?: boolean} = {}) =>
-    readinessCheck({cwd: extra.cwd ?? cwd, env: {...env, ...extra.env}, strict: extra.strict ?? false})
+    readinessCheck({cwd: extra.cwd ?? cwd, env: {...env, ...extra.env}, strict: extra.strict ?? false, checkCommand})
 
   before(async () => {
     db = await ctx.scratch.open()
@@ -237,6 +238,13 @@ describeEachEngine('readiness check', {from: 'seeded'}, (ctx) => {
         })
       }
       expect(byKey(invalid, 'database.connection').status).to.equal('pass')
+
+      // A flag value the command would refuse at start-up fails config.valid too (not exit 2 every minute).
+      writeFileSync(path.join(dir, 'laundry-ops.schedule.json'), '{"tasks": {"quota-reconcile": {"command": "quota reconcile 2026-13"}}}')
+      expect(byKey(await run({cwd: dir}), 'config.valid')).to.deep.include({
+        status: 'fail',
+        message: `Schedule is invalid: ${path.join(dir, 'laundry-ops.schedule.json')}: task "quota-reconcile": command "quota reconcile 2026-13": Invalid period format. Use YYYY-MM (month 01-12); got '2026-13'.`,
+      })
     } finally {
       rmSync(dir, {recursive: true, force: true})
     }
@@ -282,7 +290,7 @@ describe('readiness check without a usable database', () => {
   ]
 
   it('an unreachable PostgreSQL gives failed database checks, not an error', async () => {
-    const report = await readinessCheck({cwd: dir, env: {DATABASE_URL: 'postgres://postgres@127.0.0.1:1/x'}, strict: false})
+    const report = await readinessCheck({cwd: dir, env: {DATABASE_URL: 'postgres://postgres@127.0.0.1:1/x'}, strict: false, checkCommand})
     expect(report.checks).to.have.length(17)
     expect(report.checks.filter((c) => c.status === 'fail').map((c) => c.key)).to.deep.equal(dbKeys)
     expect(report.checks[1].message).to.match(/^Database connection failed: cannot reach PostgreSQL at 127\.0\.0\.1:1\/x \(ECONNREFUSED\)/)
@@ -291,7 +299,7 @@ describe('readiness check without a usable database', () => {
   })
 
   it('a missing SQLite file is reported and not created', async () => {
-    const report = await readinessCheck({cwd: dir, env: {}, strict: false})
+    const report = await readinessCheck({cwd: dir, env: {}, strict: false, checkCommand})
     expect(report.checks[1].message).to.match(
       /^Database connection failed: no SQLite database at .*storage\/database\.sqlite \(the default under LAUNDRY_OPS_STORAGE\): create it with/,
     )
@@ -299,7 +307,7 @@ describe('readiness check without a usable database', () => {
   })
 
   it('an invalid configuration fails config.valid and everything that depends on it', async () => {
-    const report = await readinessCheck({cwd: dir, env: {DATABASE_URL: 'mysql://x'}, strict: false})
+    const report = await readinessCheck({cwd: dir, env: {DATABASE_URL: 'mysql://x'}, strict: false, checkCommand})
     expect(report.checks[0]).to.deep.equal({
       key: 'config.valid',
       status: 'fail',

@@ -1,7 +1,8 @@
 import {expect} from 'chai'
 
 import {cronMatches, CronSyntaxError, nextSlot, parseCron, slotOf} from '../../../src/core/scheduler/cron.js'
-import {BASELINE, buildSchedule, loadSchedule, splitCommandLine} from '../../../src/core/scheduler/schedule.js'
+import {BASELINE, buildSchedule, checkTaskCommands, loadCheckedSchedule, loadSchedule, splitCommandLine} from '../../../src/core/scheduler/schedule.js'
+import {checkCommandLine} from '../../helpers/command-line.js'
 import {mkdtempSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
@@ -123,18 +124,105 @@ describe('the schedule file: what a reviewer found', () => {
     expect(next('0 0 1 * */2', '2026-11-23T10:00:00Z')).to.equal('2026-12-01T00:00:00.000Z')
   })
 
-  it('refuses an expression that never matches, a __proto__ task, unknown flags and options without a value; accepts a BOM', () => {
+  it('refuses an expression that never matches, a __proto__ task, unknown flags and options without a value; accepts a BOM', async () => {
     expect(() => buildSchedule({tasks: {x: {cron: '0 0 30 2 *', command: 'db status'}}}, 'f.json')).to.throw(/never matches a date/)
     expect(() => buildSchedule(JSON.parse('{"tasks": {"__proto__": {"cron": "* * * * *", "command": "db status"}}}'), 'f.json')).to.throw(
       /task "__proto__": a task name/,
     )
-    expect(() => buildSchedule({tasks: {x: {cron: '* * * * *', command: 'db status --bogus'}}}, 'f.json')).to.throw(/laundry-ops db status has no flag --bogus/)
-    expect(() => buildSchedule({tasks: {x: {cron: '* * * * *', command: 'wa redrive --limit'}}}, 'f.json')).to.throw(/--limit needs a value/)
-    expect(() => buildSchedule({tasks: {x: {cron: '* * * * *', command: 'wa redrive -z'}}}, 'f.json')).to.throw(/has no flag -z/)
+    const checked = (command: string) =>
+      checkTaskCommands({tasks: buildSchedule({tasks: {x: {cron: '* * * * *', command}}}, 'f.json'), file: 'f.json', baseline: true}, checkCommandLine)
+    const refusal = async (command: string) => {
+      try {
+        await checked(command)
+      } catch (error) {
+        return error as Error & {code?: string}
+      }
+      throw new Error(`${command}: not refused`)
+    }
+    for (const [command, reason] of [
+      ['db status --bogus', /^f\.json: task "x": command "db status --bogus": Nonexistent flag: --bogus$/],
+      ['wa redrive --limit', /Flag --limit expects a value/],
+      ['wa redrive -z', /Nonexistent flag: -z/],
+    ] as const) {
+      const error = await refusal(command)
+      expect(error.code, command).to.equal('SCHEDULE_INVALID')
+      expect(error.message, command).to.match(reason)
+    }
+    await checked('wa redrive --limit 5 --reason=RATE_LIMIT --dry-run')
     const ok = buildSchedule({tasks: {x: {cron: '* * * * *', command: 'wa redrive --limit 5 --reason=RATE_LIMIT --dry-run'}}}, 'f.json')
     expect(ok.find((t) => t.name === 'x')!.argv).to.deep.equal(['wa', 'redrive', '--limit', '5', '--reason=RATE_LIMIT', '--dry-run'])
     const dir = mkdtempSync(path.join(tmpdir(), 'laundry-ops-schedule-'))
     writeFileSync(path.join(dir, 'laundry-ops.schedule.json'), '\uFEFF{"tasks": {"wa-redrive": {"cron": "*/5 * * * *"}}}')
     expect(loadSchedule({cwd: dir, env: {}}).tasks[0].cron).to.equal('*/5 * * * *')
+  })
+})
+
+describe('the schedule file: command lines checked as the command checks them at start-up', () => {
+  const file = (tasks: Record<string, unknown>) => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'laundry-ops-schedule-'))
+    writeFileSync(path.join(dir, 'laundry-ops.schedule.json'), JSON.stringify({tasks}))
+    return dir
+  }
+  const refusal = async (dir: string) => {
+    try {
+      await loadCheckedSchedule({cwd: dir, env: {}, checkCommand: checkCommandLine})
+    } catch (error) {
+      return error as Error & {code?: string}
+    }
+    throw new Error('not refused')
+  }
+
+  it('refuses flag and argument values the command would refuse: bounds, types, empty values, periods, dates, ids, lists, repeats', async () => {
+    const cases: Array<[string, RegExp]> = [
+      ['wa redrive --limit 0', /--limit: Expected an integer greater than or equal to 1 but received: 0$/],
+      ['audit archive --days=abc', /--days: Expected an integer but received: abc$/],
+      ['wa redrive --tenant=', /--tenant is empty: give a value/],
+      ['wa redrive --tenant " "', /--tenant is empty/],
+      ['quota reconcile 2026-13', /Invalid period format\. Use YYYY-MM \(month 01-12\); got '2026-13'\.$/],
+      ['quota reconcile 0000-01', /the year must be from 1970 to 9999/],
+      ['quota reconcile --tenant abc', /--tenant 'abc' is not a tenant id: expected a UUID$/],
+      ['queue work --sleep -1', /--sleep: Expected a number of seconds from 0 to 86400 but received: -1$/],
+      ['queue work --tries=-2', /--tries: Expected an integer greater than or equal to 0 but received: -2$/],
+      ['queue work --queue messaging,', /--queue 'messaging,' is invalid/],
+      ['queue work --backoff 1,99999999', /--backoff 99999999 is out of range/],
+      ['observe health --period 2026-2', /Invalid period format/],
+      ['observe health --wa-failure-ratio-threshold 101', /from 0 to 100/],
+      ['wa remind --as-of 2026-02-30', /Invalid --as-of '2026-02-30'\. Use a real date as YYYY-MM-DD\.$/],
+      ['wa remind --bucket d99', /Invalid bucket option\(s\): d99/],
+      ['wa remind --collection-status paid', /Invalid collection status option\(s\): paid/],
+      ['wa remind --outlet x', /--outlet 'x' is not an outlet id/],
+      ['wa redrive --limit 1 --limit 2', /Flag --limit can only be specified once/],
+      ['audit archive --chunk 5', /--chunk: Expected an integer greater than or equal to 100/],
+      ['queue retry', /Missing 1 required arg/],
+      ['quota reconcile 2026-01 2026-02', /Unexpected argument: 2026-02/],
+      ['db seed --demo=yes', /--demo/],
+    ]
+    for (const [command, reason] of cases) {
+      const dir = file({bad: {cron: '* * * * *', command}})
+      const error = await refusal(dir)
+      expect(error.code, command).to.equal('SCHEDULE_INVALID')
+      expect(error.message, command).to.contain(`${path.join(dir, 'laundry-ops.schedule.json')}: task "bad": command "${command}": `)
+      expect(error.message, command).to.match(reason)
+      expect(error.message.split('\n'), command).to.have.length(1)
+    }
+  })
+
+  it('checks a baseline task changed by the file and a disabled task too; accepts valid command lines and the baseline', async () => {
+    expect((await refusal(file({'audit-archive': {command: 'audit archive --days 0'}}))).message).to.match(
+      /task "audit-archive": command "audit archive --days 0": Parsing --days: Expected an integer greater than or equal to 1/,
+    )
+    expect((await refusal(file({off: {cron: '0 0 * * *', command: 'wa redrive --limit 0', enabled: false}}))).message).to.match(/task "off"/)
+    const good = file({
+      a: {cron: '* * * * *', command: 'queue work --queue=a,b --sleep 0.5 --backoff "1, 5" --stop-when-empty --max-time=5'},
+      b: {cron: '* * * * *', command: 'quota reconcile 2026-02 --tenant 0195f3a0-0000-7000-8000-000000000001 --dry-run'},
+      c: {cron: '* * * * *', command: 'wa remind --bucket d0_7 --bucket d31_plus --collection-status pending --as-of 2024-02-29 --json'},
+      d: {cron: '* * * * *', command: 'queue retry all'},
+      e: {cron: '* * * * *', command: 'observe health --period 2026-12 --strict'},
+      f: {cron: '* * * * *', command: 'db migrate --pretend'},
+    })
+    const {tasks} = await loadCheckedSchedule({cwd: good, env: {}, checkCommand: checkCommandLine})
+    expect(tasks).to.have.length(BASELINE.length + 6)
+    const baseline = await loadCheckedSchedule({cwd: mkdtempSync(path.join(tmpdir(), 'laundry-ops-schedule-')), env: {}, checkCommand: checkCommandLine})
+    expect(baseline.tasks.map((t) => t.command)).to.deep.equal(BASELINE.map((b) => b.command))
   })
 })

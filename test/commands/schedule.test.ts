@@ -348,7 +348,7 @@ describeEachEngine('schedule run: real runner processes over a simulated hour', 
     const cases: Array<[string, string]> = [
       ['wa redrive --limit 0', 'Parsing --limit: Expected an integer greater than or equal to 1 but received: 0'],
       ['audit archive --days=abc', 'Parsing --days: Expected an integer but received: abc'],
-      ['wa redrive --tenant=', '--tenant is empty: give a value, or leave the flag out (an empty value is never read as "no filter")'],
+      ['wa redrive --tenant=', '--tenant is empty: give a value, or leave the flag out'],
       ['quota reconcile 2026-13', "Invalid period format. Use YYYY-MM (month 01-12); got '2026-13'."],
       // A negative number is a value, out of range as the command itself says (it was "needs a value").
       ['queue work --sleep -1', 'Parsing --sleep: Expected a number of seconds from 0 to 86400 but received: -1'],

@@ -202,13 +202,22 @@ export abstract class DatabaseCommand<T extends typeof Command> extends BaseComm
     return loadConfig({databaseUrl: (this.flags as {'database-url'?: string})['database-url']})
   }
 
+  /** Does this run only read? A command whose faultScope is 'reads', or any command run with --dry-run. */
+  protected readsOnly(): boolean {
+    const scope = (this.ctor as unknown as {faultScope?: FaultScope}).faultScope
+    return scope === 'reads' || (this.flags as {'dry-run'?: boolean})['dry-run'] === true
+  }
+
   /**
    * Opens the configured database. A missing SQLite file is reported (DB_NOT_FOUND), not created, unless
-   * `create` (the commands that create a schema).
+   * `create` (the commands that create a schema). A run that only reads (readsOnly) opens it read-only:
+   * nothing is written to the file (no journal mode switch, no header on an empty file), and a write
+   * would fail instead of changing data.
    */
   protected async openDatabase(config: AppConfig, options: {create?: boolean} = {}): Promise<Database> {
     const {openDatabase} = await import('./core/db/connection.js')
-    this.database = await openDatabase(config.database, {create: options.create === true})
+    const readOnly = this.readsOnly()
+    this.database = await openDatabase(config.database, {create: options.create === true && !readOnly, readOnly})
     return this.database
   }
 
@@ -221,7 +230,7 @@ export abstract class DatabaseCommand<T extends typeof Command> extends BaseComm
         const command = `\`${this.config.bin} ${this.id?.replace(/:/g, ' ')}\``
         const dryRun = (this.flags as Record<string, unknown> | undefined)?.['dry-run'] === true
         const done = dryRun
-          ? 'nothing was changed (a dry run)'
+          ? 'nothing was changed (--dry-run)'
           : scope === 'reads'
             ? 'nothing was changed (this command only reads)'
             : scope === 'transaction'
@@ -229,6 +238,8 @@ export abstract class DatabaseCommand<T extends typeof Command> extends BaseComm
               : // A command that commits as it goes reports its own progress; a fault it did not report
                 // came before or between its steps: what it committed stays, and a rerun carries on.
                 'what it committed before the fault stays committed, and a rerun carries on from there'
+        // A write refused by a read-only connection is a bug, reported as one: its message says nothing changed.
+        if (fault.code === 'INTERNAL') return super.catch(fault)
         const next = nextStep(fault.code, command)
         return super.catch(new OpsError(fault.code, [fault.message, done, next].filter(Boolean).join('; '), {cause: err}))
       }

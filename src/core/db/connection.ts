@@ -20,7 +20,30 @@ export interface Database {
   knex: Knex
   dialect: Dialect
   target: DatabaseTarget
+  /** Opened for reading only (see OpenOptions.readOnly): every write is refused by the database. */
+  readOnly: boolean
   close(): Promise<void>
+}
+
+/**
+ * Set on a driver error when a read-only connection refused a write (SQLite's `query_only`, PostgreSQL's
+ * read-only session): a read-only command or a dry run tried to change something, which is a bug.
+ */
+export const READ_ONLY_VIOLATION = 'laundryOpsReadOnlyViolation'
+
+/** Is this driver error a write refused by a read-only connection (tagged by openDatabase)? */
+export function isReadOnlyViolation(error: unknown): boolean {
+  return Boolean(error && typeof error === 'object' && (error as Record<string, unknown>)[READ_ONLY_VIOLATION] === true)
+}
+
+/** Tags the writes a read-only connection refuses (SQLITE_READONLY from query_only; 25006 on PostgreSQL). */
+function tagReadOnlyViolations(knex: Knex): void {
+  knex.on('query-error', (error: unknown) => {
+    const code = (error as {code?: unknown})?.code
+    if ((code === 'SQLITE_READONLY' || code === '25006') && error && typeof error === 'object') {
+      Object.assign(error, {[READ_ONLY_VIOLATION]: true})
+    }
+  })
 }
 
 const BINDING_HINT =
@@ -103,6 +126,14 @@ export interface OpenOptions {
    * db fresh); everything else reports a missing database instead of leaving an empty file behind.
    */
   create?: boolean
+  /**
+   * Open for reading only (the commands whose faultScope is 'reads', and every --dry-run): nothing is
+   * written to the database. On SQLite the connection sets only per-connection pragmas (foreign_keys,
+   * busy_timeout, and query_only = ON, so an accidental write fails instead of changing data): no
+   * journal_mode switch, which would rewrite the header of a DELETE-journal file or of an empty (0-byte)
+   * one. On PostgreSQL the session is `default_transaction_read_only = on`. Never creates a file.
+   */
+  readOnly?: boolean
   /** PostgreSQL session timeouts (ms, 0 = none) in place of SESSION_TIMEOUTS. */
   timeouts?: Partial<SessionTimeouts>
 }
@@ -162,7 +193,7 @@ export function releaseConnection(db: Database, connection: unknown): Promise<vo
 export async function openDatabase(target: DatabaseTarget, options: OpenOptions = {}): Promise<Database> {
   const {default: knexFactory} = await import('knex')
   if (target.client === 'sqlite') {
-    if (options.create) prepareSqliteFolder(target.filename)
+    if (options.create && !options.readOnly) prepareSqliteFolder(target.filename)
     else assertSqliteExists(target)
     try {
       await import('better-sqlite3')
@@ -179,12 +210,18 @@ export async function openDatabase(target: DatabaseTarget, options: OpenOptions 
         min: 1,
         max: 1,
         // Laravel turns SQLite foreign keys on for every connection; WAL lets readers run beside the writer.
+        // journal_mode is persistent (it rewrites the file header), so only a connection that writes
+        // anyway sets it: a read-only one sets per-connection pragmas only and refuses writes (query_only).
         afterCreate(conn: {pragma(sql: string): unknown}, done: (err: Error | null, conn: unknown) => void) {
           try {
             conn.pragma('foreign_keys = ON')
             conn.pragma('busy_timeout = 10000')
-            conn.pragma('journal_mode = WAL')
-            conn.pragma('synchronous = NORMAL')
+            if (options.readOnly) {
+              conn.pragma('query_only = ON')
+            } else {
+              conn.pragma('journal_mode = WAL')
+              conn.pragma('synchronous = NORMAL')
+            }
             done(null, conn)
           } catch (error) {
             done(error as Error, conn)
@@ -192,6 +229,7 @@ export async function openDatabase(target: DatabaseTarget, options: OpenOptions 
         },
       },
     })
+    if (options.readOnly) tagReadOnlyViolations(knex)
     try {
       await knex.raw('select 1')
     } catch (error) {
@@ -206,7 +244,7 @@ export async function openDatabase(target: DatabaseTarget, options: OpenOptions 
       }
       throw error
     }
-    return {knex, dialect: 'sqlite', target, close: () => knex.destroy()}
+    return {knex, dialect: 'sqlite', target, readOnly: options.readOnly === true, close: () => knex.destroy()}
   }
 
   await configurePgTypes()
@@ -220,14 +258,27 @@ export async function openDatabase(target: DatabaseTarget, options: OpenOptions 
       ...SESSION_TIMEOUTS,
       ...options.timeouts,
     },
-    pool: {min: 0, max: options.poolMax ?? 4},
+    pool: {
+      min: 0,
+      max: options.poolMax ?? 4,
+      // A read-only session: every transaction (and every statement outside one) is read only, so an
+      // accidental write fails with 25006 instead of changing data.
+      ...(options.readOnly
+        ? {
+            afterCreate(conn: {query(sql: string, cb: (err: Error | null) => void): void}, done: (err: Error | null, conn: unknown) => void) {
+              conn.query('SET default_transaction_read_only = on', (err) => done(err, conn))
+            },
+          }
+        : {}),
+    },
     acquireConnectionTimeout: (options.connectTimeoutMs ?? 5000) + 1000,
   })
+  if (options.readOnly) tagReadOnlyViolations(knex)
   try {
     await knex.raw('select 1')
   } catch (error) {
     await knex.destroy().catch(() => {})
     throw describePgError(target, error)
   }
-  return {knex, dialect: 'pg', target, close: () => knex.destroy()}
+  return {knex, dialect: 'pg', target, readOnly: options.readOnly === true, close: () => knex.destroy()}
 }

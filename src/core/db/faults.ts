@@ -1,7 +1,7 @@
 import type {DatabaseTarget} from '../config.js'
 import {OpsError} from '../errors.js'
 import type {Database} from './connection.js'
-import {SESSION_TIMEOUTS} from './connection.js'
+import {isReadOnlyViolation, SESSION_TIMEOUTS} from './connection.js'
 import {findSchemaGaps} from './expected-schema.js'
 
 /**
@@ -61,6 +61,16 @@ export function describeFault(error: unknown, target?: DatabaseTarget): OpsError
   const code = typeof e.code === 'string' ? e.code : ''
   const text = driverMessage(e)
   const db = where(target)
+
+  // A write refused by a connection opened for reading only: a read-only command or a dry run tried to
+  // change something. Nothing was written; it is a bug of ours, not a fault of the storage.
+  if (isReadOnlyViolation(error)) {
+    return new OpsError(
+      'INTERNAL',
+      `${db} was opened read-only (a read-only command or --dry-run) and a statement tried to write (a bug in laundry-ops: ${text}); nothing was changed`,
+      {cause: error},
+    )
+  }
 
   // Missing schema: the table or column, and the remedy.
   const table = /no such table: (?:main\.)?([\w.]+)/i.exec(text)?.[1] ?? (code === '42P01' ? /relation "([^"]+)" does not exist/.exec(text)?.[1] : undefined)
@@ -169,6 +179,8 @@ export function interruptedBy(error: unknown, target: DatabaseTarget | undefined
   if (error instanceof OpsError && !FAULT_CODES.has(error.code)) return error
   const fault = describeFault(error, target)
   if (!fault) return error
+  // A write refused by a read-only connection changed nothing, whatever the caller had counted.
+  if (isReadOnlyViolation(error)) return fault
   let next = context.next ?? nextStep(fault.code, command)
   // A caller's own next step (rerun X) comes after the one a full disk needs first.
   if (fault.code === 'DISK_FULL' && next && !/free space/i.test(next)) next = `free space, then ${next}`

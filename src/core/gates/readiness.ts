@@ -109,7 +109,8 @@ export async function readinessCheck(options: ReadinessOptions): Promise<Readine
     add('database.connection', 'fail', 'Database connection failed: the configuration is invalid (see config.valid).')
   } else {
     try {
-      db = await openDatabase(config.database, {connectTimeoutMs: options.connectTimeoutMs ?? READINESS_CONNECT_TIMEOUT_MS, poolMax: 1})
+      // Read-only: the gate changes nothing, not even the journal mode of an SQLite file.
+      db = await openDatabase(config.database, {connectTimeoutMs: options.connectTimeoutMs ?? READINESS_CONNECT_TIMEOUT_MS, poolMax: 1, readOnly: true})
       add('database.connection', 'pass', `Database connection is healthy (${connectionName(config.database)}).`)
     } catch (error) {
       add('database.connection', 'fail', `Database connection failed: ${oneLine(error)}`)

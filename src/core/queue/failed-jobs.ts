@@ -2,7 +2,7 @@ import type {Clock} from '../clock.js'
 import {toDbTimestamp} from '../clock.js'
 import type {Database} from '../db/connection.js'
 import {requireTables} from '../db/faults.js'
-import {writeTransaction} from '../db/transactions.js'
+import {type Executor, writeTransaction} from '../db/transactions.js'
 import {UsageError} from '../errors.js'
 import {assertWithin, LIMITS} from '../limits.js'
 import {pushJob} from './database-queue.js'
@@ -52,7 +52,7 @@ export interface RetryResult {
  */
 export async function retryFailedJobs(db: Database, ids: string[] | 'all', clock: Clock, dryRun = false): Promise<RetryResult> {
   await requireTables(db, ['failed_jobs', 'jobs'])
-  return writeTransaction(db, async (trx) => {
+  const work = async (trx: Executor): Promise<RetryResult> => {
     let rows: Array<Pick<FailedJobRow, 'id' | 'uuid' | 'queue' | 'payload'>>
     if (ids === 'all') {
       rows = await trx<FailedJobRow>('failed_jobs').select('id', 'uuid', 'queue', 'payload').orderBy('id')
@@ -74,7 +74,9 @@ export async function retryFailedJobs(db: Database, ids: string[] | 'all', clock
       retried.push({uuid: row.uuid, queue: row.queue, job_id: jobId})
     }
     return {dry_run: dryRun, retried}
-  })
+  }
+  // A dry run only reads (one select), on a read-only connection that refuses the write lock.
+  return dryRun ? work(db.knex) : writeTransaction(db, work)
 }
 
 export interface FlushResult {

@@ -18,7 +18,7 @@ import path from 'node:path'
 import {pipeline} from 'node:stream/promises'
 import {constants as zlibConstants, createGunzip, createGzip, gzipSync, gunzipSync} from 'node:zlib'
 
-import {fsyncDir, writeAll, writeFileAtomic} from '../storage/files.js'
+import {createFileAtomic, fsyncDir, writeAll, writeFileAtomic} from '../storage/files.js'
 
 export {fsyncDir, writeAll, writeFileAtomic} from '../storage/files.js'
 
@@ -52,6 +52,11 @@ export interface ArchiveSource {
 
 export function writeArchiveSource(file: string, source: ArchiveSource): void {
   writeFileAtomic(file + SOURCE_SUFFIX, `${JSON.stringify(source, null, 2)}\n`)
+}
+
+/** Claims an archive name by creating its source record, whole or not at all: false when the name is taken. */
+export function createArchiveSource(file: string, source: ArchiveSource): boolean {
+  return createFileAtomic(file + SOURCE_SUFFIX, `${JSON.stringify(source, null, 2)}\n`)
 }
 
 /** The recorded source of an archive file, or null when there is none (or it does not read as one). */

@@ -15,6 +15,7 @@ import {interruptedBy, requireTables} from '../db/faults.js'
 import {databaseIdentity, type DatabaseIdentity} from '../db/identity.js'
 import {assertWithin, LIMITS} from '../limits.js'
 import {
+  createArchiveSource,
   encodeLines,
   fsyncDir,
   MANIFEST_SUFFIX,
@@ -25,7 +26,6 @@ import {
   SOURCE_SUFFIX,
   unfinishedArchives,
   writeAll,
-  writeArchiveSource,
   writeFileAtomic,
 } from './archive-files.js'
 
@@ -431,14 +431,8 @@ function claimArchiveName(dir: string, now: Date, gzip: boolean, identity: Datab
   for (let n = 1; ; n++) {
     const candidate = path.join(dir, n === 1 ? base + ext : `${base}-${n}${ext}`)
     if (existsSync(candidate)) continue
-    try {
-      closeSync(openSync(candidate + SOURCE_SUFFIX, 'wx'))
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'EEXIST') continue
-      throw error
-    }
-    writeArchiveSource(candidate, {database: identity.display, fingerprint: identity.fingerprint})
-    return candidate
+    // The record is whole or absent: a run killed while claiming leaves no empty record nobody can place.
+    if (createArchiveSource(candidate, {database: identity.display, fingerprint: identity.fingerprint})) return candidate
   }
 }
 

@@ -1,4 +1,4 @@
-import {closeSync, fsyncSync, openSync, renameSync, writeSync} from 'node:fs'
+import {closeSync, fsyncSync, linkSync, openSync, renameSync, rmSync, writeSync} from 'node:fs'
 import path from 'node:path'
 
 export function fsyncDir(dir: string): void {
@@ -16,6 +16,33 @@ export function writeAll(fd: number, data: Buffer): void {
 }
 
 /** Write to a temporary name, fsync, rename over the target, fsync the folder: all or nothing. */
+/**
+ * Creates `file` with its whole content, or not at all: false when it already exists. The content is
+ * written and fsynced to a temporary first, then hard-linked to the name (link fails if the name is
+ * taken), so a crash never leaves the name empty or half-written; a dead process's temporary
+ * (`<file>.tmp-<pid>`) is for its owner's clean-up to remove.
+ */
+export function createFileAtomic(file: string, content: string | Buffer): boolean {
+  const tmp = `${file}.tmp-${process.pid}`
+  const fd = openSync(tmp, 'w')
+  try {
+    writeAll(fd, Buffer.isBuffer(content) ? content : Buffer.from(content))
+    fsyncSync(fd)
+  } finally {
+    closeSync(fd)
+  }
+  try {
+    linkSync(tmp, file)
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false
+    throw error
+  } finally {
+    rmSync(tmp, {force: true})
+  }
+  fsyncDir(path.dirname(file))
+  return true
+}
+
 export function writeFileAtomic(file: string, content: string | Buffer): void {
   const tmp = `${file}.tmp-${process.pid}`
   const fd = openSync(tmp, 'w')

@@ -55,6 +55,11 @@ export const ERROR_CATALOGUE = {
   SQLITE_BINDING_MISSING: {exit: 1, http: 500, meaning: "better-sqlite3's native part is not installed: `npm rebuild better-sqlite3`"},
   ARCHIVE_RUNNING: {exit: 1, http: 409, meaning: 'another `audit archive` run holds the archive lease'},
   ARCHIVE_LEASE_LOST: {exit: 1, http: 409, meaning: 'another `audit archive` run took the lease over mid-way: this run stopped; the next finishes its file'},
+
+  // The HTTP API's answers (reference §0.4): the code is the `reason_code` the body carries, where it has one.
+  VALIDATION_FAILED: {exit: 2, http: 422, meaning: "the input failed validation: Laravel's `{message, errors}` names every field and rule that failed"},
+  UNAUTHENTICATED: {exit: 2, http: 401, meaning: 'no bearer token, or one that names no valid token of an existing account'},
+  USER_INACTIVE: {exit: 1, http: 403, meaning: "the account's status is not `active`: it cannot log in"},
 } as const satisfies Record<string, ErrorSpec>
 
 export type ErrorCode = keyof typeof ERROR_CATALOGUE
@@ -88,6 +93,31 @@ export class UsageError extends OpsError {
   constructor(code: UsageCode, message: string) {
     super(code, message)
     this.name = 'UsageError'
+  }
+}
+
+/** Laravel's validation errors: field path to its messages, in rule order. */
+export type FieldErrors = Record<string, string[]>
+
+/**
+ * A failed validation, rendered by the API as Laravel's 422 `{message, errors}`: `message` is the first
+ * error, with " (and N more error[s])" when there are more (ValidationException::summarize).
+ */
+export class ValidationError extends OpsError {
+  readonly errors: FieldErrors
+
+  constructor(errors: FieldErrors) {
+    const all = Object.values(errors).flat()
+    if (all.length === 0) throw new Error('ValidationError: no errors')
+    const more = all.length - 1
+    super('VALIDATION_FAILED', more === 0 ? all[0] : `${all[0]} (and ${more} more ${more === 1 ? 'error' : 'errors'})`)
+    this.name = 'ValidationError'
+    this.errors = errors
+  }
+
+  /** The 422 body. */
+  body(): {message: string; errors: FieldErrors} {
+    return {message: this.message, errors: this.errors}
   }
 }
 

@@ -11,7 +11,7 @@ import {openDatabase} from '../../src/core/db/connection.js'
 import type {MigrateResult, MigrationStatus, RollbackResult} from '../../src/core/db/migrator.js'
 import type {AccountRow} from '../../src/core/db/rows.js'
 import type {SeedResult} from '../../src/core/db/seeds/index.js'
-import {verifyPassword} from '../../src/core/domain/passwords.js'
+import {verifyPassword} from '../../src/core/auth/password.js'
 import {type CliResult, parseJson, runCli} from '../helpers/cli.js'
 import {createScratchDatabase, pgAvailable} from '../helpers/engines.js'
 

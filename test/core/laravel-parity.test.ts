@@ -4,7 +4,7 @@ import {describeSchema} from '../../src/core/db/introspect.js'
 import {migrate, migrationStatus} from '../../src/core/db/migrator.js'
 import type {AccountRow} from '../../src/core/db/rows.js'
 import {seedDatabase} from '../../src/core/db/seeds/index.js'
-import {verifyPassword} from '../../src/core/domain/passwords.js'
+import {verifyPassword} from '../../src/core/auth/password.js'
 import {createScratchDatabase, describeEachEngine, type ScratchDatabase} from '../helpers/engines.js'
 import {migrateLikeLaravel} from '../helpers/laravel-fixture.js'
 

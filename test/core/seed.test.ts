@@ -4,7 +4,7 @@ import {fixedClock} from '../../src/core/clock.js'
 import {migrate} from '../../src/core/db/migrator.js'
 import type {AccountRow, FullOutletRow, TenantRow} from '../../src/core/db/rows.js'
 import {DEMO_USERS, seedDatabase} from '../../src/core/db/seeds/index.js'
-import {verifyPassword} from '../../src/core/domain/passwords.js'
+import {verifyPassword} from '../../src/core/auth/password.js'
 import {describeEachEngine} from '../helpers/engines.js'
 import {found} from '../helpers/wa.js'
 

@@ -200,3 +200,20 @@ export interface MigrationRow {
   migration: string
   batch: number
 }
+
+/** audit_events (reference §1.6): `metadata_json` is text on SQLite, parsed on PostgreSQL. */
+export interface AuditEventRow {
+  id: string
+  tenant_id: string | null
+  user_id: number | null
+  outlet_id: string | null
+  event_key: string
+  channel: string
+  entity_type: string | null
+  entity_id: string | null
+  request_id: string | null
+  ip_address: string | null
+  metadata_json: JsonColumn
+  created_at: string
+  updated_at: string
+}

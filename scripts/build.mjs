@@ -10,7 +10,9 @@ import {build} from 'esbuild'
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 const pkg = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8'))
-const BUNDLED = new Set(['@oclif/core', 'zod', 'chalk', 'cli-table3', 'bcryptjs'])
+// fastify-type-provider-zod is bundled so that it shares the bundle's one copy of zod; fastify stays
+// external and is loaded by `serve` only.
+const BUNDLED = new Set(['@oclif/core', 'zod', 'chalk', 'cli-table3', 'bcryptjs', 'fastify-type-provider-zod'])
 const external = [...Object.keys(pkg.dependencies).filter((name) => !BUNDLED.has(name)), 'typescript', 'ts-node', 'tsx']
 
 rmSync(path.join(root, 'dist'), {recursive: true, force: true})

@@ -24,6 +24,7 @@ import ScheduleHistory from './commands/schedule/history.js'
 import ScheduleList from './commands/schedule/list.js'
 import ScheduleRun from './commands/schedule/run.js'
 import ScheduleWork from './commands/schedule/work.js'
+import Serve from './commands/serve.js'
 
 export {execute} from '@oclif/core'
 export {default as commandNotFound} from './hooks/command-not-found.js'
@@ -48,6 +49,7 @@ export const COMMANDS = {
   'schedule:run': ScheduleRun,
   'schedule:work': ScheduleWork,
   'readiness:check': ReadinessCheck,
+  serve: Serve,
   'wa:redrive': WaRedrive,
   'wa:remind': WaRemind,
 }

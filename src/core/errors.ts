@@ -54,6 +54,12 @@ export const ERROR_CATALOGUE = {
   DISK_FULL: {exit: 1, http: 507, meaning: 'the disk (or the database server) ran out of space: free space and rerun'},
   SQLITE_BINDING_MISSING: {exit: 1, http: 500, meaning: "better-sqlite3's native part is not installed: `npm rebuild better-sqlite3`"},
   ARCHIVE_RUNNING: {exit: 1, http: 409, meaning: 'another `audit archive` run holds the archive lease'},
+  PORT_IN_USE: {exit: 1, http: 500, meaning: '`serve` cannot listen: another process already listens on that host and port'},
+  LISTEN_FAILED: {
+    exit: 1,
+    http: 500,
+    meaning: '`serve` cannot listen: the host is not an address of this machine, does not resolve, or the port needs privileges',
+  },
   ARCHIVE_LEASE_LOST: {exit: 1, http: 409, meaning: 'another `audit archive` run took the lease over mid-way: this run stopped; the next finishes its file'},
 
   // The HTTP API's answers (reference §0.4): the code is the `reason_code` the body carries, where it has one.

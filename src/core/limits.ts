@@ -33,6 +33,10 @@ export const LIMITS = {
   retryAfterSeconds: {min: 1, max: 604_800, unit: 'seconds'},
   /** `--max-time` of the long-running loops: at most a year. */
   runSeconds: {min: 0, max: 31_536_000, unit: 'seconds'},
+  /** `serve --port`: 0 asks the system for a free port (the one it gives is printed). */
+  port: {min: 0, max: 65_535, unit: 'port number'},
+  /** `serve --workers`: processes on the port (node:cluster). */
+  serveWorkers: {min: 1, max: 64, unit: 'processes'},
   /** `queue work --max-jobs`. */
   jobs: {min: 0, max: 1_000_000_000, unit: 'jobs'},
   /** `queue work --tries`. */

@@ -115,6 +115,11 @@ const BASE_FLAGS: Record<string, Array<[string, string?]>> = {
     ['at', QUIET_MINUTE],
   ],
   'schedule:run': [['at', QUIET_MINUTE]],
+  // Any free port (several cases run at once), and a bound: a server that listens runs until stopped.
+  serve: [
+    ['port', '0'],
+    ['max-time', '1'],
+  ],
 }
 /** Base flags replaced while one flag is under test: `--sleep` only matters when the worker does not stop on an empty queue. */
 const BASE_OVERRIDES: Record<string, Record<string, Array<[string, string?]>>> = {

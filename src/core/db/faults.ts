@@ -21,7 +21,7 @@ export interface FaultContext {
   next?: string
 }
 
-interface DriverError {
+export interface DriverError {
   code?: unknown
   errno?: unknown
   message?: unknown
@@ -29,7 +29,7 @@ interface DriverError {
 }
 
 /** The driver's own message without the SQL statement knex puts in front of it (`<sql> - <message>`). */
-function driverMessage(error: DriverError): string {
+export function driverMessage(error: DriverError): string {
   const message = (typeof error.message === 'string' ? error.message : typeof error.code === 'string' ? error.code : 'unknown error')
     // SQLite's hint after a double-quoted name it could not resolve: not the driver message's start.
     .replace(/ - should this be a string literal in single-quotes\?$/, '')

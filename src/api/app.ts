@@ -1,0 +1,127 @@
+import fastify, {
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifyRequest,
+  type preValidationAsyncHookHandler,
+  type RawReplyDefaultExpression,
+  type RawRequestDefaultExpression,
+  type RawServerDefault,
+} from 'fastify'
+import {serializerCompiler, type ZodTypeProvider} from 'fastify-type-provider-zod'
+
+import type {Clock} from '../core/clock.js'
+import type {AppConfig} from '../core/config.js'
+import type {Database} from '../core/db/connection.js'
+import {installErrorHandling, unauthenticated} from './plugins/errors.js'
+import {installInputNormalisation, parsePhpQuery} from './plugins/input-normalisation.js'
+import {installRequestContext} from './plugins/request-context.js'
+import {type ApiLogger, installRequestLog, silentLogger} from './plugins/request-log.js'
+import {laravelValidatorCompiler} from './plugins/validation.js'
+import {healthRoutes} from './routes/health.js'
+
+/** The signed-in user of a request, as the authentication plugin resolves it from the bearer token. */
+export interface ApiUser {
+  id: number
+  tenant_id: string | null
+  [key: string]: unknown
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The X-Request-Id of a matched `/api` route ('' elsewhere). */
+    requestId: string
+    /** Set by `app.authenticate`; null until then (and on routes without it). */
+    user: ApiUser | null
+  }
+  interface FastifyInstance {
+    /**
+     * `auth:sanctum` as a preValidation hook: after the body is read (413 first, as Laravel's global
+     * middleware) and before params and body are validated (401 before 404 and 422, reference §3.1).
+     */
+    authenticate: preValidationAsyncHookHandler
+  }
+  interface FastifyContextConfig {
+    /** The Laravel model a route parameter binds (`App\\Models\\Order`), for the 404 of a miss. */
+    laravelModel?: string
+  }
+}
+
+/** Resolves the user of a request (the bearer token), or null: 401. */
+export type Authenticator = (request: FastifyRequest, deps: ApiDeps) => Promise<ApiUser | null>
+
+/** What every route module gets: the database, configuration and clock of the app. */
+export interface ApiDeps {
+  db: Database
+  config: AppConfig
+  clock: Clock
+  logger: ApiLogger
+}
+
+/** The app as route modules see it: zod schemas type their request and reply. */
+export type ApiInstance = FastifyInstance<RawServerDefault, RawRequestDefaultExpression, RawReplyDefaultExpression, FastifyBaseLogger, ZodTypeProvider>
+
+/**
+ * A route module (src/api/routes/<resource>.ts): declares its routes with their zod schemas on an
+ * encapsulated scope (its own hooks stay its own); handlers call src/core, never SQL.
+ */
+export type ApiRouteModule = (app: ApiInstance, deps: ApiDeps) => void | Promise<void>
+
+/** The routes, registered explicitly (the CLI is one bundle: no autoload). Add a module here. */
+export const ROUTES: readonly ApiRouteModule[] = [healthRoutes]
+
+export interface BuildAppOptions {
+  db: Database
+  config: AppConfig
+  clock: Clock
+  logger?: ApiLogger
+  /** Route modules (default ROUTES). */
+  routes?: readonly ApiRouteModule[]
+  /** Resolves bearer tokens; without one every `app.authenticate` route answers 401. */
+  authenticator?: Authenticator
+  /** Largest body in bytes (default API_BODY_LIMIT): 413 beyond it. */
+  bodyLimit?: number
+  /** Stack traces of unexpected errors in the log (never in an answer). */
+  logStacks?: boolean
+}
+
+/** PHP's default post_max_size (8M), the limit the Laravel application runs with: 413 beyond it. */
+export const API_BODY_LIMIT = 8 * 1024 * 1024
+
+/**
+ * Builds the HTTP API on fastify 5 with zod route schemas; never listens (src/api/server.ts does).
+ * Call `await app.ready()` (or inject, which does) before use, `await app.close()` after; closing the
+ * app does not close `db`, which belongs to the caller.
+ */
+export async function buildApp(options: BuildAppOptions): Promise<ApiInstance> {
+  const logger = options.logger ?? silentLogger
+  const app = fastify({
+    logger: false,
+    bodyLimit: options.bodyLimit ?? API_BODY_LIMIT,
+    routerOptions: {ignoreTrailingSlash: true, querystringParser: parsePhpQuery},
+    // Keep-alive connections that sit idle are closed at once on shutdown; busy ones finish their request.
+    forceCloseConnections: 'idle',
+    return503OnClosing: true,
+  })
+  app.setValidatorCompiler(laravelValidatorCompiler)
+  app.setSerializerCompiler(serializerCompiler)
+  const deps: ApiDeps = {db: options.db, config: options.config, clock: options.clock, logger}
+
+  app.decorateRequest('user', null)
+  const authenticator = options.authenticator
+  app.decorate('authenticate', async (request: FastifyRequest) => {
+    const user = authenticator ? await authenticator(request, deps) : null
+    if (!user) throw unauthenticated()
+    request.user = user
+  })
+  installRequestContext(app)
+  installInputNormalisation(app)
+  installErrorHandling(app, logger, {stacks: options.logStacks})
+  installRequestLog(app, logger)
+
+  for (const routes of options.routes ?? ROUTES) {
+    await app.register(async (scope) => {
+      await routes(scope.withTypeProvider<ZodTypeProvider>(), deps)
+    })
+  }
+  return app
+}

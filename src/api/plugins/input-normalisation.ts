@@ -1,0 +1,127 @@
+import type {FastifyInstance} from 'fastify'
+
+/**
+ * Laravel's request input, as its default global middleware leaves it (reference §0.2): the body is read
+ * as JSON when the Content-Type says so (`/json` or `+json` in its media type, as Request::isJson), as a PHP
+ * form for `application/x-www-form-urlencoded`, and is otherwise no input at all; a body that is not valid
+ * JSON is no input either (json_decode gives null), so a route answers it with its field errors (422),
+ * never a parse error. Then TrimStrings and ConvertEmptyStringsToNull run over the body and the query,
+ * recursively.
+ */
+
+/** Fields TrimStrings leaves alone (top-level names only, as Laravel compares the dotted key). */
+const NEVER_TRIMMED = new Set(['password', 'password_confirmation', 'current_password'])
+
+// Str::trim: whitespace (Unicode-aware), BOM, zero-width space, left-to-right mark and NUL.
+const EDGE_SPACE = /^[\s\uFEFF\u200B\u200E\0]+|[\s\uFEFF\u200B\u200E\0]+$/g
+
+type Input = Record<string, unknown>
+
+function normaliseValue(value: unknown, key: string): unknown {
+  if (typeof value === 'string') {
+    const trimmed = NEVER_TRIMMED.has(key) ? value : value.replace(EDGE_SPACE, '')
+    return trimmed === '' ? null : trimmed
+  }
+  if (Array.isArray(value)) return value.map((item, index) => normaliseValue(item, `${key}.${index}`))
+  if (value !== null && typeof value === 'object') {
+    const out: Input = {}
+    for (const [k, v] of Object.entries(value as Input)) out[k] = normaliseValue(v, `${key}.${k}`)
+    return out
+  }
+  return value
+}
+
+/** TrimStrings then ConvertEmptyStringsToNull over an input object. */
+export function normaliseInput(input: Input): Input {
+  const out: Input = {}
+  for (const [key, value] of Object.entries(input)) out[key] = normaliseValue(value, key)
+  return out
+}
+
+/**
+ * A decoded body as Laravel's input bag: an object stays, a list becomes its index keys, a scalar the
+ * single key "0" ((array) cast), null or nothing no input.
+ */
+export function asInputObject(body: unknown): Input {
+  if (body === undefined || body === null) return {}
+  if (Array.isArray(body)) return Object.fromEntries(body.map((v, i) => [String(i), v]))
+  if (typeof body === 'object') return body as Input
+  return {'0': body}
+}
+
+/**
+ * PHP's parse_str for query strings and form bodies: `a[b][]=1&a[b][]=2` nests, a later key wins.
+ * Keys are kept as text (`items[0]` is the key "0" of an object, as in PHP), own-property safe.
+ */
+export function parsePhpQuery(text: string): Input {
+  const out: Input = Object.create(null) as Input
+  for (const [rawKey, value] of new URLSearchParams(text)) {
+    const open = rawKey.indexOf('[')
+    // PHP drops a variable without a name and writes `.` and spaces in the name as `_`.
+    const head = (open >= 0 ? rawKey.slice(0, open) : rawKey).replace(/[ .]/g, '_')
+    if (head === '') continue
+    const rest = open >= 0 ? rawKey.slice(open) : ''
+    const parts = [head]
+    const bracket = /\[([^\]]*)\]/gy
+    let match: RegExpExecArray | null
+    let consumed = 0
+    while ((match = bracket.exec(rest)) !== null) {
+      parts.push(match[1])
+      consumed = bracket.lastIndex
+    }
+    // Anything after the last complete bracket pair is ignored, as PHP does.
+    if (consumed === 0 && rest !== '') parts.splice(1)
+    let node: Input = out
+    for (let i = 0; i < parts.length; i++) {
+      const last = i === parts.length - 1
+      let part = parts[i]
+      if (part === '') part = String(Object.keys(node).filter((k) => /^\d+$/.test(k)).length)
+      if (last) {
+        node[part] = value
+      } else {
+        const next = node[part]
+        if (next === null || typeof next !== 'object') node[part] = Object.create(null) as Input
+        node = node[part] as Input
+      }
+    }
+  }
+  return toPlain(out) as Input
+}
+
+/** Objects whose keys are 0..n-1 become lists (PHP arrays serialise that way); null-prototype objects become plain. */
+function toPlain(value: unknown): unknown {
+  if (value === null || typeof value !== 'object') return value
+  const entries = Object.entries(value as Input).map(([k, v]) => [k, toPlain(v)] as const)
+  if (entries.length > 0 && entries.every(([k], i) => k === String(i))) return entries.map(([, v]) => v)
+  return Object.fromEntries(entries)
+}
+
+// Laravel looks for `/json` or `+json` anywhere in the header; here only in the media type itself (not in
+// a parameter), so a CORS-simple `text/plain; x=/json` is not read as JSON.
+const JSON_TYPE = /^[^;]*[/+]json/i
+
+/** The body parsers and the normalisation hook. */
+export function installInputNormalisation(app: FastifyInstance): void {
+  app.removeAllContentTypeParsers()
+  app.addContentTypeParser(JSON_TYPE, {parseAs: 'string'}, (_request, body, done) => {
+    let value: unknown
+    try {
+      value = (body as string).trim() === '' ? null : (JSON.parse(body as string) as unknown)
+    } catch {
+      value = null
+    }
+    done(null, asInputObject(value))
+  })
+  app.addContentTypeParser('application/x-www-form-urlencoded', {parseAs: 'string'}, (_request, body, done) => {
+    done(null, parsePhpQuery(body as string))
+  })
+  // Any other type (text/plain, multipart, none): read up to the body limit, then no input.
+  app.addContentTypeParser('*', {parseAs: 'buffer'}, (_request, _body, done) => {
+    done(null, {})
+  })
+  app.addHook('preValidation', (request, _reply, done) => {
+    request.body = normaliseInput(asInputObject(request.body))
+    request.query = normaliseInput(asInputObject(request.query))
+    done()
+  })
+}

@@ -12,11 +12,13 @@ import {serializerCompiler, type ZodTypeProvider} from 'fastify-type-provider-zo
 import type {Clock} from '../core/clock.js'
 import type {AppConfig} from '../core/config.js'
 import type {Database} from '../core/db/connection.js'
+import {sanctumAuthenticator} from './plugins/authentication.js'
 import {installErrorHandling, unauthenticated} from './plugins/errors.js'
 import {installInputNormalisation, parsePhpQuery} from './plugins/input-normalisation.js'
 import {installRequestContext} from './plugins/request-context.js'
 import {type ApiLogger, installRequestLog, silentLogger} from './plugins/request-log.js'
 import {laravelValidatorCompiler} from './plugins/validation.js'
+import {authRoutes} from './routes/auth.js'
 import {healthRoutes} from './routes/health.js'
 
 /** The signed-in user of a request, as the authentication plugin resolves it from the bearer token. */
@@ -67,7 +69,7 @@ export type ApiInstance = FastifyInstance<RawServerDefault, RawRequestDefaultExp
 export type ApiRouteModule = (app: ApiInstance, deps: ApiDeps) => void | Promise<void>
 
 /** The routes, registered explicitly (the CLI is one bundle: no autoload). Add a module here. */
-export const ROUTES: readonly ApiRouteModule[] = [healthRoutes]
+export const ROUTES: readonly ApiRouteModule[] = [healthRoutes, authRoutes]
 
 export interface BuildAppOptions {
   db: Database
@@ -76,7 +78,7 @@ export interface BuildAppOptions {
   logger?: ApiLogger
   /** Route modules (default ROUTES). */
   routes?: readonly ApiRouteModule[]
-  /** Resolves bearer tokens; without one every `app.authenticate` route answers 401. */
+  /** Resolves bearer tokens (default: Sanctum's personal access tokens). */
   authenticator?: Authenticator
   /** Largest body in bytes (default API_BODY_LIMIT): 413 beyond it. */
   bodyLimit?: number
@@ -107,7 +109,7 @@ export async function buildApp(options: BuildAppOptions): Promise<ApiInstance> {
   const deps: ApiDeps = {db: options.db, config: options.config, clock: options.clock, logger}
 
   app.decorateRequest('user', null)
-  const authenticator = options.authenticator
+  const authenticator = options.authenticator ?? sanctumAuthenticator
   app.decorate('authenticate', async (request: FastifyRequest) => {
     const user = authenticator ? await authenticator(request, deps) : null
     if (!user) throw unauthenticated()

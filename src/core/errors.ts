@@ -66,6 +66,9 @@ export const ERROR_CATALOGUE = {
   VALIDATION_FAILED: {exit: 2, http: 422, meaning: "the input failed validation: Laravel's `{message, errors}` names every field and rule that failed"},
   UNAUTHENTICATED: {exit: 2, http: 401, meaning: 'no bearer token, or one that names no valid token of an existing account'},
   USER_INACTIVE: {exit: 1, http: 403, meaning: "the account's status is not `active`: it cannot log in"},
+  OUTLET_ACCESS_DENIED: {exit: 1, http: 403, meaning: "the outlet is not in the user's tenant, or (not an owner) not assigned to the user"},
+  ROLE_ACCESS_DENIED: {exit: 1, http: 403, meaning: "none of the user's roles may perform this action"},
+  TOO_MANY_REQUESTS: {exit: 1, http: 429, meaning: 'a rate limit (auth-login, sync-push) is exhausted for this key: retry after the Retry-After seconds'},
 } as const satisfies Record<string, ErrorSpec>
 
 export type ErrorCode = keyof typeof ERROR_CATALOGUE

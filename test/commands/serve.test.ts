@@ -9,7 +9,7 @@ import {createServer, type Server} from 'node:net'
 import {expect} from 'chai'
 
 import {runCli, startCli, type CliProcess} from '../helpers/cli.js'
-import {createScratchDatabase, type ScratchDatabase} from '../helpers/engines.js'
+import {createScratchDatabase, describeEachEngine, type ScratchDatabase} from '../helpers/engines.js'
 
 const LISTENING = /^Serving on (http:\/\/127\.0\.0\.1:(\d+))( \(\d+ workers\))?$/m
 
@@ -157,5 +157,44 @@ describe('serve (real processes) [slow]', function () {
     const exit = await proc.exited(20_000)
     expect(exit.code, exit.stderr).to.equal(0)
     expect(exit.stderr).to.match(/Queue worker: Worker stopped \(signal\)/)
+  })
+})
+
+describeEachEngine("serve: two processes on one database share the login throttle and each other's tokens [slow]", {from: 'seeded'}, (ctx) => {
+  it('the 11th login attempt for one email inside the minute is 429 whichever process answers; a token issued by one authenticates on the other', async function () {
+    this.timeout(90_000)
+    const env = {DATABASE_URL: ctx.scratch.url}
+    const procs = [startCli(['serve', '--port', '0'], {cwd: ctx.scratch.dir, env}), startCli(['serve', '--port', '0'], {cwd: ctx.scratch.dir, env})]
+    try {
+      const urls = await Promise.all(procs.map(async (proc) => (await proc.waitFor(LISTENING, {stream: 'stdout'}))[1]))
+      const login = (url: string, password: string) =>
+        fetch(`${url}/api/auth/login`, {
+          method: 'POST',
+          headers: {'content-type': 'application/json'},
+          body: JSON.stringify({email: 'owner@demo.local', password}),
+        })
+      const statuses: number[] = []
+      for (let i = 0; i < 10; i++) statuses.push((await login(urls[i % 2], 'wrong-password')).status)
+      expect(statuses).to.deep.equal(Array.from({length: 10}, () => 422))
+      for (const url of urls) {
+        const refused = await login(url, 'password')
+        expect(refused.status).to.equal(429)
+        expect(Number(refused.headers.get('retry-after'))).to.be.within(1, 60)
+      }
+      // Another email has its own budget: log in on one server, use the token on the other.
+      const ok = await fetch(`${urls[0]}/api/auth/login`, {
+        method: 'POST',
+        headers: {'content-type': 'application/json'},
+        body: JSON.stringify({email: 'admin@demo.local', password: 'password'}),
+      })
+      expect(ok.status).to.equal(200)
+      const {access_token: token} = (await ok.json()) as {access_token: string}
+      const me = await fetch(`${urls[1]}/api/me`, {headers: {authorization: `Bearer ${token}`}})
+      expect(me.status).to.equal(200)
+      expect(((await me.json()) as {data: {user: {email: string}}}).data.user.email).to.equal('admin@demo.local')
+    } finally {
+      for (const proc of procs) proc.signal('SIGTERM')
+      for (const proc of procs) expect((await proc.exited(20_000)).code).to.equal(0)
+    }
   })
 })

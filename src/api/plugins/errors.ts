@@ -3,7 +3,10 @@ import {STATUS_CODES} from 'node:http'
 import type {FastifyError, FastifyInstance, FastifyReply, FastifyRequest} from 'fastify'
 
 import {describeFault, driverMessage} from '../../core/db/faults.js'
-import {isOpsError, type OpsError} from '../../core/errors.js'
+import {type ErrorCode, isOpsError, type OpsError, ValidationError} from '../../core/errors.js'
+
+/** Catalogue codes the API answers as `{reason_code, message}` (reference §0.4). */
+const REASON_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>(['USER_INACTIVE', 'OUTLET_ACCESS_DENIED', 'ROLE_ACCESS_DENIED', 'TOO_MANY_REQUESTS'])
 import {pathOf, type ApiLogger} from './request-log.js'
 import {LaravelValidationError, validationBody} from './validation.js'
 
@@ -100,6 +103,9 @@ export function installErrorHandling(app: FastifyInstance, logger: ApiLogger, op
       reply.removeHeader('X-Request-Id')
       return send(reply, 413, {message: 'The POST data is too large.'})
     }
+    if (error instanceof ValidationError) return send(reply, 422, error.body())
+    // Upstream's access and limit refusals carry their reason code: {reason_code, message}.
+    if (isOpsError(error) && REASON_CODES.has(error.code)) return send(reply, error.http, {reason_code: error.code, message: error.message})
     if (isOpsError(error) && error.http < 500) return send(reply, error.http, {message: error.message})
     const fault = describeFault(error)
     const status = fault ? fault.http : (error as FastifyError).statusCode

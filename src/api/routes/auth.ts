@@ -1,0 +1,55 @@
+import {z} from 'zod'
+
+import {ensureOutletMiddlewareAccess} from '../../core/access/outlet-access.js'
+import {login, logout, me} from '../../core/auth/session.js'
+import {hitThrottle} from '../../core/auth/throttle.js'
+import type {ApiRouteModule} from '../app.js'
+import {sanctumUser} from '../plugins/authentication.js'
+import {HttpError} from '../plugins/errors.js'
+
+/** PHP's strtolower: ASCII letters only (the throttle key is built as upstream builds it). */
+const phpLower = (text: string): string => text.replace(/[A-Z]+/g, (letters) => letters.toLowerCase())
+
+/** The outlet a request names for the outlet.access middleware: query `outlet_id`, then the X-Outlet-Id header (reference §3.3). */
+function requestedOutlet(query: unknown, header: unknown): unknown {
+  const fromQuery = (query as Record<string, unknown> | null)?.outlet_id
+  return fromQuery ?? (Array.isArray(header) ? (header as unknown[])[0] : header)
+}
+
+/**
+ * POST /api/auth/login (throttle:auth-login), POST /api/auth/logout and GET /api/me (reference §3.4). The
+ * login body is validated by core (Laravel's rules and messages), so the route takes any body.
+ */
+export const authRoutes: ApiRouteModule = (app, {db, config, clock}) => {
+  app.post('/api/auth/login', {schema: {body: z.unknown()}}, async (request, reply) => {
+    const email = (request.body as Record<string, unknown> | null)?.email
+    // throttle:auth-login: 10 a minute per lower(email or "unknown")|IP; every request counts, whatever its outcome.
+    const key = `${phpLower(typeof email === 'string' ? email : 'unknown')}|${request.ip}`
+    const decision = await hitThrottle(db, config.cachePrefix, {limiter: 'auth-login', key, maxAttempts: 10, decaySeconds: 60}, clock)
+    if (!decision.allowed) {
+      // Upstream's custom answer sends no Retry-After; we do (issue 10), with Laravel's X-RateLimit-* headers.
+      throw new HttpError(
+        429,
+        {reason_code: 'TOO_MANY_REQUESTS', message: 'Too many login attempts. Please try again later.'},
+        {
+          'Retry-After': String(decision.retryAfter),
+          'X-RateLimit-Limit': String(decision.limit),
+          'X-RateLimit-Remaining': '0',
+          'X-RateLimit-Reset': String(decision.resetAt),
+        },
+      )
+    }
+    void reply.headers({'X-RateLimit-Limit': String(decision.limit), 'X-RateLimit-Remaining': String(decision.remaining)})
+    return login(db, {body: request.body, requestId: request.requestId, ip: request.ip}, clock)
+  })
+
+  app.post('/api/auth/logout', {preValidation: app.authenticate}, async (request) => {
+    return logout(db, {auth: sanctumUser(request).auth, requestId: request.requestId, ip: request.ip}, clock)
+  })
+
+  app.get('/api/me', {preValidation: app.authenticate}, async (request) => {
+    const user = sanctumUser(request)
+    await ensureOutletMiddlewareAccess(db, user, requestedOutlet(request.query, request.headers['x-outlet-id']))
+    return me(db, user.auth, clock)
+  })
+}

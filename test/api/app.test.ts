@@ -10,7 +10,7 @@ import {z} from 'zod'
 
 import {type ApiInstance, buildApp, type BuildAppOptions} from '../../src/api/app.js'
 import {HttpError, modelNotFound, reasonError} from '../../src/api/plugins/errors.js'
-import {parsePhpQuery} from '../../src/api/plugins/input-normalisation.js'
+import {MAX_INPUT_VARS, parsePhpQuery} from '../../src/api/plugins/input-normalisation.js'
 import {type ApiLogger, type ErrorLogEntry, type RequestLogEntry, streamLogger} from '../../src/api/plugins/request-log.js'
 import {validationBody} from '../../src/api/plugins/validation.js'
 import {fixedClock} from '../../src/core/clock.js'
@@ -402,5 +402,19 @@ describe('api app (buildApp, through inject)', () => {
       expect(JSON.parse(lines[0])).to.deep.equal({level: 'info', ...entry})
       expect(lines[1]).to.equal('2026-03-01 10:00:00 GET /api/me 200 1.3 ms id=r1 user=5\n')
     })
+  })
+})
+
+describe('input parsing as PHP bounds it (parsePhpQuery)', () => {
+  it('keeps the first max_input_vars (1000) variables, appends a[] after the largest integer key, drops variables nested deeper than 64, and keeps __proto__ a plain key', () => {
+    const many = Array.from({length: 5000}, (_, i) => `a[]=${i}`).join('&')
+    const parsed = parsePhpQuery(many) as {a: string[]}
+    expect(parsed.a).to.have.length(MAX_INPUT_VARS)
+    expect(parsed.a[999]).to.equal('999')
+    expect(parsePhpQuery('a[5]=x&a[]=y&a[2]=z&a[]=w')).to.deep.equal({a: {'5': 'x', '6': 'y', '2': 'z', '7': 'w'}})
+    expect(parsePhpQuery(`b${'[x]'.repeat(64)}=kept&c${'[x]'.repeat(65)}=dropped`)).to.have.all.keys('b')
+    const proto = parsePhpQuery('__proto__[email]=x')
+    expect(Object.keys(proto)).to.deep.equal(['__proto__'])
+    expect((proto as {email?: unknown}).email).to.equal(undefined)
   })
 })

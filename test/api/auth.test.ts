@@ -6,10 +6,11 @@ import {expect} from 'chai'
 
 import {type ApiInstance, buildApp} from '../../src/api/app.js'
 import {hashPassword} from '../../src/core/auth/password.js'
+import {throttleCacheKey} from '../../src/core/auth/throttle.js'
 import {fixedClock} from '../../src/core/clock.js'
 import {type AppConfig, loadConfig} from '../../src/core/config.js'
 import type {Database} from '../../src/core/db/connection.js'
-import type {AuditEventRow, PlanRow, RoleRow} from '../../src/core/db/rows.js'
+import type {AuditEventRow, CacheRow, PlanRow, RoleRow} from '../../src/core/db/rows.js'
 import {uuid7} from '../../src/core/domain/ids.js'
 import {describeEachEngine} from '../helpers/engines.js'
 import {found} from '../helpers/wa.js'
@@ -154,6 +155,60 @@ describeEachEngine('api auth routes (AuthApiTest, inject)', {from: 'seeded'}, (c
       const res = await app.inject({method: 'POST', url: '/api/auth/login', payload: c.payload, headers: c.headers, remoteAddress: '10.7.7.7'})
       expect(res.statusCode, res.body).to.equal(422)
       expect(res.json<{errors: Record<string, string[]>}>().errors).to.have.property('email')
+    }
+  })
+
+  it("hostile bodies: deep JSON is no input (422, never a 500), a __proto__ key stays a plain key, query and body merge as Laravel's input()", async () => {
+    const deep = '['.repeat(20_000) + ']'.repeat(20_000)
+    for (const payload of [deep, `{"email":${'{"a":'.repeat(600)}1${'}'.repeat(600)}}`]) {
+      const res = await app.inject({method: 'POST', url: '/api/auth/login', payload, headers: {'content-type': 'application/json'}, remoteAddress: '10.8.0.1'})
+      expect(res.statusCode, res.body.slice(0, 200)).to.equal(422)
+    }
+    const proto = await app.inject({
+      method: 'POST',
+      url: '/api/auth/login',
+      payload: '{"__proto__":{"email":"admin@example.com","password":"password"}}',
+      headers: {'content-type': 'application/json'},
+      remoteAddress: '10.8.0.2',
+    })
+    expect(proto.statusCode).to.equal(422)
+    expect(Object.keys(proto.json<{errors: Record<string, string[]>}>().errors)).to.include.members(['email', 'password'])
+    const query = await app.inject({method: 'POST', url: '/api/auth/login?email=admin@example.com&password=password', remoteAddress: '10.8.0.3'})
+    expect(query.statusCode, query.body).to.equal(200)
+  })
+
+  it("the throttle key is upstream's strtolower((string) input('email', 'unknown'))|IP, so both servers count on the same cache rows", async () => {
+    const keyOf = (key: string) => throttleCacheKey(config.cachePrefix, {limiter: 'auth-login', key})
+    const cases: Array<[unknown, string]> = [
+      [{password: 'x'}, 'unknown|10.8.1.1'],
+      [{email: '', password: 'x'}, '|10.8.1.1'],
+      [{email: 123, password: 'x'}, '123|10.8.1.1'],
+      [{email: true, password: 'x'}, '1|10.8.1.1'],
+      [{email: 'MiXeD@Example.com', password: 'x'}, 'mixed@example.com|10.8.1.1'],
+    ]
+    for (const [payload, key] of cases) {
+      await app.inject({method: 'POST', url: '/api/auth/login', payload: payload as Record<string, unknown>, remoteAddress: '10.8.1.1'})
+      expect(
+        await db
+          .knex<CacheRow>('cache')
+          .where({key: keyOf(key)})
+          .first('key'),
+        key,
+      ).to.not.equal(undefined)
+    }
+  })
+
+  it('an expired token is refused (401), and on SQLite (a text column) so is an expires_at that does not read as a time', async () => {
+    const values = ctx.dialect === 'sqlite' ? ['2026-03-01 09:59:59', 'never'] : ['2026-03-01 09:59:59']
+    for (const expires of values) {
+      const plain = await token()
+      const me = () => app.inject({method: 'GET', url: '/api/me', headers: {authorization: `Bearer ${plain}`}})
+      expect((await me()).statusCode).to.equal(200)
+      await db
+        .knex('personal_access_tokens')
+        .where({id: Number(plain.split('|')[0])})
+        .update({expires_at: expires})
+      expect((await me()).statusCode, expires).to.equal(401)
     }
   })
 

@@ -17,6 +17,21 @@ const EDGE_SPACE = /^[\s\uFEFF\u200B\u200E\0]+|[\s\uFEFF\u200B\u200E\0]+$/g
 
 type Input = Record<string, unknown>
 
+/** PHP's json_decode depth (512): a document nested deeper decodes to null, i.e. no input. */
+export const JSON_MAX_DEPTH = 512
+/** PHP's max_input_vars (1000): the variables of a form body or query string after it are dropped. */
+export const MAX_INPUT_VARS = 1000
+/** PHP's max_input_nesting_level (64): a variable nested deeper is dropped. */
+export const MAX_INPUT_NESTING = 64
+
+/**
+ * Sets an own property, whatever its name: `out.__proto__ = v` would replace the prototype instead (a key
+ * PHP reads as any other; here it must never reach a prototype another part of the code reads through).
+ */
+function setOwn(out: Input, key: string, value: unknown): void {
+  Object.defineProperty(out, key, {value, enumerable: true, writable: true, configurable: true})
+}
+
 function normaliseValue(value: unknown, key: string): unknown {
   if (typeof value === 'string') {
     const trimmed = NEVER_TRIMMED.has(key) ? value : value.replace(EDGE_SPACE, '')
@@ -25,17 +40,29 @@ function normaliseValue(value: unknown, key: string): unknown {
   if (Array.isArray(value)) return value.map((item, index) => normaliseValue(item, `${key}.${index}`))
   if (value !== null && typeof value === 'object') {
     const out: Input = {}
-    for (const [k, v] of Object.entries(value as Input)) out[k] = normaliseValue(v, `${key}.${k}`)
+    for (const [k, v] of Object.entries(value as Input)) setOwn(out, k, normaliseValue(v, `${key}.${k}`))
     return out
   }
   return value
 }
 
-/** TrimStrings then ConvertEmptyStringsToNull over an input object. */
+/** TrimStrings then ConvertEmptyStringsToNull over an input object (its nesting is bounded by the parsers). */
 export function normaliseInput(input: Input): Input {
   const out: Input = {}
-  for (const [key, value] of Object.entries(input)) out[key] = normaliseValue(value, key)
+  for (const [key, value] of Object.entries(input)) setOwn(out, key, normaliseValue(value, key))
   return out
+}
+
+/** Is `value` nested deeper than `limit` (a scalar is depth 0)? Iterative: a hostile document cannot overflow the stack. */
+export function nestedDeeperThan(value: unknown, limit: number): boolean {
+  const stack: Array<[unknown, number]> = [[value, 0]]
+  while (stack.length > 0) {
+    const [node, depth] = stack.pop()!
+    if (node === null || typeof node !== 'object') continue
+    if (depth + 1 > limit) return true
+    for (const child of Object.values(node as Input)) if (child !== null && typeof child === 'object') stack.push([child, depth + 1])
+  }
+  return false
 }
 
 /**
@@ -55,7 +82,14 @@ export function asInputObject(body: unknown): Input {
  */
 export function parsePhpQuery(text: string): Input {
   const out: Input = Object.create(null) as Input
+  // PHP's next index of an `a[]=` append: one more than the largest integer key so far, per array.
+  const nextIndex = new WeakMap<Input, number>()
+  const note = (node: Input, part: string) => {
+    if (/^(0|[1-9]\d{0,15})$/.test(part)) nextIndex.set(node, Math.max(nextIndex.get(node) ?? 0, Number(part) + 1))
+  }
+  let vars = 0
   for (const [rawKey, value] of new URLSearchParams(text)) {
+    if (++vars > MAX_INPUT_VARS) break
     const open = rawKey.indexOf('[')
     // PHP drops a variable without a name and writes `.` and spaces in the name as `_`.
     const head = (open >= 0 ? rawKey.slice(0, open) : rawKey).replace(/[ .]/g, '_')
@@ -71,11 +105,14 @@ export function parsePhpQuery(text: string): Input {
     }
     // Anything after the last complete bracket pair is ignored, as PHP does.
     if (consumed === 0 && rest !== '') parts.splice(1)
+    // Deeper than max_input_nesting_level: PHP drops the variable.
+    if (parts.length - 1 > MAX_INPUT_NESTING) continue
     let node: Input = out
     for (let i = 0; i < parts.length; i++) {
       const last = i === parts.length - 1
       let part = parts[i]
-      if (part === '') part = String(Object.keys(node).filter((k) => /^\d+$/.test(k)).length)
+      if (part === '') part = String(nextIndex.get(node) ?? 0)
+      note(node, part)
       if (last) {
         node[part] = value
       } else {
@@ -110,6 +147,8 @@ export function installInputNormalisation(app: FastifyInstance): void {
     } catch {
       value = null
     }
+    // json_decode's depth limit: deeper is no input (422 field errors), never a stack overflow (500).
+    if (nestedDeeperThan(value, JSON_MAX_DEPTH)) value = null
     done(null, asInputObject(value))
   })
   app.addContentTypeParser('application/x-www-form-urlencoded', {parseAs: 'string'}, (_request, body, done) => {

@@ -3,12 +3,21 @@ import {z} from 'zod'
 import {ensureOutletMiddlewareAccess} from '../../core/access/outlet-access.js'
 import {login, logout, me} from '../../core/auth/session.js'
 import {hitThrottle} from '../../core/auth/throttle.js'
+import {phpStringCast} from '../../core/php/string-conversion.js'
 import type {ApiRouteModule} from '../app.js'
 import {sanctumUser} from '../plugins/authentication.js'
 import {HttpError} from '../plugins/errors.js'
 
 /** PHP's strtolower: ASCII letters only (the throttle key is built as upstream builds it). */
 const phpLower = (text: string): string => text.replace(/[A-Z]+/g, (letters) => letters.toLowerCase())
+
+/** `(string) $request->input('email', 'unknown')`: the default only when the field is absent; PHP's string cast otherwise (an array is "Array"). */
+function throttleEmail(input: Record<string, unknown>): string {
+  if (!Object.hasOwn(input, 'email')) return 'unknown'
+  const email = input.email
+  if (email === null || typeof email === 'string' || typeof email === 'number' || typeof email === 'boolean') return phpStringCast(email)
+  return 'Array'
+}
 
 /** The outlet a request names for the outlet.access middleware: query `outlet_id`, then the X-Outlet-Id header (reference §3.3). */
 function requestedOutlet(query: unknown, header: unknown): unknown {
@@ -22,9 +31,11 @@ function requestedOutlet(query: unknown, header: unknown): unknown {
  */
 export const authRoutes: ApiRouteModule = (app, {db, config, clock}) => {
   app.post('/api/auth/login', {schema: {body: z.unknown()}}, async (request, reply) => {
-    const email = (request.body as Record<string, unknown> | null)?.email
-    // throttle:auth-login: 10 a minute per lower(email or "unknown")|IP; every request counts, whatever its outcome.
-    const key = `${phpLower(typeof email === 'string' ? email : 'unknown')}|${request.ip}`
+    // Laravel's input(): the query string and the body, the body winning.
+    const input: Record<string, unknown> = {...(request.query as Record<string, unknown>), ...(request.body as Record<string, unknown>)}
+    // throttle:auth-login, 10 a minute per strtolower((string) input('email', 'unknown'))|IP; every request
+    // counts, whatever its outcome. The key is the Laravel application's, so both count on the same rows.
+    const key = `${phpLower(throttleEmail(input))}|${request.ip}`
     const decision = await hitThrottle(db, config.cachePrefix, {limiter: 'auth-login', key, maxAttempts: 10, decaySeconds: 60}, clock)
     if (!decision.allowed) {
       // Upstream's custom answer sends no Retry-After; we do (issue 10), with Laravel's X-RateLimit-* headers.
@@ -40,7 +51,7 @@ export const authRoutes: ApiRouteModule = (app, {db, config, clock}) => {
       )
     }
     void reply.headers({'X-RateLimit-Limit': String(decision.limit), 'X-RateLimit-Remaining': String(decision.remaining)})
-    return login(db, {body: request.body, requestId: request.requestId, ip: request.ip}, clock)
+    return login(db, {body: input, requestId: request.requestId, ip: request.ip}, clock)
   })
 
   app.post('/api/auth/logout', {preValidation: app.authenticate}, async (request) => {

@@ -54,7 +54,9 @@ export async function hitThrottle(db: Database, cachePrefix: string, limit: Thro
   return writeTransaction(db, async (conn) => {
     if (db.dialect === 'pg') await conn.raw('select pg_advisory_xact_lock(hashtextextended(?, 0))', [key])
     const now = unixSeconds(clock.now())
-    const rows = await conn<CacheRow>('cache').whereIn('key', [key, timerKey]).select('key', 'value', 'expiration')
+    // FOR UPDATE as Laravel's DatabaseStore::increment, so the Laravel application's own hits on the same rows queue too.
+    const read = conn<CacheRow>('cache').whereIn('key', [key, timerKey]).select('key', 'value', 'expiration')
+    const rows = db.dialect === 'pg' ? await read.forUpdate() : await read
     // Laravel's database store treats a row whose expiration has come as absent.
     const live = (name: string) => rows.find((row) => row.key === name && Number(row.expiration) > now)
     const counter = live(key)

@@ -134,7 +134,9 @@ export async function findToken(conn: Executor, bearer: string): Promise<Persona
 /** Sanctum's expiry check: a token with expires_at in the past is refused (config expiration is null). */
 function isExpired(row: PersonalAccessTokenRow, now: Date): boolean {
   if (row.expires_at === null || row.expires_at === undefined) return false
-  return Date.parse(`${String(row.expires_at).replace(' ', 'T')}Z`) < now.getTime()
+  const expires = Date.parse(`${String(row.expires_at).replace(' ', 'T')}Z`)
+  // A value that does not read as a timestamp is no proof of validity: expired.
+  return Number.isNaN(expires) || expires < now.getTime()
 }
 
 /**

@@ -15,14 +15,8 @@ export function writeAll(fd: number, data: Buffer): void {
   while (offset < data.length) offset += writeSync(fd, data, offset, data.length - offset)
 }
 
-/** Write to a temporary name, fsync, rename over the target, fsync the folder: all or nothing. */
-/**
- * Creates `file` with its whole content, or not at all: false when it already exists. The content is
- * written and fsynced to a temporary first, then hard-linked to the name (link fails if the name is
- * taken), so a crash never leaves the name empty or half-written; a dead process's temporary
- * (`<file>.tmp-<pid>`) is for its owner's clean-up to remove.
- */
-export function createFileAtomic(file: string, content: string | Buffer): boolean {
+/** Writes `content` to `<file>.tmp-<pid>` and fsyncs it; returns the temporary's name. */
+function writeTemporary(file: string, content: string | Buffer): string {
   const tmp = `${file}.tmp-${process.pid}`
   const fd = openSync(tmp, 'w')
   try {
@@ -31,6 +25,17 @@ export function createFileAtomic(file: string, content: string | Buffer): boolea
   } finally {
     closeSync(fd)
   }
+  return tmp
+}
+
+/**
+ * Creates `file` with its whole content, or not at all: false when it already exists. The content is
+ * written and fsynced to a temporary first, then hard-linked to the name (link fails if the name is
+ * taken), so a crash never leaves the name empty or half-written; a dead process's temporary
+ * (`<file>.tmp-<pid>`) is for its owner's clean-up to remove.
+ */
+export function createFileAtomic(file: string, content: string | Buffer): boolean {
+  const tmp = writeTemporary(file, content)
   try {
     linkSync(tmp, file)
   } catch (error) {
@@ -43,16 +48,8 @@ export function createFileAtomic(file: string, content: string | Buffer): boolea
   return true
 }
 
+/** Write to a temporary name, fsync, rename over the target, fsync the folder: all or nothing. */
 export function writeFileAtomic(file: string, content: string | Buffer): void {
-  const tmp = `${file}.tmp-${process.pid}`
-  const fd = openSync(tmp, 'w')
-  try {
-    writeAll(fd, Buffer.isBuffer(content) ? content : Buffer.from(content))
-    fsyncSync(fd)
-  } finally {
-    closeSync(fd)
-  }
-  renameSync(tmp, file)
+  renameSync(writeTemporary(file, content), file)
   fsyncDir(path.dirname(file))
 }
-

@@ -12,19 +12,12 @@ import {ARCHIVE_LEASE_KEY, archiveAuditEvents, type ArchiveOptions, type Manifes
 import {leaseNow, unixSeconds} from '../../../src/core/db/lease-time.js'
 import {archivedIds, sha256} from '../../../src/core/audit/archive-files.js'
 import type {Database} from '../../../src/core/db/connection.js'
+import type {AuditEventRow} from '../../../src/core/db/rows.js'
 import {uuid7} from '../../../src/core/domain/ids.js'
 import {describeEachEngine} from '../../helpers/engines.js'
 import {insertAuditEvents, recordArchiveSource} from '../../helpers/audit.js'
 
 const NOW = new Date('2026-02-17T02:00:00Z')
-
-/** The audit_events columns these tests read back. */
-interface AuditEventRow {
-  id: string
-  event_key: string
-  channel: string
-  created_at: string
-}
 
 interface ObjectMetadata {
   x: number
@@ -32,20 +25,7 @@ interface ObjectMetadata {
 }
 
 /** One line of an archive: the 12 keys of a row, metadata parsed (an empty array or an object, as insertAuditEvents writes it). */
-interface ArchiveLine {
-  id: string
-  tenant_id: string | null
-  user_id: number | null
-  outlet_id: string | null
-  event_key: string
-  channel: string
-  entity_type: string | null
-  entity_id: string | null
-  request_id: string | null
-  ip_address: string | null
-  metadata: unknown[] | ObjectMetadata
-  created_at: string
-}
+type ArchiveLine = Omit<AuditEventRow, 'metadata_json' | 'updated_at'> & {metadata: unknown[] | ObjectMetadata}
 
 describeEachEngine('audit archive', {from: 'migrated'}, (ctx) => {
   let db: Database

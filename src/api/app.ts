@@ -12,6 +12,7 @@ import {serializerCompiler, type ZodTypeProvider} from 'fastify-type-provider-zo
 import type {Clock} from '../core/clock.js'
 import type {AppConfig} from '../core/config.js'
 import type {Database} from '../core/db/connection.js'
+import {installAccess} from './plugins/access.js'
 import {sanctumAuthenticator} from './plugins/authentication.js'
 import {installErrorHandling, unauthenticated} from './plugins/errors.js'
 import {installInputNormalisation, parsePhpQuery} from './plugins/input-normalisation.js'
@@ -116,6 +117,7 @@ export async function buildApp(options: BuildAppOptions): Promise<ApiInstance> {
     request.user = user
   })
   installRequestContext(app)
+  installAccess(app)
   installInputNormalisation(app)
   installErrorHandling(app, logger, {stacks: options.logStacks})
   installRequestLog(app, logger)

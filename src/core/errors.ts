@@ -69,6 +69,15 @@ export const ERROR_CATALOGUE = {
   OUTLET_ACCESS_DENIED: {exit: 1, http: 403, meaning: "the outlet is not in the user's tenant, or (not an owner) not assigned to the user"},
   ROLE_ACCESS_DENIED: {exit: 1, http: 403, meaning: "none of the user's roles may perform this action"},
   TOO_MANY_REQUESTS: {exit: 1, http: 429, meaning: 'a rate limit (auth-login, sync-push) is exhausted for this key: retry after the Retry-After seconds'},
+  QUOTA_EXCEEDED: {exit: 1, http: 422, meaning: "the tenant's order quota for the period is used up: no order was created"},
+  INVALID_TRANSITION: {exit: 1, http: 422, meaning: 'the status change skips ahead, names an unknown status, or is not valid for this order'},
+  STATUS_NOT_FORWARD: {exit: 1, http: 422, meaning: 'the target status is at or before the current one in its pipeline'},
+  SCHEDULE_LOCKED: {exit: 1, http: 422, meaning: 'a cashier cannot edit the schedule once the courier is on the way'},
+  PHONE_INVALID: {exit: 1, http: 422, meaning: 'the customer phone number does not normalise to a valid number'},
+  INVOICE_RANGE_INVALID: {exit: 1, http: 422, meaning: "the client's invoice number fails the parse, outlet code, date, lease or already-used checks"},
+  INVOICE_COUNTER_OVERFLOW: {exit: 1, http: 422, meaning: 'the invoice counter of the outlet and date would pass 9999'},
+  PLAN_FEATURE_DISABLED: {exit: 1, http: 403, meaning: "the tenant's plan does not include the feature (WhatsApp: premium and pro only)"},
+  DATA_NOT_FOUND: {exit: 1, http: 404, meaning: "the record is not in the user's tenant"},
 } as const satisfies Record<string, ErrorSpec>
 
 export type ErrorCode = keyof typeof ERROR_CATALOGUE
@@ -94,6 +103,24 @@ export class OpsError extends Error {
     this.code = code
     this.exit = ERROR_CATALOGUE[code].exit
     this.http = ERROR_CATALOGUE[code].http
+  }
+}
+
+/**
+ * A domain refusal the API answers as `{reason_code, message, ...extra}` (reference §0.4): the code is the
+ * reason code, the status the catalogue's unless given (VALIDATION_FAILED is also a reason code, 422, when a
+ * controller refuses with it rather than with field errors). `extra` carries the additional keys
+ * (QUOTA_EXCEEDED's period, orders_limit, orders_used).
+ */
+export class ReasonError extends OpsError {
+  readonly extra: Record<string, unknown>
+  readonly status: number
+
+  constructor(code: ErrorCode, message: string, extra: Record<string, unknown> = {}, status?: number) {
+    super(code, message)
+    this.name = 'ReasonError'
+    this.extra = extra
+    this.status = status ?? ERROR_CATALOGUE[code].http
   }
 }
 

@@ -3,7 +3,7 @@ import {STATUS_CODES} from 'node:http'
 import type {FastifyError, FastifyInstance, FastifyReply, FastifyRequest} from 'fastify'
 
 import {describeFault, driverMessage} from '../../core/db/faults.js'
-import {type ErrorCode, isOpsError, type OpsError, ValidationError} from '../../core/errors.js'
+import {type ErrorCode, isOpsError, type OpsError, ReasonError, ValidationError} from '../../core/errors.js'
 
 /** Catalogue codes the API answers as `{reason_code, message}` (reference §0.4). */
 const REASON_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>(['USER_INACTIVE', 'OUTLET_ACCESS_DENIED', 'ROLE_ACCESS_DENIED', 'TOO_MANY_REQUESTS'])
@@ -104,6 +104,7 @@ export function installErrorHandling(app: FastifyInstance, logger: ApiLogger, op
       return send(reply, 413, {message: 'The POST data is too large.'})
     }
     if (error instanceof ValidationError) return send(reply, 422, error.body())
+    if (error instanceof ReasonError) return send(reply, error.status, {reason_code: error.code, message: error.message, ...error.extra})
     // Upstream's access and limit refusals carry their reason code: {reason_code, message}.
     if (isOpsError(error) && REASON_CODES.has(error.code)) return send(reply, error.http, {reason_code: error.code, message: error.message})
     if (isOpsError(error) && error.http < 500) return send(reply, error.http, {message: error.message})

@@ -1,10 +1,10 @@
 import {z} from 'zod'
 
-import {ensureOutletMiddlewareAccess} from '../../core/access/outlet-access.js'
 import {login, logout, me} from '../../core/auth/session.js'
 import {hitThrottle} from '../../core/auth/throttle.js'
 import {phpStringCast} from '../../core/php/string-conversion.js'
 import type {ApiRouteModule} from '../app.js'
+import {guard} from '../plugins/access.js'
 import {sanctumUser} from '../plugins/authentication.js'
 import {HttpError} from '../plugins/errors.js'
 
@@ -19,17 +19,12 @@ function throttleEmail(input: Record<string, unknown>): string {
   return 'Array'
 }
 
-/** The outlet a request names for the outlet.access middleware: query `outlet_id`, then the X-Outlet-Id header (reference §3.3). */
-function requestedOutlet(query: unknown, header: unknown): unknown {
-  const fromQuery = (query as Record<string, unknown> | null)?.outlet_id
-  return fromQuery ?? (Array.isArray(header) ? (header as unknown[])[0] : header)
-}
-
 /**
  * POST /api/auth/login (throttle:auth-login), POST /api/auth/logout and GET /api/me (reference §3.4). The
  * login body is validated by core (Laravel's rules and messages), so the route takes any body.
  */
-export const authRoutes: ApiRouteModule = (app, {db, config, clock}) => {
+export const authRoutes: ApiRouteModule = (app, deps) => {
+  const {db, config, clock} = deps
   app.post('/api/auth/login', {schema: {body: z.unknown()}}, async (request, reply) => {
     // Laravel's input(): the query string and the body, the body winning.
     const input: Record<string, unknown> = {...(request.query as Record<string, unknown>), ...(request.body as Record<string, unknown>)}
@@ -58,9 +53,7 @@ export const authRoutes: ApiRouteModule = (app, {db, config, clock}) => {
     return logout(db, {auth: sanctumUser(request).auth, requestId: request.requestId, ip: request.ip}, clock)
   })
 
-  app.get('/api/me', {preValidation: app.authenticate}, async (request) => {
-    const user = sanctumUser(request)
-    await ensureOutletMiddlewareAccess(db, user, requestedOutlet(request.query, request.headers['x-outlet-id']))
-    return me(db, user.auth, clock)
+  app.get('/api/me', {preValidation: guard(app, deps, {outletAccess: true})}, async (request) => {
+    return me(db, sanctumUser(request).auth, clock)
   })
 }

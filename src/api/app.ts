@@ -20,7 +20,10 @@ import {installRequestContext} from './plugins/request-context.js'
 import {type ApiLogger, installRequestLog, silentLogger} from './plugins/request-log.js'
 import {laravelValidatorCompiler} from './plugins/validation.js'
 import {authRoutes} from './routes/auth.js'
+import {billingRoutes} from './routes/billing.js'
+import {catalogRoutes} from './routes/catalog.js'
 import {healthRoutes} from './routes/health.js'
+import {waRoutes} from './routes/wa.js'
 
 /** The signed-in user of a request, as the authentication plugin resolves it from the bearer token. */
 export interface ApiUser {
@@ -70,7 +73,7 @@ export type ApiInstance = FastifyInstance<RawServerDefault, RawRequestDefaultExp
 export type ApiRouteModule = (app: ApiInstance, deps: ApiDeps) => void | Promise<void>
 
 /** The routes, registered explicitly (the CLI is one bundle: no autoload). Add a module here. */
-export const ROUTES: readonly ApiRouteModule[] = [healthRoutes, authRoutes]
+export const ROUTES: readonly ApiRouteModule[] = [healthRoutes, authRoutes, waRoutes, billingRoutes, catalogRoutes]
 
 export interface BuildAppOptions {
   db: Database

@@ -1,0 +1,40 @@
+import {z} from 'zod'
+
+import {listOutletServices, listServices, type OutletServicesInput, type ServicesQuery} from '../../core/catalog/services.js'
+import type {ApiRouteModule, ApiUser} from '../app.js'
+import {guard, requestRoleKeys} from '../plugins/access.js'
+import {booleanRule, uuidRule} from '../plugins/laravel-rules.js'
+
+const CATALOG_ROLES = ['owner', 'admin', 'cashier'] as const
+
+const servicesQuery = z.object({
+  active: booleanRule().nullable().optional(),
+  outlet_id: uuidRule().nullable().optional(),
+  include_deleted: booleanRule().nullable().optional(),
+})
+
+const outletServicesQuery = z.object({
+  outlet_id: uuidRule(),
+  active: booleanRule().nullable().optional(),
+})
+
+/**
+ * GET /api/services and GET /api/outlet-services (reference §3.10): auth:sanctum and outlet.access, then
+ * the controller's role check (owner, admin, cashier), validation and its own outlet check.
+ */
+export const catalogRoutes: ApiRouteModule = (app, deps) => {
+  const {db, clock} = deps
+  const access = guard(app, deps, {outletAccess: true, roles: CATALOG_ROLES})
+
+  app.get('/api/services', {preValidation: access, schema: {querystring: servicesQuery}}, async (request) =>
+    listServices(db, {user: request.user as ApiUser, roles: await requestRoleKeys(request, deps), query: request.query as ServicesQuery}, clock),
+  )
+
+  app.get('/api/outlet-services', {preValidation: access, schema: {querystring: outletServicesQuery}}, async (request) =>
+    listOutletServices(
+      db,
+      {user: request.user as ApiUser, roles: await requestRoleKeys(request, deps), query: request.query as OutletServicesInput['query']},
+      clock,
+    ),
+  )
+}

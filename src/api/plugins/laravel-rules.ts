@@ -43,7 +43,8 @@ export function integerRule(bounds: {min?: number; max?: number} = {}) {
       return
     }
     const n = Number(value)
-    if (bounds.min !== undefined && n < bounds.min) ctx.addIssue({code: 'custom', message: `The :attribute field must be at least ${bounds.min}.`, input: value})
+    if (bounds.min !== undefined && n < bounds.min)
+      ctx.addIssue({code: 'custom', message: `The :attribute field must be at least ${bounds.min}.`, input: value})
     if (bounds.max !== undefined && n > bounds.max) {
       ctx.addIssue({code: 'custom', message: `The :attribute field must not be greater than ${bounds.max}.`, input: value})
     }

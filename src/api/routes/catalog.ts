@@ -1,6 +1,6 @@
 import {z} from 'zod'
 
-import {listOutletServices, listServices, type OutletServicesInput, type ServicesQuery} from '../../core/catalog/services.js'
+import {listOutletServices, listServices} from '../../core/catalog/services.js'
 import type {ApiRouteModule, ApiUser} from '../app.js'
 import {guard, requestRoleKeys} from '../plugins/access.js'
 import {booleanRule, uuidRule} from '../plugins/laravel-rules.js'
@@ -27,14 +27,10 @@ export const catalogRoutes: ApiRouteModule = (app, deps) => {
   const access = guard(app, deps, {outletAccess: true, roles: CATALOG_ROLES})
 
   app.get('/api/services', {preValidation: access, schema: {querystring: servicesQuery}}, async (request) =>
-    listServices(db, {user: request.user as ApiUser, roles: await requestRoleKeys(request, deps), query: request.query as ServicesQuery}, clock),
+    listServices(db, {user: request.user as ApiUser, roles: await requestRoleKeys(request, deps), query: request.query}, clock),
   )
 
   app.get('/api/outlet-services', {preValidation: access, schema: {querystring: outletServicesQuery}}, async (request) =>
-    listOutletServices(
-      db,
-      {user: request.user as ApiUser, roles: await requestRoleKeys(request, deps), query: request.query as OutletServicesInput['query']},
-      clock,
-    ),
+    listOutletServices(db, {user: request.user as ApiUser, roles: await requestRoleKeys(request, deps), query: request.query}, clock),
   )
 }

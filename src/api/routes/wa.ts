@@ -7,8 +7,6 @@ import {
   listWaMessages,
   listWaProviders,
   listWaTemplates,
-  type MessagesQuery,
-  type ProviderConfigBody,
   type TemplateUpsertBody,
   upsertWaProviderConfig,
   upsertWaTemplate,
@@ -97,7 +95,7 @@ export const waRoutes: ApiRouteModule = (app, deps) => {
   app.get('/api/wa/providers', {preValidation: gated}, async (request) => listWaProviders(db, await actor(request), clock))
 
   app.post('/api/wa/provider-config', {preValidation: gated, schema: {body: providerConfigBody}}, async (request) =>
-    upsertWaProviderConfig(db, {...(await actor(request)), body: request.body as ProviderConfigBody}, clock),
+    upsertWaProviderConfig(db, {...(await actor(request)), body: request.body}, clock),
   )
 
   app.get('/api/wa/templates', {preValidation: gated, schema: {querystring: outletQuery}}, async (request) =>
@@ -128,6 +126,6 @@ export const waRoutes: ApiRouteModule = (app, deps) => {
   )
 
   app.get('/api/wa/messages', {preValidation: gated, schema: {querystring: messagesQuery}}, async (request) =>
-    listWaMessages(db, {...(await actor(request)), query: request.query as MessagesQuery}, clock),
+    listWaMessages(db, {...(await actor(request)), query: request.query}, clock),
   )
 }

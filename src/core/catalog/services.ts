@@ -80,7 +80,7 @@ export async function listServices(db: Database, input: ServicesInput, _clock: C
     .select('id', 'tenant_id', 'name', 'unit_type', 'base_price_amount', 'active')
   const overrides = new Map<string, OutletServiceDbRow>()
   if (outlet !== null) {
-    const rows: OutletServiceDbRow[] = await db.knex('outlet_services').where('outlet_id', outlet).select('*')
+    const rows = await db.knex<OutletServiceDbRow>('outlet_services').where('outlet_id', outlet).select('*')
     for (const row of rows) overrides.set(row.service_id, row)
   }
   return {
@@ -132,7 +132,7 @@ export async function listOutletServices(db: Database, input: OutletServicesInpu
   const outlet = await ensureOutletAccess(db, user, query.outlet_id, input.roles)
   const select = db.knex('outlet_services').where('outlet_id', outlet)
   if (Object.hasOwn(query, 'active')) void select.where('active', phpBoolCast(query.active))
-  const rows: OutletServiceDbRow[] = await select.orderBy('created_at').orderBy('id').select('*')
+  const rows = (await select.orderBy('created_at').orderBy('id').select('*')) as OutletServiceDbRow[]
   const serviceIds = [...new Set(rows.map((row) => row.service_id))]
   const services: ServiceDbRow[] =
     serviceIds.length === 0

@@ -342,8 +342,21 @@ export async function listWaMessages(db: Database, input: WaActor & {query: Mess
   }
   const limit = query.limit === null || query.limit === undefined ? MESSAGES_DEFAULT_LIMIT : phpIntCast(query.limit)
   // latest('created_at'); the id (UUIDv7, time-ordered) breaks ties in a stable order.
-  const rows: WaMessageRow[] = await select.orderBy([{column: 'created_at', order: 'desc'}, {column: 'id', order: 'desc'}]).limit(limit).select('*')
-  const providerIds = [...new Set(rows.map((row) => row.provider_id).filter((id): id is number => id !== null && id !== undefined).map(Number))]
+  const rows: WaMessageRow[] = await select
+    .orderBy([
+      {column: 'created_at', order: 'desc'},
+      {column: 'id', order: 'desc'},
+    ])
+    .limit(limit)
+    .select('*')
+  const providerIds = [
+    ...new Set(
+      rows
+        .map((row) => row.provider_id)
+        .filter((id): id is number => id !== null && id !== undefined)
+        .map(Number),
+    ),
+  ]
   const providers: Array<Pick<WaProviderRow, 'id' | 'key' | 'name'>> =
     providerIds.length === 0 ? [] : await db.knex<WaProviderRow>('wa_providers').whereIn('id', providerIds).select('id', 'key', 'name')
   const byId = new Map(providers.map((p) => [Number(p.id), {id: Number(p.id), key: p.key, name: p.name}]))

@@ -8,7 +8,7 @@
 /** The `YYYY-MM-DD` and `HH:MM:SS` parts of a stored timestamp, or null. */
 function parts(value: unknown): {date: string; time: string} | null {
   if (value === null || value === undefined) return null
-  const text = value instanceof Date ? value.toISOString().replace('T', ' ') : String(value)
+  const text = value instanceof Date ? value.toISOString().replace('T', ' ') : typeof value === 'string' ? value : JSON.stringify(value)
   return {date: text.slice(0, 10), time: text.slice(11, 19)}
 }
 

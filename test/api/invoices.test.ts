@@ -77,7 +77,7 @@ describeEachEngine('api invoice range claim (SyncApiTest SYNC-1, A-2, inject)', 
     expect(String(rows[0].date).slice(0, 10)).to.equal(TODAY)
     expect(String(rows[0].expires_at).slice(0, 19)).to.equal('2026-03-03 23:59:59')
     // The devices are bound to the tenant and to the user who claimed.
-    const device = await db.knex('devices').where({id: DEVICE_1}).first('tenant_id', 'user_id', 'last_seen_at')
+    const device: Record<string, unknown> | undefined = await db.knex('devices').where({id: DEVICE_1}).first('tenant_id', 'user_id', 'last_seen_at')
     expect(device).to.deep.include({tenant_id: fx.tenant, user_id: fx.users.cashier.id})
   })
 
@@ -210,7 +210,9 @@ describeEachEngine('api invoice range claim (SyncApiTest SYNC-1, A-2, inject)', 
     // instead of waiting, so these apps resolve the bearer token without touching the token row.
     const users = new Map<string, ApiUser>(Object.values(fx.users).map((u) => [u.token, {id: u.id, tenant_id: fx.tenant}]))
     const authenticator =
-      ctx.dialect === 'sqlite' ? async (request: FastifyRequest) => users.get(String(request.headers.authorization).replace(/^Bearer /, '')) ?? null : undefined
+      ctx.dialect === 'sqlite'
+        ? (request: FastifyRequest) => Promise.resolve(users.get(String(request.headers.authorization).replace(/^Bearer /, '')) ?? null)
+        : undefined
     const apps = [await buildApp({db, config, clock, authenticator}), await buildApp({db: otherDb, config, clock, authenticator})]
     for (const conn of [db, otherDb]) if (conn.dialect === 'sqlite') await conn.knex.raw('PRAGMA busy_timeout = 0')
     try {

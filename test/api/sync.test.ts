@@ -60,10 +60,19 @@ describeEachEngine('api sync push and pull (SyncApiTest, inject)', {from: 'seede
 
   const push = (token: string, body: unknown, headers: Record<string, string> = {}) => asUser(app, token)('POST', '/api/sync/push', body, headers)
   const pull = (token: string, body: unknown) => asUser(app, token)('POST', '/api/sync/pull', body)
-  const logRow = (tenant: string, mutationId: string) => db.knex('sync_mutations').where({tenant_id: tenant, mutation_id: mutationId}).first()
+  const logRow = (tenant: string, mutationId: string): Promise<Record<string, unknown> | undefined> =>
+    db.knex('sync_mutations').where({tenant_id: tenant, mutation_id: mutationId}).first()
 
   it('an unsupported type is rejected VALIDATION_FAILED "Unsupported mutation type: <TYPE>." and logged; a replay answers the stored rejection', async () => {
-    const mutation = {mutation_id: 'mut-unsupported-1', seq: 7, type: 'customer_upsert', outlet_id: fx.outlet, entity: {entity_type: 'customer', entity_id: 'c-1'}, client_time: '2026-03-01T17:00:00+07:00', payload: {name: 'X'}}
+    const mutation = {
+      mutation_id: 'mut-unsupported-1',
+      seq: 7,
+      type: 'customer_upsert',
+      outlet_id: fx.outlet,
+      entity: {entity_type: 'customer', entity_id: 'c-1'},
+      client_time: '2026-03-01T17:00:00+07:00',
+      payload: {name: 'X'},
+    }
     const res = await push(fx.users.cashier.token, {device_id: DEVICE, last_known_server_cursor: 0, mutations: [mutation]})
     expect(res.statusCode, res.body).to.equal(200)
     const body = res.json<PushAnswer>()
@@ -71,10 +80,16 @@ describeEachEngine('api sync push and pull (SyncApiTest, inject)', {from: 'seede
     expect(body.server_time).to.equal('2026-03-01T10:00:00+00:00')
     expect(body.ack).to.deep.equal([])
     expect(body.rejected).to.deep.equal([
-      {mutation_id: 'mut-unsupported-1', status: 'rejected', reason_code: 'VALIDATION_FAILED', message: 'Unsupported mutation type: CUSTOMER_UPSERT.', current_server_state: null},
+      {
+        mutation_id: 'mut-unsupported-1',
+        status: 'rejected',
+        reason_code: 'VALIDATION_FAILED',
+        message: 'Unsupported mutation type: CUSTOMER_UPSERT.',
+        current_server_state: null,
+      },
     ])
     expect(body.quota).to.deep.equal({plan: 'standard', period: '2026-03', orders_limit: 1000, orders_used: 0, orders_remaining: 1000, can_create_order: true})
-    const row = await logRow(fx.tenant, 'mut-unsupported-1')
+    const row = (await logRow(fx.tenant, 'mut-unsupported-1')) as Record<string, unknown>
     expect(row).to.deep.include({
       device_id: DEVICE,
       seq: 7,
@@ -92,7 +107,7 @@ describeEachEngine('api sync push and pull (SyncApiTest, inject)', {from: 'seede
     })
     // client_time is stored as its wall-clock text (Laravel's storage of an offset-carrying time, §0.3).
     expect(String(row.client_time).slice(0, 19)).to.equal('2026-03-01 17:00:00')
-    const payload: unknown = typeof row.payload_json === 'string' ? JSON.parse(row.payload_json) : row.payload_json
+    const payload: unknown = typeof row.payload_json === 'string' ? (JSON.parse(row.payload_json) as unknown) : row.payload_json
     expect(payload).to.deep.equal({name: 'X'})
 
     // The replay answers from the log: no current_server_state key, nothing new written.
@@ -118,7 +133,10 @@ describeEachEngine('api sync push and pull (SyncApiTest, inject)', {from: 'seede
       {mutation_id: 'mut-old-reject', status: 'rejected', reason_code: 'VALIDATION_FAILED', message: 'Mutation rejected previously.'},
     ])
     // The same mutation id in another tenant is that tenant's own mutation.
-    const theirs = await push(other.users.cashier.token, {device_id: '34343434-3434-3434-3434-343434343434', mutations: [{mutation_id: 'mut-old-reject', type: 'nope'}]})
+    const theirs = await push(other.users.cashier.token, {
+      device_id: '34343434-3434-3434-3434-343434343434',
+      mutations: [{mutation_id: 'mut-old-reject', type: 'nope'}],
+    })
     expect(theirs.json<PushAnswer>().rejected[0]).to.deep.include({reason_code: 'VALIDATION_FAILED', message: 'Unsupported mutation type: NOPE.'})
   })
 
@@ -151,7 +169,13 @@ describeEachEngine('api sync push and pull (SyncApiTest, inject)', {from: 'seede
       ],
     })
     expect(res.json<PushAnswer>().ack).to.deep.equal([
-      {mutation_id: 'mut-applied-before', status: 'duplicate', server_cursor: 42, entity_refs: [{entity_type: 'order', entity_id: 'client-ref'}], effects: {invoice_no_assigned: 'A1-260301-0001'}},
+      {
+        mutation_id: 'mut-applied-before',
+        status: 'duplicate',
+        server_cursor: 42,
+        entity_refs: [{entity_type: 'order', entity_id: 'client-ref'}],
+        effects: {invoice_no_assigned: 'A1-260301-0001'},
+      },
       {mutation_id: 'mut-applied-empty', status: 'duplicate', server_cursor: 43, entity_refs: [], effects: []},
     ])
     expect(res.body).to.contain('"effects":[]')
@@ -165,7 +189,11 @@ describeEachEngine('api sync push and pull (SyncApiTest, inject)', {from: 'seede
       [undefined, 'mobile'],
     ]
     for (const [i, [header, stored]] of cases.entries()) {
-      const res = await push(fx.users.worker.token, {device_id: DEVICE, mutations: [{mutation_id: `mut-channel-${i}`, type: 'X'}]}, header === undefined ? {} : {'x-source-channel': header})
+      const res = await push(
+        fx.users.worker.token,
+        {device_id: DEVICE, mutations: [{mutation_id: `mut-channel-${i}`, type: 'X'}]},
+        header === undefined ? {} : {'x-source-channel': header},
+      )
       expect(res.statusCode).to.equal(200)
       expect(await logRow(fx.tenant, `mut-channel-${i}`)).to.deep.include({source_channel: stored, created_by: fx.users.worker.id})
     }
@@ -222,7 +250,12 @@ describeEachEngine('api sync push and pull (SyncApiTest, inject)', {from: 'seede
     expect(page.changes[0]).to.deep.include({op: 'upsert', updated_at: '2026-03-01T10:00:00+00:00', data: {id: 'o-1', n: 1}})
     expect(Object.keys(page.changes[0])).to.deep.equal(['change_id', 'entity_type', 'entity_id', 'op', 'updated_at', 'data'])
 
-    const second = await pull(tenant.users.cashier.token, {device_id: device, cursor: page.next_cursor, scope: {mode: 'selected_outlet', outlet_id: tenant.outlet}, limit: 2})
+    const second = await pull(tenant.users.cashier.token, {
+      device_id: device,
+      cursor: page.next_cursor,
+      scope: {mode: 'selected_outlet', outlet_id: tenant.outlet},
+      limit: 2,
+    })
     const rest = second.json<PullAnswer>()
     expect(rest.has_more).to.equal(false)
     expect(rest.next_cursor).to.equal(c4)
@@ -250,7 +283,9 @@ describeEachEngine('api sync push and pull (SyncApiTest, inject)', {from: 'seede
     const badPush = await push(fx.users.cashier.token, {
       device_id: DEVICE,
       last_known_server_cursor: -1,
-      mutations: [{mutation_id: 'x'.repeat(65), seq: 'one', outlet_id: 'nope', client_time: 'not a date', payload: 'text', entity: {entity_type: 'e'.repeat(51)}}],
+      mutations: [
+        {mutation_id: 'x'.repeat(65), seq: 'one', outlet_id: 'nope', client_time: 'not a date', payload: 'text', entity: {entity_type: 'e'.repeat(51)}},
+      ],
     })
     expect(badPush.statusCode).to.equal(422)
     expect(badPush.json<{errors: unknown}>().errors).to.deep.equal({

@@ -173,14 +173,14 @@ export async function validateClientInvoice(conn: Executor, dialect: Dialect, in
   if (parsed.outletCode !== outlet.code.toUpperCase()) throw refuse('Invoice outlet code does not match outlet.')
   const date = localDate(orderTime, outlet.timezone)
   if (parsed.datePart !== invoiceDatePart(date)) throw refuse('Invoice date does not match order date.')
-  const lease = await conn('invoice_leases')
+  const lease: {lease_id: string} | undefined = await conn('invoice_leases')
     .where({tenant_id: outlet.tenant_id, outlet_id: outlet.id, device_id: deviceId})
     .whereIn('date', leaseDateValues(dialect, date))
     .where('from_counter', '<=', parsed.counter)
     .where('to_counter', '>=', parsed.counter)
     .first('lease_id')
   if (!lease) throw refuse('Invoice number is outside the claimed lease range.')
-  const used = await conn('orders').where({outlet_id: outlet.id, invoice_no: invoiceNo}).first('id')
+  const used: {id: string} | undefined = await conn('orders').where({outlet_id: outlet.id, invoice_no: invoiceNo}).first('id')
   if (used) throw refuse('Invoice number has been used.')
   return invoiceNo
 }

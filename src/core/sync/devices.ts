@@ -39,7 +39,7 @@ export async function upsertDeviceIn(conn: Executor, input: {user: SyncUser; dev
   const refuse = () => new ReasonError('OUTLET_ACCESS_DENIED', DEVICE_OTHER_TENANT_MESSAGE, {}, input.otherTenantStatus)
   if (tenant === null) throw refuse()
   const now = toDbTimestamp(clock.now())
-  const existing = await conn('devices').where({id}).first('tenant_id')
+  const existing: {tenant_id: string} | undefined = await conn('devices').where({id}).first('tenant_id')
   if (existing && existing.tenant_id !== tenant) throw refuse()
   if (!existing) {
     await conn('devices').insert({id, tenant_id: tenant, user_id: input.user.id, last_seen_at: now, created_at: now, updated_at: now}).onConflict('id').ignore()

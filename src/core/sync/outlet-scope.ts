@@ -25,7 +25,7 @@ export async function accessibleOutlet(
       : await conn<FullOutletRow>('outlets').where({id, tenant_id: user.tenant_id}).whereNull('deleted_at').first('id', 'tenant_id', 'code', 'timezone')
   if (!outlet) throw new ReasonError('OUTLET_ACCESS_DENIED', OUTLET_NOT_IN_TENANT_MESSAGE, {}, input.status)
   if (!input.roleKeys.includes('owner')) {
-    const assigned = await conn('user_outlets').where({user_id: user.id, outlet_id: outlet.id}).first('outlet_id')
+    const assigned: {outlet_id: string} | undefined = await conn('user_outlets').where({user_id: user.id, outlet_id: outlet.id}).first('outlet_id')
     if (!assigned) throw new ReasonError('OUTLET_ACCESS_DENIED', OUTLET_NOT_ASSIGNED_MESSAGE, {}, input.status)
   }
   return {id: outlet.id, tenant_id: outlet.tenant_id, code: outlet.code, timezone: outlet.timezone}

@@ -93,7 +93,7 @@ function startServer(command: string, args: string[], options: {cwd: string; env
     child.stderr?.on('data', (chunk: Buffer) => {
       if (stderr.length < 4000) stderr += chunk.toString()
     })
-    const lines = createInterface({input: child.stdout!})
+    const lines = createInterface({input: child.stdout})
     const timer = setTimeout(() => reject(new Error(`${args.join(' ')} did not start in 30 s: ${stderr}`)), 30_000)
     child.once('exit', (code) => {
       clearTimeout(timer)
@@ -186,7 +186,7 @@ async function prepare(bench: BenchDatabase): Promise<void> {
   await migrate(bench.db)
   await seedDatabase(bench.db, {env: 'local', clock})
   const knex = bench.db.knex
-  const pro = (await knex('plans').where({key: 'pro'}).first('id')) as {id: number} | undefined
+  const pro = await knex('plans').where({key: 'pro'}).first<{id: number} | undefined>('id')
   if (!pro) throw new Error('plan pro is missing after seeding')
   await knex('plans').where({id: pro.id}).update({orders_limit: 10_000_000})
   await knex('tenants').where({name: 'Demo Laundry'}).update({current_plan_id: pro.id})
@@ -206,8 +206,8 @@ async function login(url: string): Promise<string> {
 
 async function orderBody(bench: BenchDatabase): Promise<string> {
   const knex = bench.db.knex
-  const outlet = (await knex('outlets').where({code: 'BL'}).first('id')) as {id: string} | undefined
-  const service = (await knex('services').where({name: 'Cuci Satuan'}).first('id')) as {id: string} | undefined
+  const outlet = await knex('outlets').where({code: 'BL'}).first<{id: string} | undefined>('id')
+  const service = await knex('services').where({name: 'Cuci Satuan'}).first<{id: string} | undefined>('id')
   if (!outlet || !service) throw new Error('the demo outlet or service is missing')
   return JSON.stringify({
     outlet_id: outlet.id,
@@ -240,7 +240,7 @@ async function main(): Promise<void> {
     const bench = await createBenchDatabase(engine)
     try {
       await prepare(bench)
-      if (engine === 'pg') pgVersion = await pgFacts(async (sql) => (await bench.db.knex.raw(sql)).rows as Array<Record<string, unknown>>)
+      if (engine === 'pg') pgVersion = await pgFacts(async (sql) => (await bench.db.knex.raw<{rows: Array<Record<string, unknown>>}>(sql)).rows)
       const body = await orderBody(bench)
       for (const workers of opts.workers) {
         log(`${engine}: serve --workers ${workers}`)

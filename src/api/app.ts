@@ -24,6 +24,8 @@ import {authRoutes} from './routes/auth.js'
 import {billingRoutes} from './routes/billing.js'
 import {catalogRoutes} from './routes/catalog.js'
 import {healthRoutes} from './routes/health.js'
+import {invoiceRoutes} from './routes/invoices.js'
+import {syncRoutes} from './routes/sync.js'
 import {waRoutes} from './routes/wa.js'
 
 /** The signed-in user of a request, as the authentication plugin resolves it from the bearer token. */
@@ -74,7 +76,7 @@ export type ApiInstance = FastifyInstance<RawServerDefault, RawRequestDefaultExp
 export type ApiRouteModule = (app: ApiInstance, deps: ApiDeps) => void | Promise<void>
 
 /** The routes, registered explicitly (the CLI is one bundle: no autoload). Add a module here. */
-export const ROUTES: readonly ApiRouteModule[] = [healthRoutes, authRoutes, waRoutes, billingRoutes, catalogRoutes]
+export const ROUTES: readonly ApiRouteModule[] = [healthRoutes, authRoutes, syncRoutes, invoiceRoutes, waRoutes, billingRoutes, catalogRoutes]
 
 export interface BuildAppOptions {
   db: Database

@@ -3,19 +3,19 @@ import {z} from 'zod'
 import {listOutletServices, listServices} from '../../core/catalog/services.js'
 import type {ApiRouteModule, ApiUser} from '../app.js'
 import {guard, requestRoleKeys} from '../plugins/access.js'
-import {booleanRule, uuidRule} from '../plugins/laravel-rules.js'
+import {laravelBoolean, laravelUuid} from '../laravel-rules.js'
 
 const CATALOG_ROLES = ['owner', 'admin', 'cashier'] as const
 
 const servicesQuery = z.object({
-  active: booleanRule().nullable().optional(),
-  outlet_id: uuidRule().nullable().optional(),
-  include_deleted: booleanRule().nullable().optional(),
+  active: laravelBoolean().nullable().optional(),
+  outlet_id: laravelUuid().nullable().optional(),
+  include_deleted: laravelBoolean().nullable().optional(),
 })
 
 const outletServicesQuery = z.object({
-  outlet_id: uuidRule(),
-  active: booleanRule().nullable().optional(),
+  outlet_id: laravelUuid(),
+  active: laravelBoolean().nullable().optional(),
 })
 
 /**

@@ -14,7 +14,8 @@ import {
 } from '../../core/messaging/wa-admin.js'
 import type {ApiDeps, ApiRouteModule, ApiUser} from '../app.js'
 import {guard, requestRoleKeys} from '../plugins/access.js'
-import {arrayRule, booleanRule, integerRule, uuidRule} from '../plugins/laravel-rules.js'
+import {laravelArray, laravelBoolean, laravelInteger, laravelString, laravelUuid} from '../laravel-rules.js'
+import {laravelMessage} from '../plugins/validation.js'
 
 /** The role check, then the plan gate (reference §3.8): premium and pro only, 403 PLAN_FEATURE_DISABLED. */
 const planGate = async (request: FastifyRequest, deps: ApiDeps) => ensureWaFeatureEnabled(deps.db, (request.user as ApiUser).tenant_id)
@@ -22,9 +23,9 @@ const planGate = async (request: FastifyRequest, deps: ApiDeps) => ensureWaFeatu
 const WA_ROLES = ['owner', 'admin'] as const
 
 const providerConfigBody = z.object({
-  provider_key: z.string().max(40),
-  credentials: arrayRule().nullable().optional(),
-  is_active: booleanRule().nullable().optional(),
+  provider_key: laravelString(40),
+  credentials: laravelArray().nullable().optional(),
+  is_active: laravelBoolean().nullable().optional(),
 })
 
 /** `definition.<key>` as Laravel's nested rules see it: a key of an object; a list has none. */
@@ -40,7 +41,11 @@ const countOf = (value: object) => (Array.isArray(value) ? value.length : Object
  * nested rules: required_vars_all, required_vars_any and fallbacks nullable arrays, body_lines a required
  * non-empty array, max_length a nullable integer 100..5000.
  */
-const definitionRule = arrayRule()
+const definitionRule = z
+  // `required|array` (laravelArray's custom check would not report a missing value as `required`).
+  .union([z.record(z.string(), z.unknown()), z.array(z.unknown())], {
+    error: (issue) => (issue.input === undefined || issue.input === null ? undefined : 'The :attribute field must be an array.'),
+  })
   .superRefine((definition, ctx) => {
     for (const key of ['required_vars_all', 'required_vars_any', 'fallbacks']) {
       const value = member(definition, key)
@@ -56,7 +61,7 @@ const definitionRule = arrayRule()
     }
     const maxLength = member(definition, 'max_length')
     if (maxLength !== undefined && maxLength !== null) {
-      const outcome = integerRule({min: 100, max: 5000}).safeParse(maxLength)
+      const outcome = z.safeParse(laravelInteger({min: 100, max: 5000}), maxLength, {error: (issue) => laravelMessage(issue)})
       if (!outcome.success) {
         for (const issue of outcome.error.issues) ctx.addIssue({code: 'custom', path: ['max_length'], message: issue.message, input: maxLength})
       }
@@ -68,14 +73,14 @@ const definitionRule = arrayRule()
       'required_vars_all, required_vars_any, fallbacks (nullable arrays), max_length (nullable integer 100..5000).',
   })
 
-const templateBody = z.object({outlet_id: uuidRule().nullable().optional(), definition: definitionRule})
+const templateBody = z.object({outlet_id: laravelUuid().nullable().optional(), definition: definitionRule})
 
-const outletQuery = z.object({outlet_id: uuidRule().nullable().optional()})
+const outletQuery = z.object({outlet_id: laravelUuid().nullable().optional()})
 
 const messagesQuery = z.object({
-  outlet_id: uuidRule().nullable().optional(),
+  outlet_id: laravelUuid().nullable().optional(),
   status: z.enum(['queued', 'sent', 'delivered', 'failed']).nullable().optional(),
-  limit: integerRule({min: 1, max: 100}).nullable().optional(),
+  limit: laravelInteger({min: 1, max: 100}).nullable().optional(),
 })
 
 /**

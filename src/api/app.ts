@@ -6,6 +6,7 @@ import fastify, {
   type RawReplyDefaultExpression,
   type RawRequestDefaultExpression,
   type RawServerDefault,
+  type RouteOptions,
 } from 'fastify'
 import {serializerCompiler, type ZodTypeProvider} from 'fastify-type-provider-zod'
 
@@ -87,6 +88,8 @@ export interface BuildAppOptions {
   bodyLimit?: number
   /** Stack traces of unexpected errors in the log (never in an answer). */
   logStacks?: boolean
+  /** Called for every route as it is registered (the OpenAPI generator reads the declarations this way). */
+  onRoute?: (route: RouteOptions) => void
 }
 
 /** PHP's default post_max_size (8M), the limit the Laravel application runs with: 413 beyond it. */
@@ -124,6 +127,7 @@ export async function buildApp(options: BuildAppOptions): Promise<ApiInstance> {
   installErrorHandling(app, logger, {stacks: options.logStacks})
   installRequestLog(app, logger)
 
+  if (options.onRoute) app.addHook('onRoute', options.onRoute)
   for (const routes of options.routes ?? ROUTES) {
     await app.register(async (scope) => {
       await routes(scope.withTypeProvider<ZodTypeProvider>(), deps)

@@ -87,7 +87,27 @@ export function guard<Row>(app: ApiInstance, deps: ApiDeps, access: RouteAccess<
     if (access.roles) await ensureRole(deps.db, user, access.roles, await requestRoleKeys(request, deps))
     if (access.beforeValidation) await access.beforeValidation(request, deps)
   }
-  return [app.authenticate, hook]
+  // The route's access rules ride on its hook, for the OpenAPI document (src/api/openapi.ts).
+  return [
+    app.authenticate,
+    Object.assign(hook, {access: {roles: access.roles ?? null, outletAccess: access.outletAccess === true, binding: access.bind?.model ?? null}}),
+  ]
+}
+
+/** What `guard` declared for a route, read back from its hooks (null: not a guarded route). */
+export interface DeclaredAccess {
+  roles: readonly RoleKey[] | null
+  outletAccess: boolean
+  binding: string | null
+}
+
+export function declaredAccess(hooks: unknown): DeclaredAccess | null {
+  const list = Array.isArray(hooks) ? hooks : [hooks]
+  for (const hook of list) {
+    const access = (hook as {access?: DeclaredAccess} | null)?.access
+    if (access) return access
+  }
+  return null
 }
 
 /** The bound row of a guarded route. */

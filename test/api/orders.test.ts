@@ -11,7 +11,8 @@ import {type ApiInstance, buildApp} from '../../src/api/app.js'
 import {fixedClock, toDbTimestamp} from '../../src/core/clock.js'
 import {type AppConfig, loadConfig} from '../../src/core/config.js'
 import type {Database} from '../../src/core/db/connection.js'
-import type {AuditEventRow, JobRow, PlanRow, QuotaUsageRow, WaMessageRow} from '../../src/core/db/rows.js'
+import type {AuditEventRow, JobRow, PlanRow, QuotaUsageRow, UserRow, WaMessageRow} from '../../src/core/db/rows.js'
+import type {OrderRecord, PaymentRecord} from '../../src/core/orders/index.js'
 import {uuid7} from '../../src/core/domain/ids.js'
 import {raceApi} from '../helpers/api-race.js'
 import {asUser, ROLE_KEYS, type TenantFixture, tenantFixture} from '../helpers/api.js'
@@ -92,9 +93,45 @@ const ITEM_KEYS = [
   'updated_at',
 ]
 const PAYMENT_KEYS = ['id', 'order_id', 'amount', 'method', 'paid_at', 'notes', 'created_by', 'updated_by', 'source_channel', 'created_at', 'updated_at']
-const CREATED_PAYMENT_KEYS = ['order_id', 'amount', 'method', 'paid_at', 'notes', 'created_by', 'updated_by', 'source_channel', 'id', 'updated_at', 'created_at']
+const CREATED_PAYMENT_KEYS = [
+  'order_id',
+  'amount',
+  'method',
+  'paid_at',
+  'notes',
+  'created_by',
+  'updated_by',
+  'source_channel',
+  'id',
+  'updated_at',
+  'created_at',
+]
 
-type Json = Record<string, any> // eslint-disable-line @typescript-eslint/no-explicit-any
+/** The parts of an answer the tests read; everything else stays unknown. */
+interface ItemJson {
+  weight_kg: string | null
+  created_at: string
+  [key: string]: unknown
+}
+interface PaymentJson {
+  id: string
+  amount: number
+  paid_at: string
+  [key: string]: unknown
+}
+interface Json {
+  id: string
+  customer_id: string
+  order_code: string
+  total_amount: number
+  paid_amount: number
+  invoice_no: string | null
+  customer: Record<string, unknown>
+  courier: unknown
+  items: ItemJson[]
+  payments: PaymentJson[]
+  [key: string]: unknown
+}
 
 /** A json column as read: text on SQLite, already decoded on PostgreSQL. */
 const jsonColumn = (value: unknown): unknown => (typeof value === 'string' ? JSON.parse(value) : value)
@@ -126,7 +163,7 @@ describeEachEngine('api orders (OrderApiTest, inject)', {from: 'seeded'}, (ctx) 
 
   const as = (role: (typeof ROLE_KEYS)[number], f: TenantFixture = fx) => asUser(app, f.users[role].token)
 
-  function orderPayload(code: string | null, pickup = false, f: TenantFixture = fx): Json {
+  function orderPayload(code: string | null, pickup = false, f: TenantFixture = fx): Record<string, unknown> {
     return {
       outlet_id: f.outlet,
       ...(code === null ? {} : {order_code: code}),
@@ -167,7 +204,7 @@ describeEachEngine('api orders (OrderApiTest, inject)', {from: 'seeded'}, (ctx) 
       expect(data.due_amount).to.equal(54800)
       expect(data.customer.phone_normalized).to.equal('6281234567890')
       expect(await countRows('customers', {tenant_id: fx.tenant})).to.equal(1)
-      const row = found(await db.knex('orders').where({tenant_id: fx.tenant, order_code: 'ORD-CORE01'}).first(), 'order')
+      const row = found(await db.knex<OrderRecord>('orders').where({tenant_id: fx.tenant, order_code: 'ORD-CORE01'}).first(), 'order')
       expect(Number(row.created_by)).to.equal(fx.users.cashier.id)
       expect(Number(row.updated_by)).to.equal(fx.users.cashier.id)
       expect(row.source_channel).to.equal('web')
@@ -201,7 +238,13 @@ describeEachEngine('api orders (OrderApiTest, inject)', {from: 'seeded'}, (ctx) 
       const res = await as('cashier')('POST', '/api/orders', body('ORD-QT-02'))
       expect(res.statusCode).to.equal(422)
       expect(res.body).to.equal(
-        JSON.stringify({reason_code: 'QUOTA_EXCEEDED', message: 'Order quota for the current period has been reached.', period: PERIOD, orders_limit: 1, orders_used: 1}),
+        JSON.stringify({
+          reason_code: 'QUOTA_EXCEEDED',
+          message: 'Order quota for the current period has been reached.',
+          period: PERIOD,
+          orders_limit: 1,
+          orders_used: 1,
+        }),
       )
       const usage = found(await db.knex<QuotaUsageRow>('quota_usage').where({tenant_id: fx.tenant, period: PERIOD}).first(), 'quota row')
       expect(Number(usage.orders_used)).to.equal(1)
@@ -214,11 +257,11 @@ describeEachEngine('api orders (OrderApiTest, inject)', {from: 'seeded'}, (ctx) 
       expect(first.statusCode, first.body).to.equal(201)
       const second = await as('cashier')('POST', `/api/orders/${order.id}/payments`, {amount: 10000, method: 'qris'})
       expect(second.statusCode, second.body).to.equal(201)
-      const row = found(await db.knex('orders').where({id: order.id}).first(), 'order')
+      const row = found(await db.knex<OrderRecord>('orders').where({id: order.id}).first(), 'order')
       expect(Number(row.paid_amount)).to.equal(30000)
       expect(Number(row.due_amount)).to.equal(6000)
       expect(await countRows('payments', {order_id: order.id})).to.equal(2)
-      const cash = found(await db.knex('payments').where({order_id: order.id, method: 'cash'}).first(), 'cash payment')
+      const cash = found(await db.knex<PaymentRecord>('payments').where({order_id: order.id, method: 'cash'}).first(), 'cash payment')
       expect(Number(cash.created_by)).to.equal(fx.users.cashier.id)
       expect(Number(cash.updated_by)).to.equal(fx.users.cashier.id)
       expect(cash.source_channel).to.equal('web')
@@ -230,13 +273,18 @@ describeEachEngine('api orders (OrderApiTest, inject)', {from: 'seeded'}, (ctx) 
       expect(body.data.paid_at).to.equal('2026-03-01T10:00:00.000000Z')
       expect(Object.keys(body.order)).to.deep.equal([...ROW_KEYS, 'payments'])
       expect(body.order).to.include({paid_amount: 30000, due_amount: 6000})
-      expect(body.order.payments.map((p: Json) => p.amount)).to.deep.equal([20000, 10000])
+      expect(body.order.payments.map((p) => p.amount)).to.deep.equal([20000, 10000])
       expect(Object.keys(body.order.payments[0])).to.deep.equal(PAYMENT_KEYS)
     })
 
     it('ORD-4 (overpayment): paid may exceed the total and due clamps at 0; paid_at with an offset is stored as its wall clock', async () => {
       const order = await createOrder('ORD-PAY02')
-      const res = await as('cashier')('POST', `/api/orders/${order.id}/payments`, {amount: 50000, method: 'cash', paid_at: '2026-02-28T21:30:00+07:00', notes: 'lunas'})
+      const res = await as('cashier')('POST', `/api/orders/${order.id}/payments`, {
+        amount: 50000,
+        method: 'cash',
+        paid_at: '2026-02-28T21:30:00+07:00',
+        notes: 'lunas',
+      })
       expect(res.statusCode, res.body).to.equal(201)
       const body = res.json<{data: Json; order: Json}>()
       expect(body.order).to.include({paid_amount: 50000, due_amount: 0})
@@ -278,7 +326,11 @@ describeEachEngine('api orders (OrderApiTest, inject)', {from: 'seeded'}, (ctx) 
       const assigned = assign.json<{data: Json}>().data
       expect(assigned.courier_user_id).to.equal(fx.users.courier.id)
       expect(Object.keys(assigned)).to.deep.equal([...ROW_KEYS, 'courier'])
-      expect(assigned.courier).to.deep.equal({id: fx.users.courier.id, name: `courier ${fx.users.courier.email.slice(8, -'@example.test'.length)}`, phone: null})
+      expect(assigned.courier).to.deep.equal({
+        id: fx.users.courier.id,
+        name: `courier ${fx.users.courier.email.slice(8, -'@example.test'.length)}`,
+        phone: null,
+      })
       const nonCourier = await as('admin')('POST', `/api/orders/${order.id}/assign-courier`, {courier_user_id: fx.users.cashier.id})
       expect(nonCourier.statusCode).to.equal(422)
       expect(nonCourier.json()).to.deep.equal({reason_code: 'VALIDATION_FAILED', message: 'Assigned user must be an active courier in the same tenant.'})
@@ -294,7 +346,10 @@ describeEachEngine('api orders (OrderApiTest, inject)', {from: 'seeded'}, (ctx) 
       expect(ready.statusCode, ready.body).to.equal(200)
       expect(ready.json<{data: Json}>().data).to.include({courier_status: 'delivery_pending', laundry_status: 'ready'})
       const backward = await courier('picked_up')
-      expect(backward.json()).to.deep.equal({reason_code: 'STATUS_NOT_FORWARD', message: 'Cannot move courier_status backward from delivery_pending to picked_up.'})
+      expect(backward.json()).to.deep.equal({
+        reason_code: 'STATUS_NOT_FORWARD',
+        message: 'Cannot move courier_status backward from delivery_pending to picked_up.',
+      })
     })
 
     it('ORD-8: order mutations are audited (ORDER_CREATED, PAYMENT_ADDED, ORDER_LAUNDRY_STATUS_UPDATED) with the request id', async () => {
@@ -308,13 +363,13 @@ describeEachEngine('api orders (OrderApiTest, inject)', {from: 'seeded'}, (ctx) 
       const createdRow = found(await audit('ORDER_CREATED'), 'ORDER_CREATED')
       expect(createdRow).to.include({entity_type: 'order', entity_id: order.id, channel: 'api', outlet_id: fx.outlet, request_id: 'req-aud-01'})
       expect(Number(createdRow.user_id)).to.equal(fx.users.cashier.id)
-      expect(jsonColumn((createdRow.metadata_json))).to.deep.equal({order_code: 'ORD-AUD01', invoice_no: null, total_amount: 36000, is_pickup_delivery: false})
+      expect(jsonColumn(createdRow.metadata_json)).to.deep.equal({order_code: 'ORD-AUD01', invoice_no: null, total_amount: 36000, is_pickup_delivery: false})
       const paymentRow = found(await audit('PAYMENT_ADDED'), 'PAYMENT_ADDED')
       expect(paymentRow).to.include({channel: 'api', entity_type: 'payment', entity_id: pay.json<{data: Json}>().data.id})
-      expect(jsonColumn((paymentRow.metadata_json))).to.deep.equal({order_id: order.id, amount: 5000, method: 'cash'})
+      expect(jsonColumn(paymentRow.metadata_json)).to.deep.equal({order_id: order.id, amount: 5000, method: 'cash'})
       const laundryRow = found(await audit('ORDER_LAUNDRY_STATUS_UPDATED'), 'ORDER_LAUNDRY_STATUS_UPDATED')
       expect(laundryRow).to.include({entity_type: 'order', entity_id: order.id, channel: 'api'})
-      expect(jsonColumn((laundryRow.metadata_json))).to.deep.equal({from: 'received', to: 'washing'})
+      expect(jsonColumn(laundryRow.metadata_json)).to.deep.equal({from: 'received', to: 'washing'})
     })
   })
 
@@ -331,7 +386,10 @@ describeEachEngine('api orders (OrderApiTest, inject)', {from: 'seeded'}, (ctx) 
     it('A-10: a soft-deleted customer with the same phone is restored and reused, never a 500', async () => {
       const first = await createOrder('ORD-A10-1')
       await db.knex('customers').where({id: first.customer_id}).update({deleted_at: '2026-02-01 00:00:00'})
-      const res = await as('cashier')('POST', '/api/orders', {...orderPayload('ORD-A10-2'), customer: {name: 'Back Again', phone: '+62 812-9999-9999', notes: 'vip'}})
+      const res = await as('cashier')('POST', '/api/orders', {
+        ...orderPayload('ORD-A10-2'),
+        customer: {name: 'Back Again', phone: '+62 812-9999-9999', notes: 'vip'},
+      })
       expect(res.statusCode, res.body).to.equal(201)
       const data = res.json<{data: Json}>().data
       expect(data.customer_id).to.equal(first.customer_id)
@@ -355,7 +413,9 @@ describeEachEngine('api orders (OrderApiTest, inject)', {from: 'seeded'}, (ctx) 
       expect(Number(usage.orders_used)).to.equal(1)
       // Another tenant may use the same number (the index is per tenant).
       const other = await epic02()
-      expect((await as('cashier', other)('POST', '/api/orders', {...orderPayload('ORD-A12-3', false, other), invoice_no: 'A1-260301-0001'})).statusCode).to.equal(201)
+      expect(
+        (await as('cashier', other)('POST', '/api/orders', {...orderPayload('ORD-A12-3', false, other), invoice_no: 'A1-260301-0001'})).statusCode,
+      ).to.equal(201)
     })
   })
 
@@ -404,8 +464,15 @@ describeEachEngine('api orders (OrderApiTest, inject)', {from: 'seeded'}, (ctx) 
       expect(data.updated_at).to.match(EL_DATE)
       expect(data.customer).to.deep.equal({id: data.customer_id, name: 'Sari', phone_normalized: '6281211112222'})
       expect(data.items).to.have.length(2)
-      for (const item of data.items as Json[]) expect(Object.keys(item)).to.deep.equal(ITEM_KEYS)
-      expect(data.items[0]).to.include({service_name_snapshot: 'Kiloan Reguler', unit_type_snapshot: 'kg', qty: null, weight_kg: '5.20', unit_price_amount: 9000, subtotal_amount: 46800})
+      for (const item of data.items) expect(Object.keys(item)).to.deep.equal(ITEM_KEYS)
+      expect(data.items[0]).to.include({
+        service_name_snapshot: 'Kiloan Reguler',
+        unit_type_snapshot: 'kg',
+        qty: null,
+        weight_kg: '5.20',
+        unit_price_amount: 9000,
+        subtotal_amount: 46800,
+      })
       expect(data.items[1]).to.include({unit_type_snapshot: 'pcs', qty: '3.00', weight_kg: null, unit_price_amount: 5000, subtotal_amount: 15000})
       expect(data.items[0].created_at).to.match(EL_DATE)
     })
@@ -436,13 +503,17 @@ describeEachEngine('api orders (OrderApiTest, inject)', {from: 'seeded'}, (ctx) 
 
     it('refuses a duplicate order_code, a bad phone, a foreign or inactive service, a kg item without weight: 422, nothing written, quota unchanged', async () => {
       await createOrder('ORD-DUP')
-      const post = (body: Json) => as('cashier')('POST', '/api/orders', body)
+      const post = (body: Record<string, unknown>) => as('cashier')('POST', '/api/orders', body)
       const other = await tenantFixture(db, clock)
       await db.knex('services').where({id: fx.services.pcs}).update({active: false})
-      const cases: Array<[Json, string, string]> = [
+      const cases: Array<[Record<string, unknown>, string, string]> = [
         [orderPayload('ORD-DUP'), 'order_code', 'The order_code has already been used in this tenant.'],
         [{...orderPayload('ORD-P1'), customer: {name: 'X', phone: '12345'}}, 'customer.phone', 'Invalid phone number format.'],
-        [{...orderPayload('ORD-P2'), items: [{service_id: other.services.kg, weight_kg: 1}]}, 'items', `Service ${other.services.kg} is invalid for this tenant.`],
+        [
+          {...orderPayload('ORD-P2'), items: [{service_id: other.services.kg, weight_kg: 1}]},
+          'items',
+          `Service ${other.services.kg} is invalid for this tenant.`,
+        ],
         [{...orderPayload('ORD-P3'), items: [{service_id: fx.services.pcs, qty: 1}]}, 'items', `Service ${fx.services.pcs} is invalid for this tenant.`],
         [{...orderPayload('ORD-P4'), items: [{service_id: fx.services.kg, qty: 2}]}, 'items', 'weight_kg is required for unit_type kg.'],
       ]
@@ -474,7 +545,10 @@ describeEachEngine('api orders (OrderApiTest, inject)', {from: 'seeded'}, (ctx) 
       expect(data.map((o) => o.order_code)).to.deep.equal(['ORD-L2', 'ORD-L1'])
       expect(Object.keys(data[0])).to.deep.equal([...ROW_KEYS, 'customer', 'courier'])
       expect(data[0].courier).to.equal(null)
-      expect(data[1].courier).to.deep.equal({id: fx.users.courier.id, name: found(await db.knex('users').where({id: fx.users.courier.id}).first(), 'courier').name})
+      expect(data[1].courier).to.deep.equal({
+        id: fx.users.courier.id,
+        name: found(await db.knex<UserRow>('users').where({id: fx.users.courier.id}).first(), 'courier').name,
+      })
       expect(data[1].customer).to.deep.equal({id: a.customer_id, name: 'Customer Order', phone_normalized: '6281299999999'})
       expect(data[0]).to.include({id: b.id, is_pickup_delivery: false, courier_user_id: null, collection_status: null})
       const limited = await as('courier')('GET', `/api/orders?outlet_id=${fx.outlet}&limit=1`)
@@ -495,8 +569,8 @@ describeEachEngine('api orders (OrderApiTest, inject)', {from: 'seeded'}, (ctx) 
         const data = res.json<{data: Json}>().data
         expect(Object.keys(data)).to.deep.equal([...ROW_KEYS, 'customer', 'items', 'payments', 'courier'])
         expect(data.customer).to.deep.equal({id: order.customer_id, name: 'Customer Order', phone_normalized: '6281299999999', notes: null})
-        expect(data.items.map((i: Json) => i.weight_kg)).to.deep.equal(['3.00'])
-        expect(data.payments.map((p: Json) => p.amount)).to.deep.equal([1000])
+        expect(data.items.map((i) => i.weight_kg)).to.deep.equal(['3.00'])
+        expect(data.payments.map((p) => p.amount)).to.deep.equal([1000])
         expect(data.courier).to.equal(null)
         expect(data.pickup).to.equal(null)
       }
@@ -568,7 +642,7 @@ describeEachEngine('api orders (OrderApiTest, inject)', {from: 'seeded'}, (ctx) 
         expect(res.statusCode, url).to.equal(403)
         expect(res.json(), url).to.deep.equal(outletDenied)
       }
-      const row = found(await db.knex('orders').where({id: order.id}).first(), 'order')
+      const row = found(await db.knex<OrderRecord>('orders').where({id: order.id}).first(), 'order')
       expect(row).to.include({laundry_status: 'received', courier_status: 'pickup_pending', courier_user_id: null})
       expect(Number(row.paid_amount)).to.equal(0)
     })
@@ -584,7 +658,10 @@ describeEachEngine('api orders (OrderApiTest, inject)', {from: 'seeded'}, (ctx) 
       // On a pickup order the body is validated.
       const pickup = await createOrder('ORD-NP2', true)
       const missing = await as('admin')('POST', `/api/orders/${pickup.id}/assign-courier`, {courier_user_id: 'x'})
-      expect(missing.json()).to.deep.equal({message: 'The courier user id field must be an integer.', errors: {courier_user_id: ['The courier user id field must be an integer.']}})
+      expect(missing.json()).to.deep.equal({
+        message: 'The courier user id field must be an integer.',
+        errors: {courier_user_id: ['The courier user id field must be an integer.']},
+      })
       const foreign = await epic02()
       const other = await as('admin')('POST', `/api/orders/${pickup.id}/assign-courier`, {courier_user_id: foreign.users.courier.id})
       expect(other.json()).to.deep.equal({reason_code: 'VALIDATION_FAILED', message: 'Assigned user must be an active courier in the same tenant.'})
@@ -620,12 +697,16 @@ describeEachEngine('api orders (OrderApiTest, inject)', {from: 'seeded'}, (ctx) 
       const rows = await db.knex<WaMessageRow>('wa_messages').where({order_id: order.id})
       for (const m of rows) {
         expect(m).to.include({status: 'queued', tenant_id: p.tenant, outlet_id: p.outlet, to_phone: '6281299999999', source_channel: 'web'})
-        expect(jsonColumn((m.metadata_json))).to.include({source: 'api'})
+        expect(jsonColumn(m.metadata_json)).to.include({source: 'api'})
       }
       const first = rows.find((m) => m.template_id === 'WA_PICKUP_CONFIRM')
-      expect(jsonColumn((first?.metadata_json))).to.include({event: 'order_created', actor_user_id: p.users.cashier.id})
+      expect(jsonColumn(first?.metadata_json)).to.include({event: 'order_created', actor_user_id: p.users.cashier.id})
       const jobs = await db.knex<JobRow>('jobs').where({queue: 'messaging'})
-      for (const m of rows) expect(jobs.some((j) => j.payload.includes(m.id)), m.template_id).to.equal(true)
+      for (const m of rows)
+        expect(
+          jobs.some((j) => j.payload.includes(m.id)),
+          m.template_id,
+        ).to.equal(true)
       const count = (event: string) => countRows('audit_events', {tenant_id: p.tenant, event_key: event})
       expect(await count('ORDER_CREATED')).to.equal(1)
       expect(await count('ORDER_COURIER_ASSIGNED')).to.equal(1)
@@ -670,14 +751,14 @@ describeEachEngine('api orders (OrderApiTest, inject)', {from: 'seeded'}, (ctx) 
       const token = fx.users.cashier.token
       const pay = (i: number) => ({method: 'POST' as const, url: `/api/orders/${order.id}/payments`, token, payload: {amount: 1000 + i, method: 'cash'}})
       const answers = (await race([Array.from({length: 10}, (_, i) => pay(i)), Array.from({length: 10}, (_, i) => pay(10 + i))])).flat()
-      expect(answers.map((a) => a.status)).to.deep.equal(Array(20).fill(201))
+      expect(answers.map((a) => a.status)).to.deep.equal(Array<number>(20).fill(201))
       const expected = Array.from({length: 20}, (_, i) => 1000 + i).reduce((a, b) => a + b, 0)
-      const row = found(await db.knex('orders').where({id: order.id}).first(), 'order')
+      const row = found(await db.knex<OrderRecord>('orders').where({id: order.id}).first(), 'order')
       expect(Number(row.paid_amount)).to.equal(expected)
       expect(Number(row.due_amount)).to.equal(Math.max(36000 - expected, 0))
       expect(await countRows('payments', {order_id: order.id})).to.equal(20)
       // Each answer's order saw its own payment summed in: the paid amounts are 20 distinct running totals.
-      const paid = answers.map((a) => (a.body.order as Json).paid_amount as number)
+      const paid = answers.map((a) => (a.body.order as Json).paid_amount)
       expect(new Set(paid).size).to.equal(20)
       expect(Math.max(...paid)).to.equal(expected)
     })
@@ -695,9 +776,15 @@ describeEachEngine('api orders (OrderApiTest, inject)', {from: 'seeded'}, (ctx) 
       })
       const answers = (await race([Array.from({length: 10}, (_, i) => create(i)), Array.from({length: 10}, (_, i) => create(10 + i))])).flat()
       const statuses = answers.map((a) => a.status).sort()
-      expect(statuses).to.deep.equal([201, ...Array(19).fill(422)])
+      expect(statuses).to.deep.equal([201, ...Array<number>(19).fill(422)])
       for (const a of answers.filter((x) => x.status === 422)) {
-        expect(a.body).to.deep.equal({reason_code: 'QUOTA_EXCEEDED', message: 'Order quota for the current period has been reached.', period: PERIOD, orders_limit: 5, orders_used: 5})
+        expect(a.body).to.deep.equal({
+          reason_code: 'QUOTA_EXCEEDED',
+          message: 'Order quota for the current period has been reached.',
+          period: PERIOD,
+          orders_limit: 5,
+          orders_used: 5,
+        })
       }
       expect(await countRows('orders', {tenant_id: fx.tenant})).to.equal(1)
       expect(await countRows('customers', {tenant_id: fx.tenant})).to.equal(1)

@@ -61,10 +61,16 @@ export const laravelBoolean = () => z.preprocess((value) => (BOOLEANS.has(value)
 
 /** `array`: a JSON object or a list. */
 export const laravelArray = () =>
-  custom<Record<string, unknown> | unknown[]>((value) => value !== null && typeof value === 'object', 'The :attribute field must be an array.')
+  custom<Record<string, unknown> | unknown[]>((value) => value !== null && typeof value === 'object', 'The :attribute field must be an array.').meta({
+    type: ['object', 'array'],
+  })
 
 /** `uuid`, leniently: the hex shape only (A-26). */
-export const laravelUuid = () => custom<string>((value) => typeof value === 'string' && isLaravelUuid(value), 'The :attribute field must be a valid UUID.')
+export const laravelUuid = () =>
+  custom<string>((value) => typeof value === 'string' && isLaravelUuid(value), 'The :attribute field must be a valid UUID.').meta({
+    type: 'string',
+    description: 'A UUID: 8-4-4-4-12 hex digits (version and variant bits are not checked)',
+  })
 
 /** `required` on an array or object field: an empty one counts as missing (Laravel's required fails, and stops the field's other rules). */
 export const required = <T extends z.ZodType>(schema: T) =>
@@ -72,4 +78,7 @@ export const required = <T extends z.ZodType>(schema: T) =>
 
 /** `date`, as a client time the core can store (src/core/orders/times.ts). */
 export const laravelDate = (accepts: (value: string) => boolean) =>
-  custom<string>((value) => typeof value === 'string' && accepts(value), 'The :attribute field must be a valid date.')
+  custom<string>((value) => typeof value === 'string' && accepts(value), 'The :attribute field must be a valid date.').meta({
+    type: 'string',
+    description: 'A date, optionally with a time and an offset (ISO 8601)',
+  })

@@ -23,7 +23,17 @@ import {
 } from '../../core/orders/index.js'
 import type {ApiDeps, ApiRouteModule, ApiUser} from '../app.js'
 import {type Binding, boundRow, guard, requestRoleKeys} from '../plugins/access.js'
-import {laravelArray, laravelBoolean, laravelDate, laravelInteger, laravelNumeric, laravelUuid, required} from '../plugins/laravel-rules.js'
+import {
+  laravelArray,
+  laravelBoolean,
+  laravelDate,
+  laravelInteger,
+  laravelNumeric,
+  laravelRequiredList,
+  laravelRequiredObject,
+  laravelString,
+  laravelUuid,
+} from '../laravel-rules.js'
 
 /** `{order}`: App\Models\Order by id (any tenant; outlet.access and ensureOrderAccess scope it). */
 const orderBinding: Binding<OrderRecord> = {
@@ -42,46 +52,36 @@ const listQuery = z.object({
 
 const createBody = z.object({
   outlet_id: laravelUuid(),
-  order_code: z.string().max(32).nullish(),
-  invoice_no: z.string().max(50).nullish(),
+  order_code: laravelString(32).nullish(),
+  invoice_no: laravelString(50).nullish(),
   is_pickup_delivery: laravelBoolean().nullish(),
   shipping_fee_amount: laravelInteger({min: 0}).nullish(),
   discount_amount: laravelInteger({min: 0}).nullish(),
-  notes: z.string().nullish(),
+  notes: laravelString().nullish(),
   pickup: laravelArray().nullish(),
   delivery: laravelArray().nullish(),
-  customer: required(
-    z.object(
-      {
-        name: z.string().max(150),
-        phone: z.string().max(30),
-        notes: z.string().nullish(),
-      },
-      {error: (issue) => (issue.input === undefined || issue.input === null ? undefined : 'The :attribute field must be an array.')},
-    ),
-  ),
-  items: required(
-    z
-      .array(
-        z.object({
-          service_id: laravelUuid(),
-          qty: laravelNumeric({min: 0.01}).nullish(),
-          weight_kg: laravelNumeric({min: 0.01}).nullish(),
-        }),
-        {error: (issue) => (issue.input === undefined || issue.input === null ? undefined : 'The :attribute field must be an array.')},
-      )
-      .min(1),
+  customer: laravelRequiredObject({
+    name: laravelString(150),
+    phone: laravelString(30),
+    notes: laravelString().nullish(),
+  }),
+  items: laravelRequiredList(
+    z.object({
+      service_id: laravelUuid(),
+      qty: laravelNumeric({min: 0.01}).nullish(),
+      weight_kg: laravelNumeric({min: 0.01}).nullish(),
+    }),
   ),
 })
 
 const paymentBody = z.object({
   amount: laravelInteger({min: 1}),
-  method: z.string().max(30),
+  method: laravelString(30),
   paid_at: laravelDate((value) => parseClientTime(value) !== null).nullish(),
-  notes: z.string().nullish(),
+  notes: laravelString().nullish(),
 })
 
-const statusBody = z.object({status: z.string().max(32)})
+const statusBody = z.object({status: laravelString(32)})
 
 const assignBody = z.object({courier_user_id: laravelInteger()})
 

@@ -7,6 +7,7 @@ import type {RequestMeta} from '../audit/trail.js'
 import {recordAuditEvent} from '../audit/trail.js'
 import type {Clock} from '../clock.js'
 import {toPeriod} from '../clock.js'
+import {selectRows} from '../db/raw.js'
 import type {Database} from '../db/connection.js'
 import type {PlanRow, QuotaUsageRow, RoleRow} from '../db/rows.js'
 import {OpsError, ValidationError} from '../errors.js'
@@ -64,28 +65,32 @@ const nullableNumber = (value: unknown): number | null => (value === null || val
 /** AuthController::buildUserContext. allowed_outlets are the user's assignments, even for an owner. */
 export async function userContext(db: Database, user: AuthUser, clock: Clock): Promise<UserContext> {
   const period = toPeriod(clock.now())
-  const roles: Array<Pick<RoleRow, 'key'>> = await db
-    .knex('roles')
-    .join('user_roles', 'user_roles.role_id', 'roles.id')
-    .where('user_roles.user_id', user.id)
-    .orderBy('user_roles.id')
-    .select('roles.key')
-  const outlets: AllowedOutlet[] = await db
-    .knex('outlets')
-    .join('user_outlets', 'user_outlets.outlet_id', 'outlets.id')
-    .where('user_outlets.user_id', user.id)
-    .whereNull('outlets.deleted_at')
-    .orderBy('user_outlets.id')
-    .select('outlets.id', 'outlets.tenant_id', 'outlets.name', 'outlets.code', 'outlets.timezone')
+  // Fixed SQL (src/core/db/raw.ts): every authenticated /api/me runs these.
+  const roles = await selectRows<Pick<RoleRow, 'key'>>(
+    db.knex,
+    'select roles.key from roles inner join user_roles on user_roles.role_id = roles.id where user_roles.user_id = ? order by user_roles.id',
+    [user.id],
+  )
+  const outlets = await selectRows<AllowedOutlet>(
+    db.knex,
+    'select outlets.id, outlets.tenant_id, outlets.name, outlets.code, outlets.timezone from outlets' +
+      ' inner join user_outlets on user_outlets.outlet_id = outlets.id' +
+      ' where user_outlets.user_id = ? and outlets.deleted_at is null order by user_outlets.id',
+    [user.id],
+  )
   let plan: Pick<PlanRow, 'key' | 'orders_limit'> | undefined
   let usage: Pick<QuotaUsageRow, 'orders_used'> | undefined
   if (user.tenant_id !== null) {
-    plan = await db
-      .knex('tenants')
-      .join<PlanRow>('plans', 'plans.id', 'tenants.current_plan_id')
-      .where('tenants.id', user.tenant_id)
-      .first<Pick<PlanRow, 'key' | 'orders_limit'> | undefined>('plans.key', 'plans.orders_limit')
-    usage = await db.knex<QuotaUsageRow>('quota_usage').where({tenant_id: user.tenant_id, period}).first('orders_used')
+    // The tenant's plan and the period's usage in one statement; either may be absent.
+    const [row] = await selectRows<{plan_id: number | null; key: string | null; orders_limit: number | null; orders_used: number | null}>(
+      db.knex,
+      'select plans.id as plan_id, plans.key, plans.orders_limit,' +
+        ' (select quota_usage.orders_used from quota_usage where quota_usage.tenant_id = tenants.id and quota_usage.period = ?) as orders_used' +
+        ' from tenants left join plans on plans.id = tenants.current_plan_id where tenants.id = ?',
+      [period, user.tenant_id],
+    )
+    if (row?.plan_id !== null && row?.plan_id !== undefined) plan = {key: row.key as string, orders_limit: row.orders_limit}
+    if (row?.orders_used !== null && row?.orders_used !== undefined) usage = {orders_used: row.orders_used}
   }
   const ordersLimit = nullableNumber(plan?.orders_limit)
   const ordersUsed = nullableNumber(usage?.orders_used) ?? 0

@@ -11,6 +11,7 @@ import {crc32} from 'node:zlib'
 import type {Clock} from '../clock.js'
 import {toDbTimestamp} from '../clock.js'
 import type {Database} from '../db/connection.js'
+import {selectRows} from '../db/raw.js'
 import type {Executor} from '../db/transactions.js'
 
 /** tokenable_type of every token a user holds (Eloquent's morph class of App\Models\User). */
@@ -113,23 +114,22 @@ export async function findToken(conn: Executor, bearer: string): Promise<Persona
   if (bearer === '') return null
   const bar = bearer.indexOf('|')
   if (bar === -1) {
-    return (
-      (await conn<PersonalAccessTokenRow>('personal_access_tokens')
-        .where({token: sha256Hex(bearer)})
-        .first()) ?? null
-    )
+    const [row] = await selectRows<PersonalAccessTokenRow>(conn, `${TOKEN_SELECT} where token = ? limit 1`, [sha256Hex(bearer)])
+    return row ?? null
   }
   const id = bearer.slice(0, bar)
   const secret = bearer.slice(bar + 1)
   if (!/^\d+$/.test(id) || secret === '' || id.length > MAX_ID_DIGITS) return null
-  const row = await conn<PersonalAccessTokenRow>('personal_access_tokens')
-    .where({id: Number(id)})
-    .first()
+  const [row] = await selectRows<PersonalAccessTokenRow>(conn, `${TOKEN_SELECT} where id = ? limit 1`, [Number(id)])
   if (!row) return null
   const stored = Buffer.from(String(row.token), 'utf8')
   const given = Buffer.from(sha256Hex(secret), 'utf8')
   return stored.length === given.length && timingSafeEqual(stored, given) ? row : null
 }
+
+/** Every column of personal_access_tokens, as the token guard reads a row. */
+const TOKEN_SELECT =
+  'select id, tokenable_type, tokenable_id, name, token, abilities, last_used_at, expires_at, created_at, updated_at from personal_access_tokens'
 
 /** Sanctum's expiry check: a token with expires_at in the past is refused (config expiration is null). */
 function isExpired(row: PersonalAccessTokenRow, now: Date): boolean {
@@ -150,15 +150,20 @@ export async function authenticateToken(db: Database, bearer: string | null | un
   const token = await findToken(db.knex, bearer)
   const now = clock.now()
   if (!token || isExpired(token, now) || token.tokenable_type !== USER_TOKENABLE_TYPE) return null
-  const user = await db
-    .knex<AuthUser>('users')
-    .where({id: token.tokenable_id})
-    .whereNull('deleted_at')
-    .first('id', 'tenant_id', 'name', 'email', 'phone', 'status')
+  const [user] = await selectRows<AuthUser>(
+    db.knex,
+    'select id, tenant_id, name, email, phone, status from users where id = ? and deleted_at is null limit 1',
+    [token.tokenable_id],
+  )
   if (!user) return null
   const stamp = toDbTimestamp(now)
-  await db.knex('personal_access_tokens').where({id: token.id}).update({last_used_at: stamp, updated_at: stamp})
-  return {user: {...user, id: Number(user.id)}, token: {...token, last_used_at: stamp, updated_at: stamp}}
+  // Eloquent's save() writes only dirty attributes, and a datetime set to the same second is not dirty:
+  // within one second of the last use, Sanctum's update is no query at all. The same here.
+  if (String(token.last_used_at) !== stamp) {
+    await db.knex.raw('update personal_access_tokens set last_used_at = ?, updated_at = ? where id = ?', [stamp, stamp, token.id])
+    return {user: {...user, id: Number(user.id)}, token: {...token, last_used_at: stamp, updated_at: stamp}}
+  }
+  return {user: {...user, id: Number(user.id)}, token}
 }
 
 /**

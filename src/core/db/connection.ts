@@ -63,6 +63,46 @@ function storageError(dir: string, error: NodeJS.ErrnoException): OpsError {
 }
 
 /** Makes sure the SQLite file's folder exists and is a folder we can write in. */
+/** The part of a better-sqlite3 connection the pool's set-up touches. */
+interface SqliteStatement {
+  busy: boolean
+  safeIntegers(on?: boolean): unknown
+}
+interface SqliteConnection {
+  pragma(sql: string): unknown
+  prepare(sql: string): SqliteStatement
+}
+
+/** Prepared statements kept per connection, most recently used last. */
+const STATEMENT_CACHE_SIZE = 256
+
+/**
+ * knex's better-sqlite3 dialect prepares every query anew, which was a tenth of the CPU of an API request
+ * (bench/api.ts, GET /api/me). The connection keeps its last STATEMENT_CACHE_SIZE statements by SQL text
+ * and hands a cached one back when it is not in the middle of an iteration (`busy`), reset to the
+ * connection's default integer mode (knex sets safeIntegers per query only when asked). SQLite re-prepares
+ * a cached statement by itself when the schema changed under it.
+ */
+function cachePreparedStatements(conn: SqliteConnection): void {
+  const prepare = conn.prepare.bind(conn)
+  const cache = new Map<string, SqliteStatement>()
+  conn.prepare = (sql: string) => {
+    const cached = cache.get(sql)
+    if (cached && !cached.busy) {
+      cache.delete(sql)
+      cache.set(sql, cached)
+      cached.safeIntegers(false)
+      return cached
+    }
+    const statement = prepare(sql)
+    if (!cached) {
+      cache.set(sql, statement)
+      if (cache.size > STATEMENT_CACHE_SIZE) cache.delete(cache.keys().next().value as string)
+    }
+    return statement
+  }
+}
+
 function prepareSqliteFolder(filename: string): void {
   const dir = path.dirname(filename)
   try {
@@ -212,8 +252,9 @@ export async function openDatabase(target: DatabaseTarget, options: OpenOptions 
         // Laravel turns SQLite foreign keys on for every connection; WAL lets readers run beside the writer.
         // journal_mode is persistent (it rewrites the file header), so only a connection that writes
         // anyway sets it: a read-only one sets per-connection pragmas only and refuses writes (query_only).
-        afterCreate(conn: {pragma(sql: string): unknown}, done: (err: Error | null, conn: unknown) => void) {
+        afterCreate(conn: SqliteConnection, done: (err: Error | null, conn: unknown) => void) {
           try {
+            cachePreparedStatements(conn)
             conn.pragma('foreign_keys = ON')
             conn.pragma('busy_timeout = 10000')
             if (options.readOnly) {

@@ -25,6 +25,8 @@ import {billingRoutes} from './routes/billing.js'
 import {catalogRoutes} from './routes/catalog.js'
 import {healthRoutes} from './routes/health.js'
 import {invoiceRoutes} from './routes/invoices.js'
+import {orderRoutes} from './routes/orders.js'
+import {outletRoutes} from './routes/outlets.js'
 import {syncRoutes} from './routes/sync.js'
 import {waRoutes} from './routes/wa.js'
 
@@ -76,7 +78,17 @@ export type ApiInstance = FastifyInstance<RawServerDefault, RawRequestDefaultExp
 export type ApiRouteModule = (app: ApiInstance, deps: ApiDeps) => void | Promise<void>
 
 /** The routes, registered explicitly (the CLI is one bundle: no autoload). Add a module here. */
-export const ROUTES: readonly ApiRouteModule[] = [healthRoutes, authRoutes, syncRoutes, invoiceRoutes, waRoutes, billingRoutes, catalogRoutes]
+export const ROUTES: readonly ApiRouteModule[] = [
+  healthRoutes,
+  authRoutes,
+  outletRoutes,
+  orderRoutes,
+  syncRoutes,
+  invoiceRoutes,
+  waRoutes,
+  billingRoutes,
+  catalogRoutes,
+]
 
 export interface BuildAppOptions {
   db: Database

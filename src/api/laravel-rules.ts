@@ -37,11 +37,12 @@ export function laravelString(max?: number) {
   return max === undefined ? text : text.max(max)
 }
 
-/** `date`: a string strtotime reads (approximated by Date.parse). */
-export function laravelDate() {
-  return z
-    .string({error: whenPresent('The :attribute field must be a valid date.')})
-    .refine((text) => !Number.isNaN(Date.parse(text)), {error: 'The :attribute field must be a valid date.'})
+/**
+ * `date`: a string strtotime reads (approximated by Date.parse), or, with `accepts`, one the caller can use
+ * (payments' paid_at: a time src/core/orders/times.ts can store).
+ */
+export function laravelDate(accepts: (text: string) => boolean = (text) => !Number.isNaN(Date.parse(text))) {
+  return z.string({error: whenPresent('The :attribute field must be a valid date.')}).refine(accepts, {error: 'The :attribute field must be a valid date.'})
 }
 
 /** `date_format:Y-m-d`: a real calendar date written exactly `YYYY-MM-DD`. */
@@ -71,12 +72,34 @@ function isEmptyArray(value: unknown): boolean {
   return value !== null && typeof value === 'object' && Object.keys(value).length === 0
 }
 
-/** `boolean`: true, false, 1, 0, "1" or "0" (the strings "true" and "false" are refused), passed through as sent. */
+/** `numeric` (a number, or a string of one such as "5.2"), with optional `min:`/`max:`. */
+export function laravelNumeric(bounds: {min?: number; max?: number} = {}) {
+  let inner = z.number({error: whenPresent('The :attribute field must be a number.')})
+  if (bounds.min !== undefined) inner = inner.min(bounds.min)
+  if (bounds.max !== undefined) inner = inner.max(bounds.max)
+  return z.preprocess((value) => (typeof value === 'string' && /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(value) ? Number(value) : value), inner)
+}
+
+const BOOLEANS = new Map<unknown, boolean>([
+  [true, true],
+  [false, false],
+  [1, true],
+  [0, false],
+  ['1', true],
+  ['0', false],
+])
+
+/** `boolean`: true, false, 1, 0, "1" and "0" only ("true" and "false" fail, reference §0.2). */
 export function laravelBoolean() {
-  // Any present value outside the five is this one message (a union's own issue is not a type issue).
-  return z.union([z.boolean(), z.literal(0), z.literal(1), z.literal('0'), z.literal('1')], {
-    error: (issue) => (issue.input === undefined || issue.input === null ? undefined : 'The :attribute field must be true or false.'),
-  })
+  return z.preprocess(
+    (value) => (BOOLEANS.has(value) ? BOOLEANS.get(value) : value),
+    z.boolean({error: whenPresent('The :attribute field must be true or false.')}),
+  )
+}
+
+/** `required|array` over an object with its own rules: an empty one (`{}` or `[]`) fails `required`, and Laravel stops there. */
+export function laravelRequiredObject<T extends z.ZodRawShape>(shape: T) {
+  return z.preprocess((value) => (isEmptyArray(value) ? undefined : value), z.object(shape, {error: whenPresent('The :attribute field must be an array.')}))
 }
 
 /** `date_format:Y-m`: four digits, a dash and a month 01-12 (PHP re-formats the parsed month and compares). */

@@ -1,6 +1,6 @@
 import {z} from 'zod'
 
-import {billingQuota} from '../../core/billing/quota-snapshot.js'
+import {billingQuota} from '../../core/billing/quota.js'
 import type {ApiRouteModule, ApiUser} from '../app.js'
 import {guard} from '../plugins/access.js'
 import {laravelYearMonth} from '../laravel-rules.js'

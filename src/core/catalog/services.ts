@@ -7,7 +7,8 @@ import {type AccessUser, ensureOutletAccess} from '../access/outlet-access.js'
 import {ensureRole} from '../access/roles.js'
 import type {Clock} from '../clock.js'
 import type {Database} from '../db/connection.js'
-import {eloquentBool, eloquentDate, eloquentInt} from '../php/eloquent-json.js'
+import {eloquentBool, eloquentInt} from '../php/eloquent-json.js'
+import {eloquentTimestamp} from '../orders/serialize.js'
 import {phpBoolCast} from '../php/loose-values.js'
 
 /** Laravel's `boolean` rule's values (already validated): true, false, 1, 0, "1", "0". */
@@ -149,8 +150,8 @@ export async function listOutletServices(db: Database, input: OutletServicesInpu
         active: eloquentBool(row.active) === true,
         price_override_amount: eloquentInt(row.price_override_amount),
         sla_override: row.sla_override,
-        created_at: eloquentDate(row.created_at),
-        updated_at: eloquentDate(row.updated_at),
+        created_at: eloquentTimestamp(row.created_at),
+        updated_at: eloquentTimestamp(row.updated_at),
         service: service
           ? {
               id: service.id,

@@ -14,7 +14,8 @@ import {writeTransaction} from '../db/transactions.js'
 import {uuid7} from '../domain/ids.js'
 import {planAllowsWhatsapp} from '../domain/plans.js'
 import {ReasonError} from '../errors.js'
-import {carbonIso8601, eloquentArray, eloquentBool, eloquentDate, eloquentInt, phpArrayRoundTrip, phpEmptyArray} from '../php/eloquent-json.js'
+import {carbonIso8601, eloquentArray, eloquentBool, eloquentInt, phpArrayRoundTrip, phpEmptyArray} from '../php/eloquent-json.js'
+import {eloquentTimestamp} from '../orders/serialize.js'
 import {phpJsonEncode} from '../php/json.js'
 import {phpBoolCast, phpIntCast} from '../php/loose-values.js'
 import {providerFor} from './providers.js'
@@ -377,8 +378,8 @@ export async function listWaMessages(db: Database, input: WaActor & {query: Mess
       last_error_message: row.last_error_message,
       provider_message_id: row.provider_message_id,
       metadata_json: eloquentArray(row.metadata_json),
-      created_at: eloquentDate(row.created_at),
-      updated_at: eloquentDate(row.updated_at),
+      created_at: eloquentTimestamp(row.created_at),
+      updated_at: eloquentTimestamp(row.updated_at),
       created_by: eloquentInt(row.created_by),
       updated_by: eloquentInt(row.updated_by),
       source_channel: row.source_channel,

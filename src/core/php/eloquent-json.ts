@@ -1,6 +1,6 @@
 /**
- * How Laravel serialises what it reads back from the database (reference §0.3): Eloquent's datetime casts,
- * Carbon's toIso8601String(), the `array` cast's JSON round trip and the boolean cast. Values come from
+ * How Laravel serialises what it reads back from the database (reference §0.3): Carbon's toIso8601String()
+ * (a model's datetime cast is core/orders/serialize.ts's eloquentTimestamp), the `array` cast's JSON round trip and the boolean cast. Values come from
  * either engine as stored: timestamps as UTC `YYYY-MM-DD HH:MM:SS` text (the PostgreSQL driver is told to
  * hand them back as text), JSON as text on SQLite and parsed on PostgreSQL, booleans as 0/1 on SQLite.
  */
@@ -10,12 +10,6 @@ function parts(value: unknown): {date: string; time: string} | null {
   if (value === null || value === undefined) return null
   const text = value instanceof Date ? value.toISOString().replace('T', ' ') : typeof value === 'string' ? value : JSON.stringify(value)
   return {date: text.slice(0, 10), time: text.slice(11, 19)}
-}
-
-/** A model's datetime attribute in toArray()/toJSON(): `2026-03-01T10:00:00.000000Z`, or null. */
-export function eloquentDate(value: unknown): string | null {
-  const p = parts(value)
-  return p === null ? null : `${p.date}T${p.time}.000000Z`
 }
 
 /** Carbon's toIso8601String() of a stored UTC timestamp: `2026-03-01T10:00:00+00:00`, or null. */

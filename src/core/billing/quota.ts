@@ -1,44 +1,15 @@
 /**
- * QuotaService::snapshot and GET /api/billing/quota (reference §3.9, §4.7): the tenant's order quota for a
- * period, and its tenant_subscriptions row for that period (display only: quota never reads it).
+ * GET /api/billing/quota (reference §3.9): the tenant's quota snapshot for a period (QuotaService::snapshot,
+ * core/sync/quota-snapshot.ts) and its tenant_subscriptions row for that period (display only: quota never
+ * reads it).
  */
 import type {AccessUser} from '../access/outlet-access.js'
 import type {Clock} from '../clock.js'
 import {toPeriod} from '../clock.js'
 import type {Database} from '../db/connection.js'
-import type {PlanRow, QuotaUsageRow, TenantRow} from '../db/rows.js'
+import type {PlanRow} from '../db/rows.js'
 import {carbonIso8601, eloquentInt} from '../php/eloquent-json.js'
-
-export interface QuotaSnapshot {
-  plan: string | null
-  period: string
-  orders_limit: number | null
-  orders_used: number
-  orders_remaining: number | null
-  can_create_order: boolean
-}
-
-/** The quota of `tenantId` for `period` (`YYYY-MM`, default the current UTC month): limits from the tenant's current plan. */
-export async function quotaSnapshot(db: Database, input: {tenantId: string; period?: string | null}, clock: Clock): Promise<QuotaSnapshot> {
-  const period = input.period || toPeriod(clock.now())
-  const plan = await db
-    .knex<TenantRow>('tenants')
-    .join<PlanRow>('plans', 'plans.id', 'tenants.current_plan_id')
-    .where('tenants.id', input.tenantId)
-    .first<Pick<PlanRow, 'key' | 'orders_limit'> | undefined>('plans.key', 'plans.orders_limit')
-  const usage = await db.knex<QuotaUsageRow>('quota_usage').where({tenant_id: input.tenantId, period}).first('orders_used')
-  const ordersLimit = eloquentInt(plan?.orders_limit)
-  const ordersUsed = eloquentInt(usage?.orders_used) ?? 0
-  const remaining = ordersLimit === null ? null : Math.max(ordersLimit - ordersUsed, 0)
-  return {
-    plan: plan?.key ?? null,
-    period,
-    orders_limit: ordersLimit,
-    orders_used: ordersUsed,
-    orders_remaining: remaining,
-    can_create_order: remaining === null || remaining > 0,
-  }
-}
+import {type QuotaSnapshot, quotaSnapshot} from '../sync/quota-snapshot.js'
 
 export interface BillingQuotaAnswer {
   data: {
@@ -67,7 +38,7 @@ interface SubscriptionRow {
 export async function billingQuota(db: Database, input: {user: AccessUser; query: {period?: string | null}}, clock: Clock): Promise<BillingQuotaAnswer> {
   const tenantId = input.user.tenant_id ?? ''
   const period = input.query.period || toPeriod(clock.now())
-  const quota = await quotaSnapshot(db, {tenantId, period}, clock)
+  const quota = await quotaSnapshot(db, tenantId, clock, period)
   const row: SubscriptionRow | undefined = await db
     .knex('tenant_subscriptions')
     .where({tenant_id: tenantId, period})

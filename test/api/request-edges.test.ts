@@ -87,8 +87,9 @@ describeEachEngine('api request edges (inject)', {from: 'seeded'}, (ctx) => {
   })
 
   it('a NUL character in any body or query field is a 422 on that field, and nothing is written (PostgreSQL cannot store one)', async () => {
-    const count = async () => Number(((await db.knex('audit_events').count({n: '*'})) as Array<{n: number | string}>)[0].n)
-    const tokens = Number(((await db.knex('personal_access_tokens').count({n: '*'})) as Array<{n: number | string}>)[0].n)
+    const rowsOf = async (table: string) => Number((await db.knex(table).count<Array<{n: number | string}>>({n: '*'}))[0].n)
+    const count = () => rowsOf('audit_events')
+    const tokens = await rowsOf('personal_access_tokens')
     const before = await count()
     const body = await login(fx.users.admin.email, {}, '10.45.0.1', {device_name: 'phone\u0000x'})
     expect(body.statusCode, body.body).to.equal(422)
@@ -108,7 +109,7 @@ describeEachEngine('api request edges (inject)', {from: 'seeded'}, (ctx) => {
     // /api/me takes no query schema: the NUL never reaches a statement, and the route answers as usual.
     expect(nested.statusCode).to.equal(200)
     expect(await count()).to.equal(before)
-    expect(Number(((await db.knex('personal_access_tokens').count({n: '*'})) as Array<{n: number | string}>)[0].n)).to.equal(tokens)
+    expect(await rowsOf('personal_access_tokens')).to.equal(tokens)
   })
 
   it('an IPv4 client of a dual-stack socket (::ffff:a.b.c.d) is a.b.c.d in the audit row', async () => {
@@ -132,8 +133,10 @@ describeEachEngine('api request edges (inject)', {from: 'seeded'}, (ctx) => {
       await via(trusting, 'xff-trusted', '10.47.0.1')
       await via(trusting, 'xff-untrusted', '192.0.2.50')
       await via(app, 'xff-default', '10.47.0.1')
-      const ips = Object.fromEntries(
-        (await audits('AUTH_LOGIN_FAILED')).filter((r) => r.request_id?.startsWith('xff-')).map((r) => [r.request_id, r.ip_address]),
+      const ips: Record<string, string | null> = Object.fromEntries(
+        (await audits('AUTH_LOGIN_FAILED'))
+          .filter((r) => r.request_id?.startsWith('xff-'))
+          .map((r): [string, string | null] => [String(r.request_id), r.ip_address]),
       )
       expect(ips).to.deep.equal({'xff-trusted': '203.0.113.9', 'xff-untrusted': '192.0.2.50', 'xff-default': '10.47.0.1'})
     } finally {

@@ -22,6 +22,10 @@ import {type ApiLogger, installRequestLog, silentLogger} from './plugins/request
 import {laravelValidatorCompiler} from './plugins/validation.js'
 import {authRoutes} from './routes/auth.js'
 import {healthRoutes} from './routes/health.js'
+import {invoiceRoutes} from './routes/invoices.js'
+import {orderRoutes} from './routes/orders.js'
+import {outletRoutes} from './routes/outlets.js'
+import {syncRoutes} from './routes/sync.js'
 
 /** The signed-in user of a request, as the authentication plugin resolves it from the bearer token. */
 export interface ApiUser {
@@ -73,7 +77,7 @@ export type ApiInstance = FastifyInstance<RawServerDefault, RawRequestDefaultExp
 export type ApiRouteModule = (app: ApiInstance, deps: ApiDeps) => void | Promise<void>
 
 /** The routes, registered explicitly (the CLI is one bundle: no autoload). Add a module here. */
-export const ROUTES: readonly ApiRouteModule[] = [healthRoutes, authRoutes]
+export const ROUTES: readonly ApiRouteModule[] = [healthRoutes, authRoutes, outletRoutes, orderRoutes, syncRoutes, invoiceRoutes]
 
 export interface BuildAppOptions {
   db: Database

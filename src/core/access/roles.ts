@@ -16,3 +16,6 @@ export async function ensureRole(db: Database, user: AccessUser, allowed: readon
   if (!held.some((key) => (allowed as readonly string[]).includes(key))) throw new OpsError('ROLE_ACCESS_DENIED', ROLE_ACCESS_MESSAGE)
   return held
 }
+
+/** Every role key: a check that passes any role-holder (and refuses a user with none). */
+export const ROLE_KEYS_ALL: readonly RoleKey[] = ['owner', 'admin', 'cashier', 'worker', 'courier']

@@ -8,6 +8,10 @@ export type Executor = Knex | Knex.Transaction
 export const LOCKS = {
   migrate: 7_414_231_001,
   seed: 7_414_231_002,
+  /** The key space of invoice lease claims and assignments, one lock per outlet and date (reference A-2). */
+  invoiceLease: 7_414_231_003,
+  /** The key space of sync mutation ids, one lock per tenant and mutation id (reference A-8). */
+  syncMutation: 7_414_231_004,
 } as const
 
 export interface WriteTransactionOptions {
@@ -72,4 +76,13 @@ async function beginImmediate(trx: Knex.Transaction): Promise<void> {
 export async function selectRows<T>(conn: Executor, dialect: Database['dialect'], sql: string, bindings: readonly unknown[] = []): Promise<T[]> {
   const result = (await conn.raw(sql, bindings as Knex.RawBinding[])) as unknown
   return (dialect === 'pg' ? (result as {rows: T[]}).rows : result) as T[]
+}
+
+/**
+ * On PostgreSQL, a transaction-scoped advisory lock on a named resource (`invoice-lease:<outlet>:<date>`)
+ * within the key space `scope` (a LOCKS value): concurrent transactions naming the same resource queue
+ * until the holder commits or rolls back. A no-op on SQLite, whose write transactions are serialised whole.
+ */
+export async function lockResource(conn: Executor, dialect: Database['dialect'], scope: number, resource: string): Promise<void> {
+  if (dialect === 'pg') await conn.raw('select pg_advisory_xact_lock(hashtextextended(?, ?))', [resource, scope])
 }

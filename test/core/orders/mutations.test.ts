@@ -88,10 +88,10 @@ describeEachEngine('order core mutations (sync options)', {from: 'seeded'}, (ctx
         path: 'sync',
         sourceChannel: 'mobile',
         orderTime,
-        resolveInvoiceNo: async (_trx, context) => {
+        resolveInvoiceNo: (_trx, context) => {
           seen.push(context.requested)
           expect(context.customer.phone_normalized).to.equal('6281277778888')
-          return {invoiceNo: `${fx.outletCode}-260228-0001`, assigned: true}
+          return Promise.resolve({invoiceNo: `${fx.outletCode}-260228-0001`, assigned: true})
         },
       }),
     )

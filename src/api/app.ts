@@ -38,6 +38,8 @@ declare module 'fastify' {
   interface FastifyRequest {
     /** The X-Request-Id of a matched `/api` route ('' elsewhere). */
     requestId: string
+    /** The client address (IPv4-mapped IPv6 as IPv4; X-Forwarded-For only from a trusted proxy): throttle keys and audit rows use it. */
+    clientIp: string
     /** Set by `app.authenticate`; null until then (and on routes without it). */
     user: ApiUser | null
   }
@@ -90,6 +92,8 @@ export interface BuildAppOptions {
   bodyLimit?: number
   /** Stack traces of unexpected errors in the log (never in an answer). */
   logStacks?: boolean
+  /** Proxies whose X-Forwarded-For gives the client address (serve --trust-proxy); none by default. */
+  trustProxy?: string[]
   /** Called for every route as it is registered (the OpenAPI generator reads the declarations this way). */
   onRoute?: (route: RouteOptions) => void
 }
@@ -110,7 +114,9 @@ export async function buildApp(options: BuildAppOptions): Promise<ApiInstance> {
     routerOptions: {ignoreTrailingSlash: true, querystringParser: parsePhpQuery},
     // Keep-alive connections that sit idle are closed at once on shutdown; busy ones finish their request.
     forceCloseConnections: 'idle',
-    return503OnClosing: true,
+    // Answered by installClosing instead, in Laravel's shape.
+    return503OnClosing: false,
+    ...(options.trustProxy && options.trustProxy.length > 0 ? {trustProxy: options.trustProxy} : {}),
   })
   app.setValidatorCompiler(laravelValidatorCompiler)
   app.setSerializerCompiler(serializerCompiler)

@@ -2,6 +2,7 @@ import {Flags} from '@oclif/core'
 
 import {boundedInteger, checkedString} from '../flags.js'
 import {assertListenHost} from '../core/lifecycle/listen-host.js'
+import {parseTrustProxy} from '../core/lifecycle/trust-proxy.js'
 import {LIMITS} from '../core/limits.js'
 import {DatabaseCommand} from '../base-command.js'
 import type {ServeResult} from '../api/server.js'
@@ -15,17 +16,22 @@ export default class Serve extends DatabaseCommand<typeof Serve> {
   // A server's output is its request log (JSON lines on stderr): there is no result document to print.
   static enableJsonFlag = false
   static summary = 'Serve the HTTP API the mobile and web clients use (as php artisan serve)'
-  static description = `The embedded HTTP API on fastify 5: the Laravel application's routes, fields, validation messages and error shapes. So far: GET /up (health); the /api routes come with issue 10's next parts. Prints "Serving on http://HOST:PORT" on stdout once it listens (the real port with --port 0), then one log line per request on stderr: JSON, or readable when stderr is a terminal (method, path, status, ms, request id, user id; never a token, password or body). SIGTERM or SIGINT stops accepting, lets the requests in flight finish (up to 10 s), closes the database and exits 0; a second signal exits 1 at once. --workers N runs N processes on the port (node:cluster); the primary restarts a worker that dies. --worker also runs the queue worker (queue work's defaults) in this process, for local use. Artisan alias: \`serve\`.`
+  static description = `The embedded HTTP API on fastify 5: the Laravel application's routes, fields, validation messages, reason codes and error shapes (GET /up, auth, orders, offline sync, invoice leases, WhatsApp, billing, services; docs/openapi.json lists them). Prints "Serving on http://HOST:PORT" on stdout once it listens (the real port with --port 0), then one log line per request on stderr: JSON, or readable when stderr is a terminal (method, path, status, ms, request id, user id; never a token, password or body). SIGTERM or SIGINT stops accepting, lets the requests in flight finish (up to 10 s), closes the database and exits 0; a second signal exits 1 at once. --workers N runs N processes on the port (node:cluster); the primary restarts a worker that dies. --worker also runs the queue worker (queue work's defaults) in this process, for local use. Behind a reverse proxy, --trust-proxy names the proxies whose X-Forwarded-For gives the client address (throttle keys, audit rows). Artisan alias: \`serve\`.`
   static examples = [
     '<%= config.bin %> <%= command.id %>',
     '<%= config.bin %> <%= command.id %> --host 0.0.0.0 --port 8080 --workers 2',
     '<%= config.bin %> <%= command.id %> --port 0 --worker   # any free port (printed), with a queue worker',
+    '<%= config.bin %> <%= command.id %> --trust-proxy 127.0.0.1   # behind nginx on this host: X-Forwarded-For names the client',
   ]
   static flags = {
     host: checkedString(assertListenHost)({description: 'address to listen on (0.0.0.0 for every interface)', default: '127.0.0.1'}),
     port: boundedInteger(LIMITS.port, {description: 'port to listen on; 0 = any free port, printed', default: 8000}),
     workers: boundedInteger(LIMITS.serveWorkers, {description: 'processes serving the port (node:cluster); 1 = this process only', default: 1}),
     worker: Flags.boolean({description: 'also run a queue worker (queue work with its defaults) in this process'}),
+    'trust-proxy': checkedString(parseTrustProxy)({
+      description:
+        "proxies whose X-Forwarded-For names the client (throttle keys, audit rows): addresses, CIDR ranges or loopback/linklocal/uniquelocal, comma-separated; none by default, as Laravel's TrustProxies",
+    }),
     'max-time': boundedInteger({...LIMITS.runSeconds, min: 1}, {description: 'stop after this many seconds, as on SIGTERM (tests, benchmarks)'}),
   }
 
@@ -57,6 +63,8 @@ export default class Serve extends DatabaseCommand<typeof Serve> {
     const logger = streamLogger({human, stacks: Boolean(process.env.DEBUG)})
     const maxTimeMs = this.flags['max-time'] === undefined ? undefined : this.flags['max-time'] * 1000
     const {host, port, workers} = this.flags
+    const trustProxy = this.flags['trust-proxy'] ? parseTrustProxy(this.flags['trust-proxy']) : undefined
+    const app = trustProxy ? {trustProxy} : undefined
 
     if (fromPrimary) {
       // A worker of `--workers N`: the primary starts it (this same command line) and asks it to stop.
@@ -70,6 +78,7 @@ export default class Serve extends DatabaseCommand<typeof Serve> {
           host,
           port,
           stop: server.eitherSignal(stop.signal, fromPrimary),
+          app,
           onListening: (_url, real) => server.tellPrimary({laundryOps: 'listening', port: real}),
         })
         server.tellPrimary({laundryOps: 'stopped', requests: result.requests, forced: result.forced_connections})
@@ -96,7 +105,7 @@ export default class Serve extends DatabaseCommand<typeof Serve> {
       const result =
         workers > 1
           ? await server.runClusterPrimary({host, port, workers, maxTimeMs, stop: stop.signal, logger, onListening})
-          : await server.serveApi({db, config, clock: systemClock, logger, host, port, maxTimeMs, stop: stop.signal, onListening})
+          : await server.serveApi({db, config, clock: systemClock, logger, host, port, maxTimeMs, stop: stop.signal, onListening, app})
       this.note(
         `Server stopped (${result.stop_reason}): ${result.requests} request(s) answered` +
           (result.forced_connections > 0 ? `, ${result.forced_connections} connection(s) closed after the grace period` : '') +

@@ -2,9 +2,11 @@
  * The graceful stop of src/api/server.ts over a real socket, in-process (a slow route registered by the
  * test): a request in flight when the stop comes completes; one that outlasts the grace period is cut.
  */
+import {connect} from 'node:net'
+
 import {expect} from 'chai'
 
-import {ROUTES} from '../../src/api/app.js'
+import {buildApp, ROUTES} from '../../src/api/app.js'
 import {silentLogger} from '../../src/api/plugins/request-log.js'
 import {serveApi, type ServeResult} from '../../src/api/server.js'
 import {systemClock} from '../../src/core/clock.js'
@@ -83,5 +85,48 @@ describe('api server: graceful stop', () => {
     expect(Date.now() - started).to.be.below(2_000)
     expect(result.forced_connections).to.equal(1)
     expect(await slow).to.equal('cut')
+  })
+
+  it("answers a request that reaches the app while it stops with Laravel's 503 shape and Connection: close", async () => {
+    // serveApi ends every connection answered while stopping, so only a request read in that moment gets
+    // here; the app alone (no serveApi) keeps the busy connection open, which makes it reproducible.
+    let release!: () => void
+    const gate = new Promise<void>((resolve) => (release = resolve))
+    const app = await buildApp({
+      db,
+      config: loadConfig({cwd: scratch.dir, env: {}, databaseUrl: scratch.url}),
+      clock: systemClock,
+      routes: [
+        ...ROUTES,
+        (scope) => {
+          scope.get('/api/test-gate', async () => {
+            await gate
+            return {done: true}
+          })
+        },
+      ],
+    })
+    await app.listen({host: '127.0.0.1', port: 0})
+    const address = app.server.address()
+    const socket = connect(typeof address === 'object' && address ? address.port : 0, '127.0.0.1')
+    let raw = ''
+    socket.on('data', (chunk: Buffer) => (raw += chunk.toString()))
+    const ended = new Promise<void>((resolve) => socket.on('close', () => resolve()))
+    socket.write('GET /api/test-gate HTTP/1.1\r\nHost: t\r\n\r\n')
+    await sleep(100)
+    const closed = app.close()
+    await sleep(50)
+    // The connection is busy (not idle), so the stop leaves it open: the next request on it arrives now.
+    socket.write('GET /api/me HTTP/1.1\r\nHost: t\r\n\r\n')
+    await sleep(50)
+    release()
+    await closed
+    await ended
+    const answers = raw.split(/(?=HTTP\/1\.1 )/)
+    expect(answers, raw).to.have.length(2)
+    expect(answers[0]).to.match(/^HTTP\/1\.1 200/)
+    expect(answers[1]).to.match(/^HTTP\/1\.1 503/)
+    expect(answers[1]).to.match(/\r\nconnection: close\r\n/i)
+    expect(answers[1].split('\r\n\r\n')[1]).to.equal('{"message":"Service Unavailable"}')
   })
 })

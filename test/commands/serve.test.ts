@@ -198,3 +198,55 @@ describeEachEngine("serve: two processes on one database share the login throttl
     }
   })
 })
+
+describeEachEngine('serve: SIGTERM while a request waits on the database [slow]', {from: 'seeded'}, (ctx) => {
+  it('the request in flight completes (200 and its token row), then the process exits 0', async function () {
+    this.timeout(90_000)
+    const db = await ctx.scratch.open()
+    const proc = startCli(['serve', '--port', '0'], {cwd: ctx.scratch.dir, env: {DATABASE_URL: ctx.scratch.url}})
+    const lock = await db.knex.transaction()
+    let released = false
+    try {
+      const url = (await proc.waitFor(LISTENING, {stream: 'stdout'}))[1]
+      // Hold the audit table: the login's AUTH_LOGIN_SUCCESS row cannot be written until the lock goes.
+      if (ctx.dialect === 'pg') await lock.raw('lock table audit_events in exclusive mode')
+      else await lock.raw("insert into cache (key, value, expiration) values ('sigterm-test-lock', 'x', 0)")
+      const login = fetch(`${url}/api/auth/login`, {
+        method: 'POST',
+        headers: {'content-type': 'application/json'},
+        body: JSON.stringify({email: 'owner@demo.local', password: 'password', device_name: 'sigterm-test'}),
+      })
+      if (ctx.dialect === 'pg') {
+        // Until the server's insert is seen waiting on the lock.
+        let waiting = false
+        for (let i = 0; i < 200 && !waiting; i++) {
+          const {rows} = await db.knex.raw<{rows: Array<{n: string}>}>(
+            "select count(*) as n from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'",
+          )
+          waiting = Number(rows[0].n) > 0
+          if (!waiting) await new Promise((resolve) => setTimeout(resolve, 50))
+        }
+        expect(waiting, "the server's insert waits on the lock").to.equal(true)
+      } else {
+        // better-sqlite3 waits on busy_timeout synchronously: the bcrypt check first, then the wait.
+        await new Promise((resolve) => setTimeout(resolve, 2_000))
+      }
+      proc.signal('SIGTERM')
+      await new Promise((resolve) => setTimeout(resolve, 500))
+      expect(proc.done, 'the server waits for the request in flight').to.equal(false)
+      await lock.rollback()
+      released = true
+      const res = await login
+      expect(res.status).to.equal(200)
+      const body = (await res.json()) as {access_token: string}
+      expect(body.access_token).to.match(/^\d+\|/)
+      const id = Number(body.access_token.split('|')[0])
+      expect(await db.knex('personal_access_tokens').where({id}).first('name')).to.deep.equal({name: 'sigterm-test'})
+      const exit = await proc.exited(20_000)
+      expect(exit.code, exit.stderr).to.equal(0)
+    } finally {
+      if (!released) await lock.rollback().catch(() => {})
+      if (!proc.done) proc.signal('SIGKILL')
+    }
+  })
+})

@@ -25,12 +25,12 @@ function throttleEmail(input: Record<string, unknown>): string {
  */
 export const authRoutes: ApiRouteModule = (app, deps) => {
   const {db, config, clock} = deps
-  app.post('/api/auth/login', {schema: {body: z.unknown()}}, async (request, reply) => {
+  app.post('/api/auth/login', {schema: {body: z.unknown(), querystring: z.unknown()}}, async (request, reply) => {
     // Laravel's input(): the query string and the body, the body winning.
     const input: Record<string, unknown> = {...(request.query as Record<string, unknown>), ...(request.body as Record<string, unknown>)}
     // throttle:auth-login, 10 a minute per strtolower((string) input('email', 'unknown'))|IP; every request
     // counts, whatever its outcome. The key is the Laravel application's, so both count on the same rows.
-    const key = `${phpLower(throttleEmail(input))}|${request.ip}`
+    const key = `${phpLower(throttleEmail(input))}|${request.clientIp}`
     const decision = await hitThrottle(db, config.cachePrefix, {limiter: 'auth-login', key, maxAttempts: 10, decaySeconds: 60}, clock)
     if (!decision.allowed) {
       // Upstream's custom answer sends no Retry-After; we do (issue 10), with Laravel's X-RateLimit-* headers.
@@ -46,11 +46,11 @@ export const authRoutes: ApiRouteModule = (app, deps) => {
       )
     }
     void reply.headers({'X-RateLimit-Limit': String(decision.limit), 'X-RateLimit-Remaining': String(decision.remaining)})
-    return login(db, {body: input, requestId: request.requestId, ip: request.ip}, clock)
+    return login(db, {body: input, requestId: request.requestId, ip: request.clientIp}, clock)
   })
 
   app.post('/api/auth/logout', {preValidation: app.authenticate}, async (request) => {
-    return logout(db, {auth: sanctumUser(request).auth, requestId: request.requestId, ip: request.ip}, clock)
+    return logout(db, {auth: sanctumUser(request).auth, requestId: request.requestId, ip: request.clientIp}, clock)
   })
 
   app.get('/api/me', {preValidation: guard(app, deps, {outletAccess: true})}, async (request) => {

@@ -20,6 +20,7 @@ import {issueToken} from '../../src/core/auth/tokens.js'
 import type {RoleKey} from '../../src/core/access/roles.js'
 import {SYNC_MUTATION_HANDLERS} from '../../src/core/sync/handlers.js'
 import {tenantFixture, type TenantFixture} from '../helpers/api.js'
+import {found} from '../helpers/wa.js'
 import {tenantChecksums, tenantRows} from '../helpers/db-checksum.js'
 import {describeEachEngine} from '../helpers/engines.js'
 
@@ -100,14 +101,24 @@ const push = (mutation: Record<string, unknown>, device = DEVICE_A): Call => ({
 
 const ROWS: Row[] = [
   // GET /up names no tenant at all.
-  {route: 'GET /up', what: 'health page with B outlet header', as: 'none', call: (w) => ({method: 'GET', url: '/up', headers: {'x-outlet-id': w.b.outlet}}), status: 200},
+  {
+    route: 'GET /up',
+    what: 'health page with B outlet header',
+    as: 'none',
+    call: (w) => ({method: 'GET', url: '/up', headers: {'x-outlet-id': w.b.outlet}}),
+    status: 200,
+  },
 
   // Auth: login names only the signed-in user's tenant, whatever outlet or device the body names.
   {
     route: 'POST /api/auth/login',
     what: "A owner's login naming B's outlet and device",
     as: 'none',
-    call: (w) => ({method: 'POST', url: '/api/auth/login', payload: {email: w.a.users.owner.email, password: 'password', device_name: DEVICE_B, outlet_id: w.b.outlet}}),
+    call: (w) => ({
+      method: 'POST',
+      url: '/api/auth/login',
+      payload: {email: w.a.users.owner.email, password: 'password', device_name: DEVICE_B, outlet_id: w.b.outlet},
+    }),
     status: 200,
     check: (body, w) => expect((body as {data: {user: {tenant_id: string}}}).data.user.tenant_id).to.equal(w.a.tenant),
   },
@@ -118,7 +129,14 @@ const ROWS: Row[] = [
     call: (w) => ({method: 'POST', url: '/api/auth/logout', payload: {outlet_id: w.b.outlet}, headers: {'x-outlet-id': w.b.outlet}}),
     status: 200,
   },
-  {route: 'GET /api/me', what: "owner, B's outlet in the query", as: 'owner', call: (w) => ({method: 'GET', url: `/api/me?outlet_id=${w.b.outlet}`}), status: 403, check: outletDenied},
+  {
+    route: 'GET /api/me',
+    what: "owner, B's outlet in the query",
+    as: 'owner',
+    call: (w) => ({method: 'GET', url: `/api/me?outlet_id=${w.b.outlet}`}),
+    status: 403,
+    check: outletDenied,
+  },
   {
     route: 'GET /api/me',
     what: "admin, B's outlet in X-Outlet-Id",
@@ -127,19 +145,32 @@ const ROWS: Row[] = [
     status: 403,
     check: outletDenied,
   },
-  {route: 'GET /api/outlets/allowed', what: "owner, B's outlet", as: 'owner', call: (w) => ({method: 'GET', url: `/api/outlets/allowed?outlet_id=${w.b.outlet}`}), status: 403, check: outletDenied},
+  {
+    route: 'GET /api/outlets/allowed',
+    what: "owner, B's outlet",
+    as: 'owner',
+    call: (w) => ({method: 'GET', url: `/api/outlets/allowed?outlet_id=${w.b.outlet}`}),
+    status: 403,
+    check: outletDenied,
+  },
   {
     route: 'GET /api/outlets/allowed',
     what: 'owner, no outlet: only A outlets listed',
     as: 'owner',
     call: () => ({method: 'GET', url: '/api/outlets/allowed'}),
     status: 200,
-    check: (body, w) =>
-      expect((body as {data: Array<{id: string}>}).data.map((o) => o.id).sort()).to.deep.equal([w.a.outlet, w.a.otherOutlet].sort()),
+    check: (body, w) => expect((body as {data: Array<{id: string}>}).data.map((o) => o.id).sort()).to.deep.equal([w.a.outlet, w.a.otherOutlet].sort()),
   },
 
   // Orders.
-  {route: 'GET /api/orders', what: "owner lists B's outlet", as: 'owner', call: (w) => ({method: 'GET', url: `/api/orders?outlet_id=${w.b.outlet}`}), status: 403, check: outletDenied},
+  {
+    route: 'GET /api/orders',
+    what: "owner lists B's outlet",
+    as: 'owner',
+    call: (w) => ({method: 'GET', url: `/api/orders?outlet_id=${w.b.outlet}`}),
+    status: 403,
+    check: outletDenied,
+  },
   {
     route: 'GET /api/orders',
     what: "owner lists A's outlet: none of B's orders",
@@ -148,7 +179,14 @@ const ROWS: Row[] = [
     status: 200,
     check: (body, w) => expect((body as {data: Array<{tenant_id: string}>}).data.every((order) => order.tenant_id === w.a.tenant)).to.equal(true),
   },
-  {route: 'GET /api/orders', what: "cashier lists B's outlet", as: 'cashier', call: (w) => ({method: 'GET', url: `/api/orders?outlet_id=${w.b.outlet}`}), status: 403, check: outletDenied},
+  {
+    route: 'GET /api/orders',
+    what: "cashier lists B's outlet",
+    as: 'cashier',
+    call: (w) => ({method: 'GET', url: `/api/orders?outlet_id=${w.b.outlet}`}),
+    status: 403,
+    check: outletDenied,
+  },
   {
     route: 'POST /api/orders',
     what: "owner creates an order at B's outlet",
@@ -173,8 +211,22 @@ const ROWS: Row[] = [
     status: 422,
     check: (body, w) => expect(body).to.deep.include({errors: {items: [`Service ${w.b.services.pcs} is invalid for this tenant.`]}}),
   },
-  {route: 'GET /api/orders/:order', what: "owner shows B's order", as: 'owner', call: (w) => ({method: 'GET', url: `/api/orders/${w.bOrder}`}), status: 403, check: outletDenied},
-  {route: 'GET /api/orders/:order', what: "courier shows B's sync order", as: 'courier', call: (w) => ({method: 'GET', url: `/api/orders/${w.bSyncOrder}`}), status: 403, check: outletDenied},
+  {
+    route: 'GET /api/orders/:order',
+    what: "owner shows B's order",
+    as: 'owner',
+    call: (w) => ({method: 'GET', url: `/api/orders/${w.bOrder}`}),
+    status: 403,
+    check: outletDenied,
+  },
+  {
+    route: 'GET /api/orders/:order',
+    what: "courier shows B's sync order",
+    as: 'courier',
+    call: (w) => ({method: 'GET', url: `/api/orders/${w.bSyncOrder}`}),
+    status: 403,
+    check: outletDenied,
+  },
   {
     route: 'POST /api/orders/:order/payments',
     what: "owner pays B's order",
@@ -349,7 +401,11 @@ const ROWS: Row[] = [
     route: 'POST /api/invoices/range/claim',
     what: "cashier claims for B's outlet",
     as: 'cashier',
-    call: (w) => ({method: 'POST', url: '/api/invoices/range/claim', payload: {device_id: DEVICE_A, outlet_id: w.b.otherOutlet, days: [{date: TODAY, count: 1}]}}),
+    call: (w) => ({
+      method: 'POST',
+      url: '/api/invoices/range/claim',
+      payload: {device_id: DEVICE_A, outlet_id: w.b.otherOutlet, days: [{date: TODAY, count: 1}]},
+    }),
     status: 422,
     check: reason('OUTLET_ACCESS_DENIED', 'Outlet not found in tenant scope.'),
   },
@@ -362,7 +418,8 @@ const ROWS: Row[] = [
     call: () => ({method: 'GET', url: '/api/wa/providers'}),
     status: 200,
     check: (body) => {
-      for (const provider of (body as {data: Array<Record<string, unknown>>}).data) expect(provider).to.deep.include({configured: false, credentials_set: false})
+      for (const provider of (body as {data: Array<Record<string, unknown>>}).data)
+        expect(provider).to.deep.include({configured: false, credentials_set: false})
     },
   },
   {
@@ -432,7 +489,14 @@ const ROWS: Row[] = [
     call: (w) => ({method: 'GET', url: `/api/billing/quota?outlet_id=${w.b.outlet}`}),
     status: 200,
   },
-  {route: 'GET /api/services', what: "owner, B's outlet", as: 'owner', call: (w) => ({method: 'GET', url: `/api/services?outlet_id=${w.b.outlet}`}), status: 403, check: outletDenied},
+  {
+    route: 'GET /api/services',
+    what: "owner, B's outlet",
+    as: 'owner',
+    call: (w) => ({method: 'GET', url: `/api/services?outlet_id=${w.b.outlet}`}),
+    status: 403,
+    check: outletDenied,
+  },
   {
     route: 'GET /api/services',
     what: "owner, no outlet: only A's services",
@@ -508,7 +572,8 @@ describeEachEngine('api tenant isolation (every route, inject)', {from: 'seeded'
       ...(call.payload === undefined ? {} : {payload: call.payload as object}),
     })
 
-  const created = async (res: LightMyRequestResponse, what: string): Promise<Record<string, unknown>> => {
+  const created = async (pending: Promise<LightMyRequestResponse>, what: string): Promise<Record<string, unknown>> => {
+    const res = await pending
     expect(res.statusCode, `${what}: ${res.body}`).to.be.oneOf([200, 201])
     return res.json<Record<string, unknown>>()
   }
@@ -536,11 +601,15 @@ describeEachEngine('api tenant isolation (every route, inject)', {from: 'seeded'
     // B's WhatsApp configuration first, so its order events queue messages.
     if (routes.has('POST /api/wa/provider-config')) {
       await created(
-        await send(b.owner.token, {method: 'POST', url: '/api/wa/provider-config', payload: {provider_key: 'mock', credentials: {api_key: B_CREDENTIAL}, is_active: true}}),
+        send(b.owner.token, {
+          method: 'POST',
+          url: '/api/wa/provider-config',
+          payload: {provider_key: 'mock', credentials: {api_key: B_CREDENTIAL}, is_active: true},
+        }),
         'B provider config',
       )
       await created(
-        await send(b.admin.token, {
+        send(b.admin.token, {
           method: 'PUT',
           url: '/api/wa/templates/WA_PICKUP_CONFIRM',
           payload: {outlet_id: w.b.outlet, definition: {body_lines: [B_TEMPLATE_TEXT]}},
@@ -548,7 +617,7 @@ describeEachEngine('api tenant isolation (every route, inject)', {from: 'seeded'
         'B template override',
       )
     } else {
-      const provider = (await db.knex('wa_providers').where({key: 'mock'}).first('id')) as {id: number}
+      const provider = found(await db.knex<{id: number; key: string}>('wa_providers').where({key: 'mock'}).first('id'), 'mock provider')
       await db.knex('wa_provider_configs').insert({
         id: 'bbbbbbbb-1111-4111-8111-000000000001',
         tenant_id: w.b.tenant,
@@ -561,7 +630,7 @@ describeEachEngine('api tenant isolation (every route, inject)', {from: 'seeded'
     }
 
     const order = await created(
-      await send(b.cashier.token, {
+      send(b.cashier.token, {
         method: 'POST',
         url: '/api/orders',
         payload: {
@@ -578,11 +647,17 @@ describeEachEngine('api tenant isolation (every route, inject)', {from: 'seeded'
       'B order',
     )
     w.bOrder = (order.data as {id: string}).id
-    await created(await send(b.cashier.token, {method: 'POST', url: `/api/orders/${w.bOrder}/payments`, payload: {amount: 5000, method: 'cash', notes: 'b pay'}}), 'B payment')
-    await created(await send(b.admin.token, {method: 'POST', url: `/api/orders/${w.bOrder}/assign-courier`, payload: {courier_user_id: b.courier.id}}), 'B courier')
-    await created(await send(b.courier.token, {method: 'POST', url: `/api/orders/${w.bOrder}/status/courier`, payload: {status: 'pickup_on_the_way'}}), 'B courier status')
+    await created(
+      send(b.cashier.token, {method: 'POST', url: `/api/orders/${w.bOrder}/payments`, payload: {amount: 5000, method: 'cash', notes: 'b pay'}}),
+      'B payment',
+    )
+    await created(send(b.admin.token, {method: 'POST', url: `/api/orders/${w.bOrder}/assign-courier`, payload: {courier_user_id: b.courier.id}}), 'B courier')
+    await created(
+      send(b.courier.token, {method: 'POST', url: `/api/orders/${w.bOrder}/status/courier`, payload: {status: 'pickup_on_the_way'}}),
+      'B courier status',
+    )
     const pushed = await created(
-      await send(b.cashier.token, {
+      send(b.cashier.token, {
         method: 'POST',
         url: '/api/sync/push',
         payload: {
@@ -612,7 +687,7 @@ describeEachEngine('api tenant isolation (every route, inject)', {from: 'seeded'
     } else {
       // Until push applies ORDER_CREATE: a second REST order of B (its customer in place of the sync one).
       const second = await created(
-        await send(b.owner.token, {
+        send(b.owner.token, {
           method: 'POST',
           url: '/api/orders',
           payload: {outlet_id: w.b.otherOutlet, customer: {name: B_SYNC_CUSTOMER, phone: B_SYNC_PHONE}, items: [{service_id: w.b.services.pcs, qty: 3}]},
@@ -622,17 +697,26 @@ describeEachEngine('api tenant isolation (every route, inject)', {from: 'seeded'
       w.bSyncOrder = (second.data as {id: string}).id
     }
     await created(
-      await send(b.cashier.token, {method: 'POST', url: '/api/invoices/range/claim', payload: {device_id: DEVICE_B, outlet_id: w.b.outlet, days: [{date: TODAY, count: 5}]}}),
+      send(b.cashier.token, {
+        method: 'POST',
+        url: '/api/invoices/range/claim',
+        payload: {device_id: DEVICE_B, outlet_id: w.b.outlet, days: [{date: TODAY, count: 5}]},
+      }),
       'B lease',
     )
-    await created(await send(b.owner.token, {method: 'POST', url: '/api/sync/pull', payload: {device_id: DEVICE_B, scope: {mode: 'all_outlets'}}}), 'B pull')
+    await created(send(b.owner.token, {method: 'POST', url: '/api/sync/pull', payload: {device_id: DEVICE_B, scope: {mode: 'all_outlets'}}}), 'B pull')
 
     // A's own pickup order and device.
     const aOrder = await created(
-      await send(w.a.users.cashier.token, {
+      send(w.a.users.cashier.token, {
         method: 'POST',
         url: '/api/orders',
-        payload: {outlet_id: w.a.outlet, is_pickup_delivery: true, customer: {name: 'Alpha Customer', phone: '081200001111'}, items: [{service_id: w.a.services.pcs, qty: 2}]},
+        payload: {
+          outlet_id: w.a.outlet,
+          is_pickup_delivery: true,
+          customer: {name: 'Alpha Customer', phone: '081200001111'},
+          items: [{service_id: w.a.services.pcs, qty: 2}],
+        },
       }),
       'A order',
     )
@@ -660,6 +744,14 @@ describeEachEngine('api tenant isolation (every route, inject)', {from: 'seeded'
     const missing = [...routes].filter((route) => !covered.has(route)).sort()
     expect(missing, 'routes without an isolation row').to.deep.equal([])
     expect(routes.size).to.be.greaterThan(10)
+  })
+
+  it("control: B's checksum sees a write of B's own (so a row that wrote to B would fail)", async () => {
+    const before = await tenantChecksums(db, w.b.tenant)
+    const res = await send(w.b.users.worker.token, {method: 'POST', url: `/api/orders/${w.bOrder}/status/laundry`, payload: {status: 'received'}})
+    expect(res.statusCode, res.body).to.equal(200)
+    const after = await tenantChecksums(db, w.b.tenant)
+    expect(Object.keys(before).filter((table) => before[table] !== after[table])).to.include('audit_events')
   })
 
   for (const row of ROWS) {

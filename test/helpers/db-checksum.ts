@@ -23,7 +23,7 @@ const columnCache = new WeakMap<Database, Map<string, string[]>>()
 
 export async function tableColumns(db: Database, table: string): Promise<string[]> {
   let cache = columnCache.get(db)
-  if (!cache) columnCache.set(db, (cache = new Map()))
+  if (!cache) columnCache.set(db, (cache = new Map<string, string[]>()))
   let columns = cache.get(table)
   if (!columns) {
     columns = Object.keys(await db.knex(table).columnInfo())
@@ -63,15 +63,29 @@ export interface TableChecksumOptions {
   omitColumns?: Readonly<Record<string, readonly string[]>>
 }
 
-/** table → checksum of all its rows. */
+/**
+ * table → checksum of all its rows, in one statement on the database itself (every row as JSON text,
+ * sorted, aggregated), so a test can take it around every request.
+ */
 export async function databaseChecksums(db: Database, options: TableChecksumOptions = {}): Promise<Record<string, string>> {
-  const out: Record<string, string> = {}
-  for (const table of await listTables(db)) {
-    if (options.skipTables?.includes(table)) continue
-    const rows: Array<Record<string, unknown>> = await db.knex(table).select()
-    out[table] = rowsChecksum(rows, options.omitColumns?.[table] ?? [])
+  const tables = (await listTables(db)).filter((table) => !options.skipTables?.includes(table))
+  const parts: string[] = []
+  for (const table of tables) {
+    const omit = options.omitColumns?.[table] ?? []
+    const quoted = `"${table.replace(/"/g, '""')}"`
+    const name = `'${table.replace(/'/g, "''")}'`
+    if (db.dialect === 'pg') {
+      const row = `(to_jsonb(t)${omit.map((column) => ` - '${column}'`).join('')})::text`
+      parts.push(`select ${name} as tbl, count(*)::text || ':' || coalesce(md5(string_agg(${row}, chr(10) order by ${row})), '') as sum from ${quoted} t`)
+    } else {
+      const columns = (await tableColumns(db, table)).filter((column) => !omit.includes(column))
+      const row = `json_array(${columns.map((column) => `"${column}"`).join(', ')})`
+      parts.push(`select ${name} as tbl, count(*) || ':' || coalesce(group_concat(r, char(10)), '') as sum from (select ${row} as r from ${quoted} order by r)`)
+    }
   }
-  return out
+  const result: unknown = await db.knex.raw(parts.join(' union all '))
+  const rows = (db.dialect === 'pg' ? (result as {rows: unknown[]}).rows : result) as Array<{tbl: string; sum: string}>
+  return Object.fromEntries(rows.map((row) => [row.tbl, db.dialect === 'pg' ? row.sum : createHash('sha256').update(row.sum).digest('hex')]))
 }
 
 /**
@@ -80,9 +94,9 @@ export async function databaseChecksums(db: Database, options: TableChecksumOpti
  */
 export async function tenantRows(db: Database, tenant: string): Promise<Record<string, Array<Record<string, unknown>>>> {
   const knex = db.knex
-  const users = (await knex('users').where({tenant_id: tenant}).pluck('id')).map(Number)
-  const orders: string[] = await knex('orders').where({tenant_id: tenant}).pluck('id')
-  const outlets: string[] = await knex('outlets').where({tenant_id: tenant}).pluck('id')
+  const users = ((await knex('users').where({tenant_id: tenant}).pluck('id')) as unknown[]).map(Number)
+  const orders = (await knex('orders').where({tenant_id: tenant}).pluck('id')) as string[]
+  const outlets = (await knex('outlets').where({tenant_id: tenant}).pluck('id')) as string[]
   const out: Record<string, Array<Record<string, unknown>>> = {}
   for (const table of await listTables(db)) {
     const columns = await tableColumns(db, table)

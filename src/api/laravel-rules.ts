@@ -6,6 +6,7 @@ import {z} from 'zod'
 
 import {isLaravelUuid} from '../core/domain/id-input.js'
 import {isCalendarDate} from '../core/invoices/outlet-time.js'
+import {laravelMessage} from './plugins/validation.js'
 
 /**
  * The message of a wrong type for a present value; an absent one gets `required`'s, and the size checks
@@ -97,7 +98,31 @@ export function laravelBoolean() {
   )
 }
 
-/** `required|array` over an object with its own rules: an empty one (`{}` or `[]`) fails `required`, and Laravel stops there. */
+/**
+ * `required|array` over an object with rules on its keys (`customer` with `customer.name` …): an empty one
+ * (`{}` or `[]`) or a missing one fails `required` (a scalar: `array`), and, as Laravel validates the dotted
+ * keys on their own, each required key then fails too (`customer.name`, `customer.phone`).
+ */
 export function laravelRequiredObject<T extends z.ZodRawShape>(shape: T) {
-  return z.preprocess((value) => (isEmptyArray(value) ? undefined : value), z.object(shape, {error: whenPresent('The :attribute field must be an array.')}))
+  const object = z.object(shape)
+  return z
+    .unknown()
+    .transform((value, ctx) => {
+      const isObject = value !== null && typeof value === 'object' && !isEmptyArray(value)
+      if (!isObject) {
+        const absent = value === undefined || value === null || isEmptyArray(value)
+        ctx.addIssue({code: 'custom', message: absent ? 'The :attribute field is required.' : 'The :attribute field must be an array.', input: value})
+      }
+      const inner = z.safeParse(object, isObject ? value : {}, {error: (issue) => laravelMessage(issue)})
+      if (inner.success) return inner.data
+      for (const issue of inner.error.issues) ctx.addIssue({code: 'custom', message: issue.message, path: issue.path, input: undefined})
+      return z.NEVER
+    })
+    .meta(objectJsonSchema(object))
+}
+
+/** An object schema as JSON Schema, for the OpenAPI document of a field whose zod type is a transform. */
+function objectJsonSchema(object: z.ZodObject): Record<string, unknown> {
+  const {$schema: _, ...json} = z.toJSONSchema(object, {unrepresentable: 'any', io: 'input'}) as Record<string, unknown>
+  return json
 }

@@ -497,7 +497,31 @@ describeEachEngine('api orders (OrderApiTest, inject)', {from: 'seeded'}, (ctx) 
       })
       const empty = await as('cashier')('POST', '/api/orders', {outlet_id: fx.outlet, customer: {}, items: []})
       expect(empty.statusCode).to.equal(422)
-      expect(empty.json<{errors: Json}>().errors).to.deep.equal({customer: ['The customer field is required.'], items: ['The items field is required.']})
+      expect(empty.json<{errors: Json}>().errors).to.deep.equal({
+        customer: ['The customer field is required.'],
+        'customer.name': ['The customer.name field is required.'],
+        'customer.phone': ['The customer.phone field is required.'],
+        items: ['The items field is required.'],
+      })
+      // As Laravel validates the dotted keys on their own: a scalar customer fails `array` and its keys `required`.
+      const scalar = await as('cashier')('POST', '/api/orders', {outlet_id: fx.outlet, customer: 'Budi', items: [{service_id: fx.services.kg, weight_kg: 1}]})
+      expect(scalar.json()).to.deep.equal({
+        message: 'The customer field must be an array. (and 2 more errors)',
+        errors: {
+          customer: ['The customer field must be an array.'],
+          'customer.name': ['The customer.name field is required.'],
+          'customer.phone': ['The customer.phone field is required.'],
+        },
+      })
+      const partial = await as('cashier')('POST', '/api/orders', {
+        outlet_id: fx.outlet,
+        customer: {name: 'N'.repeat(151)},
+        items: [{service_id: fx.services.kg, weight_kg: 1}],
+      })
+      expect(partial.json<{errors: Json}>().errors).to.deep.equal({
+        'customer.name': ['The customer.name field must not be greater than 150 characters.'],
+        'customer.phone': ['The customer.phone field is required.'],
+      })
       expect(await countRows('orders', {tenant_id: fx.tenant})).to.equal(0)
     })
 
@@ -529,6 +553,50 @@ describeEachEngine('api orders (OrderApiTest, inject)', {from: 'seeded'}, (ctx) 
       expect(await countRows('customers', {tenant_id: fx.tenant})).to.equal(1)
       const usage = found(await db.knex<QuotaUsageRow>('quota_usage').where({tenant_id: fx.tenant, period: PERIOD}).first(), 'quota')
       expect(Number(usage.orders_used)).to.equal(1)
+    })
+  })
+
+  describe('amounts beyond the integer columns', () => {
+    it('are a 422 on the field, never a 500, and nothing is written (upstream failed in the insert)', async () => {
+      const post = (body: Record<string, unknown>) => as('cashier')('POST', '/api/orders', body)
+      const cases: Array<[Record<string, unknown>, string, string]> = [
+        [
+          {...orderPayload('ORD-BIG1'), shipping_fee_amount: 2_147_483_648},
+          'shipping_fee_amount',
+          'The shipping fee amount field must not be greater than 2147483647.',
+        ],
+        [
+          {...orderPayload('ORD-BIG2'), items: [{service_id: fx.services.kg, weight_kg: 100_000_000}]},
+          'items',
+          'qty and weight_kg must not be greater than 99999999.99.',
+        ],
+        [
+          {...orderPayload('ORD-BIG3'), items: [{service_id: fx.services.kg, weight_kg: 500_000}]},
+          'items',
+          'An item subtotal must not be greater than 2147483647.',
+        ],
+        [
+          {...orderPayload('ORD-BIG4'), items: Array.from({length: 3}, () => ({service_id: fx.services.kg, weight_kg: 200_000}))},
+          'items',
+          'The order total must not be greater than 2147483647.',
+        ],
+      ]
+      for (const [body, field, message] of cases) {
+        const res = await post(body)
+        expect(res.statusCode, message).to.equal(422)
+        expect(res.json(), message).to.deep.equal({message, errors: {[field]: [message]}})
+      }
+      expect(await countRows('orders', {tenant_id: fx.tenant})).to.equal(0)
+      const order = await createOrder('ORD-BIG5')
+      const pay = (amount: number) => as('cashier')('POST', `/api/orders/${order.id}/payments`, {amount, method: 'cash'})
+      expect((await pay(2_147_483_647)).statusCode).to.equal(201)
+      const over = await pay(1)
+      expect(over.statusCode).to.equal(422)
+      expect(over.json()).to.deep.equal({
+        message: 'The amount field must not be greater than 2147483647.',
+        errors: {amount: ['The amount field must not be greater than 2147483647.']},
+      })
+      expect(await countRows('payments', {order_id: order.id})).to.equal(1)
     })
   })
 

@@ -93,7 +93,7 @@ function actorOf(request: FastifyRequest): OrderActor {
 }
 
 function serviceContext(deps: ApiDeps, request: FastifyRequest): OrderServiceContext {
-  return {clock: deps.clock, brandName: deps.config.appName, request: {requestId: request.requestId, ip: request.ip}}
+  return {clock: deps.clock, brandName: deps.config.appName, request: {requestId: request.requestId, ip: request.clientIp}}
 }
 
 /** X-Source-Channel, lower-cased; absent or unknown: web (reference §0.5). */

@@ -73,7 +73,7 @@ export const syncRoutes: ApiRouteModule = (app, deps) => {
   const syncPushThrottle: preValidationAsyncHookHandler = async (request, reply) => {
     const input: Record<string, unknown> = {...(request.query as Record<string, unknown>), ...(request.body as Record<string, unknown> | null)}
     const user = request.user as ApiUser
-    const key = `${user.id}|${throttleDevice(input)}|${request.ip}`
+    const key = `${user.id}|${throttleDevice(input)}|${request.clientIp}`
     const decision = await hitThrottle(db, config.cachePrefix, {limiter: 'sync-push', key, maxAttempts: 180, decaySeconds: 60}, clock)
     if (!decision.allowed) {
       throw new HttpError(

@@ -15,7 +15,7 @@ import {runOrderEffects, waEvent} from './effects.js'
 import {isUniqueViolation, orderInputError, violationText} from './errors.js'
 import {loadOrder, loadOrderItems} from './queries.js'
 import {serializeCreatedOrder, serializeCustomerBrief, serializeOrderItem} from './serialize.js'
-import {lineSubtotal, orderTotal, storedDecimal, unitPrice} from './totals.js'
+import {lineSubtotal, MAX_AMOUNT, MAX_METRIC, orderTotal, storedDecimal, unitPrice} from './totals.js'
 import type {CustomerRecord, OrderActor, OrderEffects, OrderItemRecord, OrderPath, OrderRecord, OrderServiceContext, SourceChannel} from './types.js'
 
 /** One item of a new order: a service and its qty or weight (numbers, or numeric strings as validated). */
@@ -92,6 +92,11 @@ export function generateOrderCode(): string {
   return `ORD-${code.toUpperCase()}`
 }
 
+/** An amount or metric beyond what the columns hold (a 500 upstream): a field error on REST, VALIDATION_FAILED on sync. */
+function tooLarge(path: OrderPath, field: string, message: string): Error {
+  return orderInputError(path, field, message, message)
+}
+
 /** PHP's `(float)` of a validated numeric value; null when absent. */
 function metricOf(value: number | string | null | undefined): number | null {
   if (value === null || value === undefined) return null
@@ -154,6 +159,12 @@ export async function createOrderIn(trx: Executor, actor: OrderActor, input: New
   const isPickup = input.is_pickup_delivery === true
   const shipping = Math.trunc(Number(input.shipping_fee_amount ?? 0))
   const discount = Math.trunc(Number(input.discount_amount ?? 0))
+  for (const [field, value] of [
+    ['shipping_fee_amount', shipping],
+    ['discount_amount', discount],
+  ] as const) {
+    if (value > MAX_AMOUNT) throw tooLarge(path, field, `The ${field.replace(/_/g, ' ')} field must not be greater than ${MAX_AMOUNT}.`)
+  }
   const orderId = uuid7(clock.now().getTime())
   const stamp = options.orderTime?.stored ?? now
   try {
@@ -215,8 +226,10 @@ export async function createOrderIn(trx: Executor, actor: OrderActor, input: New
     if (service.unit_type === 'pcs' && !qty) {
       throw orderInputError(path, 'items', 'qty is required for unit_type pcs.', 'qty is required for pcs service.')
     }
+    if ((qty ?? 0) > MAX_METRIC || (weight ?? 0) > MAX_METRIC) throw tooLarge(path, 'items', `qty and weight_kg must not be greater than ${MAX_METRIC}.`)
     const metric = service.unit_type === 'kg' ? (weight ?? 0) : (qty ?? 0)
     const subtotal = lineSubtotal(metric, price)
+    if (subtotal > MAX_AMOUNT) throw tooLarge(path, 'items', `An item subtotal must not be greater than ${MAX_AMOUNT}.`)
     subtotals.push(subtotal)
     await trx('order_items').insert({
       id: uuid7(clock.now().getTime()),
@@ -234,6 +247,7 @@ export async function createOrderIn(trx: Executor, actor: OrderActor, input: New
   }
 
   const total = orderTotal(subtotals, shipping, discount)
+  if (total > MAX_AMOUNT) throw tooLarge(path, 'items', `The order total must not be greater than ${MAX_AMOUNT}.`)
   await trx('orders').where({id: orderId}).update({total_amount: total, paid_amount: 0, due_amount: total, updated_at: stamp})
 
   const order = await loadOrder(trx, orderId)

@@ -5,7 +5,8 @@ import {type Executor, writeTransaction} from '../db/transactions.js'
 import {uuid7} from '../domain/ids.js'
 import {loadOrder, loadPayments, orderWithPayments} from './queries.js'
 import {serializeCreatedPayment} from './serialize.js'
-import {dueAmount} from './totals.js'
+import {dueAmount, MAX_AMOUNT} from './totals.js'
+import {ValidationError} from '../errors.js'
 import type {OrderActor, OrderEffects, OrderRecord, OrderServiceContext, PaymentRecord, SourceChannel} from './types.js'
 
 /** The validated body of POST /payments (and sync's ORDER_ADD_PAYMENT payload). */
@@ -42,6 +43,9 @@ export async function addPaymentIn(
 ): Promise<AddedPayment | undefined> {
   const order = await loadOrder(trx, orderId, {lock: true})
   if (!order) return undefined
+  // Beyond the integer columns upstream's insert or update failed with a 500; ours is a 422 on amount.
+  const tooLarge = new ValidationError({amount: [`The amount field must not be greater than ${MAX_AMOUNT}.`]})
+  if (Number(input.amount) > MAX_AMOUNT || Number(order.paid_amount) + Number(input.amount) > MAX_AMOUNT) throw tooLarge
   const now = toDbTimestamp(clock.now())
   const payment: PaymentRecord = {
     id: uuid7(clock.now().getTime()),

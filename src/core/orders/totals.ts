@@ -6,6 +6,14 @@ import {phpRound} from '../php/round.js'
  * clamped at 0 (overpayment is allowed and leaves due at 0).
  */
 
+/**
+ * The largest amount the money columns hold on every engine (PostgreSQL `integer`; MySQL's unsigned int
+ * holds more): beyond it upstream's insert failed with a 500, ours is a 422 on the field.
+ */
+export const MAX_AMOUNT = 2_147_483_647
+/** The largest qty or weight_kg a decimal(10,2) column holds. */
+export const MAX_METRIC = 99_999_999.99
+
 /** The effective unit price: an active outlet override when it is set, else the service's base price. */
 export function unitPrice(basePrice: number, activeOverride: number | null | undefined): number {
   return Math.trunc(Number(activeOverride ?? basePrice))

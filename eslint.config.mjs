@@ -21,6 +21,18 @@ export default tseslint.config(
     },
   },
   {
+    // Routes read the client address as request.clientIp (IPv4-mapped IPv6 as IPv4; X-Forwarded-For only
+    // from --trust-proxy), so the throttle keys and audit rows agree; and they never build SQL.
+    files: ['src/api/routes/**/*.ts'],
+    rules: {
+      'no-restricted-syntax': [
+        'error',
+        {selector: "MemberExpression[object.name='request'][property.name='ip']", message: 'Use request.clientIp (src/api/plugins/request-context.ts).'},
+        {selector: 'CallExpression[callee.property.name=/^(knex|raw)$/]', message: 'A route handler never builds SQL: call a function of src/core.'},
+      ],
+    },
+  },
+  {
     files: ['**/*.mjs', '**/*.cjs', '**/*.js'],
     ...tseslint.configs.disableTypeChecked,
   },

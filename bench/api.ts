@@ -292,7 +292,17 @@ async function main(): Promise<void> {
         '',
         table(
           ['engine', 'workers', 'route', 'req/s', 'p50 ms', 'p99 ms', 'requests', 'unexpected', 'target'],
-          rounds.map((r) => [r.engine, String(r.workers), r.route, fmt(r.requestsPerSec), fmt(r.p50, 1), fmt(r.p99, 1), fmt(r.requests), fmt(r.unexpected + r.errors), verdict(r)]),
+          rounds.map((r) => [
+            r.engine,
+            String(r.workers),
+            r.route,
+            fmt(r.requestsPerSec),
+            fmt(r.p50, 1),
+            fmt(r.p99, 1),
+            fmt(r.requests),
+            fmt(r.unexpected + r.errors),
+            verdict(r),
+          ]),
           [false, true, false, true, true, true, true, true, false],
         ),
         '',

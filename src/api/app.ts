@@ -21,11 +21,14 @@ import {installRequestContext} from './plugins/request-context.js'
 import {type ApiLogger, installRequestLog, silentLogger} from './plugins/request-log.js'
 import {laravelValidatorCompiler} from './plugins/validation.js'
 import {authRoutes} from './routes/auth.js'
+import {billingRoutes} from './routes/billing.js'
+import {catalogRoutes} from './routes/catalog.js'
 import {healthRoutes} from './routes/health.js'
 import {invoiceRoutes} from './routes/invoices.js'
 import {orderRoutes} from './routes/orders.js'
 import {outletRoutes} from './routes/outlets.js'
 import {syncRoutes} from './routes/sync.js'
+import {waRoutes} from './routes/wa.js'
 
 /** The signed-in user of a request, as the authentication plugin resolves it from the bearer token. */
 export interface ApiUser {
@@ -77,7 +80,17 @@ export type ApiInstance = FastifyInstance<RawServerDefault, RawRequestDefaultExp
 export type ApiRouteModule = (app: ApiInstance, deps: ApiDeps) => void | Promise<void>
 
 /** The routes, registered explicitly (the CLI is one bundle: no autoload). Add a module here. */
-export const ROUTES: readonly ApiRouteModule[] = [healthRoutes, authRoutes, outletRoutes, orderRoutes, syncRoutes, invoiceRoutes]
+export const ROUTES: readonly ApiRouteModule[] = [
+  healthRoutes,
+  authRoutes,
+  outletRoutes,
+  orderRoutes,
+  syncRoutes,
+  invoiceRoutes,
+  waRoutes,
+  billingRoutes,
+  catalogRoutes,
+]
 
 export interface BuildAppOptions {
   db: Database

@@ -126,3 +126,10 @@ function objectJsonSchema(object: z.ZodObject): Record<string, unknown> {
   const {$schema: _, ...json} = z.toJSONSchema(object, {unrepresentable: 'any', io: 'input'}) as Record<string, unknown>
   return json
 }
+
+/** `date_format:Y-m`: four digits, a dash and a month 01-12 (PHP re-formats the parsed month and compares). */
+export function laravelYearMonth() {
+  return z
+    .string({error: whenPresent('The :attribute field must match the format Y-m.')})
+    .regex(/^\d{4}-(0[1-9]|1[0-2])$/, {error: 'The :attribute field must match the format Y-m.'})
+}

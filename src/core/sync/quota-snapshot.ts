@@ -1,4 +1,7 @@
-/** QuotaService::snapshot (reference §4.7): the tenant's order quota for the current UTC period, as push and pull report it. */
+/**
+ * QuotaService::snapshot (reference §4.7): the tenant's order quota for a period (default the current UTC
+ * month), as push and pull report it and GET /api/billing/quota answers it.
+ */
 import type {Clock} from '../clock.js'
 import {toPeriod} from '../clock.js'
 import type {Database} from '../db/connection.js'
@@ -13,8 +16,7 @@ export interface QuotaSnapshot {
   can_create_order: boolean
 }
 
-export async function quotaSnapshot(db: Database, tenantId: string, clock: Clock): Promise<QuotaSnapshot> {
-  const period = toPeriod(clock.now())
+export async function quotaSnapshot(db: Database, tenantId: string, clock: Clock, period: string = toPeriod(clock.now())): Promise<QuotaSnapshot> {
   const plan = await db
     .knex('tenants')
     .join<PlanRow>('plans', 'plans.id', 'tenants.current_plan_id')

@@ -308,6 +308,7 @@ const ROUTES: RouteCases[] = [
         status: 404,
       })),
       {name: 'path order unknown (well-formed)', url: '/api/orders/01234567-89ab-cdef-0123-456789abcdef/payments', payload: v, status: 404},
+      {name: 'path order of 10,000 characters', url: `/api/orders/${'a'.repeat(10_000)}/payments`, payload: v, status: 404},
     ],
   },
   {
@@ -545,7 +546,8 @@ const ROUTES: RouteCases[] = [
         url: `/api/wa/templates/${encodeURIComponent(id)}`,
         payload: v,
       })),
-      // An owner passes WaController's outlet check for any outlet (upstream); an admin needs an assignment.
+      // Upstream lets an owner name any outlet here (A-21), and an unknown one was a foreign-key 500; the port answers 403.
+      {name: 'outlet_id of no outlet (well-formed)', payload: change(v, 'outlet_id', w.fx.outlet.replace(/^.{8}/, '01234567')), status: 403},
       {
         name: 'outlet_id of no outlet (well-formed), as admin',
         as: 'admin',

@@ -88,8 +88,9 @@ const rejectedWith = (type: string, code: string, message: string) => (body: unk
   expect(answer.rejected[0]).to.deep.include(expected)
 }
 
-const listIsEmpty = (body: unknown) => {
-  expect((body as {data: unknown[]}).data).to.deep.equal([])
+/** A list answer holds rows of A only. */
+const onlyA = (body: unknown, w: World) => {
+  for (const row of (body as {data: Array<{tenant_id: string}>}).data) expect(row.tenant_id).to.equal(w.a.tenant)
 }
 
 let mutationCounter = 0
@@ -430,11 +431,20 @@ const ROWS: Row[] = [
     status: 200,
     check: (body) => expect((body as {data: Record<string, unknown>}).data).to.deep.include({provider_key: 'mock', is_active: true, credentials_set: false}),
   },
+  // Upstream's owner passes any outlet id here (A-21); the port requires the owner's own tenant (issue 10).
   {
     route: 'GET /api/wa/templates',
-    what: "owner, B's outlet: A's own definitions, not B's override",
+    what: "owner, B's outlet (A-21 closed: 403)",
     as: 'owner',
     call: (w) => ({method: 'GET', url: `/api/wa/templates?outlet_id=${w.b.outlet}`}),
+    status: 403,
+    check: outletDenied,
+  },
+  {
+    route: 'GET /api/wa/templates',
+    what: "owner, no outlet: A's definitions, not B's override",
+    as: 'owner',
+    call: () => ({method: 'GET', url: '/api/wa/templates'}),
     status: 200,
     check: (body) => {
       for (const template of (body as {data: Array<{source: string}>}).data) expect(template.source).to.equal('default')
@@ -457,20 +467,28 @@ const ROWS: Row[] = [
     check: reason('OUTLET_ACCESS_DENIED'),
   },
   {
+    route: 'PUT /api/wa/templates/:templateId',
+    what: "owner writes a template for B's outlet (A-21 closed: 403)",
+    as: 'owner',
+    call: (w) => ({method: 'PUT', url: '/api/wa/templates/WA_PICKUP_CONFIRM', payload: {outlet_id: w.b.otherOutlet, definition: {body_lines: ['A text']}}}),
+    status: 403,
+    check: outletDenied,
+  },
+  {
     route: 'GET /api/wa/messages',
     what: "owner lists messages: none of B's",
     as: 'owner',
     call: () => ({method: 'GET', url: '/api/wa/messages'}),
     status: 200,
-    check: listIsEmpty,
+    check: onlyA,
   },
   {
     route: 'GET /api/wa/messages',
-    what: "owner filters on B's outlet: none of B's",
+    what: "owner filters on B's outlet (A-21 closed: 403)",
     as: 'owner',
     call: (w) => ({method: 'GET', url: `/api/wa/messages?outlet_id=${w.b.outlet}`}),
-    status: 200,
-    check: listIsEmpty,
+    status: 403,
+    check: outletDenied,
   },
   {
     route: 'GET /api/wa/messages',

@@ -297,6 +297,21 @@ describeEachEngine('api orders (OrderApiTest, inject)', {from: 'seeded'}, (ctx) 
       })
     })
 
+    it('paid_at in year 0 is a 422 "must be a valid date" (checkdate), never a 500, and nothing is written', async () => {
+      const order = await createOrder('ORD-PAY03')
+      for (const paidAt of ['0000-01-01', '0000-06-15T10:00:00+07:00']) {
+        const res = await as('cashier')('POST', `/api/orders/${order.id}/payments`, {amount: 1000, method: 'cash', paid_at: paidAt})
+        expect(res.statusCode, res.body).to.equal(422)
+        expect(res.json()).to.deep.equal({
+          message: 'The paid at field must be a valid date.',
+          errors: {paid_at: ['The paid at field must be a valid date.']},
+        })
+      }
+      expect(await countRows('payments', {order_id: order.id})).to.equal(0)
+      const ok = await as('cashier')('POST', `/api/orders/${order.id}/payments`, {amount: 1000, method: 'cash', paid_at: '0001-01-01'})
+      expect(ok.statusCode, ok.body).to.equal(201)
+    })
+
     it('ORD-5: laundry status is forward only and rejects an invalid jump', async () => {
       const order = await createOrder('ORD-LAUN01')
       const laundry = (status: string) => as('worker')('POST', `/api/orders/${order.id}/status/laundry`, {status})

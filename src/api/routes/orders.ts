@@ -50,7 +50,7 @@ const listQuery = z.object({
   limit: laravelInteger({min: 1, max: 100}).nullish(),
 })
 
-const createBody = z.object({
+export const createBody = z.object({
   outlet_id: laravelUuid(),
   order_code: laravelString(32).nullish(),
   invoice_no: laravelString(50).nullish(),
@@ -74,16 +74,16 @@ const createBody = z.object({
   ),
 })
 
-const paymentBody = z.object({
+export const paymentBody = z.object({
   amount: laravelInteger({min: 1}),
   method: laravelString(30),
   paid_at: laravelDate((value) => parseClientTime(value) !== null).nullish(),
   notes: laravelString().nullish(),
 })
 
-const statusBody = z.object({status: laravelString(32)})
+export const statusBody = z.object({status: laravelString(32)})
 
-const assignBody = z.object({courier_user_id: laravelInteger()})
+export const assignBody = z.object({courier_user_id: laravelInteger()})
 
 /** The signed-in user as the order core's actor (outlet.access has already refused a user without a tenant). */
 function actorOf(request: FastifyRequest): OrderActor {

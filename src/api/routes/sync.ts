@@ -2,7 +2,8 @@ import type {preValidationAsyncHookHandler} from 'fastify'
 import {z} from 'zod'
 
 import {hitThrottle} from '../../core/auth/throttle.js'
-import {SYNC_MUTATION_HANDLERS} from '../../core/sync/handlers.js'
+import {parseClientTime} from '../../core/orders/index.js'
+import {orderMutationHandlers} from '../../core/sync/order-handlers.js'
 import {pullChanges} from '../../core/sync/pull.js'
 import {pushMutations, syncSourceChannel} from '../../core/sync/push.js'
 import {phpStringCast} from '../../core/php/string-conversion.js'
@@ -10,6 +11,7 @@ import type {ApiRouteModule, ApiUser} from '../app.js'
 import {laravelArray, laravelDate, laravelRequiredList, laravelInteger, laravelString, laravelUuid} from '../laravel-rules.js'
 import {guard, requestRoleKeys} from '../plugins/access.js'
 import {HttpError} from '../plugins/errors.js'
+import {validateSyncPayload} from './sync-payloads.js'
 
 /** SyncController::push's rules (reference §3.6). */
 export const syncPushBody = z.object({
@@ -27,7 +29,7 @@ export const syncPushBody = z.object({
           entity_id: laravelString(80).nullish(),
         })
         .nullish(),
-      client_time: laravelDate().nullish(),
+      client_time: laravelDate((value) => parseClientTime(value) !== null).nullish(),
       payload: laravelArray().nullish(),
     }),
   ),
@@ -66,6 +68,7 @@ function throttleDevice(input: Record<string, unknown>): string {
  */
 export const syncRoutes: ApiRouteModule = (app, deps) => {
   const {db, config, clock} = deps
+  const handlers = orderMutationHandlers({validatePayload: validateSyncPayload, brandName: config.appName})
 
   // throttle:sync-push, 180 a minute per user id|device_id input|IP, after authentication (the middleware
   // order) and before validation; every request that passes counts. Laravel's X-RateLimit-* headers ride
@@ -101,7 +104,7 @@ export const syncRoutes: ApiRouteModule = (app, deps) => {
         sourceChannel: syncSourceChannel(request.headers['x-source-channel']),
         roleKeys: await requestRoleKeys(request, deps),
       },
-      SYNC_MUTATION_HANDLERS,
+      handlers,
       clock,
     )
   })

@@ -93,7 +93,7 @@ export const waRoutes: ApiRouteModule = (app, deps) => {
     user: request.user as ApiUser,
     roles: await requestRoleKeys(request, deps),
     requestId: request.requestId,
-    ip: request.ip,
+    ip: request.clientIp,
   })
   const gated = guard(app, deps, {roles: WA_ROLES, beforeValidation: planGate})
 

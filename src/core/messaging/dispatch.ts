@@ -96,9 +96,13 @@ export async function enqueueOrderEvent(
     .first<{id: string; plan_key: string | null} | undefined>('tenants.id', 'plans.key as plan_key')
   if (!tenant) return {status: 'skipped', reason: 'tenant_not_found'}
   if (!planAllowsWhatsapp(tenant.plan_key)) return {status: 'skipped', reason: 'plan_not_eligible', detail: tenant.plan_key ?? 'none'}
-  const customer = await conn<CustomerRow>('customers').where({id: order.customer_id}).first('name', 'phone_normalized')
-  const outlet = await conn<OutletRow>('outlets').where({id: order.outlet_id}).first('name')
-  const courier = order.courier_user_id ? await conn<UserRow>('users').where({id: order.courier_user_id}).first('name', 'phone') : undefined
+  // Eloquent relations skip soft-deleted rows: an archived customer gets no message, an archived
+  // outlet or courier fills no template variable.
+  const customer = await conn<CustomerRow>('customers').where({id: order.customer_id}).whereNull('deleted_at').first('name', 'phone_normalized')
+  const outlet = await conn<OutletRow>('outlets').where({id: order.outlet_id}).whereNull('deleted_at').first('name')
+  const courier = order.courier_user_id
+    ? await conn<UserRow>('users').where({id: order.courier_user_id}).whereNull('deleted_at').first('name', 'phone')
+    : undefined
   const toPhone = customer?.phone_normalized ?? ''
   const invoiceOrCode = order.invoice_no ? order.invoice_no : order.order_code
   if (toPhone === '') return {status: 'skipped', reason: 'missing_phone'}

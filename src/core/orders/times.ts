@@ -22,9 +22,14 @@ export function parseClientTime(raw: string): ClientTime | null {
   if (!m) return null
   const [year, month, day] = [Number(m[1]), Number(m[2]), Number(m[3])]
   const [hour, minute, second] = [Number(m[4] ?? 0), Number(m[5] ?? 0), Number(m[6] ?? 0)]
-  if (month < 1 || month > 12 || day < 1 || hour > 23 || minute > 59 || second > 59) return null
-  const wall = Date.UTC(year, month - 1, day, hour, minute, second)
-  if (new Date(wall).getUTCDate() !== day) return null
+  // PHP's checkdate (Laravel's `date` rule) refuses year 0; PostgreSQL cannot store it either.
+  if (year < 1 || month < 1 || month > 12 || day < 1 || hour > 23 || minute > 59 || second > 59) return null
+  // setUTCFullYear, not Date.UTC: Date.UTC maps years 0-99 to 1900-1999.
+  const d = new Date(0)
+  d.setUTCFullYear(year, month - 1, day)
+  if (d.getUTCFullYear() !== year || d.getUTCMonth() !== month - 1 || d.getUTCDate() !== day) return null
+  d.setUTCHours(hour, minute, second, 0)
+  const wall = d.getTime()
   let offsetMinutes = 0
   const zone = m[7]
   if (zone && zone.toUpperCase() !== 'Z') {

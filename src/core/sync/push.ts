@@ -17,6 +17,7 @@ import {toDbTimestamp} from '../clock.js'
 import type {Database} from '../db/connection.js'
 import {type Executor, LOCKS, lockResource, writeTransaction} from '../db/transactions.js'
 import {type ErrorCode, isOpsError, ReasonError, ValidationError} from '../errors.js'
+import {parseClientTime} from '../orders/times.js'
 import {type SyncUser, upsertDevice} from './devices.js'
 import {type QuotaSnapshot, quotaSnapshot} from './quota-snapshot.js'
 import {isoUtc} from './times.js'
@@ -195,18 +196,6 @@ function rejectionOf(error: unknown, mutationId: string): RejectedItem | null {
   return null
 }
 
-/**
- * `client_time` as Laravel stores an offset-carrying Carbon: its wall-clock text, without converting to UTC
- * (reference §0.3, A-7 kept). Null when absent or unreadable.
- */
-export function storedClientTime(clientTime: string | null | undefined): string | null {
-  if (!clientTime) return null
-  const wall = /^(\d{4}-\d{2}-\d{2})[T ](\d{2}:\d{2}(?::\d{2})?)/.exec(clientTime)
-  if (wall) return `${wall[1]} ${wall[2].length === 5 ? `${wall[2]}:00` : wall[2]}`
-  const ms = Date.parse(clientTime)
-  return Number.isNaN(ms) ? null : toDbTimestamp(new Date(ms))
-}
-
 interface LogFields {
   status: 'applied' | 'rejected'
   reason_code?: string | null
@@ -233,7 +222,8 @@ async function writeLog(
     entity_type: mutation.entity?.entity_type ?? null,
     entity_id: mutation.entity?.entity_id ?? null,
     payload_json: JSON.stringify(mutation.payload ?? []),
-    client_time: storedClientTime(mutation.client_time),
+    // Laravel's storage of an offset-carrying time: its wall clock (reference §0.3; A-7 not changed).
+    client_time: mutation.client_time ? (parseClientTime(mutation.client_time)?.stored ?? null) : null,
     status: fields.status,
     reason_code: fields.reason_code ?? null,
     message: fields.message ?? null,

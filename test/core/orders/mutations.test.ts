@@ -42,9 +42,17 @@ describe('parseClientTime', () => {
   })
 
   it('refuses what is not a real date and time', () => {
-    for (const bad of ['2026-02-30', '2026-13-01', '2026-03-01T24:00', 'yesterday', '', '2026-03-01T10:00:00+25:00']) {
+    for (const bad of ['2026-02-30', '2026-13-01', '2026-03-01T24:00', 'yesterday', '', '2026-03-01T10:00:00+25:00', '0000-01-01', '0000-12-31T10:00:00Z']) {
       expect(parseClientTime(bad), bad).to.equal(null)
     }
+  })
+
+  it('checks the day in its own year (years 1-99 are not read as 1900-1999): checkdate, year >= 1', () => {
+    // 1900 is not a leap year but 0096 is, and 0099 is not.
+    expect(parseClientTime('0096-02-29')).to.deep.include({stored: '0096-02-29 00:00:00', period: '0096-02'})
+    expect(parseClientTime('0096-02-29')?.instant.getUTCFullYear()).to.equal(96)
+    expect(parseClientTime('0099-02-29')).to.equal(null)
+    expect(parseClientTime('0001-01-01T00:00:00Z')?.instant.toISOString()).to.equal('0001-01-01T00:00:00.000Z')
   })
 })
 

@@ -421,6 +421,37 @@ describeEachEngine('api WhatsApp routes (WaApiTest, inject)', {from: 'seeded'}, 
     expect(String(row.provider_message_id)).to.match(/^mock-[a-z0-9]{16}$/)
   })
 
+  it('WA-4 over HTTP: POST /api/orders and the courier status queue messages; after the worker runs the log shows both sent', async () => {
+    const fx = await tenantFixture(db, clock, {plan: 'premium'})
+    const admin = asUser(app, fx.users.admin.token)
+    expect((await admin('POST', '/api/wa/provider-config', {provider_key: 'mock', credentials: {token: 't'}, is_active: true})).statusCode).to.equal(200)
+    const created = await admin('POST', '/api/orders', {
+      outlet_id: fx.outlet,
+      order_code: 'ORD-WA-001',
+      is_pickup_delivery: true,
+      customer: {name: 'Pelanggan WA', phone: '081233331111'},
+      items: [{service_id: fx.services.kg, weight_kg: 2}],
+    })
+    expect(created.statusCode, created.body).to.equal(201)
+    const orderId = created.json<{data: {id: string}}>().data.id
+    const courier = await admin('POST', `/api/orders/${orderId}/status/courier`, {status: 'pickup_on_the_way'})
+    expect(courier.statusCode, courier.body).to.equal(200)
+    // Production semantics (A-18): queued until a worker runs the messaging queue.
+    const queued = (await admin('GET', '/api/wa/messages?status=queued')).json<{data: Array<{order_id: string}>}>().data
+    expect(queued.filter((m) => m.order_id === orderId)).to.have.length(2)
+    await runWorker(db, drain, {clock})
+    const sent = (await admin('GET', '/api/wa/messages?status=sent')).json<{data: Array<Record<string, unknown>>}>().data
+    expect(
+      sent
+        .filter((m) => m.order_id === orderId)
+        .map((m) => [m.template_id, m.created_by, m.source_channel, m.provider])
+        .sort(),
+    ).to.deep.equal([
+      ['WA_PICKUP_CONFIRM', fx.users.admin.id, 'system', {id: mockId, key: 'mock', name: 'Mock Provider'}],
+      ['WA_PICKUP_OTW', fx.users.admin.id, 'system', {id: mockId, key: 'mock', name: 'Mock Provider'}],
+    ])
+  })
+
   it('WA-5: a transient failure is retried until failed after 5 attempts; the log filters by status', async () => {
     const fx = await tenantFixture(db, clock, {plan: 'premium'})
     const admin = asUser(app, fx.users.admin.token)

@@ -111,6 +111,9 @@ export interface BuildAppOptions {
   onRoute?: (route: RouteOptions) => void
 }
 
+/** The longest path parameter the router matches (Node's default header limit bounds the request line). */
+export const API_MAX_PARAM_LENGTH = 16 * 1024
+
 /** PHP's default post_max_size (8M), the limit the Laravel application runs with: 413 beyond it. */
 export const API_BODY_LIMIT = 8 * 1024 * 1024
 
@@ -124,7 +127,10 @@ export async function buildApp(options: BuildAppOptions): Promise<ApiInstance> {
   const app = fastify({
     logger: false,
     bodyLimit: options.bodyLimit ?? API_BODY_LIMIT,
-    routerOptions: {ignoreTrailingSlash: true, querystringParser: parsePhpQuery},
+    // maxParamLength: find-my-way's default (100) answered a longer path parameter with its own 414
+    // (`{error, code, message}`) before any route ran; upstream's binding answers 404 and the template
+    // route 422. Node's request-line limit (16 KB headers) bounds a parameter anyway.
+    routerOptions: {ignoreTrailingSlash: true, querystringParser: parsePhpQuery, maxParamLength: API_MAX_PARAM_LENGTH},
     // Keep-alive connections that sit idle are closed at once on shutdown; busy ones finish their request.
     forceCloseConnections: 'idle',
     // Answered by installClosing instead, in Laravel's shape.

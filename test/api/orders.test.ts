@@ -1,6 +1,6 @@
 /**
  * The orders REST API through the whole app (inject), on both engines: upstream's OrderApiTest (reference
- * §5.2, ORD-1…6 and 8; ORD-7 is the schedule route, not part of this API), decisions A-10 and A-12, the
+ * §5.2, ORD-1…8), decisions A-10 and A-12, the
  * role matrix rows of these routes (§3.3), the WA messages the order events queue (§4.8), audit rows
  * (§4.9), the exact keys of the create, list and show answers, GET /api/outlets/allowed, and two races with
  * real parallelism (separate processes, each with its own pool): 20 payments, 20 creations at the quota.
@@ -367,6 +367,66 @@ describeEachEngine('api orders (OrderApiTest, inject)', {from: 'seeded'}, (ctx) 
       })
     })
 
+    it('ORD-7: the cashier can edit the schedule only before pickup_on_the_way', async () => {
+      const order = await createOrder('ORD-SCH01', true)
+      const schedule = (body: unknown) => as('cashier')('PATCH', `/api/orders/${order.id}/schedule`, body)
+      const first = await schedule({shipping_fee_amount: 15000})
+      expect(first.statusCode, first.body).to.equal(200)
+      expect(first.json<{data: Json}>().data).to.include({shipping_fee_amount: 15000, total_amount: 41000, due_amount: 41000})
+      const otw = await as('courier')('POST', `/api/orders/${order.id}/status/courier`, {status: 'pickup_on_the_way'})
+      expect(otw.statusCode, otw.body).to.equal(200)
+      const locked = await schedule({shipping_fee_amount: 17000})
+      expect(locked.statusCode).to.equal(422)
+      expect(locked.json()).to.deep.equal({reason_code: 'SCHEDULE_LOCKED', message: 'Cashier can only edit schedule before pickup_on_the_way.'})
+      // The lock answers before validation, and the fee stays.
+      expect((await schedule({shipping_fee_amount: -1})).json()).to.deep.include({reason_code: 'SCHEDULE_LOCKED'})
+      const row = found(await db.knex<OrderRecord>('orders').where({id: order.id}).first(), 'order')
+      expect([Number(row.shipping_fee_amount), Number(row.total_amount)]).to.deep.equal([15000, 41000])
+      // The admin is not locked; nor is anyone without the cashier role.
+      expect((await as('admin')('PATCH', `/api/orders/${order.id}/schedule`, {shipping_fee_amount: 17000})).statusCode).to.equal(200)
+    })
+
+    it('schedule: a null fee sets 0, totals come from the old total, pickup/delivery/notes only replaced when non-null, audited; validation', async () => {
+      const order = await createOrder('ORD-SCH02', true)
+      const schedule = (body: unknown, role: (typeof ROLE_KEYS)[number] = 'admin') => as(role)('PATCH', `/api/orders/${order.id}/schedule`, body)
+      expect((await as('cashier')('POST', `/api/orders/${order.id}/payments`, {amount: 30000, method: 'cash'})).statusCode).to.equal(201)
+      const set = await schedule({pickup: {slot: 'am'}, delivery: ['x'], notes: 'ring twice'})
+      expect(set.statusCode, set.body).to.equal(200)
+      const setData = set.json<{data: Json}>().data
+      expect(Object.keys(setData)).to.deep.equal(ROW_KEYS)
+      expect(setData).to.deep.include({shipping_fee_amount: 10000, total_amount: 36000, paid_amount: 30000, due_amount: 6000, notes: 'ring twice'})
+      expect(setData.pickup).to.deep.equal({slot: 'am'})
+      expect(setData.delivery).to.deep.equal(['x'])
+      const zero = await schedule({shipping_fee_amount: null, pickup: null, delivery: null, notes: null})
+      expect(zero.statusCode, zero.body).to.equal(200)
+      const zeroData = zero.json<{data: Json}>().data
+      expect(zeroData).to.deep.include({shipping_fee_amount: 0, total_amount: 26000, due_amount: 0, notes: 'ring twice'})
+      expect([zeroData.pickup, zeroData.delivery]).to.deep.equal([{slot: 'am'}, ['x']])
+      // Absent key: the fee stays.
+      expect((await schedule({notes: 'n2'})).json<{data: Json}>().data).to.deep.include({shipping_fee_amount: 0, total_amount: 26000, notes: 'n2'})
+      const audits = await db
+        .knex<AuditEventRow>('audit_events')
+        .where({entity_id: order.id, event_key: 'ORDER_SCHEDULE_UPDATED'})
+        .orderBy('id')
+        .select('metadata_json', 'user_id')
+      expect(audits.map((a) => jsonColumn(a.metadata_json))).to.deep.equal([
+        {shipping_fee_amount: 10000, total_amount: 36000, due_amount: 6000},
+        {shipping_fee_amount: 0, total_amount: 26000, due_amount: 0},
+        {shipping_fee_amount: 0, total_amount: 26000, due_amount: 0},
+      ])
+      expect(audits.map((a) => Number(a.user_id))).to.deep.equal([fx.users.admin.id, fx.users.admin.id, fx.users.admin.id])
+      const bad = await schedule({shipping_fee_amount: -5, pickup: 'x', notes: 7})
+      expect(bad.statusCode).to.equal(422)
+      expect(bad.json()).to.deep.equal({
+        message: 'The shipping fee amount field must be at least 0. (and 2 more errors)',
+        errors: {
+          shipping_fee_amount: ['The shipping fee amount field must be at least 0.'],
+          pickup: ['The pickup field must be an array.'],
+          notes: ['The notes field must be a string.'],
+        },
+      })
+    })
+
     it('ORD-8: order mutations are audited (ORDER_CREATED, PAYMENT_ADDED, ORDER_LAUNDRY_STATUS_UPDATED) with the request id', async () => {
       const created = await as('cashier')('POST', '/api/orders', orderPayload('ORD-AUD01'), {'x-request-id': 'req-aud-01'})
       expect(created.statusCode).to.equal(201)
@@ -675,6 +735,7 @@ describeEachEngine('api orders (OrderApiTest, inject)', {from: 'seeded'}, (ctx) 
         laundry: ['owner', 'admin', 'worker'],
         courier: ['owner', 'admin', 'courier'],
         assign: ['owner', 'admin'],
+        schedule: ['owner', 'admin', 'cashier'],
         list: ROLE_KEYS,
       }
       for (const role of ROLE_KEYS) {
@@ -685,6 +746,7 @@ describeEachEngine('api orders (OrderApiTest, inject)', {from: 'seeded'}, (ctx) 
           laundry: () => as(role)('POST', `/api/orders/${order.id}/status/laundry`, {status: 'washing'}),
           courier: () => as(role)('POST', `/api/orders/${order.id}/status/courier`, {status: 'pickup_on_the_way'}),
           assign: () => as(role)('POST', `/api/orders/${order.id}/assign-courier`, {courier_user_id: fx.users.courier.id}),
+          schedule: () => as(role)('PATCH', `/api/orders/${order.id}/schedule`, {shipping_fee_amount: 5000}),
           list: () => as(role)('GET', `/api/orders?outlet_id=${fx.outlet}`),
         }
         for (const [route, send] of Object.entries(requests)) {

@@ -7,6 +7,7 @@ import {
   addPayment,
   assertCourierAssignable,
   assertCourierStatusAvailable,
+  assertScheduleEditable,
   assignCourier,
   createOrder,
   ensureOrderAccess,
@@ -20,6 +21,7 @@ import {
   sourceChannelFrom,
   updateCourierStatus,
   updateLaundryStatus,
+  updateSchedule,
 } from '../../core/orders/index.js'
 import type {ApiDeps, ApiRouteModule, ApiUser} from '../app.js'
 import {type Binding, boundRow, guard, requestRoleKeys} from '../plugins/access.js'
@@ -85,6 +87,13 @@ export const statusBody = z.object({status: laravelString(32)})
 
 export const assignBody = z.object({courier_user_id: laravelInteger()})
 
+export const scheduleBody = z.object({
+  shipping_fee_amount: laravelInteger({min: 0}).nullish(),
+  pickup: laravelArray().nullish(),
+  delivery: laravelArray().nullish(),
+  notes: laravelString().nullish(),
+})
+
 /** The signed-in user as the order core's actor (outlet.access has already refused a user without a tenant). */
 function actorOf(request: FastifyRequest): OrderActor {
   const user = request.user as ApiUser
@@ -113,7 +122,7 @@ const checkOrderAccess = async (request: FastifyRequest, deps: ApiDeps): Promise
 
 /**
  * The orders REST API (reference §3.5): list, create, show, payments, laundry and courier status, courier
- * assignment. Access runs in upstream's order through `guard` (auth, binding, outlet.access, role, the
+ * assignment, schedule. Access runs in upstream's order through `guard` (auth, binding, outlet.access, role, the
  * controller's pre-validation checks), then the zod schemas validate with Laravel's messages; handlers call
  * src/core/orders.
  */
@@ -210,6 +219,26 @@ export const orderRoutes: ApiRouteModule = (app, deps) => {
     },
     async (request) => {
       const {body} = await assignCourier(db, actorOf(request), boundRow<OrderRecord>(request).id, request.body.courier_user_id, serviceContext(deps, request), {
+        sourceChannel: channelOf(request),
+      })
+      return body
+    },
+  )
+
+  app.patch(
+    '/api/orders/:order/schedule',
+    {
+      schema: {params: orderParams, body: scheduleBody},
+      preValidation: guard(app, deps, {
+        bind: orderBinding,
+        outletAccess: true,
+        roles: ['owner', 'admin', 'cashier'],
+        // The cashier lock answers before the body is validated.
+        beforeValidation: async (request, d) => assertScheduleEditable(await orderAccess(request, d), await requestRoleKeys(request, d)),
+      }),
+    },
+    async (request) => {
+      const {body} = await updateSchedule(db, actorOf(request), boundRow<OrderRecord>(request).id, request.body, serviceContext(deps, request), {
         sourceChannel: channelOf(request),
       })
       return body

@@ -246,6 +246,22 @@ const ROWS: Row[] = [
     check: outletDenied,
   },
   {
+    route: 'PATCH /api/orders/:order/schedule',
+    what: "owner reschedules B's order",
+    as: 'owner',
+    call: (w) => ({method: 'PATCH', url: `/api/orders/${w.bOrder}/schedule`, payload: {shipping_fee_amount: 0, notes: 'moved'}}),
+    status: 403,
+    check: outletDenied,
+  },
+  {
+    route: 'PATCH /api/orders/:order/schedule',
+    what: "cashier reschedules B's sync order",
+    as: 'cashier',
+    call: (w) => ({method: 'PATCH', url: `/api/orders/${w.bSyncOrder}/schedule`, payload: {pickup: {address: 'x'}}}),
+    status: 403,
+    check: outletDenied,
+  },
+  {
     route: 'POST /api/orders/:order/status/laundry',
     what: "owner moves B's order",
     as: 'owner',

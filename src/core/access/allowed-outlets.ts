@@ -21,7 +21,8 @@ export async function allowedOutlets(db: Database, user: AccessUser, roleKeys: r
     query.whereIn('outlets.id', db.knex('user_outlets').where('user_id', user.id).select('outlet_id'))
   }
   const rows: AllowedOutletEntry[] = await query
-    .orderBy('outlets.name', 'asc')
+    // Upstream's MySQL collation sorts names case-insensitively; the exact name breaks ties.
+    .orderByRaw('lower(outlets.name) asc, outlets.name asc')
     .select('outlets.id', 'outlets.tenant_id', 'outlets.name', 'outlets.code', 'outlets.timezone')
   return {data: rows.map((o) => ({id: o.id, tenant_id: o.tenant_id, name: o.name, code: o.code, timezone: o.timezone}))}
 }

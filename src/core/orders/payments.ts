@@ -99,5 +99,8 @@ export async function addPayment(
     },
     ctx.clock,
   )
-  return {body: {data: serializeCreatedPayment(added.payment), order: await orderWithPayments(db.knex, added.order)}, added}
+  // Upstream's $order->fresh(['payments']): the order and its payments both read after the commit, so they agree.
+  const fresh = await loadOrder(db.knex, orderId)
+  if (!fresh) throw new Error(`order ${orderId} vanished`)
+  return {body: {data: serializeCreatedPayment(added.payment), order: await orderWithPayments(db.knex, fresh)}, added}
 }

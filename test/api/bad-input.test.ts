@@ -375,6 +375,59 @@ const ROUTES: RouteCases[] = [
     ],
   },
   {
+    route: 'PATCH /api/orders/:order/schedule',
+    url: (w) => `/api/orders/${w.order}/schedule`,
+    as: 'owner',
+    // Every field is nullable: an empty or unreadable body is a valid (no-op) update upstream, so each case
+    // carries an invalid field.
+    valid: () => ({shipping_fee_amount: 2000, pickup: {address: 'Jl. Satu'}, delivery: {address: 'Jl. Dua'}, notes: 'ok'}),
+    cases: (_w, v) => [
+      ...values(v, 'shipping_fee_amount', [...BAD_MONEY, 1.5, ...WRONG_FOR_NUMBER], 'invalid'),
+      {name: 'shipping_fee_amount = 2**63 written exactly', payload: withTwoPow63(v, 'shipping_fee_amount'), contentType: 'application/json'},
+      ...values(v, 'pickup', ['a string', 12, true], 'not an array'),
+      ...values(v, 'delivery', ['a string', 12], 'not an array'),
+      ...values(v, 'notes', [['a'], {a: 1}, Array.from({length: 10_000}, () => 'n')], 'not a string'),
+      {
+        name: 'extra fields beside shipping_fee_amount -1',
+        payload: {...change(v, 'shipping_fee_amount', -1), total_amount: 1, paid_amount: 999, tenant_id: 'x', id: 'y'},
+      },
+      {
+        name: 'notes 1 MB beside shipping_fee_amount -1',
+        payload: changes(v, [
+          ['notes', MB],
+          ['shipping_fee_amount', -1],
+        ]),
+      },
+      {
+        name: 'notes SQL-looking beside shipping_fee_amount abc',
+        payload: changes(v, [
+          ['notes', SQL],
+          ['shipping_fee_amount', 'abc'],
+        ]),
+      },
+      {
+        name: 'notes a script beside pickup a string',
+        payload: changes(v, [
+          ['notes', SCRIPT],
+          ['pickup', 'x'],
+        ]),
+      },
+      {
+        name: 'notes NUL beside shipping_fee_amount -1',
+        payload: changes(v, [
+          ['notes', NUL],
+          ['shipping_fee_amount', -1],
+        ]),
+      },
+      ...BAD_UUIDS.map((bad): Case => ({
+        name: `path order malformed ${describe(bad)}`,
+        url: `/api/orders/${encodeURIComponent(bad)}/schedule`,
+        payload: v,
+        status: 404,
+      })),
+    ],
+  },
+  {
     route: 'POST /api/sync/push',
     url: () => '/api/sync/push',
     as: 'cashier',

@@ -887,6 +887,17 @@ describeEachEngine('api orders (OrderApiTest, inject)', {from: 'seeded'}, (ctx) 
     expect((await as('cashier')('GET', `/api/outlets/allowed?outlet_id=${fx.otherOutlet}`)).statusCode).to.equal(403)
   })
 
+  it('repeated X-Outlet-Id and X-Source-Channel headers (joined "a, b"): the first value counts', async () => {
+    const allowed = await as('cashier')('GET', '/api/outlets/allowed', undefined, {'x-outlet-id': `${fx.outlet}, ${fx.otherOutlet}`})
+    expect(allowed.statusCode, allowed.body).to.equal(200)
+    const denied = await as('cashier')('GET', '/api/outlets/allowed', undefined, {'x-outlet-id': `${fx.otherOutlet}, ${fx.outlet}`})
+    expect(denied.statusCode).to.equal(403)
+    const order = await createOrder('ORD-HDR01')
+    const paid = await as('cashier')('POST', `/api/orders/${order.id}/payments`, {amount: 1000, method: 'cash'}, {'x-source-channel': 'Mobile, web'})
+    expect(paid.statusCode, paid.body).to.equal(201)
+    expect(paid.json<{data: Json}>().data.source_channel).to.equal('mobile')
+  })
+
   it('GET /api/outlets/allowed sorts names case-insensitively, as the MySQL collation upstream ran on does', async () => {
     await db.knex('outlets').where({id: fx.outlet}).update({name: 'apple outlet'})
     await db.knex('outlets').where({id: fx.otherOutlet}).update({name: 'Banana outlet'})

@@ -60,8 +60,10 @@ function requestedOutlet(request: FastifyRequest, boundOutlet: string | null | u
   const query = request.query as Record<string, unknown> | null | undefined
   const fromInput = (body && Object.hasOwn(body, 'outlet_id') ? body.outlet_id : undefined) ?? query?.outlet_id
   if (fromInput !== undefined && fromInput !== null) return fromInput
+  // A repeated header arrives joined ("a, b"): the first value counts.
   const header = request.headers['x-outlet-id']
-  return Array.isArray(header) ? header[0] : header
+  const raw = Array.isArray(header) ? header[0] : header
+  return typeof raw === 'string' ? raw.split(',')[0].trim() : raw
 }
 
 /** The user's role keys, read once per request. */

@@ -14,7 +14,8 @@ export type SourceChannel = (typeof SOURCE_CHANNELS)[number]
 export function sourceChannelFrom(header: unknown, fallback: SourceChannel): SourceChannel {
   const raw: unknown = Array.isArray(header) ? (header as unknown[])[0] : header
   if (typeof raw !== 'string') return fallback
-  const lower = raw.toLowerCase()
+  // A repeated header arrives joined ("mobile, web"): the first value counts.
+  const lower = raw.split(',')[0].trim().toLowerCase()
   return (SOURCE_CHANNELS as readonly string[]).includes(lower) ? (lower as SourceChannel) : fallback
 }
 

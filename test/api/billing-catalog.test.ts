@@ -156,7 +156,7 @@ describeEachEngine('api billing quota and service catalogue (MasterDataBillingAp
     it('MD-4: a cashier lists the services by name with the outlet override as effective price, in upstream key order', async () => {
       const fx = await tenantFixture(db, clock)
       const override = found(
-        await db.knex<{id: string}>('outlet_services').where({outlet_id: fx.outlet, service_id: fx.services.kg}).first('id'),
+        await db.knex('outlet_services').where({outlet_id: fx.outlet, service_id: fx.services.kg}).first<{id: string} | undefined>('id'),
         'kg override',
       )
       await db.knex('outlet_services').where({id: override.id}).update({price_override_amount: 9000, sla_override: '24 jam'})

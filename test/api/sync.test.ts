@@ -806,7 +806,7 @@ describeEachEngine('api sync order mutations (SyncApiTest SYNC-2..5, A-3, A-8, i
     })
     const answer = moves.json<PushAnswer>()
     expect(answer.ack.map((a) => [a.mutation_id, a.status])).to.deep.equal([['mut-cs-1', 'applied']])
-    const updatedAt = `${String((await db.knex<{updated_at: string}>('orders').where({id: pickup.id}).first('updated_at'))?.updated_at)
+    const updatedAt = `${String((await db.knex('orders').where({id: pickup.id}).first<{updated_at: string} | undefined>('updated_at'))?.updated_at)
       .slice(0, 19)
       .replace(' ', 'T')}+00:00`
     expect(answer.rejected).to.deep.equal([

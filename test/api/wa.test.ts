@@ -83,7 +83,7 @@ describeEachEngine('api WhatsApp routes (WaApiTest, inject)', {from: 'seeded'}, 
     db = await ctx.scratch.open()
     config = loadConfig({cwd: ctx.scratch.dir, env: {}, databaseUrl: ctx.scratch.url})
     app = await buildApp({db, config, clock})
-    mockId = Number(found(await db.knex<{id: number}>('wa_providers').where({key: 'mock'}).first('id'), 'mock provider').id)
+    mockId = Number(found(await db.knex('wa_providers').where({key: 'mock'}).first<{id: number} | undefined>('id'), 'mock provider').id)
   })
   after(async () => {
     await app?.close()

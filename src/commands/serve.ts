@@ -32,6 +32,10 @@ export default class Serve extends DatabaseCommand<typeof Serve> {
       description:
         "proxies whose X-Forwarded-For names the client (throttle keys, audit rows): addresses, CIDR ranges or loopback/linklocal/uniquelocal, comma-separated; none by default, as Laravel's TrustProxies",
     }),
+    'db-connections': boundedInteger(LIMITS.dbConnections, {
+      description: 'PostgreSQL connections per process (each of --workers opens its own pool); SQLite always uses one',
+      default: 10,
+    }),
     'max-time': boundedInteger({...LIMITS.runSeconds, min: 1}, {description: 'stop after this many seconds, as on SIGTERM (tests, benchmarks)'}),
   }
 
@@ -51,7 +55,7 @@ export default class Serve extends DatabaseCommand<typeof Serve> {
     // A worker of `--workers N` listens for its primary's stop from the start (a stop may come early).
     const fromPrimary = cluster.isWorker ? server.primaryStopSignal() : undefined
     const config = await this.loadConfig()
-    const db = await this.openDatabase(config)
+    const db = await this.openDatabase(config, {poolMax: this.flags['db-connections']})
     const [{requireTables}, {installStopSignals}, {streamLogger}] = await Promise.all([
       import('../core/db/faults.js'),
       import('../core/lifecycle/stop-signals.js'),

@@ -37,6 +37,7 @@ export const LIMITS = {
   port: {min: 0, max: 65_535, unit: 'port number'},
   /** `serve --workers`: processes on the port (node:cluster). */
   serveWorkers: {min: 1, max: 64, unit: 'processes'},
+  dbConnections: {min: 1, max: 100, unit: 'connections'},
   /** `queue work --max-jobs`. */
   jobs: {min: 0, max: 1_000_000_000, unit: 'jobs'},
   /** `queue work --tries`. */

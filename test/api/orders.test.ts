@@ -12,7 +12,8 @@ import {fixedClock, toDbTimestamp} from '../../src/core/clock.js'
 import {type AppConfig, loadConfig} from '../../src/core/config.js'
 import type {Database} from '../../src/core/db/connection.js'
 import type {AuditEventRow, JobRow, PlanRow, QuotaUsageRow, UserRow, WaMessageRow} from '../../src/core/db/rows.js'
-import type {OrderRecord, PaymentRecord} from '../../src/core/orders/index.js'
+import type {CustomerRecord, OrderItemRecord, OrderRecord, PaymentRecord} from '../../src/core/orders/index.js'
+import {serializeCreatedOrder, serializeCustomerBrief, serializeOrderItem} from '../../src/core/orders/serialize.js'
 import {uuid7} from '../../src/core/domain/ids.js'
 import {raceApi} from '../helpers/api-race.js'
 import {asUser, ROLE_KEYS, type TenantFixture, tenantFixture} from '../helpers/api.js'
@@ -550,6 +551,35 @@ describeEachEngine('api orders (OrderApiTest, inject)', {from: 'seeded'}, (ctx) 
       })
       expect(data.items[1]).to.include({unit_type_snapshot: 'pcs', qty: '3.00', weight_kg: null, unit_price_amount: 5000, subtotal_amount: 15000})
       expect(data.items[0].created_at).to.match(EL_DATE)
+    })
+
+    it('answers from the rows the inserts return: the body equals the order and items read back from the database', async () => {
+      const res = await as('owner')('POST', '/api/orders', {
+        outlet_id: fx.outlet,
+        is_pickup_delivery: true,
+        shipping_fee_amount: 2500,
+        discount_amount: 100,
+        pickup: {address: 'Jl. Kenanga 2', geo: [1.5, -2], note: null},
+        delivery: ['a', 'b'],
+        customer: {name: 'Readback', phone: '081277770000', notes: 'n'},
+        items: [
+          {service_id: fx.services.pcs, qty: '1.005'},
+          {service_id: fx.services.kg, weight_kg: 0.125},
+          {service_id: fx.services.kg, weight_kg: '250.5'},
+          {service_id: fx.services.pcs, qty: 7},
+        ],
+      })
+      expect(res.statusCode, res.body).to.equal(201)
+      const data = res.json<{data: Json}>().data
+      const order = found(await db.knex('orders').where({id: data.id}).first<OrderRecord | undefined>(), 'order')
+      const items = await db.knex('order_items').where({order_id: data.id}).orderBy('id', 'asc').select<OrderItemRecord[]>()
+      const customer = found(await db.knex('customers').where({id: data.customer_id}).first<CustomerRecord | undefined>(), 'customer')
+      expect(data).to.deep.equal({
+        ...serializeCreatedOrder(order),
+        customer: serializeCustomerBrief(customer),
+        items: items.map(serializeOrderItem),
+      })
+      expect(data.items.map((i) => i.qty ?? i.weight_kg)).to.deep.equal(['1.01', '0.13', '250.50', '7.00'])
     })
 
     it("validates with Laravel's rules and messages", async () => {

@@ -85,7 +85,7 @@ export function guard<Row>(app: ApiInstance, deps: ApiDeps, access: RouteAccess<
       request.bound = row
       boundOutlet = access.bind.outletOf?.(row)
     }
-    if (access.outletAccess) await ensureOutletMiddlewareAccess(deps.db, user, requestedOutlet(request, boundOutlet))
+    if (access.outletAccess) await ensureOutletMiddlewareAccess(deps.db, user, requestedOutlet(request, boundOutlet), () => requestRoleKeys(request, deps))
     if (access.roles) await ensureRole(deps.db, user, access.roles, await requestRoleKeys(request, deps))
     if (access.beforeValidation) await access.beforeValidation(request, deps)
   }

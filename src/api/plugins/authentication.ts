@@ -15,7 +15,10 @@ export interface SanctumUser extends ApiUser {
  */
 export async function sanctumAuthenticator(request: FastifyRequest, deps: ApiDeps): Promise<SanctumUser | null> {
   const auth = await authenticateToken(deps.db, bearerToken(request.headers.authorization), deps.clock)
-  return auth ? {...auth.user, auth} : null
+  if (!auth) return null
+  // Read with the token: the guard's role checks and the routes use these (requestRoleKeys).
+  request.roleKeys = auth.roleKeys
+  return {...auth.user, auth}
 }
 
 /** The authenticated user of a route that ran `app.authenticate` (SanctumUser when the default authenticator is in use). */

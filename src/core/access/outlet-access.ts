@@ -2,6 +2,7 @@ import type {Database} from '../db/connection.js'
 import type {FullOutletRow} from '../db/rows.js'
 import {isLaravelUuid} from '../domain/id-input.js'
 import {OpsError} from '../errors.js'
+import {selectRows} from '../db/raw.js'
 
 /** The user an access check is about. */
 export interface AccessUser {
@@ -13,13 +14,16 @@ export const OUTLET_ACCESS_MESSAGE = 'You do not have access to the requested ou
 
 /** The user's role keys. */
 export async function roleKeys(db: Database, userId: number): Promise<string[]> {
-  const rows: Array<{key: string}> = await db
-    .knex('roles')
-    .join('user_roles', 'user_roles.role_id', 'roles.id')
-    .where('user_roles.user_id', userId)
-    .select('roles.key')
+  const rows = await selectRows<{key: string}>(
+    db.knex,
+    'select roles.key from roles inner join user_roles on user_roles.role_id = roles.id where user_roles.user_id = ?',
+    [userId],
+  )
   return rows.map((r) => r.key)
 }
+
+/** Role keys the caller already read, or a way to read them once when needed (the API's per-request cache). */
+export type HeldRoles = readonly string[] | (() => Promise<readonly string[]>)
 
 /**
  * The `outlet.access` middleware (EnsureOutletAccess, reference §3.3): an outlet id the request names must
@@ -27,21 +31,29 @@ export async function roleKeys(db: Database, userId: number): Promise<string[]> 
  * anyone else needs a `user_outlets` row for it. A request that names no outlet (absent, or not a
  * non-empty string) passes unchecked.
  */
-export async function ensureOutletMiddlewareAccess(db: Database, user: AccessUser, outletId: unknown): Promise<void> {
+export async function ensureOutletMiddlewareAccess(db: Database, user: AccessUser, outletId: unknown, held?: HeldRoles): Promise<void> {
   if (typeof outletId !== 'string' || outletId === '') return
   // Not a UUID: no outlet has that id (PostgreSQL's uuid column would refuse the comparison itself).
   const id = isLaravelUuid(outletId) ? outletId.toLowerCase() : null
   const tenant = user.tenant_id
-  if (id !== null && tenant !== null && (await db.knex<FullOutletRow>('outlets').where({id, tenant_id: tenant}).first('id'))) {
-    if ((await roleKeys(db, user.id)).includes('owner')) return
-    if (await db.knex('user_outlets').where({user_id: user.id, outlet_id: id}).first('outlet_id')) return
+  if (id !== null && tenant !== null) {
+    // The outlet of the tenant and the user's assignment to it, in one read.
+    const [outlet] = await selectRows<{id: string; assigned: string | null}>(
+      db.knex,
+      'select outlets.id, user_outlets.outlet_id as assigned from outlets ' +
+        'left join user_outlets on user_outlets.outlet_id = outlets.id and user_outlets.user_id = ? ' +
+        'where outlets.id = ? and outlets.tenant_id = ? limit 1',
+      [user.id, id, tenant],
+    )
+    if (outlet && (outlet.assigned !== null || (await holdsOwner(db, user, held)))) return
   }
   throw new OpsError('OUTLET_ACCESS_DENIED', OUTLET_ACCESS_MESSAGE)
 }
 
 /** `held` when the caller already read the user's role keys, else they are read here. */
-async function holdsOwner(db: Database, user: AccessUser, held?: readonly string[]): Promise<boolean> {
-  return (held ?? (await roleKeys(db, user.id))).includes('owner')
+async function holdsOwner(db: Database, user: AccessUser, held?: HeldRoles): Promise<boolean> {
+  const keys = typeof held === 'function' ? await held() : (held ?? (await roleKeys(db, user.id)))
+  return keys.includes('owner')
 }
 
 /**

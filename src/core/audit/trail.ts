@@ -1,5 +1,6 @@
 import type {Clock} from '../clock.js'
 import {toDbTimestamp} from '../clock.js'
+import {selectRows} from '../db/raw.js'
 import type {Executor} from '../db/transactions.js'
 import {uuid7} from '../domain/ids.js'
 import {phpJsonEncode} from '../php/json.js'
@@ -24,24 +25,29 @@ export interface AuditEvent extends RequestMeta {
 }
 
 /** One audit_events row as upstream's AuditTrailService::record writes it; returns its id (UUIDv7). */
+const INSERT_AUDIT_EVENT =
+  'insert into audit_events (id, tenant_id, user_id, outlet_id, event_key, channel, entity_type, entity_id, request_id, ip_address, metadata_json, created_at, updated_at) ' +
+  'values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)'
+
 export async function recordAuditEvent(conn: Executor, event: AuditEvent, clock: Clock): Promise<string> {
   const at = clock.now()
   const now = toDbTimestamp(at)
   const id = uuid7(at.getTime())
-  await conn('audit_events').insert({
+  // Fixed SQL (src/core/db/raw.ts): every API write records one.
+  await selectRows(conn, INSERT_AUDIT_EVENT, [
     id,
-    tenant_id: event.tenantId ?? null,
-    user_id: event.userId ?? null,
-    outlet_id: event.outletId ?? null,
-    event_key: event.eventKey,
-    channel: event.channel ?? 'api',
-    entity_type: event.entityType ?? null,
-    entity_id: event.entityId ?? null,
-    request_id: event.requestId ?? null,
-    ip_address: event.ip ?? null,
-    metadata_json: event.metadata === undefined || event.metadata === null ? null : phpJsonEncode(event.metadata),
-    created_at: now,
-    updated_at: now,
-  })
+    event.tenantId ?? null,
+    event.userId ?? null,
+    event.outletId ?? null,
+    event.eventKey,
+    event.channel ?? 'api',
+    event.entityType ?? null,
+    event.entityId ?? null,
+    event.requestId ?? null,
+    event.ip ?? null,
+    event.metadata === undefined || event.metadata === null ? null : phpJsonEncode(event.metadata),
+    now,
+    now,
+  ])
   return id
 }

@@ -63,14 +63,16 @@ const phpLower = (text: string): string => text.replace(/[A-Z]+/g, (letters) => 
 const nullableNumber = (value: unknown): number | null => (value === null || value === undefined ? null : Number(value))
 
 /** AuthController::buildUserContext. allowed_outlets are the user's assignments, even for an owner. */
-export async function userContext(db: Database, user: AuthUser, clock: Clock): Promise<UserContext> {
+export async function userContext(db: Database, user: AuthUser, clock: Clock, heldRoles?: readonly string[]): Promise<UserContext> {
   const period = toPeriod(clock.now())
-  // Fixed SQL (src/core/db/raw.ts): every authenticated /api/me runs these.
-  const roles = await selectRows<Pick<RoleRow, 'key'>>(
-    db.knex,
-    'select roles.key from roles inner join user_roles on user_roles.role_id = roles.id where user_roles.user_id = ? order by user_roles.id',
-    [user.id],
-  )
+  // Fixed SQL (src/core/db/raw.ts): every authenticated /api/me runs these. The token guard read the roles.
+  const roles =
+    heldRoles?.map((key) => ({key})) ??
+    (await selectRows<Pick<RoleRow, 'key'>>(
+      db.knex,
+      'select roles.key from roles inner join user_roles on user_roles.role_id = roles.id where user_roles.user_id = ? order by user_roles.id',
+      [user.id],
+    ))
   const outlets = await selectRows<AllowedOutlet>(
     db.knex,
     'select outlets.id, outlets.tenant_id, outlets.name, outlets.code, outlets.timezone from outlets' +
@@ -112,7 +114,7 @@ export async function userContext(db: Database, user: AuthUser, clock: Clock): P
 
 /** GET /api/me: `{data: UserContext}` for the authenticated user. */
 export async function me(db: Database, auth: Authenticated, clock: Clock): Promise<{data: UserContext}> {
-  return {data: await userContext(db, auth.user, clock)}
+  return {data: await userContext(db, auth.user, clock, auth.roleKeys)}
 }
 
 /**

@@ -13,6 +13,7 @@ import {toDbTimestamp} from '../clock.js'
 import type {Database} from '../db/connection.js'
 import {selectRows} from '../db/raw.js'
 import type {Executor} from '../db/transactions.js'
+import {onPostgres} from '../quota/consume.js'
 
 /** tokenable_type of every token a user holds (Eloquent's morph class of App\Models\User). */
 export const USER_TOKENABLE_TYPE = 'App\\Models\\User'
@@ -56,6 +57,8 @@ export interface IssuedToken {
 
 export interface Authenticated {
   user: AuthUser
+  /** The user's role keys, in assignment order (read with the token). */
+  roleKeys: string[]
   /** The token the request used (Sanctum's currentAccessToken): logout deletes this one. */
   token: PersonalAccessTokenRow
 }
@@ -105,31 +108,62 @@ export async function issueToken(conn: Executor, userId: number, name: string, c
   return {plainTextToken: `${id}|${secret}`, row: {id, ...fields}}
 }
 
+/** A token row with the columns of its user (null when there is no such user, or it is soft-deleted). */
+type TokenWithUser = PersonalAccessTokenRow & {
+  user_id: number | string | null
+  user_tenant_id: string | null
+  user_name: string
+  user_email: string
+  user_phone: string | null
+  user_status: string
+  user_roles: unknown
+}
+
+/**
+ * Every column of personal_access_tokens, as the token guard reads a row, the columns of the user it names
+ * and the user's role keys (a JSON array, in assignment order), in one statement: the guard runs on every
+ * authenticated request, and nearly every route checks roles.
+ */
+function tokenSelect(pg: boolean): string {
+  const roles = pg
+    ? '(select json_agg(roles.key order by user_roles.id) from user_roles inner join roles on roles.id = user_roles.role_id where user_roles.user_id = u.id)'
+    : '(select json_group_array(key) from (select roles.key from user_roles inner join roles on roles.id = user_roles.role_id where user_roles.user_id = u.id order by user_roles.id))'
+  return (
+    'select t.id, t.tokenable_type, t.tokenable_id, t.name, t.token, t.abilities, t.last_used_at, t.expires_at, t.created_at, t.updated_at, ' +
+    `u.id as user_id, u.tenant_id as user_tenant_id, u.name as user_name, u.email as user_email, u.phone as user_phone, u.status as user_status, ${roles} as user_roles ` +
+    'from personal_access_tokens t left join users u on u.id = t.tokenable_id and u.deleted_at is null'
+  )
+}
+const TOKEN_SELECT = {pg: tokenSelect(true), sqlite: tokenSelect(false)}
+
+/** The role keys of the token query: PostgreSQL's json_agg arrives parsed (null for none), SQLite's json_group_array as text. */
+function roleKeysOf(value: unknown): string[] {
+  const list: unknown = typeof value === 'string' ? JSON.parse(value) : value
+  return Array.isArray(list) ? list.map(String) : []
+}
+
 /**
  * PersonalAccessToken::findToken: `<id>|<secret>` is looked up by id and its secret's sha256 compared in
  * constant time; a token without `|` is looked up by its hash. The Guard's isValidBearerToken first:
  * with a `|`, the id must be digits and the secret non-empty.
  */
-export async function findToken(conn: Executor, bearer: string): Promise<PersonalAccessTokenRow | null> {
+async function findToken(conn: Executor, bearer: string): Promise<TokenWithUser | null> {
   if (bearer === '') return null
+  const select = onPostgres(conn) ? TOKEN_SELECT.pg : TOKEN_SELECT.sqlite
   const bar = bearer.indexOf('|')
   if (bar === -1) {
-    const [row] = await selectRows<PersonalAccessTokenRow>(conn, `${TOKEN_SELECT} where token = ? limit 1`, [sha256Hex(bearer)])
+    const [row] = await selectRows<TokenWithUser>(conn, `${select} where t.token = ? limit 1`, [sha256Hex(bearer)])
     return row ?? null
   }
   const id = bearer.slice(0, bar)
   const secret = bearer.slice(bar + 1)
   if (!/^\d+$/.test(id) || secret === '' || id.length > MAX_ID_DIGITS) return null
-  const [row] = await selectRows<PersonalAccessTokenRow>(conn, `${TOKEN_SELECT} where id = ? limit 1`, [Number(id)])
+  const [row] = await selectRows<TokenWithUser>(conn, `${select} where t.id = ? limit 1`, [Number(id)])
   if (!row) return null
   const stored = Buffer.from(String(row.token), 'utf8')
   const given = Buffer.from(sha256Hex(secret), 'utf8')
   return stored.length === given.length && timingSafeEqual(stored, given) ? row : null
 }
-
-/** Every column of personal_access_tokens, as the token guard reads a row. */
-const TOKEN_SELECT =
-  'select id, tokenable_type, tokenable_id, name, token, abilities, last_used_at, expires_at, created_at, updated_at from personal_access_tokens'
 
 /** Sanctum's expiry check: a token with expires_at in the past is refused (config expiration is null). */
 function isExpired(row: PersonalAccessTokenRow, now: Date): boolean {
@@ -147,23 +181,29 @@ function isExpired(row: PersonalAccessTokenRow, now: Date): boolean {
  */
 export async function authenticateToken(db: Database, bearer: string | null | undefined, clock: Clock): Promise<Authenticated | null> {
   if (typeof bearer !== 'string') return null
-  const token = await findToken(db.knex, bearer)
+  const found = await findToken(db.knex, bearer)
   const now = clock.now()
-  if (!token || isExpired(token, now) || token.tokenable_type !== USER_TOKENABLE_TYPE) return null
-  const [user] = await selectRows<AuthUser>(
-    db.knex,
-    'select id, tenant_id, name, email, phone, status from users where id = ? and deleted_at is null limit 1',
-    [token.tokenable_id],
-  )
-  if (!user) return null
+  if (!found || isExpired(found, now) || found.tokenable_type !== USER_TOKENABLE_TYPE || found.user_id === null) return null
+  const {
+    user_id: userId,
+    user_tenant_id: tenantId,
+    user_name: name,
+    user_email: email,
+    user_phone: phone,
+    user_status: status,
+    user_roles: roles,
+    ...token
+  } = found
+  const user: AuthUser = {id: Number(userId), tenant_id: tenantId, name, email, phone, status}
+  const roleKeys = roleKeysOf(roles)
   const stamp = toDbTimestamp(now)
   // Eloquent's save() writes only dirty attributes, and a datetime set to the same second is not dirty:
   // within one second of the last use, Sanctum's update is no query at all. The same here.
   if (String(token.last_used_at) !== stamp) {
     await db.knex.raw('update personal_access_tokens set last_used_at = ?, updated_at = ? where id = ?', [stamp, stamp, token.id])
-    return {user: {...user, id: Number(user.id)}, token: {...token, last_used_at: stamp, updated_at: stamp}}
+    return {user, roleKeys, token: {...token, last_used_at: stamp, updated_at: stamp}}
   }
-  return {user: {...user, id: Number(user.id)}, token}
+  return {user, roleKeys, token}
 }
 
 /**

@@ -1,19 +1,20 @@
 import {randomInt} from 'node:crypto'
+import type {Knex} from 'knex'
 
 import {recordAuditEvent} from '../audit/trail.js'
 import {type Clock, toDbTimestamp, toPeriod} from '../clock.js'
 import type {Database} from '../db/connection.js'
+import {selectRows} from '../db/raw.js'
 import {type Executor, writeTransaction} from '../db/transactions.js'
 import {isLaravelUuid} from '../domain/id-input.js'
 import {uuid7} from '../domain/ids.js'
 import {normalizePhone} from '../domain/phone.js'
 import {ReasonError} from '../errors.js'
 import {phpJsonEncode} from '../php/json.js'
-import {consumeOrderSlot, QuotaExceeded} from '../quota/consume.js'
+import {assertQuotaLeft, QuotaExceeded, readOrderQuota, takeOrderSlot} from '../quota/consume.js'
 import {upsertOrderCustomer} from './customers.js'
 import {runOrderEffects, waEvent} from './effects.js'
 import {isUniqueViolation, orderInputError, violationText} from './errors.js'
-import {loadOrder, loadOrderItems} from './queries.js'
 import {serializeCreatedOrder, serializeCustomerBrief, serializeOrderItem} from './serialize.js'
 import {lineSubtotal, MAX_AMOUNT, MAX_METRIC, orderTotal, storedDecimal, unitPrice} from './totals.js'
 import type {CustomerRecord, OrderActor, OrderEffects, OrderItemRecord, OrderPath, OrderRecord, OrderServiceContext, SourceChannel} from './types.js'
@@ -108,13 +109,93 @@ const DUPLICATE_ORDER_CODE = {rest: 'The order_code has already been used in thi
 /** A-12: upstream's duplicate REST invoice_no hit the unique index (500); ours is a 422 on the field. */
 export const DUPLICATE_INVOICE_NO = 'The invoice_no has already been used in this tenant.'
 
+const ORDER_COLUMNS = [
+  'id',
+  'tenant_id',
+  'outlet_id',
+  'customer_id',
+  'invoice_no',
+  'order_code',
+  'is_pickup_delivery',
+  'laundry_status',
+  'courier_status',
+  'shipping_fee_amount',
+  'discount_amount',
+  'total_amount',
+  'paid_amount',
+  'due_amount',
+  'pickup',
+  'delivery',
+  'notes',
+  'created_by',
+  'updated_by',
+  'source_channel',
+  'created_at',
+  'updated_at',
+] as const
+const ITEM_COLUMNS = [
+  'id',
+  'order_id',
+  'service_id',
+  'service_name_snapshot',
+  'unit_type_snapshot',
+  'qty',
+  'weight_kg',
+  'unit_price_amount',
+  'subtotal_amount',
+  'created_at',
+  'updated_at',
+] as const
+
+/** Every column of OrderRecord: what the order insert returns. */
+const ORDER_RECORD_COLUMNS = [
+  ...ORDER_COLUMNS,
+  'courier_user_id',
+  'collection_status',
+  'collection_last_contacted_at',
+  'collection_next_follow_up_at',
+  'collection_note',
+] as const satisfies ReadonlyArray<keyof OrderRecord>
+/** Compile-time: the list names every column of OrderRecord (a new one must be added above). */
+type AllOrderColumns<Missing extends never> = Missing
+export type OrderColumnsChecked = AllOrderColumns<Exclude<keyof OrderRecord, (typeof ORDER_RECORD_COLUMNS)[number]>>
+
+/**
+ * `insert into <table> (<columns>) values (?, …), … returning <returned>`: the rows as the database stores
+ * and reads them back. The columns are named, not `*`: a prepared statement returning `*` fails once a
+ * migration adds a column under a running server.
+ */
+function insertReturning(table: string, columns: readonly string[], rows: number, returned: readonly string[] = columns): string {
+  const one = `(${columns.map(() => '?').join(', ')})`
+  return `insert into ${table} (${columns.join(', ')}) values ${Array.from({length: rows}, () => one).join(', ')} returning ${returned.join(', ')}`
+}
+const INSERT_ORDER = insertReturning('orders', ORDER_COLUMNS, 1, ORDER_RECORD_COLUMNS)
+
+/** A service of the tenant, active and not deleted, with its active override on one outlet (null: none). */
+const PRICED_SERVICE =
+  'select services.id, services.name, services.unit_type, services.base_price_amount, outlet_services.price_override_amount, ' +
+  'outlet_services.id as override_id from services ' +
+  'left join outlet_services on outlet_services.service_id = services.id and outlet_services.outlet_id = ? and outlet_services.active = ? ' +
+  'where services.id = ? and services.tenant_id = ? and services.active = ? and services.deleted_at is null limit 1'
+
+interface PricedService {
+  id: string
+  name: string
+  unit_type: string
+  base_price_amount: number | string
+  price_override_amount: number | string | null
+  override_id: string | null
+}
+
 /**
  * The writes of an order creation, inside the caller's write transaction (reference §3.5 POST /api/orders;
- * sync ORDER_CREATE §3.6 with `options`): the order_code uniqueness check, one quota slot (§4.7), the phone
- * (§4.3) and customer upsert (A-10), the invoice, the order (received; pickup_pending when pickup-delivery),
- * the items at their effective prices, and the totals. Throws ValidationError / ReasonError as the path
- * words them; the caller's rollback then undoes everything, the quota increment included. No audit and no
- * WA here: the WA events are returned in `effects` for after the commit.
+ * sync ORDER_CREATE §3.6 with `options`): the order_code uniqueness check, the quota check (§4.7), the phone
+ * (§4.3) and customer upsert (A-10), the invoice, the items at their effective prices, the order (received;
+ * pickup_pending when pickup-delivery) with its totals, and last the quota slot, so that the quota row is
+ * locked only for the commit. Checks run in upstream's order and throw ValidationError / ReasonError as the
+ * path words them; the caller's rollback then undoes everything, the quota increment included. No audit and
+ * no WA here: the WA events are returned in `effects` for after the commit. The hot path of POST
+ * /api/orders, so in fixed SQL: the rows answered are those the inserts return, not a re-read.
  */
 export async function createOrderIn(trx: Executor, actor: OrderActor, input: NewOrderInput, clock: Clock, options: CreateOrderOptions): Promise<CreatedOrder> {
   const {path} = options
@@ -122,20 +203,14 @@ export async function createOrderIn(trx: Executor, actor: OrderActor, input: New
   const now = toDbTimestamp(clock.now())
 
   if (input.order_code !== null && input.order_code !== undefined) {
-    if (await trx('orders').where({tenant_id: tenantId, order_code: input.order_code}).first('id')) {
+    if ((await selectRows(trx, 'select id from orders where tenant_id = ? and order_code = ? limit 1', [tenantId, input.order_code])).length > 0) {
       throw orderInputError(path, 'order_code', DUPLICATE_ORDER_CODE.rest, DUPLICATE_ORDER_CODE.sync)
     }
   }
 
   const period = options.quotaPeriod ?? options.orderTime?.period ?? toPeriod(clock.now())
-  let quota: {ordersUsed: number; ordersLimit: number | null}
-  try {
-    quota = await consumeOrderSlot(trx, tenantId, period, clock)
-  } catch (error) {
-    if (!(error instanceof QuotaExceeded)) throw error
-    const extra = path === 'rest' ? {period: error.period, orders_limit: error.ordersLimit, orders_used: error.ordersUsed} : {}
-    throw new ReasonError('QUOTA_EXCEEDED', error.message, extra)
-  }
+  const quota = await readOrderQuota(trx, tenantId, period)
+  quotaRefusal(path, () => assertQuotaLeft(quota))
 
   const phone = normalizePhone(input.customer.phone)
   if (phone === null) {
@@ -152,7 +227,10 @@ export async function createOrderIn(trx: Executor, actor: OrderActor, input: New
     const resolved = await options.resolveInvoiceNo(trx, {actor, outletId: input.outlet_id, requested: invoiceNo, customer})
     invoiceNo = resolved.invoiceNo
     invoiceAssigned = resolved.assigned
-  } else if (invoiceNo !== null && (await trx('orders').where({tenant_id: tenantId, invoice_no: invoiceNo}).first('id'))) {
+  } else if (
+    invoiceNo !== null &&
+    (await selectRows(trx, 'select id from orders where tenant_id = ? and invoice_no = ? limit 1', [tenantId, invoiceNo])).length > 0
+  ) {
     throw orderInputError(path, 'invoice_no', DUPLICATE_INVOICE_NO, 'invoice_no already exists.')
   }
 
@@ -167,56 +245,20 @@ export async function createOrderIn(trx: Executor, actor: OrderActor, input: New
   }
   const orderId = uuid7(clock.now().getTime())
   const stamp = options.orderTime?.stored ?? now
-  try {
-    await trx('orders').insert({
-      id: orderId,
-      tenant_id: tenantId,
-      outlet_id: input.outlet_id,
-      customer_id: customer.id,
-      invoice_no: invoiceNo,
-      order_code: input.order_code ?? generateOrderCode(),
-      is_pickup_delivery: isPickup,
-      laundry_status: 'received',
-      courier_status: isPickup ? 'pickup_pending' : null,
-      shipping_fee_amount: shipping,
-      discount_amount: discount,
-      total_amount: 0,
-      paid_amount: 0,
-      due_amount: 0,
-      pickup: input.pickup === null || input.pickup === undefined ? null : phpJsonEncode(input.pickup),
-      delivery: input.delivery === null || input.delivery === undefined ? null : phpJsonEncode(input.delivery),
-      notes: input.notes ?? null,
-      created_by: actor.id,
-      updated_by: actor.id,
-      source_channel: options.sourceChannel,
-      created_at: stamp,
-      updated_at: stamp,
-    })
-  } catch (error) {
-    // A concurrent creation took the code or invoice number between our check and this insert.
-    if (!isUniqueViolation(error)) throw error
-    if (violationText(error).includes('invoice_no')) throw orderInputError(path, 'invoice_no', DUPLICATE_INVOICE_NO, 'invoice_no already exists.')
-    throw orderInputError(path, 'order_code', DUPLICATE_ORDER_CODE.rest, DUPLICATE_ORDER_CODE.sync)
-  }
 
+  const itemValues: unknown[] = []
   const subtotals: number[] = []
   for (const item of input.items) {
-    const service =
+    const [service] =
       typeof item.service_id === 'string' && isLaravelUuid(item.service_id)
-        ? await trx('services')
-            .where({id: item.service_id.toLowerCase(), tenant_id: tenantId, active: true})
-            .whereNull('deleted_at')
-            .first<{id: string; name: string; unit_type: string; base_price_amount: number} | undefined>('id', 'name', 'unit_type', 'base_price_amount')
-        : undefined
+        ? await selectRows<PricedService>(trx, PRICED_SERVICE, [input.outlet_id, true, item.service_id.toLowerCase(), tenantId, true])
+        : []
     if (!service) {
       throw orderInputError(path, 'items', `Service ${item.service_id} is invalid for this tenant.`, `Service ${item.service_id} is invalid.`)
     }
-    const override = await trx('outlet_services')
-      .where({outlet_id: input.outlet_id, service_id: service.id, active: true})
-      .first<{price_override_amount: number | null} | undefined>('price_override_amount')
     const price = unitPrice(
       Number(service.base_price_amount),
-      override?.price_override_amount === null || override === undefined ? null : Number(override.price_override_amount),
+      service.override_id === null || service.price_override_amount === null ? null : Number(service.price_override_amount),
     )
     const qty = metricOf(item.qty)
     const weight = metricOf(item.weight_kg)
@@ -231,37 +273,93 @@ export async function createOrderIn(trx: Executor, actor: OrderActor, input: New
     const subtotal = lineSubtotal(metric, price)
     if (subtotal > MAX_AMOUNT) throw tooLarge(path, 'items', `An item subtotal must not be greater than ${MAX_AMOUNT}.`)
     subtotals.push(subtotal)
-    await trx('order_items').insert({
-      id: uuid7(clock.now().getTime()),
-      order_id: orderId,
-      service_id: service.id,
-      service_name_snapshot: service.name,
-      unit_type_snapshot: service.unit_type,
-      qty: storedDecimal(qty),
-      weight_kg: storedDecimal(weight),
-      unit_price_amount: price,
-      subtotal_amount: subtotal,
-      created_at: now,
-      updated_at: now,
-    })
+    itemValues.push(
+      uuid7(clock.now().getTime()),
+      orderId,
+      service.id,
+      service.name,
+      service.unit_type,
+      storedDecimal(qty),
+      storedDecimal(weight),
+      price,
+      subtotal,
+      now,
+      now,
+    )
   }
-
   const total = orderTotal(subtotals, shipping, discount)
   if (total > MAX_AMOUNT) throw tooLarge(path, 'items', `The order total must not be greater than ${MAX_AMOUNT}.`)
-  await trx('orders').where({id: orderId}).update({total_amount: total, paid_amount: 0, due_amount: total, updated_at: stamp})
 
-  const order = await loadOrder(trx, orderId)
-  if (!order) throw new Error(`order ${orderId} not found after insert`)
+  let order: OrderRecord
+  try {
+    const orderValues: Record<(typeof ORDER_COLUMNS)[number], unknown> = {
+      id: orderId,
+      tenant_id: tenantId,
+      outlet_id: input.outlet_id,
+      customer_id: customer.id,
+      invoice_no: invoiceNo,
+      order_code: input.order_code ?? generateOrderCode(),
+      is_pickup_delivery: isPickup,
+      laundry_status: 'received',
+      courier_status: isPickup ? 'pickup_pending' : null,
+      shipping_fee_amount: shipping,
+      discount_amount: discount,
+      total_amount: total,
+      paid_amount: 0,
+      due_amount: total,
+      pickup: input.pickup === null || input.pickup === undefined ? null : phpJsonEncode(input.pickup),
+      delivery: input.delivery === null || input.delivery === undefined ? null : phpJsonEncode(input.delivery),
+      notes: input.notes ?? null,
+      created_by: actor.id,
+      updated_by: actor.id,
+      source_channel: options.sourceChannel,
+      created_at: stamp,
+      updated_at: stamp,
+    }
+    ;[order] = await selectRows<OrderRecord>(
+      trx,
+      INSERT_ORDER,
+      ORDER_COLUMNS.map((column) => orderValues[column] as Knex.RawBinding),
+    )
+  } catch (error) {
+    // A concurrent creation took the code or invoice number between our check and this insert.
+    if (!isUniqueViolation(error)) throw error
+    if (violationText(error).includes('invoice_no')) throw orderInputError(path, 'invoice_no', DUPLICATE_INVOICE_NO, 'invoice_no already exists.')
+    throw orderInputError(path, 'order_code', DUPLICATE_ORDER_CODE.rest, DUPLICATE_ORDER_CODE.sync)
+  }
+  const items =
+    input.items.length === 0
+      ? []
+      : (await selectRows<OrderItemRecord>(trx, insertReturning('order_items', ITEM_COLUMNS, input.items.length), itemValues as Knex.RawBinding[])).sort(
+          (a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0),
+        )
+
+  const ordersUsed = await quotaRefusal(path, () => takeOrderSlot(trx, quota, clock))
   const effects: OrderEffects = {wa: isPickup ? [waEvent(orderId, 'WA_PICKUP_CONFIRM', actor.id, path, options.sourceChannel)] : []}
   return {
     order,
     customer,
     customerCreated: upserted.created,
     customerRestored: upserted.restored,
-    items: await loadOrderItems(trx, orderId),
+    items,
     invoiceAssigned,
-    quota: {period, ...quota},
+    quota: {period, ordersUsed, ordersLimit: quota.limit},
     effects,
+  }
+}
+
+/** QuotaExceeded as the path answers it: QUOTA_EXCEEDED, with period, orders_limit and orders_used on REST. */
+function quotaRefusal<T>(path: OrderPath, check: () => T): T {
+  const refuse = (error: unknown): never => {
+    if (!(error instanceof QuotaExceeded)) throw error
+    const extra = path === 'rest' ? {period: error.period, orders_limit: error.ordersLimit, orders_used: error.ordersUsed} : {}
+    throw new ReasonError('QUOTA_EXCEEDED', error.message, extra)
+  }
+  try {
+    const result = check()
+    return result instanceof Promise ? (result.catch(refuse) as T) : result
+  } catch (error) {
+    return refuse(error)
   }
 }
 

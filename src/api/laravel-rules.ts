@@ -17,14 +17,6 @@ const whenPresent = (message: string) => (issue: {input?: unknown; code?: string
     ? undefined
     : message
 
-/** `integer` (PHP's FILTER_VALIDATE_INT: an integer, or a string of one such as "10"), with optional `min:`/`max:`. */
-export function laravelInteger(bounds: {min?: number; max?: number} = {}) {
-  let inner = z.int({error: whenPresent('The :attribute field must be an integer.')})
-  if (bounds.min !== undefined) inner = inner.min(bounds.min)
-  if (bounds.max !== undefined) inner = inner.max(bounds.max)
-  return z.preprocess((value) => (typeof value === 'string' && /^[+-]?\d+$/.test(value) ? Number(value) : value), inner)
-}
-
 /** `uuid`: the 8-4-4-4-12 hex shape only, any version (reference §0.1, A-26). */
 export function laravelUuid() {
   return z
@@ -73,12 +65,85 @@ function isEmptyArray(value: unknown): boolean {
   return value !== null && typeof value === 'object' && Object.keys(value).length === 0
 }
 
-/** `numeric` (a number, or a string of one such as "5.2"), with optional `min:`/`max:`. */
-export function laravelNumeric(bounds: {min?: number; max?: number} = {}) {
-  let inner = z.number({error: whenPresent('The :attribute field must be a number.')})
-  if (bounds.min !== undefined) inner = inner.min(bounds.min)
-  if (bounds.max !== undefined) inner = inner.max(bounds.max)
-  return z.preprocess((value) => (typeof value === 'string' && /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(value) ? Number(value) : value), inner)
+/** Size rules of a numeric field (`min:`, `max:`), and whether the field is `nullable` (absent or null passes). */
+export interface NumericRules {
+  min?: number
+  max?: number
+  nullable?: boolean
+}
+
+const INT64_MAX = 9_223_372_036_854_775_807n
+
+/**
+ * PHP's `filter_var($value, FILTER_VALIDATE_INT)` on a JSON-decoded value: an integer (or a float with an
+ * integral value, which PHP prints without a fraction) within 64 bits, a string of one without leading
+ * zeros ("007" fails, "0" and "-0" pass), or `true` (which PHP reads as "1"). Undefined: not an integer.
+ */
+export function phpValidateInt(value: unknown): number | undefined {
+  if (value === true) return 1
+  if (typeof value === 'number') return Number.isInteger(value) && Math.abs(value) < 2 ** 63 ? value + 0 : undefined
+  if (typeof value !== 'string' || !/^[+-]?(0|[1-9]\d*)$/.test(value)) return undefined
+  const big = BigInt(value)
+  return big > INT64_MAX || big < -INT64_MAX - 1n ? undefined : Number(value) + 0
+}
+
+/** PHP 8's is_numeric on a JSON-decoded value: a finite number, or a numeric string ("5.2", ".5", "1e3", " 7"). */
+export function phpIsNumeric(value: unknown): boolean {
+  if (typeof value === 'number') return Number.isFinite(value)
+  return typeof value === 'string' && /^[ \t\n\r\v\f]*[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?[ \t\n\r\v\f]*$/.test(value)
+}
+
+/**
+ * The size `min:`/`max:` compare for a field with a numeric rule (Validator::getSize): its numeric value
+ * when it is numeric, else an array's count, else the length of its text (so "abc" has size 3, true 1).
+ */
+function phpSize(value: unknown): number {
+  if (phpIsNumeric(value)) return Number(value)
+  if (Array.isArray(value)) return value.length
+  if (value !== null && typeof value === 'object') return Object.keys(value).length
+  if (typeof value === 'string') return [...value].length
+  return value === true ? 1 : 0
+}
+
+/**
+ * A numeric rule with its size rules, validated as Laravel's Validator does: every rule runs and every
+ * failure is reported (`amount: 0.5` with `integer|min:1` fails both), except that a failed `required`
+ * stops the field. Absent, null (or '' made null) and an empty array fail `required` unless `nullable`
+ * (where absent and null pass; an empty array does not, as in Laravel).
+ */
+function laravelNumberRule(kind: 'integer' | 'numeric', rules: NumericRules) {
+  const {min, max, nullable = false} = rules
+  const typeMessage = kind === 'integer' ? 'The :attribute field must be an integer.' : 'The :attribute field must be a number.'
+  const issue = (ctx: z.RefinementCtx, message: string, input: unknown) => ctx.addIssue({code: 'custom', message, input})
+  const schema = z.unknown().transform((value, ctx) => {
+    if (value === undefined || value === null || (!nullable && isEmptyArray(value))) {
+      if (nullable && (value === undefined || value === null)) return value
+      issue(ctx, 'The :attribute field is required.', value)
+      return z.NEVER
+    }
+    const number = kind === 'integer' ? phpValidateInt(value) : phpIsNumeric(value) ? Number(value) : undefined
+    if (number === undefined) issue(ctx, typeMessage, value)
+    const size = phpSize(value)
+    if (min !== undefined && size < min) issue(ctx, `The :attribute field must be at least ${min}.`, value)
+    if (max !== undefined && size > max) issue(ctx, `The :attribute field must not be greater than ${max}.`, value)
+    return number ?? z.NEVER
+  })
+  const json = {type: kind === 'integer' ? 'integer' : 'number', ...(min === undefined ? {} : {minimum: min}), ...(max === undefined ? {} : {maximum: max})}
+  // An absent nullable field stays absent (undefined), a null one null: callers tell the two apart (schedule).
+  return nullable ? schema.optional().meta({anyOf: [json, {type: 'null'}]}) : schema.meta(json)
+}
+
+/**
+ * `integer` (PHP's FILTER_VALIDATE_INT, phpValidateInt) with optional `min:`/`max:` and `nullable`; the
+ * value arrives as a number (null when nullable and not given).
+ */
+export function laravelInteger<N extends boolean = false>(rules: NumericRules & {nullable?: N} = {}) {
+  return laravelNumberRule('integer', rules) as unknown as z.ZodType<N extends true ? number | null | undefined : number, unknown>
+}
+
+/** `numeric` (PHP's is_numeric) with optional `min:`/`max:` and `nullable`; the value arrives as a number. */
+export function laravelNumeric<N extends boolean = false>(rules: NumericRules & {nullable?: N} = {}) {
+  return laravelNumberRule('numeric', rules) as unknown as z.ZodType<N extends true ? number | null | undefined : number, unknown>
 }
 
 const BOOLEANS = new Map<unknown, boolean>([

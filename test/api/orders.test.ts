@@ -582,6 +582,30 @@ describeEachEngine('api orders (OrderApiTest, inject)', {from: 'seeded'}, (ctx) 
       expect(data.items.map((i) => i.qty ?? i.weight_kg)).to.deep.equal(['1.01', '0.13', '250.50', '7.00'])
     })
 
+    it("pickup and delivery are stored as PHP's json_decode and json_encode leave them: {} as [], a 0..n-1 keyed object as a list (create and schedule)", async () => {
+      const res = await as('owner')('POST', '/api/orders', {
+        outlet_id: fx.outlet,
+        is_pickup_delivery: true,
+        pickup: {},
+        delivery: {'0': 'gate', '1': {}, extra: {'0': 1, '2': 3}},
+        customer: {name: 'Arrays', phone: '081277771111'},
+        items: [{service_id: fx.services.pcs, qty: 1}],
+      })
+      expect(res.statusCode, res.body).to.equal(201)
+      const data = res.json<{data: Json}>().data
+      expect(data.pickup).to.deep.equal([])
+      expect(data.delivery).to.deep.equal({'0': 'gate', '1': [], extra: {'0': 1, '2': 3}})
+      const stored = found(await db.knex('orders').where({id: data.id}).first<{pickup: unknown; delivery: unknown} | undefined>('pickup', 'delivery'), 'order')
+      const text = (v: unknown) => (typeof v === 'string' ? v : JSON.stringify(v))
+      expect(text(stored.pickup)).to.equal('[]')
+      expect(JSON.parse(text(stored.delivery))).to.deep.equal({'0': 'gate', '1': [], extra: {'0': 1, '2': 3}})
+      const patched = await as('owner')('PATCH', `/api/orders/${data.id}/schedule`, {pickup: {'0': 'a', '1': 'b'}, delivery: {}})
+      expect(patched.statusCode, patched.body).to.equal(200)
+      const after = found(await db.knex('orders').where({id: data.id}).first<{pickup: unknown; delivery: unknown} | undefined>('pickup', 'delivery'), 'order')
+      expect(JSON.parse(text(after.pickup))).to.deep.equal(['a', 'b'])
+      expect(text(after.delivery)).to.equal('[]')
+    })
+
     it("validates with Laravel's rules and messages", async () => {
       const res = await as('cashier')('POST', '/api/orders', {
         outlet_id: fx.outlet,

@@ -49,7 +49,7 @@ const orderParams = z.object({order: z.string()})
 
 const listQuery = z.object({
   outlet_id: laravelUuid(),
-  limit: laravelInteger({min: 1, max: 100}).nullish(),
+  limit: laravelInteger({min: 1, max: 100, nullable: true}),
 })
 
 export const createBody = z.object({
@@ -57,8 +57,8 @@ export const createBody = z.object({
   order_code: laravelString(32).nullish(),
   invoice_no: laravelString(50).nullish(),
   is_pickup_delivery: laravelBoolean().nullish(),
-  shipping_fee_amount: laravelInteger({min: 0}).nullish(),
-  discount_amount: laravelInteger({min: 0}).nullish(),
+  shipping_fee_amount: laravelInteger({min: 0, nullable: true}),
+  discount_amount: laravelInteger({min: 0, nullable: true}),
   notes: laravelString().nullish(),
   pickup: laravelArray().nullish(),
   delivery: laravelArray().nullish(),
@@ -70,8 +70,8 @@ export const createBody = z.object({
   items: laravelRequiredList(
     z.object({
       service_id: laravelUuid(),
-      qty: laravelNumeric({min: 0.01}).nullish(),
-      weight_kg: laravelNumeric({min: 0.01}).nullish(),
+      qty: laravelNumeric({min: 0.01, nullable: true}),
+      weight_kg: laravelNumeric({min: 0.01, nullable: true}),
     }),
   ),
 })
@@ -88,7 +88,7 @@ export const statusBody = z.object({status: laravelString(32)})
 export const assignBody = z.object({courier_user_id: laravelInteger()})
 
 export const scheduleBody = z.object({
-  shipping_fee_amount: laravelInteger({min: 0}).nullish(),
+  shipping_fee_amount: laravelInteger({min: 0, nullable: true}),
   pickup: laravelArray().nullish(),
   delivery: laravelArray().nullish(),
   notes: laravelString().nullish(),

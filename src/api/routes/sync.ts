@@ -16,11 +16,11 @@ import {validateSyncPayload} from './sync-payloads.js'
 /** SyncController::push's rules (reference §3.6). */
 export const syncPushBody = z.object({
   device_id: laravelUuid(),
-  last_known_server_cursor: laravelInteger({min: 0}).nullish(),
+  last_known_server_cursor: laravelInteger({min: 0, nullable: true}),
   mutations: laravelRequiredList(
     z.object({
       mutation_id: laravelString(64),
-      seq: laravelInteger({min: 0}).nullish(),
+      seq: laravelInteger({min: 0, nullable: true}),
       type: laravelString(60),
       outlet_id: laravelUuid().nullish(),
       entity: z
@@ -40,7 +40,7 @@ const SELECTED_OUTLET_REQUIRED = 'The :attribute field is required when scope.mo
 /** SyncController::pull's rules (reference §3.6). */
 export const syncPullBody = z.object({
   device_id: laravelUuid(),
-  cursor: laravelInteger({min: 0}).nullish(),
+  cursor: laravelInteger({min: 0, nullable: true}),
   scope: z
     .object({
       mode: z.enum(['selected_outlet', 'all_outlets']),
@@ -51,7 +51,7 @@ export const syncPullBody = z.object({
         ctx.addIssue({code: 'custom', path: ['outlet_id'], message: SELECTED_OUTLET_REQUIRED, input: scope.outlet_id})
       }
     }),
-  limit: laravelInteger({min: 1, max: 500}).nullish(),
+  limit: laravelInteger({min: 1, max: 500, nullable: true}),
 })
 
 /** `(string) $request->input('device_id', 'unknown')`: the default only when the field is absent. */

@@ -80,7 +80,7 @@ const outletQuery = z.object({outlet_id: laravelUuid().nullable().optional()})
 const messagesQuery = z.object({
   outlet_id: laravelUuid().nullable().optional(),
   status: z.enum(['queued', 'sent', 'delivered', 'failed']).nullable().optional(),
-  limit: laravelInteger({min: 1, max: 100}).nullable().optional(),
+  limit: laravelInteger({min: 1, max: 100, nullable: true}),
 })
 
 /**

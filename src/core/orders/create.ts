@@ -10,7 +10,7 @@ import {isLaravelUuid} from '../domain/id-input.js'
 import {uuid7} from '../domain/ids.js'
 import {normalizePhone} from '../domain/phone.js'
 import {ReasonError} from '../errors.js'
-import {phpJsonEncode} from '../php/json.js'
+import {phpArrayShape, phpJsonEncode} from '../php/json.js'
 import {assertQuotaLeft, QuotaExceeded, readOrderQuota, takeOrderSlot} from '../quota/consume.js'
 import {upsertOrderCustomer} from './customers.js'
 import {runOrderEffects, waEvent} from './effects.js'
@@ -307,8 +307,8 @@ export async function createOrderIn(trx: Executor, actor: OrderActor, input: New
       total_amount: total,
       paid_amount: 0,
       due_amount: total,
-      pickup: input.pickup === null || input.pickup === undefined ? null : phpJsonEncode(input.pickup),
-      delivery: input.delivery === null || input.delivery === undefined ? null : phpJsonEncode(input.delivery),
+      pickup: input.pickup === null || input.pickup === undefined ? null : phpJsonEncode(phpArrayShape(input.pickup)),
+      delivery: input.delivery === null || input.delivery === undefined ? null : phpJsonEncode(phpArrayShape(input.delivery)),
       notes: input.notes ?? null,
       created_by: actor.id,
       updated_by: actor.id,

@@ -3,7 +3,7 @@ import {toDbTimestamp} from '../clock.js'
 import type {Database} from '../db/connection.js'
 import {writeTransaction} from '../db/transactions.js'
 import {ReasonError} from '../errors.js'
-import {phpJsonEncode} from '../php/json.js'
+import {phpArrayShape, phpJsonEncode} from '../php/json.js'
 import {loadOrder} from './queries.js'
 import {serializeOrder} from './serialize.js'
 import {dueAmount} from './totals.js'
@@ -60,8 +60,8 @@ export async function updateSchedule(
       updated_by: actor.id,
       source_channel: sourceChannel,
     }
-    if (input.pickup !== null && input.pickup !== undefined) patch.pickup = phpJsonEncode(input.pickup)
-    if (input.delivery !== null && input.delivery !== undefined) patch.delivery = phpJsonEncode(input.delivery)
+    if (input.pickup !== null && input.pickup !== undefined) patch.pickup = phpJsonEncode(phpArrayShape(input.pickup))
+    if (input.delivery !== null && input.delivery !== undefined) patch.delivery = phpJsonEncode(phpArrayShape(input.delivery))
     if (input.notes !== null && input.notes !== undefined) patch.notes = input.notes
     // Eloquent's save(): nothing written, updated_at kept, when nothing is dirty.
     const current = order as unknown as Record<string, unknown>

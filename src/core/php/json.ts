@@ -8,3 +8,18 @@ export function phpJsonEncode(value: unknown): string {
     .replace(/\//g, '\\/')
     .replace(/[\u0080-\uffff]/g, (unit) => `\\u${unit.charCodeAt(0).toString(16).padStart(4, '0')}`)
 }
+
+/**
+ * A value decoded from a client's JSON as PHP's `json_decode($body, true)` holds it: every object is a PHP
+ * array, and an array whose keys are 0, 1, … n−1 in order (`{}`, `{"0": "a", "1": "b"}`) is a list, which
+ * json_encode writes back as a JSON array (`[]`, `["a","b"]`). So a client's `pickup: {}` is stored as `[]`
+ * by the Laravel application, and by us. (PHP also keeps integer-like keys where the client put them, where
+ * JavaScript moves them first; that order is not restored.)
+ */
+export function phpArrayShape(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(phpArrayShape)
+  if (value === null || typeof value !== 'object') return value
+  const entries = Object.entries(value as Record<string, unknown>)
+  if (entries.every(([key], index) => key === String(index))) return entries.map(([, item]) => phpArrayShape(item))
+  return Object.fromEntries(entries.map(([key, item]) => [key, phpArrayShape(item)]))
+}

@@ -252,6 +252,7 @@ const ROUTES: RouteCases[] = [
       {name: 'items.0.weight_kg negative', payload: change(v, 'items', [{service_id: w.fx.services.kg, weight_kg: -1}])},
       {name: "items.0.weight_kg '12abc'", payload: change(v, 'items', [{service_id: w.fx.services.kg, weight_kg: '12abc'}])},
       {name: 'items.0.qty 0', payload: change(v, 'items', [{service_id: w.fx.services.pcs, qty: 0}])},
+      ...WRONG_FOR_NUMBER.map((qty) => ({name: `items.0.qty ${JSON.stringify(qty)}`, payload: change(v, 'items', [{service_id: w.fx.services.pcs, qty}])})),
       {
         name: 'items.0.weight_kg 1e30 (a kg service, no weight limit upstream) beside a malformed item',
         payload: change(v, 'items', [{service_id: w.fx.services.kg, weight_kg: 1e30}, {service_id: 'x'}]),

@@ -256,6 +256,28 @@ describe('api app (buildApp, through inject)', () => {
       expect(parsePhpQuery('a=1&a=2&__proto__[x]=1&[]=z')).to.deep.equal({a: '2', ['__proto__']: {x: '1'}})
     })
 
+    it('reads the fields of a multipart body as PHP does (brackets nest, files left out), normalised', async () => {
+      const {app} = await build({}, (typed) => testRoutes(typed))
+      const part = (disposition: string, value: string, extra = '') => `--B0UND\r\nContent-Disposition: form-data; ${disposition}\r\n${extra}\r\n${value}\r\n`
+      const payload =
+        'preamble ignored\r\n' +
+        part('name="name"', ' Ana ') +
+        part('name="items[0][qty]"', '2') +
+        part('name="items[1][qty]"', '') +
+        part('name="tags[]"', 'a') +
+        part('name=tags[]', 'b') +
+        part('name="notes"', 'line 1\r\nline 2 ', 'Content-Type: text/plain; charset=utf-8\r\n') +
+        part('name="upload"; filename="a.txt"', 'file content', 'Content-Type: text/plain\r\n') +
+        '--B0UND--\r\nepilogue ignored'
+      const res = await app.inject({method: 'POST', url: '/api/test-echo', payload, headers: {'content-type': 'multipart/form-data; boundary="B0UND"'}})
+      expect(res.statusCode, res.body).to.equal(200)
+      expect(res.json<{body: unknown}>().body).to.deep.equal({name: 'Ana', items: [{qty: '2'}, {qty: null}], tags: ['a', 'b'], notes: 'line 1\r\nline 2'})
+      for (const type of ['multipart/form-data', 'multipart/form-data; boundary=OTHER']) {
+        const none = await app.inject({method: 'POST', url: '/api/test-echo', payload, headers: {'content-type': type}})
+        expect(none.json<{body: unknown}>().body, type).to.deep.equal({})
+      }
+    })
+
     it('answers a body over the limit with 413 {"message": "The POST data is too large."} (global middleware: no request id)', async () => {
       const {app} = await build({bodyLimit: 1024}, (typed) => testRoutes(typed))
       const big = JSON.stringify({customer_name: 'x'.repeat(2000)})

@@ -3,7 +3,8 @@ import type {FastifyInstance} from 'fastify'
 /**
  * Laravel's request input, as its default global middleware leaves it (reference §0.2): the body is read
  * as JSON when the Content-Type says so (`/json` or `+json` in its media type, as Request::isJson), as a PHP
- * form for `application/x-www-form-urlencoded`, and is otherwise no input at all; a body that is not valid
+ * form for `application/x-www-form-urlencoded` and for the fields of `multipart/form-data`, and is otherwise
+ * no input at all; a body that is not valid
  * JSON is no input either (json_decode gives null), so a route answers it with its field errors (422),
  * never a parse error. Then TrimStrings and ConvertEmptyStringsToNull run over the body and the query,
  * recursively.
@@ -81,6 +82,14 @@ export function asInputObject(body: unknown): Input {
  * Keys are kept as text (`items[0]` is the key "0" of an object, as in PHP), own-property safe.
  */
 export function parsePhpQuery(text: string): Input {
+  return phpVariables(new URLSearchParams(text))
+}
+
+/**
+ * PHP's registration of request variables (php_register_variable) from name/value pairs in order, as for
+ * a query string, a form body or the fields of a multipart body.
+ */
+export function phpVariables(pairs: Iterable<readonly [string, string]>): Input {
   const out: Input = Object.create(null) as Input
   // PHP's next index of an `a[]=` append: one more than the largest integer key so far, per array.
   const nextIndex = new WeakMap<Input, number>()
@@ -88,7 +97,7 @@ export function parsePhpQuery(text: string): Input {
     if (/^(0|[1-9]\d{0,15})$/.test(part)) nextIndex.set(node, Math.max(nextIndex.get(node) ?? 0, Number(part) + 1))
   }
   let vars = 0
-  for (const [rawKey, value] of new URLSearchParams(text)) {
+  for (const [rawKey, value] of pairs) {
     if (++vars > MAX_INPUT_VARS) break
     const open = rawKey.indexOf('[')
     // PHP drops a variable without a name and writes `.` and spaces in the name as `_`.
@@ -133,6 +142,48 @@ function toPlain(value: unknown): unknown {
   return Object.fromEntries(entries)
 }
 
+/** The boundary parameter of a multipart Content-Type (quoted or not), or null. */
+function multipartBoundary(contentType: string | undefined): string | null {
+  const match = /;\s*boundary=(?:"([^"]+)"|([^;\s]+))/i.exec(contentType ?? '')
+  const boundary = match?.[1] ?? match?.[2] ?? null
+  return boundary === null || boundary.length > 200 ? null : boundary
+}
+
+/**
+ * The fields of a `multipart/form-data` body, as PHP registers them (phpVariables): each part's
+ * Content-Disposition `name`, its content as text. File parts (with a `filename`) are left out: no route of
+ * this API takes a file, and Laravel would keep them apart from the input fields anyway. A body without a
+ * boundary, or not in the format, is no input, as PHP's parser leaves it.
+ */
+export function parseMultipartFields(body: Buffer, contentType: string | undefined): Input {
+  const boundary = multipartBoundary(contentType)
+  if (boundary === null) return {}
+  const delimiter = Buffer.from(`--${boundary}`)
+  const fields: Array<[string, string]> = []
+  let at = body.indexOf(delimiter)
+  while (at !== -1) {
+    let start = at + delimiter.length
+    // `--boundary--` closes the body.
+    if (body[start] === 0x2d && body[start + 1] === 0x2d) break
+    if (body[start] === 0x0d && body[start + 1] === 0x0a) start += 2
+    const next = body.indexOf(delimiter, start)
+    if (next === -1) break
+    // The part's content ends with the CRLF that precedes the next delimiter.
+    const end = next >= 2 && body[next - 2] === 0x0d && body[next - 1] === 0x0a ? next - 2 : next
+    const headerEnd = body.indexOf('\r\n\r\n', start)
+    if (headerEnd !== -1 && headerEnd < end) {
+      const headers = body.subarray(start, headerEnd).toString('utf8')
+      const disposition = /^content-disposition:\s*form-data(.*)$/im.exec(headers)?.[1] ?? ''
+      const name = /;\s*name=(?:"([^"]*)"|([^;\s]+))/i.exec(disposition)
+      const isFile = /;\s*filename\*?=/i.test(disposition)
+      const fieldName = name?.[1] ?? name?.[2]
+      if (fieldName !== undefined && !isFile) fields.push([fieldName, body.subarray(headerEnd + 4, end).toString('utf8')])
+    }
+    at = next
+  }
+  return phpVariables(fields)
+}
+
 // Laravel looks for `/json` or `+json` anywhere in the header; here only in the media type itself (not in
 // a parameter), so a CORS-simple `text/plain; x=/json` is not read as JSON.
 const JSON_TYPE = /^[^;]*[/+]json/i
@@ -154,7 +205,10 @@ export function installInputNormalisation(app: FastifyInstance): void {
   app.addContentTypeParser('application/x-www-form-urlencoded', {parseAs: 'string'}, (_request, body, done) => {
     done(null, parsePhpQuery(body as string))
   })
-  // Any other type (text/plain, multipart, none): read up to the body limit, then no input.
+  app.addContentTypeParser('multipart/form-data', {parseAs: 'buffer'}, (request, body, done) => {
+    done(null, parseMultipartFields(body as Buffer, request.headers['content-type']))
+  })
+  // Any other type (text/plain, none): read up to the body limit, then no input.
   app.addContentTypeParser('*', {parseAs: 'buffer'}, (_request, _body, done) => {
     done(null, {})
   })

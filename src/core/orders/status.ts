@@ -157,23 +157,43 @@ export async function assignCourierIn(
   return {order: saved, courierUserId, effects: {wa: []}}
 }
 
-async function auditStatus(db: Database, actor: OrderActor, order: OrderRecord, eventKey: string, metadata: Record<string, unknown>, ctx: OrderServiceContext) {
+/**
+ * A REST order mutation end to end: `inner` (one of the `…In` functions) in a write transaction, its WA
+ * effects after the commit, then the audit row `eventKey` with `metadata` of the result. The order was
+ * bound (and its access checked) before, so an order gone in between is an internal error.
+ */
+export async function runOrderMutation<R extends {order: OrderRecord; effects: OrderEffects}>(
+  db: Database,
+  actor: OrderActor,
+  orderId: string,
+  ctx: OrderServiceContext,
+  sourceChannel: SourceChannel | undefined,
+  inner: (trx: Executor, options: StatusOptions) => Promise<R | undefined>,
+  audit: {eventKey: string; metadata: (result: R) => Record<string, unknown>},
+): Promise<R> {
+  const options: StatusOptions = {path: 'rest', sourceChannel: sourceChannel ?? 'web'}
+  const result = await writeTransaction(db, (trx) => inner(trx, options))
+  if (!result) throw new Error(`order ${orderId} vanished`)
+  await runOrderEffects(db, result.effects, ctx)
   await recordAuditEvent(
     db.knex,
     {
-      eventKey,
+      eventKey: audit.eventKey,
       tenantId: actor.tenant_id,
       userId: actor.id,
-      outletId: order.outlet_id,
+      outletId: result.order.outlet_id,
       channel: 'api',
       entityType: 'order',
-      entityId: order.id,
-      metadata,
+      entityId: result.order.id,
+      metadata: audit.metadata(result),
       ...ctx.request,
     },
     ctx.clock,
   )
+  return result
 }
+
+const fromTo = (change: StatusChange) => ({from: change.from, to: change.to})
 
 /** POST /api/orders/{order}/status/laundry: `updateLaundryStatusIn` in a write transaction, WA after commit, ORDER_LAUNDRY_STATUS_UPDATED {from, to}; `{data: order}`. */
 export async function updateLaundryStatus(
@@ -184,11 +204,15 @@ export async function updateLaundryStatus(
   ctx: OrderServiceContext,
   options: {sourceChannel?: SourceChannel} = {},
 ): Promise<{body: {data: Record<string, unknown>}; change: StatusChange}> {
-  const opts: StatusOptions = {path: 'rest', sourceChannel: options.sourceChannel ?? 'web'}
-  const change = await writeTransaction(db, (trx) => updateLaundryStatusIn(trx, actor, orderId, status, ctx.clock, opts))
-  if (!change) throw new Error(`order ${orderId} vanished`)
-  await runOrderEffects(db, change.effects, ctx)
-  await auditStatus(db, actor, change.order, 'ORDER_LAUNDRY_STATUS_UPDATED', {from: change.from, to: change.to}, ctx)
+  const change = await runOrderMutation(
+    db,
+    actor,
+    orderId,
+    ctx,
+    options.sourceChannel,
+    (trx, opts) => updateLaundryStatusIn(trx, actor, orderId, status, ctx.clock, opts),
+    {eventKey: 'ORDER_LAUNDRY_STATUS_UPDATED', metadata: fromTo},
+  )
   return {body: {data: serializeOrder(change.order)}, change}
 }
 
@@ -201,11 +225,15 @@ export async function updateCourierStatus(
   ctx: OrderServiceContext,
   options: {sourceChannel?: SourceChannel} = {},
 ): Promise<{body: {data: Record<string, unknown>}; change: StatusChange}> {
-  const opts: StatusOptions = {path: 'rest', sourceChannel: options.sourceChannel ?? 'web'}
-  const change = await writeTransaction(db, (trx) => updateCourierStatusIn(trx, actor, orderId, status, ctx.clock, opts))
-  if (!change) throw new Error(`order ${orderId} vanished`)
-  await runOrderEffects(db, change.effects, ctx)
-  await auditStatus(db, actor, change.order, 'ORDER_COURIER_STATUS_UPDATED', {from: change.from, to: change.to}, ctx)
+  const change = await runOrderMutation(
+    db,
+    actor,
+    orderId,
+    ctx,
+    options.sourceChannel,
+    (trx, opts) => updateCourierStatusIn(trx, actor, orderId, status, ctx.clock, opts),
+    {eventKey: 'ORDER_COURIER_STATUS_UPDATED', metadata: fromTo},
+  )
   return {body: {data: serializeOrder(change.order)}, change}
 }
 
@@ -218,10 +246,14 @@ export async function assignCourier(
   ctx: OrderServiceContext,
   options: {sourceChannel?: SourceChannel} = {},
 ): Promise<{body: {data: Record<string, unknown>}; assignment: CourierAssignment}> {
-  const opts: StatusOptions = {path: 'rest', sourceChannel: options.sourceChannel ?? 'web'}
-  const assignment = await writeTransaction(db, (trx) => assignCourierIn(trx, actor, orderId, courierUserId, ctx.clock, opts))
-  if (!assignment) throw new Error(`order ${orderId} vanished`)
-  await runOrderEffects(db, assignment.effects, ctx)
-  await auditStatus(db, actor, assignment.order, 'ORDER_COURIER_ASSIGNED', {courier_user_id: courierUserId}, ctx)
+  const assignment = await runOrderMutation(
+    db,
+    actor,
+    orderId,
+    ctx,
+    options.sourceChannel,
+    (trx, opts) => assignCourierIn(trx, actor, orderId, courierUserId, ctx.clock, opts),
+    {eventKey: 'ORDER_COURIER_ASSIGNED', metadata: () => ({courier_user_id: courierUserId})},
+  )
   return {body: {data: await orderWithCourier(db.knex, assignment.order)}, assignment}
 }

@@ -28,6 +28,7 @@ import {
   serializeOrder,
   serializeOrderItem,
   type SourceChannel,
+  type StatusOptions,
   TransitionError,
   updateCourierStatusIn,
   updateLaundryStatusIn,
@@ -240,36 +241,65 @@ async function orderChange(ctx: MutationContext, order: OrderRecord): Promise<nu
   )
 }
 
-/** ORDER_UPDATE_LAUNDRY_STATUS (owner, admin, worker). */
-function orderLaundryStatus(options: OrderHandlerOptions): MutationHandler {
+/** The order mutation that changes one order and answers its `order` change (status changes, courier assignment). */
+interface OrderUpdate<T extends 'ORDER_UPDATE_LAUNDRY_STATUS' | 'ORDER_UPDATE_COURIER_STATUS' | 'ORDER_ASSIGN_COURIER'> {
+  type: T
+  roles: readonly RoleKey[]
+  /** Checks on the bound order before the change (a refusal thrown as a SyncRejection). */
+  check?: (order: OrderRecord) => void
+  /** The `…In` function of src/core/orders; undefined when the order is gone. */
+  apply: (
+    ctx: MutationContext,
+    order: OrderRecord,
+    payload: SyncPayloads[T],
+    options: StatusOptions,
+  ) => Promise<{order: OrderRecord; effects: OrderEffects} | undefined>
+}
+
+/**
+ * One handler for the order updates: role, payload, the bound order, `check`, then `apply` in the push's
+ * transaction (a refused transition rejected with the order's current state), the `order` change, and the
+ * WA effects after the commit.
+ */
+function orderUpdateHandler<T extends 'ORDER_UPDATE_LAUNDRY_STATUS' | 'ORDER_UPDATE_COURIER_STATUS' | 'ORDER_ASSIGN_COURIER'>(
+  options: OrderHandlerOptions,
+  update: OrderUpdate<T>,
+): MutationHandler {
   return async (ctx): Promise<MutationOutcome> => {
-    ensureSyncRole(ctx, ['owner', 'admin', 'worker'])
-    const payload = options.validatePayload('ORDER_UPDATE_LAUNDRY_STATUS', ctx.payload)
+    ensureSyncRole(ctx, update.roles)
+    const payload = options.validatePayload(update.type, ctx.payload)
     const {order} = await mutationOrder(ctx, payload.order_id)
-    let change
+    update.check?.(order)
+    let result
     try {
-      change = await updateLaundryStatusIn(ctx.trx, ctx.user, order.id, payload.status, ctx.clock, {path: 'sync', sourceChannel: channelOf(ctx)})
+      result = await update.apply(ctx, order, payload, {path: 'sync', sourceChannel: channelOf(ctx)})
     } catch (error) {
       if (error instanceof TransitionError) throw transitionRejection(error, order)
       throw error
     }
-    if (!change) throw new SyncRejection('VALIDATION_FAILED', 'Order not found.')
-    const cursor = await orderChange(ctx, change.order)
+    if (!result) throw new SyncRejection('VALIDATION_FAILED', 'Order not found.')
+    const cursor = await orderChange(ctx, result.order)
     return {
       serverCursor: cursor,
       entityRefs: [{entity_type: 'order', entity_id: order.id}],
       effects: {},
-      afterCommit: afterCommit(ctx, options, change.effects),
+      afterCommit: afterCommit(ctx, options, result.effects),
     }
   }
 }
 
+/** ORDER_UPDATE_LAUNDRY_STATUS (owner, admin, worker). */
+const LAUNDRY_STATUS: OrderUpdate<'ORDER_UPDATE_LAUNDRY_STATUS'> = {
+  type: 'ORDER_UPDATE_LAUNDRY_STATUS',
+  roles: ['owner', 'admin', 'worker'],
+  apply: (ctx, order, payload, opts) => updateLaundryStatusIn(ctx.trx, ctx.user, order.id, payload.status, ctx.clock, opts),
+}
+
 /** ORDER_UPDATE_COURIER_STATUS (owner, admin, courier; any courier of the tenant, not only the assigned one). */
-function orderCourierStatus(options: OrderHandlerOptions): MutationHandler {
-  return async (ctx): Promise<MutationOutcome> => {
-    ensureSyncRole(ctx, ['owner', 'admin', 'courier'])
-    const payload = options.validatePayload('ORDER_UPDATE_COURIER_STATUS', ctx.payload)
-    const {order} = await mutationOrder(ctx, payload.order_id)
+const COURIER_STATUS: OrderUpdate<'ORDER_UPDATE_COURIER_STATUS'> = {
+  type: 'ORDER_UPDATE_COURIER_STATUS',
+  roles: ['owner', 'admin', 'courier'],
+  check: (order) => {
     try {
       assertCourierStatusAvailable(order, 'sync')
     } catch (error) {
@@ -277,40 +307,15 @@ function orderCourierStatus(options: OrderHandlerOptions): MutationHandler {
       if (error instanceof TransitionError) throw new SyncRejection(error.code, error.message)
       throw error
     }
-    let change
-    try {
-      change = await updateCourierStatusIn(ctx.trx, ctx.user, order.id, payload.status, ctx.clock, {path: 'sync', sourceChannel: channelOf(ctx)})
-    } catch (error) {
-      if (error instanceof TransitionError) throw transitionRejection(error, order)
-      throw error
-    }
-    if (!change) throw new SyncRejection('VALIDATION_FAILED', 'Order not found.')
-    const cursor = await orderChange(ctx, change.order)
-    return {
-      serverCursor: cursor,
-      entityRefs: [{entity_type: 'order', entity_id: order.id}],
-      effects: {},
-      afterCommit: afterCommit(ctx, options, change.effects),
-    }
-  }
+  },
+  apply: (ctx, order, payload, opts) => updateCourierStatusIn(ctx.trx, ctx.user, order.id, payload.status, ctx.clock, opts),
 }
 
 /** ORDER_ASSIGN_COURIER (owner, admin). */
-function orderAssignCourier(options: OrderHandlerOptions): MutationHandler {
-  return async (ctx): Promise<MutationOutcome> => {
-    ensureSyncRole(ctx, ['owner', 'admin'])
-    const payload = options.validatePayload('ORDER_ASSIGN_COURIER', ctx.payload)
-    const {order} = await mutationOrder(ctx, payload.order_id)
-    const assignment = await assignCourierIn(ctx.trx, ctx.user, order.id, payload.courier_user_id, ctx.clock, {path: 'sync', sourceChannel: channelOf(ctx)})
-    if (!assignment) throw new SyncRejection('VALIDATION_FAILED', 'Order not found.')
-    const cursor = await orderChange(ctx, assignment.order)
-    return {
-      serverCursor: cursor,
-      entityRefs: [{entity_type: 'order', entity_id: order.id}],
-      effects: {},
-      afterCommit: afterCommit(ctx, options, assignment.effects),
-    }
-  }
+const ASSIGN_COURIER: OrderUpdate<'ORDER_ASSIGN_COURIER'> = {
+  type: 'ORDER_ASSIGN_COURIER',
+  roles: ['owner', 'admin'],
+  apply: (ctx, order, payload, opts) => assignCourierIn(ctx.trx, ctx.user, order.id, payload.courier_user_id, ctx.clock, opts),
 }
 
 /** The five order mutation handlers, by type. */
@@ -318,8 +323,8 @@ export function orderMutationHandlers(options: OrderHandlerOptions): Record<Sync
   return {
     ORDER_CREATE: orderCreate(options),
     ORDER_ADD_PAYMENT: orderAddPayment(options),
-    ORDER_UPDATE_LAUNDRY_STATUS: orderLaundryStatus(options),
-    ORDER_UPDATE_COURIER_STATUS: orderCourierStatus(options),
-    ORDER_ASSIGN_COURIER: orderAssignCourier(options),
+    ORDER_UPDATE_LAUNDRY_STATUS: orderUpdateHandler(options, LAUNDRY_STATUS),
+    ORDER_UPDATE_COURIER_STATUS: orderUpdateHandler(options, COURIER_STATUS),
+    ORDER_ASSIGN_COURIER: orderUpdateHandler(options, ASSIGN_COURIER),
   }
 }

@@ -5,9 +5,9 @@
  * through two apps on two connection pools, get disjoint ranges.
  */
 import {expect} from 'chai'
-import type {FastifyRequest} from 'fastify'
 
-import {type ApiInstance, type ApiUser, buildApp} from '../../src/api/app.js'
+import {type ApiInstance, buildApp} from '../../src/api/app.js'
+import {raceApi} from '../helpers/api-race.js'
 import {fixedClock} from '../../src/core/clock.js'
 import {type AppConfig, loadConfig} from '../../src/core/config.js'
 import type {Database} from '../../src/core/db/connection.js'
@@ -202,37 +202,19 @@ describeEachEngine('api invoice range claim (SyncApiTest SYNC-1, A-2, inject)', 
     expect(await leases(fx.outlet)).to.have.length(before)
   })
 
-  it('A-2: 20 parallel claims for one outlet and day, through two apps on two connection pools, get disjoint ranges covering 1..60', async () => {
-    const otherDb = await ctx.scratch.open()
-    // Two SQLite pools in one process: better-sqlite3 waits for a lock synchronously, blocking the holder's
-    // event loop too; with busy_timeout 0 writeTransaction waits asynchronously (two processes need neither).
-    // The token's last_used_at write (a plain statement, not part of the claim) would then fail fast
-    // instead of waiting, so these apps resolve the bearer token without touching the token row.
-    const users = new Map<string, ApiUser>(Object.values(fx.users).map((u) => [u.token, {id: u.id, tenant_id: fx.tenant}]))
-    const authenticator =
-      ctx.dialect === 'sqlite'
-        ? (request: FastifyRequest) => Promise.resolve(users.get(String(request.headers.authorization).replace(/^Bearer /, '')) ?? null)
-        : undefined
-    const apps = [await buildApp({db, config, clock, authenticator}), await buildApp({db: otherDb, config, clock, authenticator})]
-    for (const conn of [db, otherDb]) if (conn.dialect === 'sqlite') await conn.knex.raw('PRAGMA busy_timeout = 0')
-    try {
-      const date = '2026-06-01'
-      const answers = await Promise.all(
-        Array.from({length: 20}, (_, i) =>
-          asUser(apps[i % 2], fx.users.cashier.token)('POST', '/api/invoices/range/claim', {
-            device_id: `${String(i).padStart(8, '0')}-0000-0000-0000-000000000000`,
-            outlet_id: fx.outlet,
-            days: [{date, count: 3}],
-          }),
-        ),
-      )
-      for (const res of answers) expect(res.statusCode, res.body).to.equal(200)
-      const ranges = answers.map((res) => res.json<ClaimAnswer>().ranges[0]).sort((a, b) => a.from - b.from)
-      expect(ranges.map((r) => [r.from, r.to])).to.deep.equal(Array.from({length: 20}, (_, i) => [3 * i + 1, 3 * i + 3]))
-    } finally {
-      for (const conn of [db, otherDb]) if (conn.dialect === 'sqlite') await conn.knex.raw('PRAGMA busy_timeout = 10000')
-      await Promise.all(apps.map((a) => a.close()))
-      await otherDb.close()
-    }
+  it('A-2: 20 parallel claims for one outlet and day, from two processes (each its own pool), get disjoint ranges covering 1..60', async function () {
+    this.timeout(120_000)
+    const date = '2026-06-01'
+    const claim = (i: number) => ({
+      method: 'POST' as const,
+      url: '/api/invoices/range/claim',
+      token: fx.users.cashier.token,
+      payload: {device_id: `${String(i).padStart(8, '0')}-0000-0000-0000-000000000000`, outlet_id: fx.outlet, days: [{date, count: 3}]},
+    })
+    const groups = [Array.from({length: 10}, (_, i) => claim(i)), Array.from({length: 10}, (_, i) => claim(10 + i))]
+    const answers = (await raceApi({databaseUrl: ctx.scratch.url, cwd: ctx.scratch.dir, at: clock.now().toISOString()}, groups)).flat()
+    for (const res of answers) expect(res.status, JSON.stringify(res.body)).to.equal(200)
+    const ranges = answers.map((res) => (res.body as unknown as ClaimAnswer).ranges[0]).sort((a, b) => a.from - b.from)
+    expect(ranges.map((r) => [r.from, r.to])).to.deep.equal(Array.from({length: 20}, (_, i) => [3 * i + 1, 3 * i + 3]))
   })
 })

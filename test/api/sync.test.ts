@@ -4,9 +4,9 @@
  * 403s, pull's scopes and paging, the sync-push throttle, Laravel's 422s.
  */
 import {expect} from 'chai'
-import type {FastifyRequest} from 'fastify'
 
-import {type ApiInstance, type ApiUser, buildApp} from '../../src/api/app.js'
+import {type ApiInstance, buildApp} from '../../src/api/app.js'
+import {raceApi} from '../helpers/api-race.js'
 import {fixedClock} from '../../src/core/clock.js'
 import {type AppConfig, loadConfig} from '../../src/core/config.js'
 import type {Database} from '../../src/core/db/connection.js'
@@ -865,35 +865,21 @@ describeEachEngine('api sync order mutations (SyncApiTest SYNC-2..5, A-3, A-8, i
     expect((await changesOf(pickup.id)).map((c) => c.entity_type)).to.deep.equal(['order', 'order', 'order', 'order', 'order'])
   })
 
-  it('A-8: 20 parallel replays of one ORDER_CREATE through two apps on two connection pools apply it once: one applied, 19 duplicate, one order, one change of each', async () => {
-    const otherDb = await ctx.scratch.open()
-    // As the claim race (test/api/invoices.test.ts): SQLite pools wait for the write lock asynchronously
-    // (busy_timeout 0 + writeTransaction's retries), so the token is resolved without its last_used_at write.
-    const users = new Map<string, ApiUser>(Object.values(fx.users).map((u) => [u.token, {id: u.id, tenant_id: fx.tenant}]))
-    const authenticator =
-      ctx.dialect === 'sqlite'
-        ? (request: FastifyRequest) => Promise.resolve(users.get(String(request.headers.authorization).replace(/^Bearer /, '')) ?? null)
-        : undefined
-    const apps = [await buildApp({db, config, clock, authenticator}), await buildApp({db: otherDb, config, clock, authenticator})]
-    for (const conn of [db, otherDb]) if (conn.dialect === 'sqlite') await conn.knex.raw('PRAGMA busy_timeout = 0')
-    try {
-      const device = '20202020-2020-2020-2020-202020202020'
-      const body = {device_id: device, mutations: [orderCreate('mut-race-1', {order_code: 'ORD-RACE-1', customer: {name: 'Race', phone: '081277778888'}})]}
-      const answers = await Promise.all(Array.from({length: 20}, (_, i) => asUser(apps[i % 2], fx.users.cashier.token)('POST', '/api/sync/push', body)))
-      for (const res of answers) expect(res.statusCode, res.body).to.equal(200)
-      const statuses = answers.map((res) => res.json<PushAnswer>().ack[0]?.status)
-      expect(statuses.filter((s) => s === 'applied')).to.have.length(1)
-      expect(statuses.filter((s) => s === 'duplicate')).to.have.length(19)
-      const orders: Array<{id: string}> = await db.knex('orders').where({tenant_id: fx.tenant, order_code: 'ORD-RACE-1'}).select('id')
-      expect(orders).to.have.length(1)
-      expect((await changesOf(orders[0].id)).map((c) => c.entity_type)).to.deep.equal(['order'])
-      expect(await db.knex('sync_mutations').where({tenant_id: fx.tenant, mutation_id: 'mut-race-1'})).to.have.length(1)
-      const cursors = new Set(answers.map((res) => res.json<PushAnswer>().ack[0]?.server_cursor))
-      expect(cursors.size).to.equal(1)
-    } finally {
-      for (const conn of [db, otherDb]) if (conn.dialect === 'sqlite') await conn.knex.raw('PRAGMA busy_timeout = 10000')
-      await Promise.all(apps.map((a) => a.close()))
-      await otherDb.close()
-    }
+  it('A-8: 20 parallel replays of one ORDER_CREATE from two processes (each its own pool) apply it once: one applied, 19 duplicate, one order, one change of each', async function () {
+    this.timeout(120_000)
+    const device = '20202020-2020-2020-2020-202020202020'
+    const body = {device_id: device, mutations: [orderCreate('mut-race-1', {order_code: 'ORD-RACE-1', customer: {name: 'Race', phone: '081277778888'}})]}
+    const push = {method: 'POST' as const, url: '/api/sync/push', token: fx.users.cashier.token, payload: body}
+    const groups = [Array.from({length: 10}, () => push), Array.from({length: 10}, () => push)]
+    const answers = (await raceApi({databaseUrl: ctx.scratch.url, cwd: ctx.scratch.dir, at: clock.now().toISOString()}, groups)).flat()
+    for (const res of answers) expect(res.status, JSON.stringify(res.body)).to.equal(200)
+    const acks = answers.map((res) => (res.body as unknown as PushAnswer).ack[0])
+    expect(acks.filter((a) => a?.status === 'applied')).to.have.length(1)
+    expect(acks.filter((a) => a?.status === 'duplicate')).to.have.length(19)
+    const orders: Array<{id: string}> = await db.knex('orders').where({tenant_id: fx.tenant, order_code: 'ORD-RACE-1'}).select('id')
+    expect(orders).to.have.length(1)
+    expect((await changesOf(orders[0].id)).map((c) => c.entity_type)).to.deep.equal(['order'])
+    expect(await db.knex('sync_mutations').where({tenant_id: fx.tenant, mutation_id: 'mut-race-1'})).to.have.length(1)
+    expect(new Set(acks.map((a) => a?.server_cursor)).size).to.equal(1)
   })
 })

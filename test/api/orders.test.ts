@@ -606,6 +606,20 @@ describeEachEngine('api orders (OrderApiTest, inject)', {from: 'seeded'}, (ctx) 
       expect(text(after.delivery)).to.equal('[]')
     })
 
+    it('creates an order of 3,001 items (no upstream limit): inserted in bounded batches on both engines, answered in order', async function () {
+      this.timeout(60_000)
+      const items = [...Array.from({length: 3000}, (_, i) => ({service_id: fx.services.pcs, qty: (i % 3) + 1})), {service_id: fx.services.kg, weight_kg: 1}]
+      const res = await as('owner')('POST', '/api/orders', {outlet_id: fx.outlet, customer: {name: 'Bulk', phone: '081277772222'}, items})
+      expect(res.statusCode, res.body.slice(0, 300)).to.equal(201)
+      const data = res.json<{data: Json}>().data
+      expect(data.items).to.have.length(3001)
+      // 1000 × (1 + 2 + 3) × 5000 for the pcs lines, 9000 for the kg line (the outlet override).
+      expect(data.total_amount).to.equal(30_000_000 + 9000)
+      expect(await countRows('order_items', {order_id: data.id})).to.equal(3001)
+      const stored = await db.knex('order_items').where({order_id: data.id}).orderBy('id', 'asc').select<OrderItemRecord[]>()
+      expect(data.items.map((i) => i.id)).to.deep.equal(stored.map((i) => i.id))
+    })
+
     it("validates with Laravel's rules and messages", async () => {
       const res = await as('cashier')('POST', '/api/orders', {
         outlet_id: fx.outlet,

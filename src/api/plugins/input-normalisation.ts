@@ -150,36 +150,48 @@ function multipartBoundary(contentType: string | undefined): string | null {
 }
 
 /**
- * The fields of a `multipart/form-data` body, as PHP registers them (phpVariables): each part's
- * Content-Disposition `name`, its content as text. File parts (with a `filename`) are left out: no route of
- * this API takes a file, and Laravel would keep them apart from the input fields anyway. A body without a
- * boundary, or not in the format, is no input, as PHP's parser leaves it.
+ * The fields of a `multipart/form-data` body, as PHP's rfc1867 parser registers them (phpVariables): a
+ * part starts after a `--boundary` line at the start of the body or after a line break (`\n--boundary`;
+ * a boundary string inside a value is content), its headers end at the first empty line (CRLF or LF), its
+ * value runs to the line break before the next boundary line (a CR before it dropped). The field name is
+ * the Content-Disposition `name`. File parts (with a `filename`) are left out: no route of this API takes a
+ * file, and Laravel keeps them apart from the input fields anyway. A body without a boundary parameter, or
+ * without a boundary line, is no input. Every search starts where the last one ended: linear in the body.
  */
 export function parseMultipartFields(body: Buffer, contentType: string | undefined): Input {
   const boundary = multipartBoundary(contentType)
   if (boundary === null) return {}
-  const delimiter = Buffer.from(`--${boundary}`)
+  const marker = Buffer.from(`--${boundary}`)
+  const delimiter = Buffer.from(`\n--${boundary}`)
   const fields: Array<[string, string]> = []
-  let at = body.indexOf(delimiter)
-  while (at !== -1) {
-    let start = at + delimiter.length
+  // The first boundary line: at the very start, or after a line break (a preamble before it is ignored).
+  let at = body.subarray(0, marker.length).equals(marker) ? 0 : body.indexOf(delimiter)
+  if (at === -1) return {}
+  if (at > 0) at += 1
+  while (fields.length < MAX_INPUT_VARS) {
+    const afterMarker = at + marker.length
     // `--boundary--` closes the body.
-    if (body[start] === 0x2d && body[start + 1] === 0x2d) break
-    if (body[start] === 0x0d && body[start + 1] === 0x0a) start += 2
-    const next = body.indexOf(delimiter, start)
+    if (body[afterMarker] === 0x2d && body[afterMarker + 1] === 0x2d) break
+    // The rest of the boundary line (transport padding) is skipped.
+    const lineEnd = body.indexOf(0x0a, afterMarker)
+    if (lineEnd === -1) break
+    const start = lineEnd + 1
+    const next = body.indexOf(delimiter, start - 1)
     if (next === -1) break
-    // The part's content ends with the CRLF that precedes the next delimiter.
-    const end = next >= 2 && body[next - 2] === 0x0d && body[next - 1] === 0x0a ? next - 2 : next
-    const headerEnd = body.indexOf('\r\n\r\n', start)
-    if (headerEnd !== -1 && headerEnd < end) {
-      const headers = body.subarray(start, headerEnd).toString('utf8')
+    const part = body.subarray(start, next > start && body[next - 1] === 0x0d ? next - 1 : next)
+    const crlf = part.indexOf('\r\n\r\n')
+    const lf = part.indexOf('\n\n')
+    const headerEnd = crlf !== -1 && (lf === -1 || crlf < lf) ? crlf : lf
+    if (headerEnd !== -1) {
+      const headers = part.subarray(0, headerEnd).toString('utf8')
       const disposition = /^content-disposition:\s*form-data(.*)$/im.exec(headers)?.[1] ?? ''
       const name = /;\s*name=(?:"([^"]*)"|([^;\s]+))/i.exec(disposition)
       const isFile = /;\s*filename\*?=/i.test(disposition)
       const fieldName = name?.[1] ?? name?.[2]
-      if (fieldName !== undefined && !isFile) fields.push([fieldName, body.subarray(headerEnd + 4, end).toString('utf8')])
+      const valueStart = headerEnd + (headerEnd === crlf ? 4 : 2)
+      if (fieldName !== undefined && !isFile) fields.push([fieldName, part.subarray(valueStart).toString('utf8')])
     }
-    at = next
+    at = next + 1
   }
   return phpVariables(fields)
 }

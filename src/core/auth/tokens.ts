@@ -127,7 +127,7 @@ type TokenWithUser = PersonalAccessTokenRow & {
 function tokenSelect(pg: boolean): string {
   const roles = pg
     ? '(select json_agg(roles.key order by user_roles.id) from user_roles inner join roles on roles.id = user_roles.role_id where user_roles.user_id = u.id)'
-    : '(select json_group_array(key) from (select roles.key from user_roles inner join roles on roles.id = user_roles.role_id where user_roles.user_id = u.id order by user_roles.id))'
+    : '(select json_group_array(roles.key order by user_roles.id) from user_roles inner join roles on roles.id = user_roles.role_id where user_roles.user_id = u.id)'
   return (
     'select t.id, t.tokenable_type, t.tokenable_id, t.name, t.token, t.abilities, t.last_used_at, t.expires_at, t.created_at, t.updated_at, ' +
     `u.id as user_id, u.tenant_id as user_tenant_id, u.name as user_name, u.email as user_email, u.phone as user_phone, u.status as user_status, ${roles} as user_roles ` +

@@ -1,5 +1,6 @@
 import type {Knex} from 'knex'
 
+import {READ_ONLY_VIOLATION} from './connection.js'
 import type {Executor} from './transactions.js'
 
 /** The part of knex's client (or a transaction's client) selectRows uses on PostgreSQL. */
@@ -9,7 +10,11 @@ interface PoolingClient {
   releaseConnection(connection: PgConnection): Promise<unknown>
 }
 interface PgConnection {
-  query(config: {name: string; text: string; values: readonly unknown[]}): Promise<{rows: unknown[]}>
+  query(config: {name?: string; text: string; values?: readonly unknown[]}): Promise<{rows: unknown[]}>
+  /** node-postgres's protocol state: the named statements it believes the server holds. */
+  connection?: {parsedStatements?: Record<string, string>; submittedNamedStatements?: Record<string, string>}
+  /** knex's mark for a connection its pool must destroy instead of reusing. */
+  __knex__disposed?: unknown
 }
 
 /** A fixed statement's server-side name and its text with PostgreSQL's `$n` placeholders, by its `?` text. */
@@ -26,26 +31,72 @@ function preparedStatement(sql: string): {name: string; text: string} {
 }
 
 /**
+ * A named statement the server can no longer run as prepared: its result type changed under it (a
+ * migration altered a column it returns: 0A000 "cached plan must not change result type"), or the server
+ * does not hold it (26000: a pooler or DISCARD ALL dropped it).
+ */
+function isStalePrepared(error: unknown): boolean {
+  const e = error as {code?: string; message?: string}
+  return (e?.code === '0A000' && /cached plan must not change result type/i.test(String(e.message))) || e?.code === '26000'
+}
+
+function forgetPrepared(connection: PgConnection, name: string): void {
+  delete connection.connection?.parsedStatements?.[name]
+  delete connection.connection?.submittedNamedStatements?.[name]
+}
+
+/** Is this executor a knex transaction that has already committed or rolled back? */
+function isFinishedTransaction(conn: Executor): boolean {
+  const trx = conn as unknown as {isCompleted?: () => boolean}
+  return typeof trx.isCompleted === 'function' && trx.isCompleted()
+}
+
+async function runPrepared(conn: Executor, client: PoolingClient, sql: string, bindings: readonly Knex.RawBinding[]): Promise<unknown[]> {
+  if (bindings.includes(undefined as unknown as Knex.RawBinding)) throw new Error(`selectRows: an undefined binding in ${sql}`)
+  // knex's own guard for a transaction used after its end (its connection may serve another transaction by now).
+  if (isFinishedTransaction(conn)) throw new Error(`Transaction query already complete, run with DEBUG=knex:tx for more info (${sql})`)
+  const inTransaction = typeof (conn as unknown as {isCompleted?: unknown}).isCompleted === 'function'
+  const statement = preparedStatement(sql)
+  const connection = await client.acquireConnection()
+  try {
+    try {
+      return (await connection.query({name: statement.name, text: statement.text, values: bindings})).rows
+    } catch (error) {
+      if (!isStalePrepared(error)) throw error
+      if (inTransaction) {
+        // The transaction is aborted: its pool must not hand the connection (and its stale statement) out again.
+        connection.__knex__disposed = error
+        throw error
+      }
+      // Outside a transaction: drop the stale statement on this connection and prepare it anew, once.
+      await connection.query({text: `DEALLOCATE ${statement.name}`}).catch(() => {})
+      forgetPrepared(connection, statement.name)
+      return (await connection.query({name: statement.name, text: statement.text, values: bindings})).rows
+    }
+  } catch (error) {
+    // As connection.ts's query-error hook tags knex's queries: a write refused by a read-only session.
+    if ((error as {code?: string})?.code === '25006' && error && typeof error === 'object') Object.assign(error, {[READ_ONLY_VIOLATION]: true})
+    throw error
+  } finally {
+    await client.releaseConnection(connection)
+  }
+}
+
+/**
  * Runs one fixed SQL statement (`?` placeholders, portable SQL, no `?` inside literals) and returns its rows
  * on either engine. For the API's per-request paths (the token guard, /api/me, order creation): knex's
  * query builder spends about 110 µs compiling a simple select that runs in 40 µs as raw SQL (measured on
  * this machine kind), and every request made several. On SQLite it goes through knex.raw (the connection
  * caches prepared statements, see connection.ts). On PostgreSQL it is a named prepared statement on the
  * pooled connection (or the transaction's): the server parses and plans it once per connection instead of
- * on every request, which was most of the database's CPU per statement (bench/api.ts).
+ * on every request, which was most of the database's CPU per statement (bench/api.ts). A statement whose
+ * prepared form went stale (a migration changed a column type under a running server) is prepared again.
+ * Keep the set of SQL texts bounded (no text built from a request's sizes): each one stays prepared on
+ * every connection that ran it.
  */
 export async function selectRows<T>(conn: Executor, sql: string, bindings: readonly Knex.RawBinding[] = []): Promise<T[]> {
   const client = (conn as unknown as {client: PoolingClient}).client
-  if (client.dialect === 'postgresql') {
-    if (bindings.includes(undefined as unknown as Knex.RawBinding)) throw new Error(`selectRows: an undefined binding in ${sql}`)
-    const statement = preparedStatement(sql)
-    const connection = await client.acquireConnection()
-    try {
-      return (await connection.query({name: statement.name, text: statement.text, values: bindings})).rows as T[]
-    } finally {
-      await client.releaseConnection(connection)
-    }
-  }
+  if (client.dialect === 'postgresql') return (await runPrepared(conn, client, sql, bindings)) as T[]
   const result: unknown = await conn.raw(sql, bindings)
   // better-sqlite3 answers a statement that returns rows with the row array, any other with its run info.
   return Array.isArray(result) ? (result as T[]) : []

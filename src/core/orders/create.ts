@@ -171,6 +171,26 @@ function insertReturning(table: string, columns: readonly string[], rows: number
 }
 const INSERT_ORDER = insertReturning('orders', ORDER_COLUMNS, 1, ORDER_RECORD_COLUMNS)
 
+/**
+ * The item inserts: batches of 64, 32, … 1 rows, so that an order of any size runs a bounded set of SQL
+ * texts (each stays prepared on PostgreSQL) with a bounded number of parameters (SQLite allows 32,766,
+ * PostgreSQL 65,535): 64 × 11 = 704.
+ */
+const ITEM_BATCHES = [64, 32, 16, 8, 4, 2, 1].map((rows) => ({rows, sql: insertReturning('order_items', ITEM_COLUMNS, rows)}))
+
+async function insertItemRows(trx: Executor, values: readonly unknown[], count: number): Promise<OrderItemRecord[]> {
+  const rows: OrderItemRecord[] = []
+  let at = 0
+  for (const batch of ITEM_BATCHES) {
+    while (count - at >= batch.rows) {
+      const slice = values.slice(at * ITEM_COLUMNS.length, (at + batch.rows) * ITEM_COLUMNS.length) as Knex.RawBinding[]
+      rows.push(...(await selectRows<OrderItemRecord>(trx, batch.sql, slice)))
+      at += batch.rows
+    }
+  }
+  return rows
+}
+
 /** A service of the tenant, active and not deleted, with its active override on one outlet (null: none). */
 const PRICED_SERVICE =
   'select services.id, services.name, services.unit_type, services.base_price_amount, outlet_services.price_override_amount, ' +
@@ -248,11 +268,15 @@ export async function createOrderIn(trx: Executor, actor: OrderActor, input: New
 
   const itemValues: unknown[] = []
   const subtotals: number[] = []
+  // One lookup per distinct service (an order may list the same service many times).
+  const priced = new Map<string, PricedService | undefined>()
   for (const item of input.items) {
-    const [service] =
-      typeof item.service_id === 'string' && isLaravelUuid(item.service_id)
-        ? await selectRows<PricedService>(trx, PRICED_SERVICE, [input.outlet_id, true, item.service_id.toLowerCase(), tenantId, true])
-        : []
+    let service: PricedService | undefined
+    if (typeof item.service_id === 'string' && isLaravelUuid(item.service_id)) {
+      const id = item.service_id.toLowerCase()
+      if (!priced.has(id)) priced.set(id, (await selectRows<PricedService>(trx, PRICED_SERVICE, [input.outlet_id, true, id, tenantId, true]))[0])
+      service = priced.get(id)
+    }
     if (!service) {
       throw orderInputError(path, 'items', `Service ${item.service_id} is invalid for this tenant.`, `Service ${item.service_id} is invalid.`)
     }
@@ -327,12 +351,7 @@ export async function createOrderIn(trx: Executor, actor: OrderActor, input: New
     if (violationText(error).includes('invoice_no')) throw orderInputError(path, 'invoice_no', DUPLICATE_INVOICE_NO, 'invoice_no already exists.')
     throw orderInputError(path, 'order_code', DUPLICATE_ORDER_CODE.rest, DUPLICATE_ORDER_CODE.sync)
   }
-  const items =
-    input.items.length === 0
-      ? []
-      : (await selectRows<OrderItemRecord>(trx, insertReturning('order_items', ITEM_COLUMNS, input.items.length), itemValues as Knex.RawBinding[])).sort(
-          (a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0),
-        )
+  const items = (await insertItemRows(trx, itemValues, input.items.length)).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
 
   const ordersUsed = await quotaRefusal(path, () => takeOrderSlot(trx, quota, clock))
   const effects: OrderEffects = {wa: isPickup ? [waEvent(orderId, 'WA_PICKUP_CONFIRM', actor.id, path, options.sourceChannel)] : []}

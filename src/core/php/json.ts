@@ -13,8 +13,10 @@ export function phpJsonEncode(value: unknown): string {
  * A value decoded from a client's JSON as PHP's `json_decode($body, true)` holds it: every object is a PHP
  * array, and an array whose keys are 0, 1, … n−1 in order (`{}`, `{"0": "a", "1": "b"}`) is a list, which
  * json_encode writes back as a JSON array (`[]`, `["a","b"]`). So a client's `pickup: {}` is stored as `[]`
- * by the Laravel application, and by us. (PHP also keeps integer-like keys where the client put them, where
- * JavaScript moves them first; that order is not restored.)
+ * by the Laravel application, and by us. Known difference: JavaScript's JSON.parse moves integer-like keys
+ * first, in ascending order, so a client's `{"1": "a", "0": "b"}` (an object to PHP, keys in that order)
+ * arrives here as `{"0": "b", "1": "a"}` and is stored as the list `["b","a"]`; no client of this API
+ * sends such keys.
  */
 export function phpArrayShape(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(phpArrayShape)

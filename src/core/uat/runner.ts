@@ -1,0 +1,62 @@
+import {randomInt} from 'node:crypto'
+
+import {UatCheckFailed, UatClient, type UatRequestRecord} from './client.js'
+import type {UatRow} from './report.js'
+import type {UatAccount, UatRole, UatScenario} from './scenario.js'
+
+/** The demo accounts (DemoTenantSeeder: password `password`). */
+export function demoAccounts(password = 'password'): Record<UatRole, UatAccount> {
+  const account = (role: UatRole): UatAccount => ({email: `${role}@demo.local`, password})
+  return {owner: account('owner'), admin: account('admin'), cashier: account('cashier'), worker: account('worker'), courier: account('courier')}
+}
+
+export interface UatRunOptions {
+  baseUrl: string
+  accounts: Record<UatRole, UatAccount>
+  timeoutMs?: number
+  /** Progress: a scenario starts, makes a step or a request, ends. */
+  onProgress?: (event: {scenario: string; kind: 'start' | 'step' | 'request' | 'end'; text: string}) => void
+}
+
+/** A scenario's outcome: its report row, the requests it made and the checks that passed. */
+export interface UatOutcome extends UatRow {
+  requests: UatRequestRecord[]
+  checks: string[]
+  ms: number
+}
+
+/** Runs one scenario against the base URL: Pass with the checks as evidence, or Fail with the first failed expectation. */
+export async function runScenario(scenario: UatScenario, options: UatRunOptions): Promise<UatOutcome> {
+  const progress = (kind: 'start' | 'step' | 'request' | 'end', text: string) => options.onProgress?.({scenario: scenario.id, kind, text})
+  const client = new UatClient(options.baseUrl, {timeoutMs: options.timeoutMs, onRequest: (label) => progress('request', label)})
+  // Six digits unique enough per run and scenario: order codes and phone numbers of this run.
+  const tag = `${Date.now() % 1_000_000_000}${randomInt(1000)}`.slice(-9)
+  const started = performance.now()
+  progress('start', scenario.notes)
+  const info = {id: scenario.id, role: scenario.role, notes: scenario.notes}
+  let outcome: UatOutcome
+  try {
+    await scenario.run({client, accounts: options.accounts, tag, step: (text) => progress('step', text)})
+    outcome = {
+      ...info,
+      status: 'Pass',
+      evidence: `${client.requests.length} requests, ${client.checks.length} checks: ${client.checks.join('; ')}`,
+      requests: client.requests,
+      checks: client.checks,
+      ms: performance.now() - started,
+    }
+  } catch (error) {
+    const evidence =
+      error instanceof UatCheckFailed ? error.message : `unexpected error in the scenario: ${String((error as Error)?.message ?? error).split('\n')[0]}`
+    outcome = {...info, status: 'Fail', evidence, requests: client.requests, checks: client.checks, ms: performance.now() - started}
+  }
+  progress('end', outcome.status)
+  return outcome
+}
+
+/** Runs the scenarios one after the other (each creates its own data, so any order passes). */
+export async function runScenarios(scenarios: readonly UatScenario[], options: UatRunOptions): Promise<UatOutcome[]> {
+  const outcomes: UatOutcome[] = []
+  for (const scenario of scenarios) outcomes.push(await runScenario(scenario, options))
+  return outcomes
+}

@@ -1,0 +1,67 @@
+/**
+ * The UAT runner against a real listening server on both engines (seeded demo data): a scenario passes with
+ * its checks as evidence; a server that is not there fails it with one line naming the request.
+ */
+import {createServer} from 'node:http'
+
+import {expect} from 'chai'
+
+import {type ApiInstance, buildApp} from '../../../src/api/app.js'
+import {systemClock} from '../../../src/core/clock.js'
+import {loadConfig} from '../../../src/core/config.js'
+import {runScenario, demoAccounts} from '../../../src/core/uat/runner.js'
+import {uat01} from '../../../src/core/uat/scenarios/uat-01.js'
+import {describeEachEngine} from '../../helpers/engines.js'
+
+describeEachEngine('UAT runner (src/core/uat) over a real socket', {from: 'seeded'}, (ctx) => {
+  let app: ApiInstance
+  let base: string
+
+  before(async () => {
+    const db = await ctx.scratch.open()
+    const config = loadConfig({cwd: ctx.scratch.dir, env: {}, databaseUrl: ctx.scratch.url})
+    app = await buildApp({db, config, clock: systemClock})
+    await app.listen({host: '127.0.0.1', port: 0})
+    const address = app.server.address()
+    base = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`
+  })
+  after(async () => {
+    await app?.close()
+  })
+
+  it('UAT-01 passes against the seeded demo tenant, twice (each run creates its own order), with its checks as evidence', async () => {
+    for (let run = 0; run < 2; run++) {
+      const outcome = await runScenario(uat01, {baseUrl: base, accounts: demoAccounts()})
+      expect(outcome.status, outcome.evidence).to.equal('Pass')
+      expect(outcome.requests.map((r) => `${r.method} ${r.path.split('?')[0]} ${r.status}`)).to.deep.equal([
+        'POST /api/auth/login 200',
+        'GET /api/outlets/allowed 200',
+        'GET /api/services 200',
+        'POST /api/orders 201',
+      ])
+      expect(outcome.evidence).to.match(/^4 requests, 8 checks: POST \/api\/auth\/login 200; .*the customer phone is normalised to 62…$/)
+    }
+  })
+
+  it('fails with one evidence line naming the request when a password is wrong', async () => {
+    const accounts = {...demoAccounts(), cashier: {email: 'cashier@demo.local', password: 'wrong'}}
+    const outcome = await runScenario(uat01, {baseUrl: base, accounts})
+    expect(outcome.status).to.equal('Fail')
+    expect(outcome.evidence).to.match(/^POST \/api\/auth\/login answered 422, expected 200: \{"message":/)
+    expect(outcome.evidence).not.to.include('\n')
+  })
+})
+
+describe('UAT runner without a server', () => {
+  it('fails with one line naming the request and the refused connection, no stack', async () => {
+    // A port that was free a moment ago: nothing listens there now.
+    const server = createServer()
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    const address = server.address()
+    const port = typeof address === 'object' && address ? address.port : 0
+    await new Promise<void>((resolve) => server.close(() => resolve()))
+    const outcome = await runScenario(uat01, {baseUrl: `http://127.0.0.1:${port}`, accounts: demoAccounts()})
+    expect(outcome.status).to.equal('Fail')
+    expect(outcome.evidence).to.equal(`POST /api/auth/login: no answer from http://127.0.0.1:${port} (ECONNREFUSED)`)
+  })
+})

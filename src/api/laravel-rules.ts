@@ -82,7 +82,8 @@ const INT64_MAX = 9_223_372_036_854_775_807n
 export function phpValidateInt(value: unknown): number | undefined {
   if (value === true) return 1
   if (typeof value === 'number') return Number.isInteger(value) && Math.abs(value) < 2 ** 63 ? value + 0 : undefined
-  if (typeof value !== 'string' || !/^[+-]?(0|[1-9]\d*)$/.test(value)) return undefined
+  // 64-bit integers have at most 19 digits and a sign: a longer text is out of range without parsing it.
+  if (typeof value !== 'string' || value.length > 20 || !/^[+-]?(0|[1-9]\d*)$/.test(value)) return undefined
   const big = BigInt(value)
   return big > INT64_MAX || big < -INT64_MAX - 1n ? undefined : Number(value) + 0
 }

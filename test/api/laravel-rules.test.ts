@@ -44,6 +44,7 @@ describe('Laravel numeric rules (src/api/laravel-rules.ts)', () => {
       [[1], undefined],
       [{}, undefined],
       ['', undefined],
+      ['1'.repeat(5_000_000), undefined],
     ]
     for (const [value, expected] of cases) expect(phpValidateInt(value), JSON.stringify(value)).to.equal(expected)
   })

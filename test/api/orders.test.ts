@@ -620,6 +620,26 @@ describeEachEngine('api orders (OrderApiTest, inject)', {from: 'seeded'}, (ctx) 
       expect(data.items.map((i) => i.id)).to.deep.equal(stored.map((i) => i.id))
     })
 
+    it('keeps creating orders when a migration changes a column type under the running server (prepared statements renewed)', async function () {
+      if (ctx.dialect !== 'pg') this.skip()
+      const create = (i: number) =>
+        as('cashier')('POST', '/api/orders', {
+          outlet_id: fx.outlet,
+          customer: {name: `Ddl ${i}`, phone: `08127777${String(3000 + i)}`},
+          items: [{service_id: fx.services.pcs, qty: 1}],
+        })
+      // Warm: the creation's statements prepared on several pooled connections.
+      for (const res of await Promise.all(Array.from({length: 6}, (_, i) => create(i)))) expect(res.statusCode, res.body).to.equal(201)
+      await db.knex.raw('alter table order_items alter column subtotal_amount type bigint')
+      try {
+        const answers = await Promise.all(Array.from({length: 6}, (_, i) => create(10 + i)))
+        expect(answers.map((r) => r.statusCode)).to.deep.equal(Array<number>(6).fill(201))
+      } finally {
+        await db.knex.raw('alter table order_items alter column subtotal_amount type integer')
+      }
+      expect((await create(20)).statusCode).to.equal(201)
+    })
+
     it("validates with Laravel's rules and messages", async () => {
       const res = await as('cashier')('POST', '/api/orders', {
         outlet_id: fx.outlet,

@@ -112,6 +112,44 @@ describeEachEngine('api request edges (inject)', {from: 'seeded'}, (ctx) => {
     expect(await rowsOf('personal_access_tokens')).to.equal(tokens)
   })
 
+  it("a JSON body PHP's json_decode refuses (invalid UTF-8, a lone surrogate) is no input; a NUL in a key refuses its field", async () => {
+    const owner = fx.users.owner.token
+    const orderBody = (notes: string) =>
+      `{"outlet_id":"${fx.outlet}","customer":{"name":"Utf","phone":"081299990000"},"items":[{"service_id":"${fx.services.pcs}","qty":1}],"notes":"${notes}"}`
+    const post = (payload: string | Buffer) =>
+      app.inject({
+        method: 'POST',
+        url: '/api/orders',
+        payload,
+        headers: {authorization: `Bearer ${owner}`, accept: 'application/json', 'content-type': 'application/json'},
+      })
+    const orders = async () => Number((await db.knex('orders').where({tenant_id: fx.tenant}).count<Array<{n: number | string}>>({n: '*'}))[0].n)
+    const before = await orders()
+    const invalidUtf8 = Buffer.concat([Buffer.from(orderBody('a').slice(0, -3)), Buffer.from([0xff, 0xfe]), Buffer.from('"}')])
+    for (const payload of [invalidUtf8, orderBody('\\ud800'), orderBody('x\\udc00y')]) {
+      const res = await post(payload)
+      expect(res.statusCode, res.body).to.equal(422)
+      expect(Object.keys(res.json<{errors: object}>().errors)).to.include.members(['outlet_id', 'customer', 'items'])
+    }
+    expect(await orders()).to.equal(before)
+    // A surrogate pair (an emoji) is well formed: created, stored and answered as sent.
+    const emoji = await post(orderBody('\\ud83d\\ude00'))
+    expect(emoji.statusCode, emoji.body).to.equal(201)
+    expect(emoji.json<{data: {notes: string}}>().data.notes).to.equal('\u{1F600}')
+    const nulKey = await asUser(app, owner)('POST', '/api/orders', {
+      outlet_id: fx.outlet,
+      pickup: {'a\u0000b': 1},
+      customer: {name: 'Nul', phone: '081299990001'},
+      items: [{service_id: fx.services.pcs, qty: 1}],
+    })
+    expect(nulKey.statusCode).to.equal(422)
+    expect(nulKey.json()).to.deep.equal({
+      message: 'The pickup field must not contain NUL characters.',
+      errors: {pickup: ['The pickup field must not contain NUL characters.']},
+    })
+    expect(await orders()).to.equal(before + 1)
+  })
+
   it('an IPv4 client of a dual-stack socket (::ffff:a.b.c.d) is a.b.c.d in the audit row', async () => {
     const res = await login(fx.users.admin.email, {'x-request-id': 'mapped-1'}, '::ffff:10.46.0.7', {password: 'nope'})
     expect(res.statusCode).to.equal(422)

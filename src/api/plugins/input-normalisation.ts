@@ -1,3 +1,5 @@
+import {isUtf8} from 'node:buffer'
+
 import type {FastifyInstance} from 'fastify'
 
 /**
@@ -196,6 +198,47 @@ export function parseMultipartFields(body: Buffer, contentType: string | undefin
   return phpVariables(fields)
 }
 
+/** A string PHP's JSON decoder refuses: a lone UTF-16 surrogate (`"\ud800"`, JSON_ERROR_UTF16). */
+function hasLoneSurrogate(text: string): boolean {
+  return !(text as string & {isWellFormed(): boolean}).isWellFormed()
+}
+
+/** Does any string or key of a decoded document hold a lone surrogate? Iterative, as nestedDeeperThan. */
+function holdsLoneSurrogate(value: unknown): boolean {
+  const stack: unknown[] = [value]
+  while (stack.length > 0) {
+    const node = stack.pop()
+    if (typeof node === 'string') {
+      if (hasLoneSurrogate(node)) return true
+    } else if (node !== null && typeof node === 'object') {
+      for (const [key, child] of Object.entries(node as Input)) {
+        if (hasLoneSurrogate(key)) return true
+        stack.push(child)
+      }
+    }
+  }
+  return false
+}
+
+/**
+ * PHP's json_decode of a request body, as Laravel reads it: null (no input) for an empty body, invalid
+ * JSON, a body that is not valid UTF-8 (JSON_ERROR_UTF8), a lone surrogate escape (JSON_ERROR_UTF16) or a
+ * document nested deeper than 512 levels (which is never a stack overflow here).
+ */
+export function phpJsonDecode(body: Buffer): unknown {
+  if (!isUtf8(body)) return null
+  const text = body.toString('utf8')
+  let value: unknown
+  try {
+    value = text.trim() === '' ? null : (JSON.parse(text) as unknown)
+  } catch {
+    return null
+  }
+  if (nestedDeeperThan(value, JSON_MAX_DEPTH)) return null
+  if (/\\u[dD][89a-fA-F]/.test(text) && holdsLoneSurrogate(value)) return null
+  return value
+}
+
 // Laravel looks for `/json` or `+json` anywhere in the header; here only in the media type itself (not in
 // a parameter), so a CORS-simple `text/plain; x=/json` is not read as JSON.
 const JSON_TYPE = /^[^;]*[/+]json/i
@@ -203,16 +246,8 @@ const JSON_TYPE = /^[^;]*[/+]json/i
 /** The body parsers and the normalisation hook. */
 export function installInputNormalisation(app: FastifyInstance): void {
   app.removeAllContentTypeParsers()
-  app.addContentTypeParser(JSON_TYPE, {parseAs: 'string'}, (_request, body, done) => {
-    let value: unknown
-    try {
-      value = (body as string).trim() === '' ? null : (JSON.parse(body as string) as unknown)
-    } catch {
-      value = null
-    }
-    // json_decode's depth limit: deeper is no input (422 field errors), never a stack overflow (500).
-    if (nestedDeeperThan(value, JSON_MAX_DEPTH)) value = null
-    done(null, asInputObject(value))
+  app.addContentTypeParser(JSON_TYPE, {parseAs: 'buffer'}, (_request, body, done) => {
+    done(null, asInputObject(phpJsonDecode(body as Buffer)))
   })
   app.addContentTypeParser('application/x-www-form-urlencoded', {parseAs: 'string'}, (_request, body, done) => {
     done(null, parsePhpQuery(body as string))

@@ -143,7 +143,14 @@ export function nulFields(value: unknown, path = '', found: string[] = []): stri
   } else if (Array.isArray(value)) {
     value.forEach((item, index) => nulFields(item, path === '' ? String(index) : `${path}.${index}`, found))
   } else if (value !== null && typeof value === 'object') {
-    for (const [key, item] of Object.entries(value)) nulFields(item, path === '' ? key : `${path}.${key}`, found)
+    for (const [key, item] of Object.entries(value)) {
+      // A NUL in a key refuses the field that holds it (a json column on PostgreSQL keeps it, jsonb cannot).
+      if (key.includes('\u0000')) {
+        found.push(path === '' ? 'input' : path)
+        continue
+      }
+      nulFields(item, path === '' ? key : `${path}.${key}`, found)
+    }
   }
   return found
 }

@@ -13,21 +13,38 @@ interface PgConnection {
   query(config: {name?: string; text: string; values?: readonly unknown[]}): Promise<{rows: unknown[]}>
   /** node-postgres's protocol state: the named statements it believes the server holds. */
   connection?: {parsedStatements?: Record<string, string>; submittedNamedStatements?: Record<string, string>}
-  /** knex's mark for a connection its pool must destroy instead of reusing. */
-  __knex__disposed?: unknown
 }
 
 /** A fixed statement's server-side name and its text with PostgreSQL's `$n` placeholders, by its `?` text. */
 const preparedStatements = new Map<string, {name: string; text: string}>()
+/**
+ * Bumped when the server reports a prepared statement stale (a migration changed the type of a column it
+ * returns): every statement then gets a new name, so each pooled connection prepares it afresh at its next
+ * use instead of failing once per connection. (The stale ones stay on their connections, unused.)
+ */
+let generation = 1
 
 function preparedStatement(sql: string): {name: string; text: string} {
   let statement = preparedStatements.get(sql)
   if (!statement) {
     let position = 0
-    statement = {name: `laundry_ops_${preparedStatements.size + 1}`, text: sql.replace(/\?/g, () => `$${++position}`)}
+    statement = {name: `laundry_ops_${generation}_${preparedStatements.size + 1}`, text: sql.replace(/\?/g, () => `$${++position}`)}
     preparedStatements.set(sql, statement)
   }
   return statement
+}
+
+function renamePreparedStatements(): void {
+  generation++
+  preparedStatements.clear()
+}
+
+/** Set on the error of a statement that failed as stale inside a transaction: the transaction may be run again. */
+export const STALE_PREPARED_STATEMENT = 'laundryOpsStalePreparedStatement'
+
+/** Did this transaction fail only because a prepared statement had gone stale (writeTransaction runs it again, once)? */
+export function isStalePreparedStatement(error: unknown): boolean {
+  return Boolean(error && typeof error === 'object' && (error as Record<string, unknown>)[STALE_PREPARED_STATEMENT] === true)
 }
 
 /**
@@ -63,15 +80,19 @@ async function runPrepared(conn: Executor, client: PoolingClient, sql: string, b
       return (await connection.query({name: statement.name, text: statement.text, values: bindings})).rows
     } catch (error) {
       if (!isStalePrepared(error)) throw error
+      if (preparedStatements.get(sql) === statement) renamePreparedStatements()
       if (inTransaction) {
-        // The transaction is aborted: its pool must not hand the connection (and its stale statement) out again.
-        connection.__knex__disposed = error
+        // The transaction is aborted; it can be run again from its start (writeTransaction does, once).
+        if (error && typeof error === 'object') Object.assign(error, {[STALE_PREPARED_STATEMENT]: true})
         throw error
       }
-      // Outside a transaction: drop the stale statement on this connection and prepare it anew, once.
+      // Outside a transaction: drop the stale one on this connection (server and client side alike, so that
+      // a request still holding the old name prepares it again instead of colliding), then run it under its
+      // new name, once.
       await connection.query({text: `DEALLOCATE ${statement.name}`}).catch(() => {})
       forgetPrepared(connection, statement.name)
-      return (await connection.query({name: statement.name, text: statement.text, values: bindings})).rows
+      const renamed = preparedStatement(sql)
+      return (await connection.query({name: renamed.name, text: renamed.text, values: bindings})).rows
     }
   } catch (error) {
     // As connection.ts's query-error hook tags knex's queries: a write refused by a read-only session.

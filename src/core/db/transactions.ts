@@ -1,6 +1,7 @@
 import type {Knex} from 'knex'
 
 import type {Database} from './connection.js'
+import {isStalePreparedStatement} from './raw.js'
 
 export type Executor = Knex | Knex.Transaction
 
@@ -30,10 +31,19 @@ export interface WriteTransactionOptions {
  */
 export async function writeTransaction<T>(db: Database, work: (trx: Executor) => Promise<T>, options: WriteTransactionOptions = {}): Promise<T> {
   if (db.dialect === 'pg') {
-    return db.knex.transaction(async (trx) => {
-      if (options.lock !== undefined) await trx.raw('select pg_advisory_xact_lock(?)', [options.lock])
-      return work(trx)
-    })
+    const attempt = () =>
+      db.knex.transaction(async (trx) => {
+        if (options.lock !== undefined) await trx.raw('select pg_advisory_xact_lock(?)', [options.lock])
+        return work(trx)
+      })
+    try {
+      return await attempt()
+    } catch (error) {
+      // A prepared statement went stale under the transaction (a migration changed a column type while we
+      // run): the transaction rolled back whole, and its statements are prepared anew on the second run.
+      if (!isStalePreparedStatement(error)) throw error
+      return attempt()
+    }
   }
   // knex holds the pool's single SQLite connection for the whole transaction, so no other query of this
   // process can slip into it. knex opens a deferred transaction; we swap it (still empty) for

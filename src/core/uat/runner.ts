@@ -14,6 +14,8 @@ export interface UatRunOptions {
   baseUrl: string
   accounts: Record<UatRole, UatAccount>
   timeoutMs?: number
+  /** Tokens by role, shared by the scenarios of one run (each role signs in once). */
+  sessions?: Map<UatRole, string>
   /** Progress: a scenario starts, makes a step or a request, ends. */
   onProgress?: (event: {scenario: string; kind: 'start' | 'step' | 'request' | 'end'; text: string}) => void
 }
@@ -36,7 +38,13 @@ export async function runScenario(scenario: UatScenario, options: UatRunOptions)
   const info = {id: scenario.id, role: scenario.role, notes: scenario.notes}
   let outcome: UatOutcome
   try {
-    await scenario.run({client, accounts: options.accounts, tag, step: (text) => progress('step', text)})
+    await scenario.run({
+      client,
+      accounts: options.accounts,
+      tag,
+      step: (text) => progress('step', text),
+      sessions: options.sessions ?? new Map<UatRole, string>(),
+    })
     outcome = {
       ...info,
       status: 'Pass',
@@ -57,6 +65,7 @@ export async function runScenario(scenario: UatScenario, options: UatRunOptions)
 /** Runs the scenarios one after the other (each creates its own data, so any order passes). */
 export async function runScenarios(scenarios: readonly UatScenario[], options: UatRunOptions): Promise<UatOutcome[]> {
   const outcomes: UatOutcome[] = []
-  for (const scenario of scenarios) outcomes.push(await runScenario(scenario, options))
+  const shared = {...options, sessions: options.sessions ?? new Map<UatRole, string>()}
+  for (const scenario of scenarios) outcomes.push(await runScenario(scenario, shared))
   return outcomes
 }

@@ -17,6 +17,11 @@ export interface UatContext {
   tag: string
   /** Says what the scenario is doing now (progress display). */
   step(text: string): void
+  /**
+   * Tokens of this run by role: a login costs a bcrypt verification (cost 12, about a third of a second),
+   * so each role signs in once per run and later scenarios reuse its token.
+   */
+  sessions: Map<UatRole, string>
 }
 
 export interface UatScenario extends UatScenarioInfo {
@@ -27,6 +32,8 @@ export interface UatScenario extends UatScenarioInfo {
 
 /** Signs in as a demo account; its bearer token. */
 export async function signIn(ctx: UatContext, role: UatRole): Promise<string> {
+  const held = ctx.sessions.get(role)
+  if (held !== undefined) return held
   const account = ctx.accounts[role]
   const answer = ctx.client.expectStatus(
     await ctx.client.call<{access_token?: string}>('POST', '/api/auth/login', {body: {email: account.email, password: account.password, device_name: 'uat'}}),
@@ -34,6 +41,7 @@ export async function signIn(ctx: UatContext, role: UatRole): Promise<string> {
   )
   const token = answer.body?.access_token
   if (typeof token !== 'string' || token === '') throw new UatCheckFailed(`${answer.label} answered 200 without an access_token`)
+  ctx.sessions.set(role, token)
   return token
 }
 

@@ -9,8 +9,10 @@ import {expect} from 'chai'
 import {type ApiInstance, buildApp} from '../../../src/api/app.js'
 import {systemClock} from '../../../src/core/clock.js'
 import {loadConfig} from '../../../src/core/config.js'
-import {runScenario, demoAccounts} from '../../../src/core/uat/runner.js'
+import {demoAccounts, runScenario, runScenarios} from '../../../src/core/uat/runner.js'
 import {uat01} from '../../../src/core/uat/scenarios/uat-01.js'
+import {uat02} from '../../../src/core/uat/scenarios/uat-02.js'
+import {uat03} from '../../../src/core/uat/scenarios/uat-03.js'
 import {describeEachEngine} from '../../helpers/engines.js'
 
 describeEachEngine('UAT runner (src/core/uat) over a real socket', {from: 'seeded'}, (ctx) => {
@@ -40,6 +42,18 @@ describeEachEngine('UAT runner (src/core/uat) over a real socket', {from: 'seede
         'POST /api/orders 201',
       ])
       expect(outcome.evidence).to.match(/^4 requests, 8 checks: POST \/api\/auth\/login 200; .*the customer phone is normalised to 62…$/)
+    }
+  })
+
+  it('UAT-01..03 pass in either order, sharing one sign-in per role', async () => {
+    for (const order of [
+      [uat01, uat02, uat03],
+      [uat03, uat02, uat01],
+    ]) {
+      const outcomes = await runScenarios(order, {baseUrl: base, accounts: demoAccounts()})
+      for (const outcome of outcomes) expect(outcome.status, `${outcome.id}: ${outcome.evidence}`).to.equal('Pass')
+      const logins = outcomes.flatMap((o) => o.requests).filter((r) => r.path === '/api/auth/login')
+      expect(logins, 'one login per role (cashier, worker)').to.have.length(2)
     }
   })
 

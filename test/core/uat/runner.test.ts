@@ -13,6 +13,8 @@ import {demoAccounts, runScenario, runScenarios} from '../../../src/core/uat/run
 import {uat01} from '../../../src/core/uat/scenarios/uat-01.js'
 import {uat02} from '../../../src/core/uat/scenarios/uat-02.js'
 import {uat03} from '../../../src/core/uat/scenarios/uat-03.js'
+import {UAT_SCENARIOS} from '../../../src/core/uat/scenarios/index.js'
+import {UAT_CATALOG} from '../../../src/core/uat/catalog.js'
 import {describeEachEngine} from '../../helpers/engines.js'
 
 describeEachEngine('UAT runner (src/core/uat) over a real socket', {from: 'seeded'}, (ctx) => {
@@ -54,6 +56,28 @@ describeEachEngine('UAT runner (src/core/uat) over a real socket', {from: 'seede
       for (const outcome of outcomes) expect(outcome.status, `${outcome.id}: ${outcome.evidence}`).to.equal('Pass')
       const logins = outcomes.flatMap((o) => o.requests).filter((r) => r.path === '/api/auth/login')
       expect(logins, 'one login per role (cashier, worker)').to.have.length(2)
+    }
+  })
+
+  it('every written scenario passes, in catalogue order and reversed, and matches its catalogue entry', async function () {
+    this.timeout(60_000)
+    for (const scenario of UAT_SCENARIOS) {
+      expect(UAT_CATALOG.find((c) => c.id === scenario.id)).to.deep.equal({id: scenario.id, role: scenario.role, notes: scenario.notes})
+    }
+    for (const order of [UAT_SCENARIOS, [...UAT_SCENARIOS].reverse()]) {
+      const outcomes = await runScenarios(order, {baseUrl: base, accounts: demoAccounts()})
+      for (const outcome of outcomes) expect(outcome.status, `${outcome.id}: ${outcome.evidence}`).to.equal('Pass')
+      // Every request a scenario makes is on a route it declares.
+      for (const [i, outcome] of outcomes.entries()) {
+        const declared = order[i].routes.map((r) => r.replace(/\{id\}/g, '[^/]+'))
+        for (const request of outcome.requests) {
+          const label = `${request.method} ${request.path.split('?')[0]}`
+          expect(
+            declared.some((r) => new RegExp(`^${r}$`).test(label)),
+            `${outcome.id}: ${label} not declared`,
+          ).to.equal(true)
+        }
+      }
     }
   })
 

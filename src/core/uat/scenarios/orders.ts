@@ -72,3 +72,24 @@ export async function refusedMove(
   )
   ctx.client.expectEqual(`${pipeline} → ${status} refused ${reasonCode}`, answer.body?.reason_code, reasonCode)
 }
+
+/** The signed-in user's id (GET /api/me). */
+export async function userId(ctx: UatContext, token: string): Promise<number> {
+  const answer = ctx.client.expectStatus(await ctx.client.call<{data?: {user?: {id?: number}}}>('GET', '/api/me', {token}), 200)
+  const id = answer.body?.data?.user?.id
+  if (typeof id !== 'number') throw new UatCheckFailed(`${answer.label} answered without data.user.id`)
+  return id
+}
+
+/** The admin assigns the demo courier to a pickup-delivery order (200, courier_user_id set). */
+export async function assignDemoCourier(ctx: UatContext, order: UatOrder): Promise<{admin: string; courier: string; courierId: number}> {
+  const admin = await signIn(ctx, 'admin')
+  const courier = await signIn(ctx, 'courier')
+  const courierId = await userId(ctx, courier)
+  const answer = ctx.client.expectStatus(
+    await ctx.client.call<{data: UatOrder}>('POST', `/api/orders/${order.id}/assign-courier`, {token: admin, body: {courier_user_id: courierId}}),
+    200,
+  )
+  ctx.client.expectEqual('the courier is assigned', answer.body?.data?.courier_user_id, courierId)
+  return {admin, courier, courierId}
+}

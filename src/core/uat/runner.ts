@@ -2,7 +2,7 @@ import {randomInt} from 'node:crypto'
 
 import {UatCheckFailed, UatClient, type UatRequestRecord} from './client.js'
 import type {UatRow} from './report.js'
-import type {UatAccount, UatRole, UatScenario} from './scenario.js'
+import type {UatAccount, UatContext, UatRole, UatScenario} from './scenario.js'
 
 /** The demo accounts (DemoTenantSeeder: password `password`). */
 export function demoAccounts(password = 'password'): Record<UatRole, UatAccount> {
@@ -14,6 +14,8 @@ export interface UatRunOptions {
   baseUrl: string
   accounts: Record<UatRole, UatAccount>
   timeoutMs?: number
+  /** What UAT-09 can expect of the WhatsApp messages (UatContext.messaging); default `logged`. */
+  messaging?: UatContext['messaging']
   /** Tokens by role, shared by the scenarios of one run (each role signs in once). */
   sessions?: Map<UatRole, string>
   /** Progress: a scenario starts, makes a step or a request, ends. */
@@ -44,6 +46,7 @@ export async function runScenario(scenario: UatScenario, options: UatRunOptions)
       tag,
       step: (text) => progress('step', text),
       sessions: options.sessions ?? new Map<UatRole, string>(),
+      messaging: options.messaging ?? {expect: 'logged'},
     })
     outcome = {
       ...info,

@@ -22,6 +22,12 @@ export interface UatContext {
    * so each role signs in once per run and later scenarios reuse its token.
    */
   sessions: Map<UatRole, string>
+  /**
+   * What UAT-09 can expect of the WhatsApp messages: `sent` when this run controls the queue worker (the
+   * local isolated target: `settle` runs the worker until the messaging queue is empty), `logged` against a
+   * deployment (its own worker sends them in its own time).
+   */
+  messaging: {expect: 'sent' | 'logged'; settle?: () => Promise<void>}
 }
 
 export interface UatScenario extends UatScenarioInfo {

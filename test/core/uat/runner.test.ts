@@ -15,14 +15,28 @@ import {uat02} from '../../../src/core/uat/scenarios/uat-02.js'
 import {uat03} from '../../../src/core/uat/scenarios/uat-03.js'
 import {UAT_SCENARIOS} from '../../../src/core/uat/scenarios/index.js'
 import {UAT_CATALOG} from '../../../src/core/uat/catalog.js'
+import {uat09} from '../../../src/core/uat/scenarios/uat-09.js'
+import type {Database} from '../../../src/core/db/connection.js'
+import {DEFAULT_WORKER_OPTIONS, runWorker} from '../../../src/core/queue/worker.js'
 import {describeEachEngine} from '../../helpers/engines.js'
 
 describeEachEngine('UAT runner (src/core/uat) over a real socket', {from: 'seeded'}, (ctx) => {
   let app: ApiInstance
   let base: string
+  let db: Database
+
+  /** The local target's worker: sends every queued message (the mock provider), then returns. */
+  const settle = async () => {
+    await runWorker(db, {...DEFAULT_WORKER_OPTIONS, stopWhenEmpty: true, sleep: 0, timeout: 30}, {clock: systemClock})
+  }
+  /** The demo tenant on another plan (premium: WhatsApp; standard: none, as seeded). */
+  const demoPlan = async (key: string) => {
+    const plan = await db.knex('plans').where({key}).first<{id: number} | undefined>('id')
+    await db.knex('tenants').where({name: 'Demo Laundry'}).update({current_plan_id: plan?.id})
+  }
 
   before(async () => {
-    const db = await ctx.scratch.open()
+    db = await ctx.scratch.open()
     const config = loadConfig({cwd: ctx.scratch.dir, env: {}, databaseUrl: ctx.scratch.url})
     app = await buildApp({db, config, clock: systemClock})
     await app.listen({host: '127.0.0.1', port: 0})
@@ -59,13 +73,14 @@ describeEachEngine('UAT runner (src/core/uat) over a real socket', {from: 'seede
     }
   })
 
-  it('every written scenario passes, in catalogue order and reversed, and matches its catalogue entry', async function () {
+  it("all ten scenarios pass (UAT-09 sent by the run's worker through the mock provider), in catalogue order and reversed, each matching its catalogue entry", async function () {
     this.timeout(60_000)
     for (const scenario of UAT_SCENARIOS) {
       expect(UAT_CATALOG.find((c) => c.id === scenario.id)).to.deep.equal({id: scenario.id, role: scenario.role, notes: scenario.notes})
     }
+    await demoPlan('premium')
     for (const order of [UAT_SCENARIOS, [...UAT_SCENARIOS].reverse()]) {
-      const outcomes = await runScenarios(order, {baseUrl: base, accounts: demoAccounts()})
+      const outcomes = await runScenarios(order, {baseUrl: base, accounts: demoAccounts(), messaging: {expect: 'sent', settle}})
       for (const outcome of outcomes) expect(outcome.status, `${outcome.id}: ${outcome.evidence}`).to.equal('Pass')
       // Every request a scenario makes is on a route it declares.
       for (const [i, outcome] of outcomes.entries()) {
@@ -79,6 +94,20 @@ describeEachEngine('UAT runner (src/core/uat) over a real socket', {from: 'seede
         }
       }
     }
+  })
+
+  it('UAT-09 on the seeded standard plan fails naming the plan; against a deployment (logged) it passes without a worker', async () => {
+    await demoPlan('standard')
+    const refused = await runScenario(uat09, {baseUrl: base, accounts: demoAccounts(), messaging: {expect: 'sent', settle}})
+    expect(refused.status).to.equal('Fail')
+    expect(refused.evidence).to.equal(
+      "GET /api/wa/providers answered 403 PLAN_FEATURE_DISABLED: the demo tenant's plan has no WhatsApp; UAT-09 needs the premium or pro plan",
+    )
+    await demoPlan('premium')
+    const logged = await runScenario(uat09, {baseUrl: base, accounts: demoAccounts()})
+    expect(logged.status, logged.evidence).to.equal('Pass')
+    expect(logged.checks).to.include('the five order events are logged, once each')
+    expect(logged.checks.some((c) => c.startsWith('every message was sent'))).to.equal(false)
   })
 
   it('fails with one evidence line naming the request when a password is wrong', async () => {

@@ -7,10 +7,8 @@ import {uat05} from './uat-05.js'
 import {uat06} from './uat-06.js'
 import {uat07} from './uat-07.js'
 import {uat08} from './uat-08.js'
+import {uat09} from './uat-09.js'
 import {uat10} from './uat-10.js'
 
-/**
- * The scenarios written so far, in catalogue order (src/core/uat/catalog.ts). UAT-09 (the WA message log,
- * sent by the worker to the mock provider) is not written yet: issue 11.
- */
-export const UAT_SCENARIOS: readonly UatScenario[] = [uat01, uat02, uat03, uat04, uat05, uat06, uat07, uat08, uat10]
+/** The scenarios, in catalogue order (src/core/uat/catalog.ts). */
+export const UAT_SCENARIOS: readonly UatScenario[] = [uat01, uat02, uat03, uat04, uat05, uat06, uat07, uat08, uat09, uat10]

@@ -25,6 +25,7 @@ import ScheduleList from './commands/schedule/list.js'
 import ScheduleRun from './commands/schedule/run.js'
 import ScheduleWork from './commands/schedule/work.js'
 import Serve from './commands/serve.js'
+import UatRun from './commands/uat/run.js'
 
 export {execute} from '@oclif/core'
 export {default as commandNotFound} from './hooks/command-not-found.js'
@@ -50,6 +51,7 @@ export const COMMANDS = {
   'schedule:work': ScheduleWork,
   'readiness:check': ReadinessCheck,
   serve: Serve,
+  'uat:run': UatRun,
   'wa:redrive': WaRedrive,
   'wa:remind': WaRemind,
 }

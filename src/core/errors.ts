@@ -36,8 +36,11 @@ export const ERROR_CATALOGUE = {
   INVALID_BUCKET: {exit: 2, http: 422, meaning: '--bucket is not one of the aging buckets'},
   INVALID_COLLECTION_STATUS: {exit: 2, http: 422, meaning: '--collection-status is not one of the collection statuses'},
   FAILED_JOB_NOT_FOUND: {exit: 2, http: 404, meaning: '`queue retry` named a uuid that is not in failed_jobs'},
+  UNKNOWN_SCENARIO: {exit: 2, http: 422, meaning: '`uat run --scenario` names no scenario of the UAT catalogue (UAT-01 … UAT-10)'},
+  INVALID_DATE: {exit: 2, http: 422, meaning: 'a date flag is not YYYY-MM-DD (`uat run --date`)'},
 
   // The operation failed (exit 1).
+  UAT_ISOLATION_FAILED: {exit: 1, http: 500, meaning: "the UAT pack could not create its isolated database (the configured database's user may not CREATE DATABASE)"},
   INTERNAL: {exit: 1, http: 500, meaning: 'an unexpected error (a bug): DEBUG=1 prints the stack trace'},
   FAILED: {exit: 1, http: 500, meaning: 'the command failed for a reason its message gives'},
   DB_NOT_FOUND: {exit: 1, http: 503, meaning: 'the SQLite database file does not exist (only db migrate and db fresh create it)'},

@@ -115,6 +115,8 @@ const BASE_FLAGS: Record<string, Array<[string, string?]>> = {
     ['at', QUIET_MINUTE],
   ],
   'schedule:run': [['at', QUIET_MINUTE]],
+  // The dry run: the pack itself (an isolated database, a server, ten scenarios) is not what is driven here.
+  'uat:run': [['dry-run']],
   // Any free port (several cases run at once), and a bound: a server that listens runs until stopped.
   serve: [
     ['port', '0'],

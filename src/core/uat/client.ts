@@ -33,6 +33,8 @@ export interface UatClientOptions {
   timeoutMs?: number
   /** Told each request as it starts (progress display). */
   onRequest?: (label: string) => void
+  /** Ctrl-C: no further request starts, and one in flight is abandoned. */
+  signal?: AbortSignal
 }
 
 /** A body excerpt for evidence: one line, bounded. */
@@ -64,7 +66,9 @@ export class UatClient {
 
   /** One request with a JSON body (or none); the answer's JSON body (or its text when it is not JSON). */
   async call<T = Record<string, unknown>>(method: string, path: string, init: {token?: string; body?: unknown} = {}): Promise<UatAnswer<T>> {
-    const label = `${method} ${path.split('?')[0]}`
+    // Ids as `{id}`: evidence names the route, not this run's order.
+    const label = `${method} ${path.split('?')[0].replace(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/gi, '{id}')}`
+    if (this.options.signal?.aborted) throw new UatCheckFailed(`${label}: interrupted (Ctrl-C) before it was sent`)
     this.options.onRequest?.(label)
     const started = performance.now()
     const record: UatRequestRecord = {method, path, status: null, ms: 0}
@@ -79,10 +83,11 @@ export class UatClient {
           ...(init.body === undefined ? {} : {'content-type': 'application/json'}),
         },
         body: init.body === undefined ? undefined : JSON.stringify(init.body),
-        signal: AbortSignal.timeout(this.options.timeoutMs ?? 15_000),
+        signal: AbortSignal.any([AbortSignal.timeout(this.options.timeoutMs ?? 15_000), ...(this.options.signal ? [this.options.signal] : [])]),
       })
     } catch (error) {
       record.ms = performance.now() - started
+      if (this.options.signal?.aborted) throw new UatCheckFailed(`${label}: interrupted (Ctrl-C) while waiting for its answer`)
       throw new UatCheckFailed(`${label}: no answer from ${this.base} (${transportReason(error)})`)
     }
     const text = await response.text().catch(() => '')

@@ -14,6 +14,8 @@ export interface UatRunOptions {
   baseUrl: string
   accounts: Record<UatRole, UatAccount>
   timeoutMs?: number
+  /** Ctrl-C: the scenario in hand fails at its next request ("interrupted"). */
+  signal?: AbortSignal
   /** What UAT-09 can expect of the WhatsApp messages (UatContext.messaging); default `logged`. */
   messaging?: UatContext['messaging']
   /** Tokens by role, shared by the scenarios of one run (each role signs in once). */
@@ -32,7 +34,7 @@ export interface UatOutcome extends UatRow {
 /** Runs one scenario against the base URL: Pass with the checks as evidence, or Fail with the first failed expectation. */
 export async function runScenario(scenario: UatScenario, options: UatRunOptions): Promise<UatOutcome> {
   const progress = (kind: 'start' | 'step' | 'request' | 'end', text: string) => options.onProgress?.({scenario: scenario.id, kind, text})
-  const client = new UatClient(options.baseUrl, {timeoutMs: options.timeoutMs, onRequest: (label) => progress('request', label)})
+  const client = new UatClient(options.baseUrl, {timeoutMs: options.timeoutMs, signal: options.signal, onRequest: (label) => progress('request', label)})
   // Six digits unique enough per run and scenario: order codes and phone numbers of this run.
   const tag = `${Date.now() % 1_000_000_000}${randomInt(1000)}`.slice(-9)
   const started = performance.now()

@@ -40,7 +40,11 @@ export const ERROR_CATALOGUE = {
   INVALID_DATE: {exit: 2, http: 422, meaning: 'a date flag is not YYYY-MM-DD (`uat run --date`)'},
 
   // The operation failed (exit 1).
-  UAT_ISOLATION_FAILED: {exit: 1, http: 500, meaning: "the UAT pack could not create its isolated database (the configured database's user may not CREATE DATABASE)"},
+  UAT_ISOLATION_FAILED: {
+    exit: 1,
+    http: 500,
+    meaning: "the UAT pack could not create its isolated database (the configured database's user may not CREATE DATABASE)",
+  },
   INTERNAL: {exit: 1, http: 500, meaning: 'an unexpected error (a bug): DEBUG=1 prints the stack trace'},
   FAILED: {exit: 1, http: 500, meaning: 'the command failed for a reason its message gives'},
   DB_NOT_FOUND: {exit: 1, http: 503, meaning: 'the SQLite database file does not exist (only db migrate and db fresh create it)'},

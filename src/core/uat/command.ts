@@ -89,8 +89,18 @@ export function buildReference(): string {
   let commit = ''
   if (existsSync(path.join(root, '.git'))) {
     try {
-      commit = execFileSync('git', ['rev-parse', '--short=12', 'HEAD'], {cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], timeout: 5000}).trim()
-      const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], {cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], timeout: 5000})
+      commit = execFileSync('git', ['rev-parse', '--short=12', 'HEAD'], {
+        cwd: root,
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'ignore'],
+        timeout: 5000,
+      }).trim()
+      const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], {
+        cwd: root,
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'ignore'],
+        timeout: 5000,
+      })
       if (dirty.trim() !== '') commit += ' (modified)'
     } catch {
       commit = ''
@@ -189,7 +199,10 @@ export async function runUatCommand(input: UatCommandInput): Promise<{document: 
       }))
       writeFileAtomic(junitFile, junitXml('laundry-ops uat run', checks, false, new Date()))
     } catch (error) {
-      throw new OpsError('FAILED', `cannot write the JUnit report ${junitFile} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}); the report is at ${absolute}`)
+      throw new OpsError(
+        'FAILED',
+        `cannot write the JUnit report ${junitFile} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}); the report is at ${absolute}`,
+      )
     }
   }
   input.log(`UAT report generated: ${output}`)

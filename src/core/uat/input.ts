@@ -23,5 +23,6 @@ export function assertBaseUrl(value: string): void {
     throw new OpsError('USAGE', `--base-url ${JSON.stringify(value)} is not a URL (e.g. http://127.0.0.1:8000)`)
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new OpsError('USAGE', `--base-url must be http:// or https://, not ${url.protocol}`)
-  if (url.username || url.password || url.search || url.hash) throw new OpsError('USAGE', '--base-url takes the server address only (no credentials, query or fragment)')
+  if (url.username || url.password || url.search || url.hash)
+    throw new OpsError('USAGE', '--base-url takes the server address only (no credentials, query or fragment)')
 }

@@ -154,7 +154,16 @@ async function withIsolatedTarget<T>(
 
 /** A scenario that was not run (Ctrl-C came first): Blocked. */
 function notRun(scenario: UatScenarioInfo): UatOutcome {
-  return {id: scenario.id, role: scenario.role, notes: scenario.notes, status: 'Blocked', evidence: 'Not executed (interrupted)', requests: [], checks: [], ms: 0}
+  return {
+    id: scenario.id,
+    role: scenario.role,
+    notes: scenario.notes,
+    status: 'Blocked',
+    evidence: 'Not executed (interrupted)',
+    requests: [],
+    checks: [],
+    ms: 0,
+  }
 }
 
 /** Runs the pack against its target and returns every scenario's outcome, in the order given. */

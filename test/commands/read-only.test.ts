@@ -57,6 +57,7 @@ const EXPECTED = [
   'quota:reconcile',
   'readiness:check',
   'schedule:history',
+  'uat:run',
   'wa:redrive',
   'wa:remind',
 ]
@@ -78,6 +79,9 @@ const ON_DATA: Record<string, (doc: Doc) => void> = {
   'quota:reconcile': (doc) => expect(Number(doc.updated) + Number(doc.created)).to.be.greaterThan(0),
   'readiness:check': (doc) => expect(doc.checks).to.be.an('array').that.is.not.empty,
   'schedule:history': (doc) => expect(doc.entries).to.deep.equal([]),
+  // The dry run opens no database at all: every scenario Blocked, the report written.
+  'uat:run': (doc) =>
+    expect(doc).to.deep.include({target: {kind: 'dry-run'}, summary: {total: 10, passed: 0, failed: 0, blocked: 10, overall: 'BLOCKED', decision: 'PENDING'}}),
   'wa:redrive': (doc) => expect(doc).to.include({dry_run: true, processed: 2}),
   'wa:remind': (doc) => expect(doc).to.include({dry_run: true, enqueued: 3}),
 }

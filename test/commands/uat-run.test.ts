@@ -3,12 +3,13 @@
  * of each engine (gone afterwards), against a separately started server with --base-url, with the server
  * down, behind a proxy that breaks one route, and interrupted with Ctrl-C.
  */
-import {readdirSync, readFileSync} from 'node:fs'
+import {existsSync, mkdtempSync, readdirSync, readFileSync, rmSync} from 'node:fs'
 import {createServer, request as httpRequest, type Server} from 'node:http'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
 import {fileURLToPath} from 'node:url'
 
+import Sqlite from 'better-sqlite3'
 import {expect} from 'chai'
 import pg from 'pg'
 
@@ -66,6 +67,31 @@ describe('uat run (real processes) [slow]', function () {
     const bad = await runCli(['uat', 'run', '--dry-run', '--date', '2026/02/16'], {cwd: scratch.dir})
     expect(bad.code).to.equal(2)
     expect(bad.stderr).to.include('Invalid --date value "2026/02/16". Use format YYYY-MM-DD.')
+  })
+
+  it('--seed-demo migrates and seeds the configured database first (the demo accounts stay), then runs on an isolated one', async () => {
+    const folder = mkdtempSync(path.join(tmpdir(), 'uat-seed-demo-'))
+    try {
+      const result = await runCli(['uat', 'run', '--seed-demo', '--scenario', 'UAT-01'], {cwd: folder, timeoutMs: 60_000})
+      expect(result.code, result.stderr).to.equal(0)
+      expect(result.stdout.split('\n')[0]).to.equal('Demo accounts seeded.')
+      expect(result.stdout).to.include('Summary: total=1, pass=1, fail=0, blocked=0, overall=PASS')
+      const seeded = new Sqlite(path.join(folder, 'storage', 'database.sqlite'), {readonly: true})
+      try {
+        const row = seeded.prepare("select count(*) as n from users where email like '%@demo.local'").get() as {n: number}
+        expect(row.n).to.equal(5)
+        // The scenario ran elsewhere: the configured database holds no order of it.
+        expect((seeded.prepare('select count(*) as n from orders').get() as {n: number}).n).to.equal(0)
+      } finally {
+        seeded.close()
+      }
+      const dry = await runCli(['uat', 'run', '--seed-demo', '--dry-run', '--database-url', 'sqlite:nothing-here.sqlite'], {cwd: folder})
+      expect(dry.code, dry.stderr).to.equal(0)
+      expect(dry.stderr).to.include('--seed-demo skipped: --dry-run touches no database')
+      expect(existsSync(path.join(folder, 'nothing-here.sqlite'))).to.equal(false)
+    } finally {
+      rmSync(folder, {recursive: true, force: true})
+    }
   })
 
   it('runs the ten scenarios on an isolated SQLite database (removed afterwards): 10 of 10, the report, --json and --junit', async () => {

@@ -115,9 +115,9 @@ describe('uat run (real processes) [slow]', function () {
     expect([...uatFolders()].filter((f) => !before.has(f))).to.deep.equal([])
   })
 
-  it('runs on an isolated PostgreSQL database named laundry_ops_uat_<timestamp>_<random>, dropped afterwards', async () => {
+  it('runs the ten scenarios on an isolated PostgreSQL database named laundry_ops_uat_<timestamp>_<random>, dropped afterwards', async () => {
     const before = await uatDatabases()
-    const result = await runCli(['uat', 'run', '--scenario', 'UAT-01', '--scenario', 'uat-09'], {
+    const result = await runCli(['uat', 'run'], {
       cwd: scratch.dir,
       env: {DATABASE_URL: `${PG_ADMIN_URL.replace(/\/[^/]*$/, '/postgres')}`},
       timeoutMs: 60_000,
@@ -125,7 +125,7 @@ describe('uat run (real processes) [slow]', function () {
     expect(result.code, result.stderr).to.equal(0)
     expect(result.stdout).to.match(/^Using isolated test database: laundry_ops_uat_\d{14}_\d{4}$/m)
     expect(result.stdout).to.match(/^Dropped isolated test database: laundry_ops_uat_\d{14}_\d{4}$/m)
-    expect(result.stdout).to.include('Summary: total=2, pass=2, fail=0, blocked=0, overall=PASS')
+    expect(result.stdout).to.include('Summary: total=10, pass=10, fail=0, blocked=0, overall=PASS')
     expect(await uatDatabases()).to.deep.equal(before)
   })
 

@@ -73,7 +73,20 @@ export class UatClient {
     const started = performance.now()
     const record: UatRequestRecord = {method, path, status: null, ms: 0}
     this.requests.push(record)
+    // The timeout is a plain timer aborting our own controller: on Node 20, AbortSignal.any() over
+    // AbortSignal.timeout() can lose the timeout once garbage collection runs (nodejs/undici#4068), which
+    // left a hanging server to undici's 300 s header timeout.
+    const controller = new AbortController()
+    const timeoutMs = this.options.timeoutMs ?? 15_000
+    let timedOut = false
+    const timer = setTimeout(() => {
+      timedOut = true
+      controller.abort()
+    }, timeoutMs)
+    const onInterrupt = () => controller.abort()
+    this.options.signal?.addEventListener('abort', onInterrupt, {once: true})
     let response: Response
+    let text: string
     try {
       response = await fetch(`${this.base}${path}`, {
         method,
@@ -83,14 +96,18 @@ export class UatClient {
           ...(init.body === undefined ? {} : {'content-type': 'application/json'}),
         },
         body: init.body === undefined ? undefined : JSON.stringify(init.body),
-        signal: AbortSignal.any([AbortSignal.timeout(this.options.timeoutMs ?? 15_000), ...(this.options.signal ? [this.options.signal] : [])]),
+        signal: controller.signal,
       })
+      text = await response.text()
     } catch (error) {
       record.ms = performance.now() - started
       if (this.options.signal?.aborted) throw new UatCheckFailed(`${label}: interrupted (Ctrl-C) while waiting for its answer`)
-      throw new UatCheckFailed(`${label}: no answer from ${this.base} (${transportReason(error)})`)
+      const reason = timedOut ? `no answer within ${timeoutMs / 1000} s` : transportReason(error)
+      throw new UatCheckFailed(`${label}: no answer from ${this.base} (${reason})`)
+    } finally {
+      clearTimeout(timer)
+      this.options.signal?.removeEventListener('abort', onInterrupt)
     }
-    const text = await response.text().catch(() => '')
     record.status = response.status
     record.ms = performance.now() - started
     let body: unknown = text

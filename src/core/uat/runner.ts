@@ -61,7 +61,9 @@ export async function runScenario(scenario: UatScenario, options: UatRunOptions)
   } catch (error) {
     const evidence =
       error instanceof UatCheckFailed ? error.message : `unexpected error in the scenario: ${String((error as Error)?.message ?? error).split('\n')[0]}`
-    outcome = {...info, status: 'Fail', evidence, requests: client.requests, checks: client.checks, ms: performance.now() - started}
+    // Cut short by Ctrl-C: not run to its end, so Blocked (not a failure of the product).
+    const status = options.signal?.aborted ? 'Blocked' : 'Fail'
+    outcome = {...info, status, evidence, requests: client.requests, checks: client.checks, ms: performance.now() - started}
   }
   progress('end', outcome.status)
   return outcome

@@ -120,6 +120,23 @@ describeEachEngine('UAT runner (src/core/uat) over a real socket', {from: 'seede
 })
 
 describe('UAT runner without a server', () => {
+  it('a server that accepts and never answers fails the scenario at the request timeout, naming it', async () => {
+    const sockets: Array<{destroy(): void}> = []
+    const hanging = createServer(() => {})
+    hanging.on('connection', (socket) => sockets.push(socket))
+    await new Promise<void>((resolve) => hanging.listen(0, '127.0.0.1', resolve))
+    const address = hanging.address()
+    const port = typeof address === 'object' && address ? address.port : 0
+    try {
+      const outcome = await runScenario(uat01, {baseUrl: `http://127.0.0.1:${port}`, accounts: demoAccounts(), timeoutMs: 300})
+      expect(outcome.status).to.equal('Fail')
+      expect(outcome.evidence).to.equal(`POST /api/auth/login: no answer from http://127.0.0.1:${port} (no answer within 0.3 s)`)
+    } finally {
+      for (const socket of sockets) socket.destroy()
+      await new Promise<void>((resolve) => hanging.close(() => resolve()))
+    }
+  })
+
   it('fails with one line naming the request and the refused connection, no stack', async () => {
     // A port that was free a moment ago: nothing listens there now.
     const server = createServer()

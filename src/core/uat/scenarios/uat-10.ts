@@ -27,7 +27,7 @@ export const uat10: UatScenario = {
     const {client} = ctx
     const refusal = async (token: string, method: string, path: string, reason: string, body?: unknown) => {
       const answer = client.expectStatus(await client.call<{reason_code?: string}>(method, path, {token, body}), 403)
-      client.expectEqual(`${method} ${path.split('?')[0]} refused ${reason}`, answer.body?.reason_code, reason)
+      client.expectEqual(`${answer.label} refused ${reason}`, answer.body?.reason_code, reason)
     }
     const {order, outlet} = await cashierOrder(ctx, {suffix: 'UAT10', pcs: 1, pickup: true})
     ctx.step('the master data: owner, admin and cashier read it, worker and courier are refused')

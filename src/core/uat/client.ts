@@ -21,6 +21,17 @@ export class UatCheckFailed extends Error {
   }
 }
 
+/**
+ * A scenario that cannot run on this target (a precondition of the environment, not of the product, is
+ * missing): the scenario is Blocked, with the message as evidence.
+ */
+export class UatBlocked extends Error {
+  constructor(message: string) {
+    super(message)
+    this.name = 'UatBlocked'
+  }
+}
+
 export interface UatAnswer<T> {
   status: number
   body: T

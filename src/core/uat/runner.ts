@@ -1,6 +1,6 @@
 import {randomInt} from 'node:crypto'
 
-import {UatCheckFailed, UatClient, type UatRequestRecord} from './client.js'
+import {UatBlocked, UatCheckFailed, UatClient, type UatRequestRecord} from './client.js'
 import type {UatRow} from './report.js'
 import type {UatAccount, UatContext, UatRole, UatScenario} from './scenario.js'
 
@@ -60,9 +60,12 @@ export async function runScenario(scenario: UatScenario, options: UatRunOptions)
     }
   } catch (error) {
     const evidence =
-      error instanceof UatCheckFailed ? error.message : `unexpected error in the scenario: ${String((error as Error)?.message ?? error).split('\n')[0]}`
-    // Cut short by Ctrl-C: not run to its end, so Blocked (not a failure of the product).
-    const status = options.signal?.aborted ? 'Blocked' : 'Fail'
+      error instanceof UatCheckFailed || error instanceof UatBlocked
+        ? error.message
+        : `unexpected error in the scenario: ${String((error as Error)?.message ?? error).split('\n')[0]}`
+    // Cut short by Ctrl-C, or its target lacks a precondition: not run to its end, so Blocked (not a
+    // failure of the product).
+    const status = options.signal?.aborted || error instanceof UatBlocked ? 'Blocked' : 'Fail'
     outcome = {...info, status, evidence, requests: client.requests, checks: client.checks, ms: performance.now() - started}
   }
   progress('end', outcome.status)

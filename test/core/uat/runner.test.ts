@@ -96,12 +96,12 @@ describeEachEngine('UAT runner (src/core/uat) over a real socket', {from: 'seede
     }
   })
 
-  it('UAT-09 on the seeded standard plan fails naming the plan; against a deployment (logged) it passes without a worker', async () => {
+  it('UAT-09 on the seeded standard plan is Blocked naming the plan; against a deployment (logged) it passes without a worker', async () => {
     await demoPlan('standard')
     const refused = await runScenario(uat09, {baseUrl: base, accounts: demoAccounts(), messaging: {expect: 'sent', settle}})
-    expect(refused.status).to.equal('Fail')
+    expect(refused.status).to.equal('Blocked')
     expect(refused.evidence).to.equal(
-      "GET /api/wa/providers answered 403 PLAN_FEATURE_DISABLED: the demo tenant's plan has no WhatsApp; UAT-09 needs the premium or pro plan",
+      "GET /api/wa/providers answered 403 PLAN_FEATURE_DISABLED: the demo tenant's plan has no WhatsApp; put it on the premium or pro plan to run UAT-09",
     )
     await demoPlan('premium')
     const logged = await runScenario(uat09, {baseUrl: base, accounts: demoAccounts()})

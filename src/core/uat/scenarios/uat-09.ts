@@ -1,4 +1,4 @@
-import {UatCheckFailed} from '../client.js'
+import {UatBlocked} from '../client.js'
 import type {UatScenario} from '../scenario.js'
 import {signIn} from '../scenario.js'
 import {assignDemoCourier, cashierOrder, moveTo} from './orders.js'
@@ -50,8 +50,9 @@ export const uat09: UatScenario = {
       },
     )
     if (providers.status === 403 && providers.body?.reason_code === 'PLAN_FEATURE_DISABLED') {
-      throw new UatCheckFailed(
-        `${providers.label} answered 403 PLAN_FEATURE_DISABLED: the demo tenant's plan has no WhatsApp; UAT-09 needs the premium or pro plan`,
+      // The playbook's WA scenario needs a plan with WhatsApp ("upgrade the plan first"): a precondition.
+      throw new UatBlocked(
+        `${providers.label} answered 403 PLAN_FEATURE_DISABLED: the demo tenant's plan has no WhatsApp; put it on the premium or pro plan to run UAT-09`,
       )
     }
     client.expectStatus(providers, 200)

@@ -9,15 +9,7 @@ import {type Database, isReadOnlyViolation, openDatabase} from '../../../src/cor
 import {isStalePreparedStatement, selectRows} from '../../../src/core/db/raw.js'
 import {type Executor, writeTransaction} from '../../../src/core/db/transactions.js'
 import {describeEachEngine} from '../../helpers/engines.js'
-
-async function rejection(work: Promise<unknown>): Promise<unknown> {
-  try {
-    await work
-  } catch (error) {
-    return error
-  }
-  throw new Error('expected the statement to be refused, but it ran')
-}
+import {rejection} from '../../helpers/rejection.js'
 
 describeEachEngine('selectRows: fixed SQL on either engine', {from: 'migrated'}, (ctx) => {
   let db: Database

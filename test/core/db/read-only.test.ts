@@ -12,16 +12,7 @@ import {describeFault, interruptedBy} from '../../../src/core/db/faults.js'
 import {writeTransaction} from '../../../src/core/db/transactions.js'
 import {OpsError} from '../../../src/core/errors.js'
 import {describeEachEngine} from '../../helpers/engines.js'
-
-/** The rejection of `work`, which must fail. */
-async function rejection(work: Promise<unknown>): Promise<unknown> {
-  try {
-    await work
-  } catch (error) {
-    return error
-  }
-  throw new Error('expected the statement to be refused, but it ran')
-}
+import {rejection} from '../../helpers/rejection.js'
 
 describeEachEngine('a database opened read-only refuses every write', {from: 'seeded'}, (ctx) => {
   let db: Database

@@ -2,6 +2,16 @@ import {UatCheckFailed} from '../client.js'
 import type {UatContext, UatOutlet, UatService} from '../scenario.js'
 import {demoOutlet, demoServices, signIn, uatPhone} from '../scenario.js'
 
+/** The routes cashierOrder calls: the cashier's sign-in, the demo outlet and services, the order. */
+export const CASHIER_ORDER_ROUTES = ['POST /api/auth/login', 'GET /api/outlets/allowed', 'GET /api/services', 'POST /api/orders'] as const
+/** The routes of a pickup-delivery order moved by the demo courier: assignDemoCourier and the courier status. */
+export const COURIER_FLOW_ROUTES = [
+  ...CASHIER_ORDER_ROUTES,
+  'GET /api/me',
+  'POST /api/orders/{id}/assign-courier',
+  'POST /api/orders/{id}/status/courier',
+] as const
+
 /** The order fields the scenarios read. */
 export interface UatOrder {
   id: string

@@ -1,20 +1,9 @@
 import type {UatScenario} from '../scenario.js'
 import {demoOutlet, demoServices, signIn, uatPhone} from '../scenario.js'
+import {CASHIER_ORDER_ROUTES, type UatOrder} from './orders.js'
 
-interface CreatedOrder {
-  id: string
-  order_code: string
-  laundry_status: string
-  courier_status: string | null
-  is_pickup_delivery: boolean
-  total_amount: number
-  paid_amount: number
-  due_amount: number
-  shipping_fee_amount: number
-  discount_amount: number
-  customer: {phone_normalized: string; name: string}
-  items: Array<{service_id: string; unit_price_amount: number; subtotal_amount: number; qty: string | null; weight_kg: string | null}>
-}
+/** The create answer: the order with its customer and items. */
+type CreatedOrder = UatOrder & Required<Pick<UatOrder, 'customer' | 'items'>>
 
 /**
  * UAT-01 (Kasir, "Create order non pickup"; playbook: log in and create a non-pickup order; the order is
@@ -24,7 +13,7 @@ export const uat01: UatScenario = {
   id: 'UAT-01',
   role: 'Kasir',
   notes: 'Create order non pickup',
-  routes: ['POST /api/auth/login', 'GET /api/outlets/allowed', 'GET /api/services', 'POST /api/orders'],
+  routes: CASHIER_ORDER_ROUTES,
   async run(ctx) {
     const {client} = ctx
     ctx.step('signing in as the cashier')

@@ -1,5 +1,5 @@
 import type {UatScenario} from '../scenario.js'
-import {cashierOrder, type UatOrder} from './orders.js'
+import {CASHIER_ORDER_ROUTES, cashierOrder, type UatOrder} from './orders.js'
 
 /**
  * UAT-02 (Kasir, "Payment append-only"; playbook: add a payment twice; payments are append-only, paid and
@@ -9,14 +9,7 @@ export const uat02: UatScenario = {
   id: 'UAT-02',
   role: 'Kasir',
   notes: 'Payment append-only',
-  routes: [
-    'POST /api/auth/login',
-    'GET /api/outlets/allowed',
-    'GET /api/services',
-    'POST /api/orders',
-    'POST /api/orders/{id}/payments',
-    'GET /api/orders/{id}',
-  ],
+  routes: [...CASHIER_ORDER_ROUTES, 'POST /api/orders/{id}/payments', 'GET /api/orders/{id}'],
   async run(ctx) {
     const {client} = ctx
     ctx.step('creating an order to pay')

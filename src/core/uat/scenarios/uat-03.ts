@@ -1,6 +1,6 @@
 import type {UatScenario} from '../scenario.js'
 import {signIn} from '../scenario.js'
-import {cashierOrder, moveTo, refusedMove} from './orders.js'
+import {CASHIER_ORDER_ROUTES, cashierOrder, moveTo, refusedMove} from './orders.js'
 
 /**
  * UAT-03 (Pekerja, "Laundry forward-only transitions"; playbook: received → washing → drying → ironing →
@@ -11,7 +11,7 @@ export const uat03: UatScenario = {
   id: 'UAT-03',
   role: 'Pekerja',
   notes: 'Laundry forward-only transitions',
-  routes: ['POST /api/auth/login', 'GET /api/outlets/allowed', 'GET /api/services', 'POST /api/orders', 'POST /api/orders/{id}/status/laundry'],
+  routes: [...CASHIER_ORDER_ROUTES, 'POST /api/orders/{id}/status/laundry'],
   async run(ctx) {
     const {order} = await cashierOrder(ctx, {suffix: 'UAT03', pcs: 1})
     ctx.step('signing in as the worker')

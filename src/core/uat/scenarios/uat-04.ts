@@ -1,6 +1,6 @@
 import type {UatScenario} from '../scenario.js'
 import {signIn} from '../scenario.js'
-import {cashierOrder, type UatOrder, userId} from './orders.js'
+import {CASHIER_ORDER_ROUTES, cashierOrder, type UatOrder, userId} from './orders.js'
 
 /**
  * UAT-04 (Admin, "Assign courier role validation"; playbook: only users with the courier role can be
@@ -10,7 +10,7 @@ export const uat04: UatScenario = {
   id: 'UAT-04',
   role: 'Admin',
   notes: 'Assign courier role validation',
-  routes: ['POST /api/auth/login', 'GET /api/outlets/allowed', 'GET /api/services', 'POST /api/orders', 'GET /api/me', 'POST /api/orders/{id}/assign-courier'],
+  routes: [...CASHIER_ORDER_ROUTES, 'GET /api/me', 'POST /api/orders/{id}/assign-courier'],
   async run(ctx) {
     const {client} = ctx
     const {order, cashier} = await cashierOrder(ctx, {suffix: 'UAT04', pcs: 1, pickup: true})

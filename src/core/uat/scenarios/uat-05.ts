@@ -1,5 +1,5 @@
 import type {UatScenario} from '../scenario.js'
-import {assignDemoCourier, cashierOrder, moveTo} from './orders.js'
+import {COURIER_FLOW_ROUTES, assignDemoCourier, cashierOrder, moveTo} from './orders.js'
 
 /**
  * UAT-05 (Kurir, "Pickup flow progression"; playbook: pickup_pending → pickup_on_the_way → picked_up →
@@ -9,15 +9,7 @@ export const uat05: UatScenario = {
   id: 'UAT-05',
   role: 'Kurir',
   notes: 'Pickup flow progression',
-  routes: [
-    'POST /api/auth/login',
-    'GET /api/outlets/allowed',
-    'GET /api/services',
-    'POST /api/orders',
-    'GET /api/me',
-    'POST /api/orders/{id}/assign-courier',
-    'POST /api/orders/{id}/status/courier',
-  ],
+  routes: COURIER_FLOW_ROUTES,
   async run(ctx) {
     const {order} = await cashierOrder(ctx, {suffix: 'UAT05', pcs: 2, pickup: true})
     ctx.client.expectEqual('a pickup-delivery order starts pickup_pending', [order.laundry_status, order.courier_status], ['received', 'pickup_pending'])

@@ -1,6 +1,6 @@
 import type {UatScenario} from '../scenario.js'
 import {signIn} from '../scenario.js'
-import {assignDemoCourier, cashierOrder, moveTo, refusedMove} from './orders.js'
+import {COURIER_FLOW_ROUTES, assignDemoCourier, cashierOrder, moveTo, refusedMove} from './orders.js'
 
 /**
  * UAT-06 (Kurir + Pekerja, "delivery_pending blocked before ready"; playbook: the courier sets
@@ -11,16 +11,7 @@ export const uat06: UatScenario = {
   id: 'UAT-06',
   role: 'Kurir + Pekerja',
   notes: 'delivery_pending blocked before ready',
-  routes: [
-    'POST /api/auth/login',
-    'GET /api/outlets/allowed',
-    'GET /api/services',
-    'POST /api/orders',
-    'GET /api/me',
-    'POST /api/orders/{id}/assign-courier',
-    'POST /api/orders/{id}/status/courier',
-    'POST /api/orders/{id}/status/laundry',
-  ],
+  routes: [...COURIER_FLOW_ROUTES, 'POST /api/orders/{id}/status/laundry'],
   async run(ctx) {
     const {order} = await cashierOrder(ctx, {suffix: 'UAT06', pcs: 1, pickup: true})
     const {courier} = await assignDemoCourier(ctx, order)

@@ -1,6 +1,6 @@
 import type {UatScenario} from '../scenario.js'
 import {signIn} from '../scenario.js'
-import {assignDemoCourier, cashierOrder, moveTo, type UatOrder} from './orders.js'
+import {COURIER_FLOW_ROUTES, assignDemoCourier, cashierOrder, moveTo, type UatOrder} from './orders.js'
 
 /**
  * UAT-07 (Kurir, "Delivery flow progression"; playbook: delivery_pending → delivery_on_the_way → delivered
@@ -11,18 +11,7 @@ export const uat07: UatScenario = {
   id: 'UAT-07',
   role: 'Kurir',
   notes: 'Delivery flow progression',
-  routes: [
-    'POST /api/auth/login',
-    'GET /api/outlets/allowed',
-    'GET /api/services',
-    'POST /api/orders',
-    'GET /api/me',
-    'POST /api/orders/{id}/assign-courier',
-    'POST /api/orders/{id}/status/courier',
-    'POST /api/orders/{id}/status/laundry',
-    'POST /api/orders/{id}/payments',
-    'GET /api/orders/{id}',
-  ],
+  routes: [...COURIER_FLOW_ROUTES, 'POST /api/orders/{id}/status/laundry', 'POST /api/orders/{id}/payments', 'GET /api/orders/{id}'],
   async run(ctx) {
     const {client} = ctx
     const {order, cashier} = await cashierOrder(ctx, {suffix: 'UAT07', pcs: 3, pickup: true})

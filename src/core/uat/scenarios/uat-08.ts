@@ -1,6 +1,6 @@
 import type {UatScenario} from '../scenario.js'
 import {signIn} from '../scenario.js'
-import {cashierOrder} from './orders.js'
+import {CASHIER_ORDER_ROUTES, cashierOrder} from './orders.js'
 
 interface QuotaAnswer {
   data?: {
@@ -24,7 +24,7 @@ export const uat08: UatScenario = {
   id: 'UAT-08',
   role: 'Owner/Admin',
   notes: 'Billing quota endpoint',
-  routes: ['POST /api/auth/login', 'GET /api/billing/quota', 'GET /api/outlets/allowed', 'GET /api/services', 'POST /api/orders'],
+  routes: [...CASHIER_ORDER_ROUTES, 'GET /api/billing/quota'],
   async run(ctx) {
     const {client} = ctx
     const period = currentPeriod()

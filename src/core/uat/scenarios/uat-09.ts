@@ -1,7 +1,7 @@
 import {UatBlocked} from '../client.js'
 import type {UatScenario} from '../scenario.js'
 import {signIn} from '../scenario.js'
-import {assignDemoCourier, cashierOrder, moveTo} from './orders.js'
+import {COURIER_FLOW_ROUTES, assignDemoCourier, cashierOrder, moveTo} from './orders.js'
 
 /** The five order events of a pickup-delivery order's life, as the playbook's WA scenario lists them. */
 const EVENTS = ['WA_DELIVERY_OTW', 'WA_LAUNDRY_READY', 'WA_ORDER_DONE', 'WA_PICKUP_CONFIRM', 'WA_PICKUP_OTW']
@@ -25,19 +25,7 @@ export const uat09: UatScenario = {
   id: 'UAT-09',
   role: 'Admin',
   notes: 'WA lifecycle message logs',
-  routes: [
-    'POST /api/auth/login',
-    'GET /api/wa/providers',
-    'POST /api/wa/provider-config',
-    'GET /api/outlets/allowed',
-    'GET /api/services',
-    'POST /api/orders',
-    'GET /api/me',
-    'POST /api/orders/{id}/assign-courier',
-    'POST /api/orders/{id}/status/courier',
-    'POST /api/orders/{id}/status/laundry',
-    'GET /api/wa/messages',
-  ],
+  routes: [...COURIER_FLOW_ROUTES, 'GET /api/wa/providers', 'POST /api/wa/provider-config', 'POST /api/orders/{id}/status/laundry', 'GET /api/wa/messages'],
   async run(ctx) {
     const {client} = ctx
     const admin = await signIn(ctx, 'admin')

@@ -1,6 +1,6 @@
 import type {UatScenario} from '../scenario.js'
 import {demoOutlet, signIn} from '../scenario.js'
-import {cashierOrder} from './orders.js'
+import {CASHIER_ORDER_ROUTES, cashierOrder} from './orders.js'
 
 /**
  * UAT-10 (Semua role, "Role guard on master data"; playbook: features outside one's role are refused with
@@ -13,11 +13,8 @@ export const uat10: UatScenario = {
   role: 'Semua role',
   notes: 'Role guard on master data',
   routes: [
-    'POST /api/auth/login',
-    'GET /api/outlets/allowed',
-    'GET /api/services',
+    ...CASHIER_ORDER_ROUTES,
     'GET /api/outlet-services',
-    'POST /api/orders',
     'GET /api/billing/quota',
     'POST /api/orders/{id}/status/laundry',
     'POST /api/orders/{id}/status/courier',

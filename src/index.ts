@@ -4,8 +4,12 @@
  * bundler keeps as separate chunks.
  */
 import AuditArchive from './commands/audit/archive.js'
+import DbBackup from './commands/db/backup.js'
+import DbBackupList from './commands/db/backup/list.js'
+import DbBackupVerify from './commands/db/backup/verify.js'
 import DbFresh from './commands/db/fresh.js'
 import DbMigrate from './commands/db/migrate.js'
+import DbRestore from './commands/db/restore.js'
 import DbRollback from './commands/db/rollback.js'
 import DbSeed from './commands/db/seed.js'
 import DbStatus from './commands/db/status.js'
@@ -32,8 +36,12 @@ export {default as commandNotFound} from './hooks/command-not-found.js'
 
 export const COMMANDS = {
   'audit:archive': AuditArchive,
+  'db:backup': DbBackup,
+  'db:backup:list': DbBackupList,
+  'db:backup:verify': DbBackupVerify,
   'db:fresh': DbFresh,
   'db:migrate': DbMigrate,
+  'db:restore': DbRestore,
   'db:rollback': DbRollback,
   'db:seed': DbSeed,
   'db:status': DbStatus,

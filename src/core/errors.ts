@@ -38,6 +38,19 @@ export const ERROR_CATALOGUE = {
   FAILED_JOB_NOT_FOUND: {exit: 2, http: 404, meaning: '`queue retry` named a uuid that is not in failed_jobs'},
   UNKNOWN_SCENARIO: {exit: 2, http: 422, meaning: '`uat run --scenario` names no scenario of the UAT catalogue (UAT-01 … UAT-10)'},
   INVALID_DATE: {exit: 2, http: 422, meaning: 'a date flag is not YYYY-MM-DD (`uat run --date`)'},
+  BACKUP_KEY_MISSING: {
+    exit: 2,
+    http: 500,
+    meaning: 'no usable backup key: LAUNDRY_OPS_BACKUP_RECIPIENT / LAUNDRY_OPS_BACKUP_PASSPHRASE to back up, --identity or the passphrase to verify or restore',
+  },
+  BACKUP_NOT_FOUND: {exit: 2, http: 404, meaning: '`db backup verify` / `db restore` names a file that does not exist or is a folder'},
+  BACKUP_TARGET_NOT_EMPTY: {exit: 2, http: 409, meaning: '`db restore` was refused: the database holds tables, and --force was not given'},
+  BACKUP_ENGINE_MISMATCH: {exit: 2, http: 422, meaning: '`db restore` was given a backup of the other engine (SQLite vs PostgreSQL)'},
+  BACKUP_TOOL_MISSING: {
+    exit: 2,
+    http: 500,
+    meaning: 'pg_dump / pg_restore is not installed, or is older than the server: the message names the Debian package',
+  },
 
   // The operation failed (exit 1).
   UAT_ISOLATION_FAILED: {
@@ -67,6 +80,13 @@ export const ERROR_CATALOGUE = {
     http: 500,
     meaning: '`serve` cannot listen: the host is not an address of this machine, does not resolve, or the port needs privileges',
   },
+  BACKUP_CORRUPT: {
+    exit: 1,
+    http: 422,
+    meaning: 'the backup file is damaged, truncated, changed since it was written, or has no valid manifest: nothing was changed',
+  },
+  BACKUP_KEY_WRONG: {exit: 1, http: 422, meaning: 'the identity or passphrase given does not open the backup: nothing was changed'},
+  BACKUP_RESTORE_MISMATCH: {exit: 1, http: 500, meaning: "the restore finished, but a table's rows or checksum differ from the backup's manifest"},
   ARCHIVE_LEASE_LOST: {exit: 1, http: 409, meaning: 'another `audit archive` run took the lease over mid-way: this run stopped; the next finishes its file'},
 
   // The HTTP API's answers (reference §0.4): the code is the `reason_code` the body carries, where it has one.

@@ -38,6 +38,8 @@ export const LIMITS = {
   /** `serve --workers`: processes on the port (node:cluster). */
   serveWorkers: {min: 1, max: 64, unit: 'processes'},
   dbConnections: {min: 1, max: 100, unit: 'connections'},
+  /** `db backup --keep-days`: 0 keeps only the newest backup. */
+  keepDays: {min: 0, max: YEARS_100_DAYS, unit: 'days'},
   /** `queue work --max-jobs`. */
   jobs: {min: 0, max: 1_000_000_000, unit: 'jobs'},
   /** `queue work --tries`. */

@@ -1,7 +1,6 @@
 import {createHash} from 'node:crypto'
 import {closeSync, fsyncSync, openSync} from 'node:fs'
 import {Readable, Transform, type TransformCallback} from 'node:stream'
-import type {ReadableStream as WebReadableStream} from 'node:stream/web'
 
 import type {BackupEncryption, BackupKeys} from './keys.js'
 import {describeDecryptError} from './keys.js'

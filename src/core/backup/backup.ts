@@ -197,7 +197,7 @@ async function backupPg(
   const client = new pg.Client({connectionString: target.connectionString, application_name: 'laundry-ops backup'})
   await client.connect()
   try {
-    const serverMajor = Math.floor(Number((await client.query<{v: string}>('show server_version_num')).rows[0].v) / 10_000)
+    const serverMajor = Math.floor(Number((await client.query<{v: string}>("select current_setting('server_version_num') as v")).rows[0].v) / 10_000)
     const pgDump = await checkPgTool('pg_dump', serverMajor, options.env)
     await client.query('begin isolation level repeatable read read only')
     const snapshot = (await client.query<{s: string}>('select pg_export_snapshot() as s')).rows[0].s

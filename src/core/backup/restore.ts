@@ -1,5 +1,5 @@
 import {spawn} from 'node:child_process'
-import {createReadStream, createWriteStream, existsSync, mkdirSync, renameSync, rmSync, statSync} from 'node:fs'
+import {createReadStream, createWriteStream, existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync} from 'node:fs'
 import path from 'node:path'
 import {Transform, type TransformCallback, Writable} from 'node:stream'
 import {pipeline} from 'node:stream/promises'
@@ -252,7 +252,32 @@ export async function restoreBackup(target: DatabaseTarget, given: string, keys:
   return {...result, database: target.display}
 }
 
+/** Temporary copies left by restores that were killed (their process is gone). */
+function removeDeadRestoreCopies(filename: string): void {
+  const folder = path.dirname(path.resolve(filename))
+  const prefix = `.${path.basename(filename)}.restore-`
+  let names: string[]
+  try {
+    names = readdirSync(folder)
+  } catch {
+    return
+  }
+  for (const name of names) {
+    if (!name.startsWith(prefix)) continue
+    const pid = Number(/^(\d+)\.tmp/.exec(name.slice(prefix.length))?.[1])
+    if (!Number.isInteger(pid) || pid === process.pid) continue
+    try {
+      process.kill(pid, 0)
+      continue
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'EPERM') continue
+    }
+    rmSync(path.join(folder, name), {force: true})
+  }
+}
+
 async function restoreSqlite(filename: string, backup: OpenedBackup, keys: BackupKeys, options: RestoreOptions): Promise<Omit<RestoreResult, 'database'>> {
+  if (!options.dryRun) removeDeadRestoreCopies(filename)
   let replaced = false
   if (existsSync(filename)) {
     const current = await openSqliteFile(filename).catch((error: unknown) => {
@@ -394,6 +419,7 @@ async function restorePg(
     )
   }
   checks.push(`pg_restore --single-transaction committed${replaced ? ' (over the existing tables, --force)' : ''}`)
+  options.onProgress?.('pg_restore committed; comparing every table with the manifest')
   const after = new pg.Client({connectionString: target.connectionString, application_name: 'laundry-ops restore'})
   await after.connect()
   try {

@@ -22,9 +22,27 @@ function backupFiles(dir: string): string[] {
     .map((f) => path.join(dir, f))
 }
 
+interface BackupDoc {
+  file: string
+  manifest_file: string
+  encryption: string
+  dry_run: boolean
+}
+
+interface Manifest {
+  engine: string
+  tables: Record<string, {rows: number; checksum: string}>
+  schema: {migrations: number}
+  file: {bytes: number}
+}
+
+const backupDoc = (result: CliResult): BackupDoc => parseJson(result) as BackupDoc
+const errorOf = (result: CliResult): {code: string; message: string} => (parseJson(result) as {error: {code: string; message: string}}).error
+const readManifest = (file: string): Manifest => JSON.parse(readFileSync(file, 'utf8')) as Manifest
+
 function expectRefused(result: CliResult, exit: number, code: string): void {
   expect(result.code, `${result.stdout}\n${result.stderr}`).to.equal(exit)
-  expect(parseJson(result).error.code).to.equal(code)
+  expect(errorOf(result).code).to.equal(code)
 }
 
 /** PostgreSQL: waits until no pg_restore of ours is connected to the database any more (a killed restore's child). */
@@ -33,7 +51,9 @@ async function waitForNoRestore(database: string): Promise<void> {
   await client.connect()
   try {
     for (let i = 0; i < 300; i++) {
-      const {rows} = await client.query<{n: string}>("select count(*) as n from pg_stat_activity where datname = $1 and application_name = 'laundry-ops'", [database])
+      const {rows} = await client.query<{n: string}>("select count(*) as n from pg_stat_activity where datname = $1 and application_name = 'laundry-ops'", [
+        database,
+      ])
       if (Number(rows[0].n) === 0) return
       await new Promise((r) => setTimeout(r, 100))
     }
@@ -65,7 +85,8 @@ describeEachEngine('db backup / db restore', {from: 'seeded'}, (ctx) => {
     await fillEveryTable(db)
   })
 
-  const cli = (args: string[], extra: Record<string, string | undefined> = {}) => runCli(args, {cwd: ctx.scratch.dir, env: {...env, ...extra}, timeoutMs: 300_000})
+  const cli = (args: string[], extra: Record<string, string | undefined> = {}) =>
+    runCli(args, {cwd: ctx.scratch.dir, env: {...env, ...extra}, timeoutMs: 300_000})
 
   it('round trip: every table filled, backed up, changed and deleted, restored: every table equals the backup and its manifest', async function () {
     this.timeout(300_000)
@@ -78,10 +99,10 @@ describeEachEngine('db backup / db restore', {from: 'seeded'}, (ctx) => {
 
     const made = await cli(['db', 'backup', '--json'])
     expect(made.code, made.stderr).to.equal(0)
-    const doc = parseJson(made)
+    const doc = backupDoc(made)
     expect(doc.file).to.match(ctx.dialect === 'pg' ? /laundry-ops-pg-\d{8}T\d{6}Z\.dump\.age$/ : /laundry-ops-sqlite-\d{8}T\d{6}Z\.sqlite\.age$/)
     expect(doc.encryption).to.equal('x25519')
-    const manifest = JSON.parse(readFileSync(doc.manifest_file, 'utf8'))
+    const manifest = readManifest(doc.manifest_file)
     expect(Object.keys(manifest.tables).sort()).to.deep.equal([...tables].sort())
     expect(manifest.engine).to.equal(ctx.dialect)
     expect(manifest.schema.migrations).to.be.greaterThan(10)
@@ -103,7 +124,7 @@ describeEachEngine('db backup / db restore', {from: 'seeded'}, (ctx) => {
     await db.close()
     const restored = await cli(['db', 'restore', doc.file, '--identity', keyFile, '--force', '--json'])
     expect(restored.code, restored.stderr).to.equal(0)
-    const result = parseJson(restored)
+    const result = parseJson(restored) as {replaced: boolean; checks: string[]}
     expect(result.replaced).to.equal(true)
     expect(result.checks).to.include('restored tables: row counts and checksums match the manifest')
     const reopened = await ctx.scratch.open()
@@ -117,10 +138,10 @@ describeEachEngine('db backup / db restore', {from: 'seeded'}, (ctx) => {
       console.warn('\n  NOTICE: the `age` tool is not installed; the age interoperability test is SKIPPED (apt install age).\n')
       this.skip()
     }
-    const made = parseJson(await cli(['db', 'backup', '--json']))
+    const made = backupDoc(await cli(['db', 'backup', '--json']))
     const plain = path.join(ctx.scratch.dir, 'decrypted')
     execFileSync('age', ['--decrypt', '--identity', keyFile, '--output', plain, made.file])
-    const manifest = JSON.parse(readFileSync(made.manifest_file, 'utf8'))
+    const manifest = readManifest(made.manifest_file)
     if (ctx.dialect === 'pg') {
       const list = execFileSync('pg_restore', ['--list', plain], {encoding: 'utf8'})
       expect(list).to.match(/TABLE DATA public audit_events/)
@@ -130,16 +151,21 @@ describeEachEngine('db backup / db restore', {from: 'seeded'}, (ctx) => {
       expect(Number(count)).to.equal(manifest.tables.users.rows)
     }
     // A passphrase backup opens with `age -d` and the same passphrase (read from a pty-less stdin is refused by age, so decrypt ourselves here).
-    const withPassphrase = await cli(['db', 'backup', '--json'], {LAUNDRY_OPS_BACKUP_RECIPIENT: undefined, LAUNDRY_OPS_BACKUP_PASSPHRASE: 'correct horse battery staple'})
+    const withPassphrase = await cli(['db', 'backup', '--json'], {
+      LAUNDRY_OPS_BACKUP_RECIPIENT: undefined,
+      LAUNDRY_OPS_BACKUP_PASSPHRASE: 'correct horse battery staple',
+    })
     expect(withPassphrase.code, withPassphrase.stderr).to.equal(0)
-    const verified = await cli(['db', 'backup', 'verify', parseJson(withPassphrase).file, '--json'], {LAUNDRY_OPS_BACKUP_PASSPHRASE: 'correct horse battery staple'})
+    const verified = await cli(['db', 'backup', 'verify', backupDoc(withPassphrase).file, '--json'], {
+      LAUNDRY_OPS_BACKUP_PASSPHRASE: 'correct horse battery staple',
+    })
     expect(verified.code, verified.stderr).to.equal(0)
   })
 
   it('refuses a changed byte, a truncated file, a wrong identity or passphrase (exit 1) and a missing key (exit 2), changing nothing', async function () {
     this.timeout(300_000)
     const db = await ctx.scratch.open()
-    const made = parseJson(await cli(['db', 'backup', '--json']))
+    const made = backupDoc(await cli(['db', 'backup', '--json']))
     await fillEveryTable(db)
     const before = await databaseChecksums(db)
     await db.close()
@@ -166,7 +192,7 @@ describeEachEngine('db backup / db restore', {from: 'seeded'}, (ctx) => {
 
     const pass = await cli(['db', 'backup', '--json'], {LAUNDRY_OPS_BACKUP_RECIPIENT: undefined, LAUNDRY_OPS_BACKUP_PASSPHRASE: 'right one'})
     expect(pass.code, pass.stderr).to.equal(0)
-    const wrong = await cli(['db', 'restore', parseJson(pass).file, '--force', '--json'], {LAUNDRY_OPS_BACKUP_PASSPHRASE: 'wrong one'})
+    const wrong = await cli(['db', 'restore', backupDoc(pass).file, '--force', '--json'], {LAUNDRY_OPS_BACKUP_PASSPHRASE: 'wrong one'})
     expectRefused(wrong, 1, 'BACKUP_KEY_WRONG')
     expectRefused(await cli(['db', 'backup', '--json'], {LAUNDRY_OPS_BACKUP_RECIPIENT: undefined}), 2, 'BACKUP_KEY_MISSING')
 
@@ -178,7 +204,7 @@ describeEachEngine('db backup / db restore', {from: 'seeded'}, (ctx) => {
     this.timeout(900_000)
     const db = await ctx.scratch.open()
     await insertAuditEvents(db, 150_000, {now: new Date(), minDays: 1, maxDays: 30})
-    const made = parseJson(await cli(['db', 'backup', '--json']))
+    const made = backupDoc(await cli(['db', 'backup', '--json']))
     const atBackup = await databaseChecksums(db)
     await db.knex('audit_events').del()
     await db.knex('tenants').update({name: 'before the restore'})
@@ -246,19 +272,19 @@ describeEachEngine('db backup / db restore', {from: 'seeded'}, (ctx) => {
 
   it('verify, list and --dry-run report without changing anything', async function () {
     this.timeout(120_000)
-    const made = parseJson(await cli(['db', 'backup', '--json']))
+    const made = backupDoc(await cli(['db', 'backup', '--json']))
     const verified = await cli(['db', 'backup', 'verify', made.file, '--identity', keyFile, '--json'])
     expect(verified.code, verified.stderr).to.equal(0)
-    expect(parseJson(verified).ok).to.equal(true)
-    const listed = parseJson(await cli(['db', 'backup', 'list', '--json']))
-    expect(listed.backups.map((b: {file: string}) => b.file)).to.include(made.file)
-    expect(listed.backups[0].created_at >= listed.backups.at(-1).created_at).to.equal(true)
+    expect((parseJson(verified) as {ok: boolean}).ok).to.equal(true)
+    const listed = parseJson(await cli(['db', 'backup', 'list', '--json'])) as {backups: Array<{file: string; created_at: string}>}
+    expect(listed.backups.map((b) => b.file)).to.include(made.file)
+    expect(listed.backups[0].created_at >= listed.backups.at(-1)!.created_at).to.equal(true)
     const human = await cli(['db', 'backup', 'list'])
     expect(human.stdout).to.contain(path.basename(made.file))
     const before = backupFiles(backupDir).length
     const dry = await cli(['db', 'backup', '--dry-run', '--json'])
     expect(dry.code, dry.stderr).to.equal(0)
-    expect(parseJson(dry).dry_run).to.equal(true)
+    expect(backupDoc(dry).dry_run).to.equal(true)
     expect(backupFiles(backupDir).length).to.equal(before)
   })
 })
@@ -270,7 +296,7 @@ describeEachEngine('db backup without the right PostgreSQL client', {from: 'seed
     const env = {DATABASE_URL: ctx.scratch.url, LAUNDRY_OPS_STORAGE: path.join(ctx.scratch.dir, 'storage'), PATH: '/nonexistent'}
     const missing = await runCli(['db', 'backup', '--no-encrypt', '--json'], {cwd: ctx.scratch.dir, env})
     expectRefused(missing, 2, 'BACKUP_TOOL_MISSING')
-    expect(parseJson(missing).error.message).to.match(/apt install postgresql-client-\d+/)
+    expect(errorOf(missing).message).to.match(/apt install postgresql-client-\d+/)
     const fake = path.join(ctx.scratch.dir, 'old-bin')
     const {mkdirSync, chmodSync} = await import('node:fs')
     mkdirSync(fake)
@@ -278,7 +304,7 @@ describeEachEngine('db backup without the right PostgreSQL client', {from: 'seed
     chmodSync(path.join(fake, 'pg_dump'), 0o755)
     const old = await runCli(['db', 'backup', '--no-encrypt', '--json'], {cwd: ctx.scratch.dir, env: {...env, LAUNDRY_OPS_PG_BIN: fake}})
     expectRefused(old, 2, 'BACKUP_TOOL_MISSING')
-    expect(parseJson(old).error.message).to.match(/PostgreSQL 9\.6, older than the server/)
+    expect(errorOf(old).message).to.match(/PostgreSQL 9\.6, older than the server/)
     expect(readdirSync(path.join(ctx.scratch.dir, 'storage', 'backups')).filter((f) => !f.startsWith('.'))).to.deep.equal([])
   })
 })

@@ -34,14 +34,27 @@ function readOnlyRuns(): Array<{id: string; args: string[]}> {
   const runs: Array<{id: string; args: string[]}> = []
   for (const [id, command] of Object.entries(manifest.commands)) {
     const words = id.split(':')
-    if (command.faultScope === 'reads') runs.push({id, args: words})
+    if (command.faultScope === 'reads') runs.push({id, args: [...words, ...(EXTRA_ARGS[id] ?? [])]})
     else if ('dry-run' in command.flags) runs.push({id, args: [...words, ...(EXTRA_ARGS[id] ?? []), '--dry-run']})
   }
   return runs.sort((a, b) => a.id.localeCompare(b.id))
 }
 
-/** Arguments a command needs besides --dry-run. */
-const EXTRA_ARGS: Record<string, string[]> = {'queue:retry': ['all']}
+/** Arguments a command needs besides --dry-run; `db restore` gets a backup each suite makes first. */
+const EXTRA_ARGS: Record<string, string[]> = {'queue:retry': ['all'], 'db:restore': []}
+
+/** A backup of the suite's database (not encrypted), for `db restore --dry-run`: made by `db backup` itself. */
+async function backupForRestore(cwd: string, env: Record<string, string>, force: boolean): Promise<void> {
+  const args = ['db', 'backup', '--no-encrypt', '--output', path.join(cwd, 'restore-source'), '--json']
+  const made = await runCli(args, {cwd, env})
+  expect(made.code, describeRun(made, args)).to.equal(0)
+  const file = (parseJson(made) as {file: string}).file
+  EXTRA_ARGS['db:restore'] = [file, ...(force ? ['--force'] : [])]
+  EXTRA_ARGS['db:backup:verify'] = [file]
+}
+
+/** An age recipient the read-only runs of `db backup` encrypt to (no key is kept: nothing decrypts them here). */
+const RECIPIENT = 'age1gtrjsk70zmlche8y5f8uze37w30tpncrr0zq8u8uvvp3fyjwkshqcjtrh9'
 
 /** The commands of the user trial and of the brief: the manifest must list them (the loop is not empty). */
 const EXPECTED = [
@@ -68,9 +81,13 @@ const count = (doc: Doc, key: string) => (doc[key] as unknown[]).length
 /** What each run reports on the prepared database: proof that it went through its real work, not a shortcut. */
 const ON_DATA: Record<string, (doc: Doc) => void> = {
   'audit:archive': (doc) => expect(doc).to.include({dry_run: true, matched: 40}),
+  'db:backup': (doc) => expect(doc).to.include({dry_run: false, encryption: 'x25519', tables: 34}),
+  'db:backup:verify': (doc) => expect(doc).to.include({ok: true, tables: 34}),
+  'db:backup:list': (doc) => expect(count(doc, 'backups')).to.be.greaterThan(0),
   'db:fresh': (doc) => expect(count(doc, 'dropped')).to.be.greaterThan(10),
   'db:migrate': (doc) => expect(doc).to.deep.include({dry_run: true, migrated: []}),
   'db:rollback': (doc) => expect(count(doc, 'rolled_back')).to.equal(MIGRATIONS.length),
+  'db:restore': (doc) => expect(doc).to.include({dry_run: true, replaced: true, tables: 34}),
   'db:status': (doc) => expect(doc).to.deep.include({ledger: true, pending: []}),
   'observe:health': (doc) => expect(doc.checks).to.be.an('array').that.is.not.empty,
   'queue:failed': (doc) => expect(count(doc, 'failed')).to.equal(2),
@@ -124,7 +141,7 @@ describeEachEngine('read-only commands and --dry-run runs write nothing to the d
   before(async function () {
     this.timeout(120_000)
     cwd = ctx.scratch.dir
-    env = {DATABASE_URL: ctx.scratch.url, LAUNDRY_OPS_STORAGE: path.join(cwd, 'storage')}
+    env = {DATABASE_URL: ctx.scratch.url, LAUNDRY_OPS_STORAGE: path.join(cwd, 'storage'), LAUNDRY_OPS_BACKUP_RECIPIENT: RECIPIENT}
     if (ctx.dialect === 'sqlite') {
       file = (ctx.scratch.target as {filename: string}).filename
       new Sqlite(file).close()
@@ -168,6 +185,7 @@ describeEachEngine('read-only commands and --dry-run runs write nothing to the d
       expect(headerJournal(file)).to.equal('rollback')
       expect(sideFiles(file)).to.deep.equal([])
     }
+    await backupForRestore(cwd, env, true)
   })
 
   it('the manifest lists every read-only command and --dry-run of the trial', () => {
@@ -219,11 +237,13 @@ describe('read-only commands and --dry-run runs on an empty (0-byte) SQLite file
   let file: string
   let env: Record<string, string>
 
-  before(() => {
+  before(async function () {
+    this.timeout(60_000)
     dir = mkdtempSync(path.join(tmpdir(), 'laundry-ops-empty-'))
     file = path.join(dir, 'empty.sqlite')
     writeFileSync(file, '')
-    env = {DATABASE_URL: `sqlite:${file}`, LAUNDRY_OPS_STORAGE: path.join(dir, 'storage')}
+    env = {DATABASE_URL: `sqlite:${file}`, LAUNDRY_OPS_STORAGE: path.join(dir, 'storage'), LAUNDRY_OPS_BACKUP_RECIPIENT: RECIPIENT}
+    await backupForRestore(dir, env, false)
   })
 
   after(() => rmSync(dir, {recursive: true, force: true}))

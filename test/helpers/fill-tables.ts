@@ -19,19 +19,19 @@ interface ForeignKey {
 
 async function columnsOf(db: Database, table: string): Promise<Column[]> {
   if (db.dialect === 'pg') {
-    const rows = await db.knex
-      .select('column_name as name', 'data_type as type', 'column_default as def', 'character_maximum_length as len')
-      .from('information_schema.columns')
-      .where({table_schema: 'public', table_name: table})
-      .orderBy('ordinal_position')
-    return rows.map((r: {name: string; type: string; def: string | null; len: number | null}) => ({
+    const {rows}: {rows: Array<{name: string; type: string; def: string | null; len: number | null}>} = await db.knex.raw(
+      `select column_name as name, data_type as type, column_default as def, character_maximum_length as len
+         from information_schema.columns where table_schema = 'public' and table_name = ? order by ordinal_position`,
+      [table],
+    )
+    return rows.map((r) => ({
       name: r.name,
       type: r.type.toLowerCase(),
       generated: typeof r.def === 'string' && r.def.startsWith('nextval('),
       maxLength: r.len,
     }))
   }
-  const rows = (await db.knex.raw(`pragma table_info("${table}")`)) as Array<{name: string; type: string; pk: number}>
+  const rows: Array<{name: string; type: string; pk: number}> = await db.knex.raw(`pragma table_info("${table}")`)
   const autoKey = rows.filter((r) => r.pk > 0).length === 1 ? rows.find((r) => r.pk > 0 && /^integer$/i.test(r.type)) : undefined
   return rows.map((r) => {
     const len = /\((\d+)\)/.exec(r.type)
@@ -41,7 +41,7 @@ async function columnsOf(db: Database, table: string): Promise<Column[]> {
 
 async function foreignKeysOf(db: Database, table: string): Promise<ForeignKey[]> {
   if (db.dialect === 'pg') {
-    const {rows} = (await db.knex.raw(
+    const {rows}: {rows: ForeignKey[]} = await db.knex.raw(
       `select a.attname as column, cf.relname as table, af.attname as references
          from pg_constraint c
          join pg_class cl on cl.oid = c.conrelid join pg_class cf on cf.oid = c.confrelid
@@ -49,10 +49,10 @@ async function foreignKeysOf(db: Database, table: string): Promise<ForeignKey[]>
          join pg_attribute af on af.attrelid = c.confrelid and af.attnum = c.confkey[1]
         where c.contype = 'f' and cl.relname = ? and cl.relnamespace = 'public'::regnamespace`,
       [table],
-    )) as {rows: ForeignKey[]}
+    )
     return rows
   }
-  const rows = (await db.knex.raw(`pragma foreign_key_list("${table}")`)) as Array<{from: string; table: string; to: string}>
+  const rows: Array<{from: string; table: string; to: string}> = await db.knex.raw(`pragma foreign_key_list("${table}")`)
   return rows.map((r) => ({column: r.from, table: r.table, references: r.to}))
 }
 
@@ -100,7 +100,8 @@ export async function fillEveryTable(db: Database): Promise<string[]> {
       const fk = fks.find((f) => f.column === c.name)
       if (fk) {
         const own = added.get(fk.table)
-        const value = own?.[fk.references] ?? (await db.knex(fk.table).first(fk.references))?.[fk.references]
+        const existing: Record<string, unknown> | undefined = await db.knex(fk.table).first(fk.references)
+        const value = own?.[fk.references] ?? existing?.[fk.references]
         row[c.name] = value ?? null
         continue
       }
@@ -108,7 +109,7 @@ export async function fillEveryTable(db: Database): Promise<string[]> {
     }
     const generated = columns.find((c) => c.generated)
     if (generated) {
-      const [inserted] = (await db.knex(table).insert(row).returning(generated.name)) as Array<Record<string, unknown>>
+      const [inserted]: Array<Record<string, unknown>> = await db.knex(table).insert(row).returning(generated.name)
       row[generated.name] = inserted[generated.name]
     } else {
       await db.knex(table).insert(row)

@@ -5,7 +5,7 @@ import type {Readable} from 'node:stream'
 import {pipeline} from 'node:stream/promises'
 
 import type {DatabaseTarget} from '../config.js'
-import {OpsError} from '../errors.js'
+import {OpsError, UsageError} from '../errors.js'
 import type {BackupEncryption} from './keys.js'
 import {BACKUP_NAME, type BackupManifest, MANIFEST_FORMAT, backupStamp, manifestPathFor} from './manifest.js'
 import {checkPgTool, pgToolEnvironment} from './pg-tools.js'

@@ -1,6 +1,7 @@
 import {readdirSync, rmSync, statSync} from 'node:fs'
 import path from 'node:path'
 
+import {OpsError, UsageError} from '../errors.js'
 import {BACKUP_NAME, type BackupManifest, manifestPathFor, readManifest} from './manifest.js'
 
 export interface ListedBackup {
@@ -18,8 +19,10 @@ export function listBackups(dir: string): ListedBackup[] {
   try {
     names = readdirSync(dir)
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return []
-    throw error
+    const code = (error as NodeJS.ErrnoException).code
+    if (code === 'ENOENT') return []
+    if (code === 'ENOTDIR' || code === 'ENAMETOOLONG') throw new UsageError('USAGE', `the backup folder '${dir.slice(0, 200)}' is not a folder (${code})`)
+    throw new OpsError('STORAGE_UNWRITABLE', `the backup folder ${dir} cannot be read (${code ?? (error as Error).message})`, {cause: error})
   }
   const out: ListedBackup[] = []
   for (const name of names) {

@@ -46,6 +46,9 @@ function ensureFolder(dir: string): void {
     if (!statSync(dir).isDirectory()) throw Object.assign(new Error('not a folder'), {code: 'ENOTDIR'})
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code
+    if (code === 'ENAMETOOLONG' || code === 'ENOTDIR' || code === 'EEXIST') {
+      throw new UsageError('USAGE', `the backup folder '${dir.slice(0, 200)}' cannot be a folder (${code})`)
+    }
     throw new OpsError(
       code === 'ENOSPC' ? 'DISK_FULL' : 'STORAGE_UNWRITABLE',
       `the backup folder ${dir} cannot be created (${code ?? (error as Error).message})`,

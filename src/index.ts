@@ -4,6 +4,7 @@
  * bundler keeps as separate chunks.
  */
 import AuditArchive from './commands/audit/archive.js'
+import AuditLogins from './commands/audit/logins.js'
 import DbFresh from './commands/db/fresh.js'
 import DbMigrate from './commands/db/migrate.js'
 import DbRollback from './commands/db/rollback.js'
@@ -16,6 +17,7 @@ import QuotaReconcile from './commands/quota/reconcile.js'
 import ReadinessCheck from './commands/readiness/check.js'
 import WaRedrive from './commands/wa/redrive.js'
 import WaRemind from './commands/wa/remind.js'
+import WaStatus from './commands/wa/status.js'
 import QueueFlush from './commands/queue/flush.js'
 import QueueRestart from './commands/queue/restart.js'
 import QueueRetry from './commands/queue/retry.js'
@@ -25,6 +27,7 @@ import ScheduleList from './commands/schedule/list.js'
 import ScheduleRun from './commands/schedule/run.js'
 import ScheduleWork from './commands/schedule/work.js'
 import Serve from './commands/serve.js'
+import SyncRejects from './commands/sync/rejects.js'
 import UatRun from './commands/uat/run.js'
 
 export {execute} from '@oclif/core'
@@ -32,6 +35,7 @@ export {default as commandNotFound} from './hooks/command-not-found.js'
 
 export const COMMANDS = {
   'audit:archive': AuditArchive,
+  'audit:logins': AuditLogins,
   'db:fresh': DbFresh,
   'db:migrate': DbMigrate,
   'db:rollback': DbRollback,
@@ -51,7 +55,9 @@ export const COMMANDS = {
   'schedule:work': ScheduleWork,
   'readiness:check': ReadinessCheck,
   serve: Serve,
+  'sync:rejects': SyncRejects,
   'uat:run': UatRun,
   'wa:redrive': WaRedrive,
   'wa:remind': WaRemind,
+  'wa:status': WaStatus,
 }

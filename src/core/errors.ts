@@ -38,6 +38,7 @@ export const ERROR_CATALOGUE = {
   FAILED_JOB_NOT_FOUND: {exit: 2, http: 404, meaning: '`queue retry` named a uuid that is not in failed_jobs'},
   UNKNOWN_SCENARIO: {exit: 2, http: 422, meaning: '`uat run --scenario` names no scenario of the UAT catalogue (UAT-01 … UAT-10)'},
   INVALID_DATE: {exit: 2, http: 422, meaning: 'a date flag is not YYYY-MM-DD (`uat run --date`)'},
+  INVALID_DURATION: {exit: 2, http: 422, meaning: '--since is not a duration: a whole number and a unit s, m, h, d or w (15m, 1h, 2d), 1s to 36500d'},
 
   // The operation failed (exit 1).
   UAT_ISOLATION_FAILED: {

@@ -54,7 +54,8 @@ function failedLogins(db: Database, window: TimeWindow, tenant: string | undefin
   if (tenant !== undefined) return select(db.knex('audit_events').where('audit_events.tenant_id', tenant), 'audit_events')
   const perTenant = select(db.knex('tenants').join('audit_events', 'audit_events.tenant_id', 'tenants.id'), 'audit_events')
   const noTenant = select(db.knex('audit_events').whereNull('audit_events.tenant_id'), 'audit_events')
-  return db.knex.unionAll([perTenant, noTenant], true)
+  // Unwrapped members: SQLite refuses parenthesised ones.
+  return perTenant.unionAll(noTenant)
 }
 
 interface GroupRow {

@@ -72,7 +72,7 @@ export function mutationRow(
     payload_json: '[]',
     status,
     reason_code: status === 'rejected' ? (fields.reason === undefined ? 'VALIDATION_FAILED' : fields.reason) : null,
-    message: status === 'rejected' ? (fields.message ?? 'rejected') : null,
+    message: status === 'rejected' && fields.message !== null ? (fields.message ?? 'rejected') : null,
     processed_at: at,
     created_at: at,
     updated_at: at,

@@ -2,7 +2,11 @@ import {randomUUID} from 'node:crypto'
 
 import {expect} from 'chai'
 
+import type {ErrorDocument} from '../../src/base-command.js'
 import type {Database} from '../../src/core/db/connection.js'
+import type {FailedLoginReport} from '../../src/core/incidents/logins.js'
+import type {SyncRejectReport} from '../../src/core/incidents/sync-rejects.js'
+import type {WaStatusReport} from '../../src/core/incidents/wa-status.js'
 import {uuid7} from '../../src/core/domain/ids.js'
 import {type CliResult, parseJson, runCli} from '../helpers/cli.js'
 import {describeEachEngine} from '../helpers/engines.js'
@@ -33,11 +37,13 @@ describeEachEngine('incident helpers (CLI): audit logins, sync rejects, wa statu
     logins.push(failedLoginRow(ago(now, 100), {tenantId: null, email: 'ghost@x.test', ip: '192.0.2.8'}))
     await db.knex('audit_events').insert(logins)
     const device = await insertDevice(db, demo, ago(now, 0))
-    await db.knex('sync_mutations').insert([
-      mutationRow(tenantId, device, ago(now, 200), {reason: 'QUOTA_EXCEEDED', message: 'quota used up'}),
-      mutationRow(tenantId, device, ago(now, 100), {reason: 'QUOTA_EXCEEDED', message: 'quota used up'}),
-      mutationRow(tenantId, device, ago(now, 100), {status: 'applied'}),
-    ])
+    await db
+      .knex('sync_mutations')
+      .insert([
+        mutationRow(tenantId, device, ago(now, 200), {reason: 'QUOTA_EXCEEDED', message: 'quota used up'}),
+        mutationRow(tenantId, device, ago(now, 100), {reason: 'QUOTA_EXCEEDED', message: 'quota used up'}),
+        mutationRow(tenantId, device, ago(now, 100), {status: 'applied'}),
+      ])
     const message = (status: string, code: string | null) => ({
       id: uuid7(),
       tenant_id: tenantId,
@@ -57,7 +63,7 @@ describeEachEngine('incident helpers (CLI): audit logins, sync rejects, wa statu
     const json = await run(['audit', 'logins', '--since', '15m', '--json'])
     expect(json.code, what(json)).to.equal(0)
     expect(json.stderr).to.equal('')
-    const doc = parseJson(json)
+    const doc = parseJson(json) as FailedLoginReport
     expect(doc.totals).to.deep.equal({events: 6, accounts: 2, ips: 2})
     expect(doc.by_ip[0]).to.include({key: '192.0.2.7', count: 5})
     expect(doc.by_account[0]).to.include({key: 'alice@demo.local', count: 5})
@@ -74,7 +80,7 @@ describeEachEngine('incident helpers (CLI): audit logins, sync rejects, wa statu
     const json = await run(['sync', 'rejects', '--json', '--since', '1h'])
     expect(json.code, what(json)).to.equal(0)
     expect(json.stderr).to.equal('')
-    const doc = parseJson(json)
+    const doc = parseJson(json) as SyncRejectReport
     expect(doc.totals).to.deep.equal({rejected: 2, applied: 1, devices: 1})
     expect(doc.reasons).to.have.length(1)
     expect(doc.reasons[0]).to.deep.include({reason_code: 'QUOTA_EXCEEDED', count: 2})
@@ -89,7 +95,7 @@ describeEachEngine('incident helpers (CLI): audit logins, sync rejects, wa statu
     const json = await run(['wa', 'status', '--json'])
     expect(json.code, what(json)).to.equal(0)
     expect(json.stderr).to.equal('')
-    const doc = parseJson(json)
+    const doc = parseJson(json) as WaStatusReport
     expect(doc.window.since).to.equal('24h')
     expect(doc.tenants).to.have.length(1)
     expect(doc.tenants[0]).to.deep.include({tenant_id: tenantId, queued: 1, failed: 2, failed_by_code: [{last_error_code: 'NETWORK_ERROR', count: 2}]})
@@ -125,7 +131,7 @@ describeEachEngine('incident helpers (CLI): audit logins, sync rejects, wa statu
       }
       const unknown = await run([...command, '--tenant', randomUUID(), '--json'])
       expect(unknown.code, what(unknown)).to.equal(2)
-      expect(parseJson(unknown).error.code).to.equal('UNKNOWN_TENANT')
+      expect((parseJson(unknown) as ErrorDocument).error.code).to.equal('UNKNOWN_TENANT')
       const malformed = await run([...command, '--tenant', 'not-a-uuid'])
       expect(malformed.code, what(malformed)).to.equal(2)
       expect(malformed.stdout).to.equal('')

@@ -31,7 +31,12 @@ export function failedLoginRow(
   at: string,
   fields: {tenantId?: string | null; email?: string | null; ip?: string | null; eventKey?: string; metadata?: unknown},
 ): Record<string, unknown> {
-  const metadata = fields.metadata !== undefined ? fields.metadata : fields.email === null ? {reason: 'invalid_credentials'} : {email: fields.email, reason: 'invalid_credentials'}
+  const metadata =
+    fields.metadata !== undefined
+      ? fields.metadata
+      : fields.email === null
+        ? {reason: 'invalid_credentials'}
+        : {email: fields.email, reason: 'invalid_credentials'}
   return {
     id: randomUUID(),
     tenant_id: fields.tenantId ?? null,

@@ -66,7 +66,7 @@ interface GroupRow {
 }
 
 async function groupBy(db: Database, rows: () => Knex.QueryBuilder, column: 'account' | 'ip', limit: number): Promise<FailedLoginGroup[]> {
-  const result: GroupRow[] = await db.knex
+  const result = (await db.knex
     .from(rows().as('f'))
     .select({key: column})
     .count({n: '*'})
@@ -74,8 +74,11 @@ async function groupBy(db: Database, rows: () => Knex.QueryBuilder, column: 'acc
     .max({last_seen: 'created_at'})
     .groupBy(column)
     // Most first; ties by key (nulls last on both engines) so the order never depends on the plan.
-    .orderBy([{column: 'n', order: 'desc'}, {column: 'key', order: 'asc', nulls: 'last'}])
-    .limit(limit)
+    .orderBy([
+      {column: 'n', order: 'desc'},
+      {column: 'key', order: 'asc', nulls: 'last'},
+    ])
+    .limit(limit)) as GroupRow[]
   return result.map((r) => ({
     key: r.key === null ? null : String(r.key),
     count: Number(r.n),

@@ -4,7 +4,7 @@ import type {Clock} from '../clock.js'
 import type {Database} from '../db/connection.js'
 import {requireTables} from '../db/faults.js'
 import {validateTenant} from '../messaging/redrive.js'
-import {storedTimestamp, type TimeWindow, windowEndingNow} from './window.js'
+import {storedTimestamp, text, type TimeWindow, windowEndingNow} from './window.js'
 
 /** Devices listed per reason code (the count covers all of them). */
 export const DEVICES_LISTED = 5
@@ -59,28 +59,43 @@ export async function syncRejectReport(db: Database, options: SyncRejectOptions,
     if (options.tenant !== undefined) q.where({tenant_id: options.tenant})
     return q
   }
-  const groups: Array<{reason_code: string | null; n: number | string; devices: number | string; first_seen: unknown; last_seen: unknown}> = await logged(
-    'rejected',
-  )
+  const groups = (await logged('rejected')
     .select('reason_code')
     .count({n: '*'})
     .countDistinct({devices: 'device_id'})
     .min({first_seen: 'created_at'})
     .max({last_seen: 'created_at'})
     .groupBy('reason_code')
-    .orderBy([{column: 'n', order: 'desc'}, {column: 'reason_code', order: 'asc', nulls: 'last'}])
+    .orderBy([
+      {column: 'n', order: 'desc'},
+      {column: 'reason_code', order: 'asc', nulls: 'last'},
+    ])) as Array<{
+    reason_code: string | null
+    n: number | string
+    devices: number | string
+    first_seen: unknown
+    last_seen: unknown
+  }>
   const ofCode = (q: Knex.QueryBuilder, code: string | null) => (code === null ? q.whereNull('reason_code') : q.where({reason_code: code}))
 
   const reasons: RejectGroup[] = []
   for (const g of groups) {
     const code = g.reason_code === null ? null : String(g.reason_code)
-    const sample = (await ofCode(logged('rejected'), code)
-      .orderBy([
-        {column: 'created_at', order: 'desc'},
-        {column: 'id', order: 'desc'},
-      ])
-      .first('id', 'tenant_id', 'mutation_id', 'type', 'entity_type', 'entity_id', 'message', 'created_at')) as Record<string, unknown> | undefined
-    const devices: Array<{device_id: string}> = await ofCode(logged('rejected'), code).distinct('device_id').orderBy('device_id').limit(DEVICES_LISTED)
+    const newest = ofCode(logged('rejected'), code).orderBy([
+      {column: 'created_at', order: 'desc'},
+      {column: 'id', order: 'desc'},
+    ])
+    const sample: Record<string, unknown> | undefined = await newest.first(
+      'id',
+      'tenant_id',
+      'mutation_id',
+      'type',
+      'entity_type',
+      'entity_id',
+      'message',
+      'created_at',
+    )
+    const devices = (await ofCode(logged('rejected'), code).distinct('device_id').orderBy('device_id').limit(DEVICES_LISTED)) as Array<{device_id: string}>
     reasons.push({
       reason_code: code,
       count: Number(g.n),
@@ -90,12 +105,12 @@ export async function syncRejectReport(db: Database, options: SyncRejectOptions,
       sample: sample
         ? {
             id: Number(sample.id),
-            tenant_id: String(sample.tenant_id),
-            mutation_id: String(sample.mutation_id),
-            type: String(sample.type),
-            entity_type: sample.entity_type === null ? null : String(sample.entity_type),
-            entity_id: sample.entity_id === null ? null : String(sample.entity_id),
-            message: sample.message === null ? null : String(sample.message),
+            tenant_id: text(sample.tenant_id) ?? '',
+            mutation_id: text(sample.mutation_id) ?? '',
+            type: text(sample.type) ?? '',
+            entity_type: text(sample.entity_type),
+            entity_id: text(sample.entity_id),
+            message: text(sample.message),
             created_at: storedTimestamp(sample.created_at) ?? '',
           }
         : null,

@@ -82,9 +82,9 @@ export async function waStatusReport(db: Database, options: WaStatusOptions, clo
   // Chunks keep the IN lists far below the engines' bound-parameter limits.
   for (let i = 0; i < tenantIds.length; i += 500) {
     const chunk = tenantIds.slice(i, i + 500)
-    const tenants: Array<{id: string; name: string}> = await db.knex('tenants').whereIn('id', chunk).select('id', 'name')
+    const tenants = await db.knex<{id: string; name: string}>('tenants').whereIn('id', chunk).select('id', 'name')
     for (const t of tenants) names.set(String(t.id), String(t.name))
-    const configs: Array<{tenant_id: string; key: string; is_active: boolean | number; updated_at: unknown}> = await db
+    const configs = (await db
       .knex('wa_provider_configs')
       .join('wa_providers', 'wa_providers.id', 'wa_provider_configs.provider_id')
       .whereIn('wa_provider_configs.tenant_id', chunk)
@@ -95,7 +95,7 @@ export async function waStatusReport(db: Database, options: WaStatusOptions, clo
         {column: 'wa_provider_configs.is_active', order: 'desc'},
         {column: 'wa_provider_configs.updated_at', order: 'desc'},
         {column: 'wa_providers.key', order: 'asc'},
-      ])
+      ])) as Array<{tenant_id: string; key: string; is_active: boolean | number; updated_at: unknown}>
     for (const c of configs) {
       const tenant = String(c.tenant_id)
       if (providers.has(tenant)) continue

@@ -52,5 +52,12 @@ export function fromDbTimestamp(value: unknown): Date | null {
 export function storedTimestamp(value: unknown): string | null {
   if (value === null || value === undefined) return null
   if (value instanceof Date) return toDbTimestamp(value)
-  return String(value)
+  return text(value)
+}
+
+/** A text column's value as a string (a number as its digits); null for null or anything else. */
+export function text(value: unknown): string | null {
+  if (typeof value === 'string') return value
+  if (typeof value === 'number' || typeof value === 'bigint') return String(value)
+  return null
 }

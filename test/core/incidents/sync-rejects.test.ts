@@ -32,9 +32,17 @@ describeEachEngine('sync rejects: rejected mutations by reason code', {from: 'se
     for (let i = 0; i < 7; i++) {
       rows.push(mutationRow(demo.tenantId, devices[i], ago(NOW, 3000 - i * 100), {reason: 'QUOTA_EXCEEDED', message: `quota ${i}`, entityId: `Q-${i}`}))
     }
-    rows.push(mutationRow(demo.tenantId, devices[0], ago(NOW, 60), {reason: 'QUOTA_EXCEEDED', message: 'Quota order periode 2026-03 sudah habis.', type: 'ORDER_CREATE', entityId: 'Q-last'}))
+    rows.push(
+      mutationRow(demo.tenantId, devices[0], ago(NOW, 60), {
+        reason: 'QUOTA_EXCEEDED',
+        message: 'Quota order periode 2026-03 sudah habis.',
+        type: 'ORDER_CREATE',
+        entityId: 'Q-last',
+      }),
+    )
     // INVALID_TRANSITION: 3 from one device.
-    for (let i = 0; i < 3; i++) rows.push(mutationRow(demo.tenantId, devices[1], ago(NOW, 1200 + i), {reason: 'INVALID_TRANSITION', type: 'ORDER_UPDATE_LAUNDRY_STATUS'}))
+    for (let i = 0; i < 3; i++)
+      rows.push(mutationRow(demo.tenantId, devices[1], ago(NOW, 1200 + i), {reason: 'INVALID_TRANSITION', type: 'ORDER_UPDATE_LAUNDRY_STATUS'}))
     // Two codes tied at 2: ordered by code.
     for (let i = 0; i < 2; i++) rows.push(mutationRow(demo.tenantId, devices[2], ago(NOW, 900 + i), {reason: 'VALIDATION_FAILED'}))
     for (let i = 0; i < 2; i++) rows.push(mutationRow(demo.tenantId, devices[3], ago(NOW, 800 + i), {reason: 'OUTLET_ACCESS_DENIED'}))

@@ -74,7 +74,14 @@ describeEachEngine('wa status: provider config, backlog and failures per tenant'
     ]
     await db.knex.batchInsert('wa_messages', rows, 100)
     const now = unixSeconds(NOW)
-    const job = (available: number, reserved: number | null, queue = 'messaging') => ({queue, payload: '{}', attempts: 0, reserved_at: reserved, available_at: available, created_at: now - 100})
+    const job = (available: number, reserved: number | null, queue = 'messaging') => ({
+      queue,
+      payload: '{}',
+      attempts: 0,
+      reserved_at: reserved,
+      available_at: available,
+      created_at: now - 100,
+    })
     await db.knex('jobs').insert([job(now - 10, null), job(now, null), job(now + 60, null), job(now - 50, now - 5), job(now - 10, null, 'default')])
   })
 

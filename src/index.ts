@@ -7,6 +7,7 @@ import AuditArchive from './commands/audit/archive.js'
 import DbBackup from './commands/db/backup.js'
 import DbBackupList from './commands/db/backup/list.js'
 import DbBackupVerify from './commands/db/backup/verify.js'
+import AuditLogins from './commands/audit/logins.js'
 import DbFresh from './commands/db/fresh.js'
 import DbMigrate from './commands/db/migrate.js'
 import DbRestore from './commands/db/restore.js'
@@ -20,6 +21,7 @@ import QuotaReconcile from './commands/quota/reconcile.js'
 import ReadinessCheck from './commands/readiness/check.js'
 import WaRedrive from './commands/wa/redrive.js'
 import WaRemind from './commands/wa/remind.js'
+import WaStatus from './commands/wa/status.js'
 import QueueFlush from './commands/queue/flush.js'
 import QueueRestart from './commands/queue/restart.js'
 import QueueRetry from './commands/queue/retry.js'
@@ -29,6 +31,7 @@ import ScheduleList from './commands/schedule/list.js'
 import ScheduleRun from './commands/schedule/run.js'
 import ScheduleWork from './commands/schedule/work.js'
 import Serve from './commands/serve.js'
+import SyncRejects from './commands/sync/rejects.js'
 import UatRun from './commands/uat/run.js'
 
 export {execute} from '@oclif/core'
@@ -39,6 +42,7 @@ export const COMMANDS = {
   'db:backup': DbBackup,
   'db:backup:list': DbBackupList,
   'db:backup:verify': DbBackupVerify,
+  'audit:logins': AuditLogins,
   'db:fresh': DbFresh,
   'db:migrate': DbMigrate,
   'db:restore': DbRestore,
@@ -59,7 +63,9 @@ export const COMMANDS = {
   'schedule:work': ScheduleWork,
   'readiness:check': ReadinessCheck,
   serve: Serve,
+  'sync:rejects': SyncRejects,
   'uat:run': UatRun,
   'wa:redrive': WaRedrive,
   'wa:remind': WaRemind,
+  'wa:status': WaStatus,
 }

@@ -51,6 +51,7 @@ export const ERROR_CATALOGUE = {
     http: 500,
     meaning: 'pg_dump / pg_restore is not installed, or is older than the server: the message names the Debian package',
   },
+  INVALID_DURATION: {exit: 2, http: 422, meaning: '--since is not a duration: a whole number and a unit s, m, h, d or w (15m, 1h, 2d), 1s to 36500d'},
 
   // The operation failed (exit 1).
   UAT_ISOLATION_FAILED: {

@@ -46,6 +46,8 @@ export const LIMITS = {
   tries: {min: 0, max: 1_000, unit: 'tries'},
   /** `--limit` of the WhatsApp commands: candidates per run. */
   candidates: {min: 1, max: 1_000_000, unit: 'candidates'},
+  /** `audit logins --limit`: rows per table of the incident helpers. */
+  groups: {min: 1, max: 100_000, unit: 'rows'},
   /** `schedule history --limit`. */
   entries: {min: 1, max: 100_000, unit: 'entries'},
   /** `db rollback --step`. */

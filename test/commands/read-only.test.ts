@@ -59,6 +59,7 @@ const RECIPIENT = 'age1gtrjsk70zmlche8y5f8uze37w30tpncrr0zq8u8uvvp3fyjwkshqcjtrh
 /** The commands of the user trial and of the brief: the manifest must list them (the loop is not empty). */
 const EXPECTED = [
   'audit:archive',
+  'audit:logins',
   'db:fresh',
   'db:migrate',
   'db:rollback',
@@ -70,9 +71,11 @@ const EXPECTED = [
   'quota:reconcile',
   'readiness:check',
   'schedule:history',
+  'sync:rejects',
   'uat:run',
   'wa:redrive',
   'wa:remind',
+  'wa:status',
 ]
 
 type Doc = Record<string, unknown> & {error?: ErrorDocument['error']}
@@ -84,6 +87,8 @@ const ON_DATA: Record<string, (doc: Doc) => void> = {
   'db:backup': (doc) => expect(doc).to.include({dry_run: false, encryption: 'x25519', tables: 34}),
   'db:backup:verify': (doc) => expect(doc).to.include({ok: true, tables: 34}),
   'db:backup:list': (doc) => expect(count(doc, 'backups')).to.be.greaterThan(0),
+  // The 40 old events are outside the hour: the report runs its queries and finds none.
+  'audit:logins': (doc) => expect(doc).to.deep.include({totals: {events: 0, accounts: 0, ips: 0}}),
   'db:fresh': (doc) => expect(count(doc, 'dropped')).to.be.greaterThan(10),
   'db:migrate': (doc) => expect(doc).to.deep.include({dry_run: true, migrated: []}),
   'db:rollback': (doc) => expect(count(doc, 'rolled_back')).to.equal(MIGRATIONS.length),
@@ -96,11 +101,14 @@ const ON_DATA: Record<string, (doc: Doc) => void> = {
   'quota:reconcile': (doc) => expect(Number(doc.updated) + Number(doc.created)).to.be.greaterThan(0),
   'readiness:check': (doc) => expect(doc.checks).to.be.an('array').that.is.not.empty,
   'schedule:history': (doc) => expect(doc.entries).to.deep.equal([]),
+  'sync:rejects': (doc) => expect(doc).to.deep.include({reasons: [], totals: {rejected: 0, applied: 0, devices: 0}}),
   // The dry run opens no database at all: every scenario Blocked, the report written.
   'uat:run': (doc) =>
     expect(doc).to.deep.include({target: {kind: 'dry-run'}, summary: {total: 10, passed: 0, failed: 0, blocked: 10, overall: 'BLOCKED', decision: 'PENDING'}}),
   'wa:redrive': (doc) => expect(doc).to.include({dry_run: true, processed: 2}),
   'wa:remind': (doc) => expect(doc).to.include({dry_run: true, enqueued: 3}),
+  // The two failed messages of the demo tenant (updated just now: inside the default 24h).
+  'wa:status': (doc) => expect(doc).to.deep.include({totals: {queued: 0, failed: 2}}),
 }
 
 function describeRun(result: CliResult, args: string[]): string {

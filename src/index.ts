@@ -14,6 +14,7 @@ import ObserveHealth from './commands/observe/health.js'
 import QueueFailed from './commands/queue/failed.js'
 import QuotaReconcile from './commands/quota/reconcile.js'
 import ReadinessCheck from './commands/readiness/check.js'
+import Release from './commands/release.js'
 import WaRedrive from './commands/wa/redrive.js'
 import WaRemind from './commands/wa/remind.js'
 import QueueFlush from './commands/queue/flush.js'
@@ -50,6 +51,7 @@ export const COMMANDS = {
   'schedule:run': ScheduleRun,
   'schedule:work': ScheduleWork,
   'readiness:check': ReadinessCheck,
+  release: Release,
   serve: Serve,
   'uat:run': UatRun,
   'wa:redrive': WaRedrive,

@@ -41,7 +41,11 @@ function readOnlyRuns(): Array<{id: string; args: string[]}> {
 }
 
 /** Arguments a command needs besides --dry-run. */
-const EXTRA_ARGS: Record<string, string[]> = {'queue:retry': ['all']}
+const EXTRA_ARGS: Record<string, string[]> = {
+  'queue:retry': ['all'],
+  // The plan then reads the ledger (the migrations --migrate would apply): a real read of the database.
+  release: ['--migrate'],
+}
 
 /** The commands of the user trial and of the brief: the manifest must list them (the loop is not empty). */
 const EXPECTED = [
@@ -56,6 +60,7 @@ const EXPECTED = [
   'queue:retry',
   'quota:reconcile',
   'readiness:check',
+  'release',
   'schedule:history',
   'uat:run',
   'wa:redrive',
@@ -78,6 +83,12 @@ const ON_DATA: Record<string, (doc: Doc) => void> = {
   'queue:retry': (doc) => expect(count(doc, 'retried')).to.equal(2),
   'quota:reconcile': (doc) => expect(Number(doc.updated) + Number(doc.created)).to.be.greaterThan(0),
   'readiness:check': (doc) => expect(doc.checks).to.be.an('array').that.is.not.empty,
+  // The plan: five steps, none run; the ledger read says nothing is pending.
+  release: (doc) => {
+    expect(doc).to.include({dry_run: true, ok: true})
+    expect((doc.steps as Array<{status: string}>).map((s) => s.status)).to.deep.equal(['planned', 'planned', 'planned', 'planned', 'planned'])
+    expect((doc.steps as Array<{detail: string}>)[0].detail).to.equal('nothing to migrate: no migration is pending')
+  },
   'schedule:history': (doc) => expect(doc.entries).to.deep.equal([]),
   // The dry run opens no database at all: every scenario Blocked, the report written.
   'uat:run': (doc) =>
@@ -249,6 +260,7 @@ describe('read-only commands and --dry-run runs on an empty (0-byte) SQLite file
       if (run.id === 'db:migrate') expect(doc).to.deep.include({dry_run: true, migrated: MIGRATIONS.map((m) => m.name)})
       if (run.id === 'db:fresh') expect(doc).to.deep.include({dry_run: true, dropped: []})
       if (run.id === 'db:rollback') expect(doc).to.deep.include({dry_run: true, rolled_back: []})
+      if (run.id === 'release') expect((doc.steps as Array<{detail: string}>)[0].detail).to.match(new RegExp(`^would apply ${MIGRATIONS.length} migration\\(s\\): `))
       if (run.id === 'readiness:check') {
         expect(result.code, what).to.equal(1)
         expect(doc.checks, what).to.deep.include({key: 'database.migrations.pending', status: 'fail', message: 'Migrations table is missing.'})

@@ -45,11 +45,12 @@ export default class Release extends DatabaseCommand<typeof Release> {
       return this.opened
     }
     const [{releaseSteps, pendingMigrationsPlan}, checklist] = await Promise.all([import('../core/release/steps.js'), import('../core/release/checklist.js')])
-    const {interruptSignal} = await import('../core/uat/command.js')
-    const interrupt = dryRun ? undefined : interruptSignal((line) => process.stderr.write(`${line}\n`), 'the release checklist')
+    const interrupt = dryRun
+      ? undefined
+      : (await import('../core/uat/command.js')).interruptSignal((line) => process.stderr.write(`${line}\n`), 'the release checklist')
     const steps = releaseSteps({
       config,
-      databaseUrl: this.flags['database-url'],
+      databaseUrl: (this.flags as {'database-url'?: string})['database-url'],
       migrate: migrateRequested,
       baseUrl: this.flags['base-url'],
       checkCommand: this.scheduleCommandCheck(),
@@ -106,7 +107,13 @@ export default class Release extends DatabaseCommand<typeof Release> {
     this.log(
       renderTable(
         ['Step', 'Command', 'Status', 'Took', 'Detail'],
-        document.steps.map((r, i) => [`${i + 1}. ${r.name}`, `laundry-ops ${r.command}`, paint(r.status), document.dry_run ? '-' : `${r.duration_ms} ms`, r.detail]),
+        document.steps.map((r, i) => [
+          `${i + 1}. ${r.name}`,
+          `laundry-ops ${r.command}`,
+          paint(r.status),
+          document.dry_run ? '-' : `${r.duration_ms} ms`,
+          r.detail,
+        ]),
       ),
     )
     const count = (status: string) => document.steps.filter((r) => r.status === status).length

@@ -260,7 +260,8 @@ describe('read-only commands and --dry-run runs on an empty (0-byte) SQLite file
       if (run.id === 'db:migrate') expect(doc).to.deep.include({dry_run: true, migrated: MIGRATIONS.map((m) => m.name)})
       if (run.id === 'db:fresh') expect(doc).to.deep.include({dry_run: true, dropped: []})
       if (run.id === 'db:rollback') expect(doc).to.deep.include({dry_run: true, rolled_back: []})
-      if (run.id === 'release') expect((doc.steps as Array<{detail: string}>)[0].detail).to.match(new RegExp(`^would apply ${MIGRATIONS.length} migration\\(s\\): `))
+      if (run.id === 'release')
+        expect((doc.steps as Array<{detail: string}>)[0].detail).to.match(new RegExp(`^would apply ${MIGRATIONS.length} migration\\(s\\): `))
       if (run.id === 'readiness:check') {
         expect(result.code, what).to.equal(1)
         expect(doc.checks, what).to.deep.include({key: 'database.migrations.pending', status: 'fail', message: 'Migrations table is missing.'})

@@ -76,7 +76,8 @@ describeEachEngine('release (real processes) [slow]', {from: 'seeded'}, (ctx) =>
     const human = await runCli(['release', '--dry-run'], {cwd, env})
     expect(human.code, describeRun(human)).to.equal(0)
     expect(human.stdout).to.match(/^1\. migrate +laundry-ops db migrate +SKIPPED +- +--migrate not given/m)
-    for (const [i, name] of ['readiness', 'observe', 'uat', 'queue-restart'].entries()) expect(human.stdout).to.match(new RegExp(`^${i + 2}\\. ${name} .*PLANNED`, 'm'))
+    for (const [i, name] of ['readiness', 'observe', 'uat', 'queue-restart'].entries())
+      expect(human.stdout).to.match(new RegExp(`^${i + 2}\\. ${name} .*PLANNED`, 'm'))
     expect(human.stdout).to.include('Release summary: planned=4, skipped=1, ok=yes, dry_run=yes')
 
     const json = await runCli(['release', '--dry-run', '--migrate', '--json', '--junit', 'reports/plan.xml'], {cwd, env})

@@ -1,13 +1,6 @@
 import {expect} from 'chai'
 
-import {
-  checklistPassed,
-  planChecklist,
-  releaseJunit,
-  type ReleaseStep,
-  type ReleaseStepName,
-  runChecklist,
-} from '../../../src/core/release/checklist.js'
+import {checklistPassed, planChecklist, releaseJunit, type ReleaseStep, type ReleaseStepName, runChecklist} from '../../../src/core/release/checklist.js'
 
 /** A step that records that it ran and answers as told. */
 function step(name: ReleaseStepName, answer: {ok: boolean; detail: string} | Error, ran: string[], skip?: string): ReleaseStep {

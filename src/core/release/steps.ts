@@ -119,7 +119,12 @@ export function releaseSteps(input: ReleaseInput): ReleaseStep[] {
         const count = (status: string) => result.outcomes.filter((o) => o.status === status).length
         const where = result.target.kind === 'deployment' ? result.target.base_url : `isolated ${result.target.engine} database`
         const failures = result.outcomes.filter((o) => o.status === 'Fail').map((o) => `${o.id} failed: ${o.evidence}`)
-        const blocked = result.outcomes.filter((o) => o.status === 'Blocked').map((o) => `${o.id} blocked: ${o.evidence}`)
+        // Scenarios that Ctrl-C kept from starting are counted, not listed one by one.
+        const notStarted = result.outcomes.filter((o) => o.status === 'Blocked' && o.requests.length === 0 && result.interrupted).length
+        const blocked = result.outcomes
+          .filter((o) => o.status === 'Blocked' && !(o.requests.length === 0 && result.interrupted))
+          .map((o) => `${o.id} blocked: ${o.evidence}`)
+          .concat(notStarted > 0 ? [`${notStarted} scenario(s) not started (interrupted)`] : [])
         const detail = [
           `${result.outcomes.length} scenarios on ${where}: pass=${count('Pass')}, fail=${count('Fail')}, blocked=${count('Blocked')}${result.interrupted ? ', interrupted' : ''}`,
           ...failures,

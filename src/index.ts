@@ -19,6 +19,7 @@ import ObserveHealth from './commands/observe/health.js'
 import QueueFailed from './commands/queue/failed.js'
 import QuotaReconcile from './commands/quota/reconcile.js'
 import ReadinessCheck from './commands/readiness/check.js'
+import Release from './commands/release.js'
 import WaRedrive from './commands/wa/redrive.js'
 import WaRemind from './commands/wa/remind.js'
 import WaStatus from './commands/wa/status.js'
@@ -62,6 +63,7 @@ export const COMMANDS = {
   'schedule:run': ScheduleRun,
   'schedule:work': ScheduleWork,
   'readiness:check': ReadinessCheck,
+  release: Release,
   serve: Serve,
   'sync:rejects': SyncRejects,
   'uat:run': UatRun,

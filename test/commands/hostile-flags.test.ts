@@ -117,6 +117,8 @@ const BASE_FLAGS: Record<string, Array<[string, string?]>> = {
   'schedule:run': [['at', QUIET_MINUTE]],
   // The dry run: the pack itself (an isolated database, a server, ten scenarios) is not what is driven here.
   'uat:run': [['dry-run']],
+  // The plan only: the checklist itself (the gates, the UAT pack, a restart signal) is not what is driven here.
+  release: [['dry-run']],
   // Any free port (several cases run at once), and a bound: a server that listens runs until stopped.
   serve: [
     ['port', '0'],

@@ -41,7 +41,12 @@ function readOnlyRuns(): Array<{id: string; args: string[]}> {
 }
 
 /** Arguments a command needs besides --dry-run; `db restore` gets a backup each suite makes first. */
-const EXTRA_ARGS: Record<string, string[]> = {'queue:retry': ['all'], 'db:restore': []}
+const EXTRA_ARGS: Record<string, string[]> = {
+  'queue:retry': ['all'],
+  'db:restore': [],
+  // The plan then reads the ledger (the migrations --migrate would apply): a real read of the database.
+  release: ['--migrate'],
+}
 
 /** A backup of the suite's database (not encrypted), for `db restore --dry-run`: made by `db backup` itself. */
 async function backupForRestore(cwd: string, env: Record<string, string>, force: boolean): Promise<void> {
@@ -70,6 +75,7 @@ const EXPECTED = [
   'queue:retry',
   'quota:reconcile',
   'readiness:check',
+  'release',
   'schedule:history',
   'sync:rejects',
   'uat:run',
@@ -100,6 +106,12 @@ const ON_DATA: Record<string, (doc: Doc) => void> = {
   'queue:retry': (doc) => expect(count(doc, 'retried')).to.equal(2),
   'quota:reconcile': (doc) => expect(Number(doc.updated) + Number(doc.created)).to.be.greaterThan(0),
   'readiness:check': (doc) => expect(doc.checks).to.be.an('array').that.is.not.empty,
+  // The plan: five steps, none run; the ledger read says nothing is pending.
+  release: (doc) => {
+    expect(doc).to.include({dry_run: true, ok: true})
+    expect((doc.steps as Array<{status: string}>).map((s) => s.status)).to.deep.equal(['planned', 'planned', 'planned', 'planned', 'planned'])
+    expect((doc.steps as Array<{detail: string}>)[0].detail).to.equal('nothing to migrate: no migration is pending')
+  },
   'schedule:history': (doc) => expect(doc.entries).to.deep.equal([]),
   'sync:rejects': (doc) => expect(doc).to.deep.include({reasons: [], totals: {rejected: 0, applied: 0, devices: 0}}),
   // The dry run opens no database at all: every scenario Blocked, the report written.
@@ -277,6 +289,8 @@ describe('read-only commands and --dry-run runs on an empty (0-byte) SQLite file
       if (run.id === 'db:migrate') expect(doc).to.deep.include({dry_run: true, migrated: MIGRATIONS.map((m) => m.name)})
       if (run.id === 'db:fresh') expect(doc).to.deep.include({dry_run: true, dropped: []})
       if (run.id === 'db:rollback') expect(doc).to.deep.include({dry_run: true, rolled_back: []})
+      if (run.id === 'release')
+        expect((doc.steps as Array<{detail: string}>)[0].detail).to.match(new RegExp(`^would apply ${MIGRATIONS.length} migration\\(s\\): `))
       if (run.id === 'readiness:check') {
         expect(result.code, what).to.equal(1)
         expect(doc.checks, what).to.deep.include({key: 'database.migrations.pending', status: 'fail', message: 'Migrations table is missing.'})

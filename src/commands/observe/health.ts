@@ -4,6 +4,7 @@ import {boundedInteger, boundedNumber, checkedString} from '../../flags.js'
 import {periodWindow} from '../../core/quota/period.js'
 import {LIMITS} from '../../core/limits.js'
 import {DatabaseCommand} from '../../base-command.js'
+import {OBSERVE_DEFAULTS} from '../../core/gates/observe-defaults.js'
 import type {ObserveReport} from '../../core/gates/observe-health.js'
 
 export default class ObserveHealth extends DatabaseCommand<typeof ObserveHealth> {
@@ -18,11 +19,26 @@ export default class ObserveHealth extends DatabaseCommand<typeof ObserveHealth>
   ]
   static flags = {
     period: checkedString(periodWindow)({description: 'quota period YYYY-MM (default: the current UTC month)'}),
-    'lookback-minutes': boundedInteger(LIMITS.lookbackMinutes, {default: 15, description: 'the window for failed jobs and WA traffic'}),
-    'failed-jobs-threshold': boundedInteger(LIMITS.countThreshold, {default: 10, description: 'warn above this many failed jobs in the window'}),
-    'queue-backlog-threshold': boundedInteger(LIMITS.countThreshold, {default: 100, description: 'warn above this many jobs on a queue'}),
-    'wa-failure-ratio-threshold': boundedNumber(LIMITS.ratioPercent, {default: 20, description: 'warn above this failed percentage of WA messages'}),
-    'quota-usage-threshold': boundedNumber(LIMITS.quotaPercent, {default: 85, description: 'warn for tenants at or above this percentage of their quota'}),
+    'lookback-minutes': boundedInteger(LIMITS.lookbackMinutes, {
+      default: OBSERVE_DEFAULTS.lookbackMinutes,
+      description: 'the window for failed jobs and WA traffic',
+    }),
+    'failed-jobs-threshold': boundedInteger(LIMITS.countThreshold, {
+      default: OBSERVE_DEFAULTS.failedJobsThreshold,
+      description: 'warn above this many failed jobs in the window',
+    }),
+    'queue-backlog-threshold': boundedInteger(LIMITS.countThreshold, {
+      default: OBSERVE_DEFAULTS.queueBacklogThreshold,
+      description: 'warn above this many jobs on a queue',
+    }),
+    'wa-failure-ratio-threshold': boundedNumber(LIMITS.ratioPercent, {
+      default: OBSERVE_DEFAULTS.waFailureRatioThreshold,
+      description: 'warn above this failed percentage of WA messages',
+    }),
+    'quota-usage-threshold': boundedNumber(LIMITS.quotaPercent, {
+      default: OBSERVE_DEFAULTS.quotaUsageThreshold,
+      description: 'warn for tenants at or above this percentage of their quota',
+    }),
     strict: Flags.boolean({description: 'treat warnings as failures (exit 1)'}),
     junit: Flags.string({description: 'also write a JUnit XML report to this file'}),
   }

@@ -43,3 +43,34 @@ export function junitXml(suite: string, checks: Check[], strict: boolean, timest
     `${cases.join('\n')}\n</testsuite>\n`
   )
 }
+
+/** One test case of a JUnit suite that is not a list of gate checks (the release checklist's steps). */
+export interface JunitCase {
+  name: string
+  outcome: 'pass' | 'fail' | 'skip'
+  message: string
+  seconds: number
+}
+
+/** JUnit XML with failures and skipped cases (`<skipped message="…"/>`), each case with its time. */
+export function junitCasesXml(suite: string, cases: JunitCase[], timestamp: Date): string {
+  const count = (outcome: JunitCase['outcome']) => cases.filter((c) => c.outcome === outcome).length
+  const seconds = (s: number) => (Math.round(s * 1000) / 1000).toFixed(3)
+  const body = cases.map((c) => {
+    const inner =
+      c.outcome === 'fail'
+        ? `\n    <failure type="fail" message="${xml(c.message)}">${xml(`FAIL: ${c.message}`)}</failure>\n  `
+        : c.outcome === 'skip'
+          ? `\n    <skipped message="${xml(c.message)}"/>\n  `
+          : c.message
+            ? `\n    <system-out>${xml(c.message)}</system-out>\n  `
+            : ''
+    return `  <testcase classname="${xml(suite)}" name="${xml(c.name)}" time="${seconds(c.seconds)}">${inner}</testcase>`
+  })
+  const total = cases.reduce((sum, c) => sum + c.seconds, 0)
+  return (
+    `<?xml version="1.0" encoding="UTF-8"?>\n` +
+    `<testsuite name="${xml(suite)}" tests="${cases.length}" failures="${count('fail')}" errors="0" skipped="${count('skip')}" time="${seconds(total)}" timestamp="${timestamp.toISOString()}">\n` +
+    `${body.join('\n')}\n</testsuite>\n`
+  )
+}

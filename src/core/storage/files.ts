@@ -1,5 +1,7 @@
-import {closeSync, fsyncSync, linkSync, openSync, renameSync, rmSync, writeSync} from 'node:fs'
+import {accessSync, closeSync, constants, existsSync, fsyncSync, linkSync, mkdirSync, openSync, renameSync, rmSync, statSync, writeSync} from 'node:fs'
 import path from 'node:path'
+
+import {OpsError} from '../errors.js'
 
 export function fsyncDir(dir: string): void {
   const fd = openSync(dir, 'r')
@@ -52,4 +54,26 @@ export function createFileAtomic(file: string, content: string | Buffer): boolea
 export function writeFileAtomic(file: string, content: string | Buffer): void {
   renameSync(writeTemporary(file, content), file)
   fsyncDir(path.dirname(file))
+}
+
+/**
+ * Before anything runs: the file can be written (its folder created, writable, the path not a folder),
+ * so that a run of minutes does not end in a report that cannot be written.
+ */
+export function preflightReportFile(file: string, flag: string): void {
+  const dir = path.dirname(file)
+  if (existsSync(file) && statSync(file).isDirectory()) throw new OpsError('USAGE', `${flag} ${file} is a folder: name a file`)
+  try {
+    mkdirSync(dir, {recursive: true})
+  } catch (error) {
+    throw new OpsError(
+      'FAILED',
+      `Unable to create report directory: ${dir} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}); nothing was run`,
+    )
+  }
+  try {
+    accessSync(dir, constants.W_OK)
+  } catch (error) {
+    throw new OpsError('FAILED', `Unable to write report file: ${file} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}); nothing was run`)
+  }
 }

@@ -1,5 +1,5 @@
 import {execFileSync} from 'node:child_process'
-import {accessSync, constants, existsSync, mkdirSync, readFileSync, statSync} from 'node:fs'
+import {existsSync, mkdirSync, readFileSync} from 'node:fs'
 import path from 'node:path'
 import {fileURLToPath} from 'node:url'
 
@@ -7,7 +7,7 @@ import type {AppConfig} from '../config.js'
 import type {Database} from '../db/connection.js'
 import {OpsError} from '../errors.js'
 import {junitXml} from '../gates/report.js'
-import {writeFileAtomic} from '../storage/files.js'
+import {preflightReportFile, writeFileAtomic} from '../storage/files.js'
 import {UAT_CATALOG} from './catalog.js'
 import {runUatPack, type UatTarget} from './pack.js'
 import {defaultReportName, dryRunRows, renderUatReport, summarise, type UatSummary} from './report.js'
@@ -109,14 +109,14 @@ export function buildReference(): string {
   return `laundry-ops ${version}${commit ? ` git ${commit}` : ''}`
 }
 
-/** An abort signal that fires on SIGINT or SIGTERM, and a way to stop listening. */
-function interruptSignal(note: (line: string) => void): {signal: AbortSignal; dispose: () => void} {
+/** An abort signal that fires on SIGINT or SIGTERM, and a way to stop listening (a second signal exits 130 at once). */
+export function interruptSignal(note: (line: string) => void, what = 'the UAT pack'): {signal: AbortSignal; dispose: () => void} {
   const controller = new AbortController()
   let count = 0
   const handler = (name: NodeJS.Signals) => {
     count++
     if (count > 1) process.exit(130)
-    note(`${name}: stopping the UAT pack; cleaning up (a second signal exits at once)`)
+    note(`${name}: stopping ${what}; cleaning up (a second signal exits at once)`)
     controller.abort()
   }
   process.on('SIGINT', handler)
@@ -130,28 +130,6 @@ function interruptSignal(note: (line: string) => void): {signal: AbortSignal; di
   }
 }
 
-/**
- * Before anything runs: the file can be written (its folder created, writable, the path not a folder),
- * so that a run of minutes does not end in a report that cannot be written.
- */
-function preflightFile(file: string, flag: string): void {
-  const dir = path.dirname(file)
-  if (existsSync(file) && statSync(file).isDirectory()) throw new OpsError('USAGE', `${flag} ${file} is a folder: name a file`)
-  try {
-    mkdirSync(dir, {recursive: true})
-  } catch (error) {
-    throw new OpsError(
-      'FAILED',
-      `Unable to create report directory: ${dir} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}); nothing was run`,
-    )
-  }
-  try {
-    accessSync(dir, constants.W_OK)
-  } catch (error) {
-    throw new OpsError('FAILED', `Unable to write report file: ${file} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}); nothing was run`)
-  }
-}
-
 /** `uat run`: seeds when asked, runs the pack (or the dry run), writes the report and the JUnit file. */
 export async function runUatCommand(input: UatCommandInput): Promise<{document: UatRunDocument; exitCode: number}> {
   const date = input.date ?? new Date().toISOString().slice(0, 10)
@@ -160,8 +138,8 @@ export async function runUatCommand(input: UatCommandInput): Promise<{document: 
   const wanted = new Set((input.scenarioIds ?? []).map((id) => id.toUpperCase()))
   const scenarios: readonly UatScenario[] = wanted.size === 0 ? UAT_SCENARIOS : UAT_SCENARIOS.filter((s) => wanted.has(s.id))
   const build = buildReference()
-  preflightFile(path.resolve(output), '--output')
-  if (input.junit) preflightFile(path.resolve(input.junit), '--junit')
+  preflightReportFile(path.resolve(output), '--output')
+  if (input.junit) preflightReportFile(path.resolve(input.junit), '--junit')
 
   if (input.seedDemo) {
     if (input.dryRun) {

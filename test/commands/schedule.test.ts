@@ -406,7 +406,7 @@ describeEachEngine('schedule run: real runner processes over a simulated hour', 
     )
     const listed = await runCli(['schedule', 'list', '--json'], {cwd, env: withFile(good)})
     expect(listed.code, listed.stderr).to.equal(0)
-    expect((parseJson(listed) as {tasks: unknown[]}).tasks).to.have.length(9)
+    expect((parseJson(listed) as {tasks: unknown[]}).tasks).to.have.length(10) // the five baseline tasks, the disabled db-backup and four of the file
     const ready = await runCli(['readiness', 'check', '--json'], {cwd, env: withFile(good)})
     expect((parseJson(ready) as {checks: Array<{key: string; status: string}>}).checks[0]).to.deep.include({key: 'config.valid', status: 'pass'})
     const {mkdtempSync} = await import('node:fs')

@@ -44,11 +44,20 @@ export const BASELINE: ReadonlyArray<{name: string; cron: string; command: strin
 ]
 
 /**
+ * Tasks of ours that the baseline carries disabled: an operator turns one on in the schedule file
+ * (`{"tasks": {"db-backup": {"enabled": true}}}`), keeping its cron and command, or changes them too.
+ */
+export const OPTIONAL: ReadonlyArray<{name: string; cron: string; command: string; description: string}> = [
+  {name: 'db-backup', cron: '30 1 * * *', command: 'db backup', description: 'daily at 01:30, disabled until enabled (needs LAUNDRY_OPS_BACKUP_RECIPIENT)'},
+]
+
+/**
  * Commands a schedule may run: the ops commands. Not the scheduler itself, not long-lived servers, and
  * nothing that drops data wholesale (`db fresh`, `queue flush`).
  */
 export const SCHEDULABLE = new Set([
   'audit archive',
+  'db backup',
   'db migrate',
   'db seed',
   'db status',
@@ -201,6 +210,9 @@ export function buildSchedule(content: unknown, file = 'schedule file'): Schedul
   if (parsed.baseline) {
     for (const b of BASELINE) {
       tasks.set(b.name, task(b.name, b.cron, b.command, {source: 'baseline', description: b.description, where: `baseline ${b.name}`}))
+    }
+    for (const o of OPTIONAL) {
+      tasks.set(o.name, task(o.name, o.cron, o.command, {source: 'baseline', enabled: false, description: o.description, where: `baseline ${o.name}`}))
     }
   }
   for (const [name, entry] of Object.entries(parsed.tasks)) {

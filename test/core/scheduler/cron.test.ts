@@ -1,7 +1,15 @@
 import {expect} from 'chai'
 
 import {cronMatches, CronSyntaxError, nextSlot, parseCron, slotOf} from '../../../src/core/scheduler/cron.js'
-import {BASELINE, buildSchedule, checkTaskCommands, loadCheckedSchedule, loadSchedule, splitCommandLine} from '../../../src/core/scheduler/schedule.js'
+import {
+  BASELINE,
+  OPTIONAL,
+  buildSchedule,
+  checkTaskCommands,
+  loadCheckedSchedule,
+  loadSchedule,
+  splitCommandLine,
+} from '../../../src/core/scheduler/schedule.js'
 import {checkCommandLine} from '../../helpers/command-line.js'
 import {mkdtempSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
@@ -70,8 +78,11 @@ describe('the schedule (baseline and operator file)', () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'laundry-ops-schedule-'))
     const {tasks, file} = loadSchedule({cwd: dir, env: {}})
     expect(file).to.equal(null)
-    expect(tasks.map((t) => [t.name, t.cron, t.command])).to.deep.equal(BASELINE.map((b) => [b.name, b.cron, b.command]))
-    expect(tasks.every((t) => t.enabled && t.leaseMinutes === 5)).to.equal(true)
+    expect(tasks.map((t) => [t.name, t.cron, t.command])).to.deep.equal([...BASELINE, ...OPTIONAL].map((b) => [b.name, b.cron, b.command]))
+    expect(tasks.every((t) => t.leaseMinutes === 5)).to.equal(true)
+    // Upstream's five run; ours (db-backup) waits until the operator enables it.
+    expect(tasks.filter((t) => t.enabled).map((t) => t.name)).to.deep.equal(BASELINE.map((b) => b.name))
+    expect(tasks.filter((t) => !t.enabled).map((t) => t.name)).to.deep.equal(['db-backup'])
   })
 
   it('changes, disables and adds tasks from the file', () => {
@@ -221,8 +232,8 @@ describe('the schedule file: command lines checked as the command checks them at
       f: {cron: '* * * * *', command: 'db migrate --pretend'},
     })
     const {tasks} = await loadCheckedSchedule({cwd: good, env: {}, checkCommand: checkCommandLine})
-    expect(tasks).to.have.length(BASELINE.length + 6)
+    expect(tasks).to.have.length(BASELINE.length + OPTIONAL.length + 6)
     const baseline = await loadCheckedSchedule({cwd: mkdtempSync(path.join(tmpdir(), 'laundry-ops-schedule-')), env: {}, checkCommand: checkCommandLine})
-    expect(baseline.tasks.map((t) => t.command)).to.deep.equal(BASELINE.map((b) => b.command))
+    expect(baseline.tasks.map((t) => t.command)).to.deep.equal([...BASELINE, ...OPTIONAL].map((b) => b.command))
   })
 })

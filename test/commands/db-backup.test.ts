@@ -344,3 +344,113 @@ describeEachEngine('db backup without the right PostgreSQL client', {from: 'seed
     expect(readdirSync(path.join(ctx.scratch.dir, 'storage', 'backups')).filter((f) => !f.startsWith('.'))).to.deep.equal([])
   })
 })
+
+describeEachEngine('db backup / db restore: the findings of an SRE trial', {from: 'seeded'}, (ctx) => {
+  let keyFile: string
+  let recipient: string
+  let env: Record<string, string>
+
+  before(async () => {
+    const identity = await generateIdentity()
+    recipient = await identityToRecipient(identity)
+    keyFile = path.join(ctx.scratch.dir, 'backup-key.txt')
+    writeFileSync(keyFile, `${identity}\n`, {mode: 0o600})
+    env = {DATABASE_URL: ctx.scratch.url, LAUNDRY_OPS_STORAGE: path.join(ctx.scratch.dir, 'storage')}
+  })
+
+  const cli = (args: string[], extra: Record<string, string | undefined> = {}, cwd = ctx.scratch.dir) =>
+    runCli(args, {cwd, env: {...env, ...extra}, timeoutMs: 300_000})
+
+  it('reads the backup key from .env, as every other setting', async function () {
+    this.timeout(120_000)
+    const cwd = path.join(ctx.scratch.dir, 'with-dotenv')
+    const {mkdirSync} = await import('node:fs')
+    mkdirSync(cwd)
+    writeFileSync(path.join(cwd, '.env'), `LAUNDRY_OPS_BACKUP_RECIPIENT=${recipient}\nLAUNDRY_OPS_BACKUP_IDENTITY=${keyFile}\n`)
+    const made = await cli(['db', 'backup', '--json'], {}, cwd)
+    expect(made.code, made.stderr).to.equal(0)
+    expect(backupDoc(made).encryption).to.equal('x25519')
+    const verified = await cli(['db', 'backup', 'verify', backupDoc(made).file, '--json'], {}, cwd)
+    expect(verified.code, verified.stderr).to.equal(0)
+  })
+
+  it('never echoes a secret key given as the recipient', async () => {
+    const secret = readFileSync(keyFile, 'utf8').trim()
+    const result = await cli(['db', 'backup', '--json'], {LAUNDRY_OPS_BACKUP_RECIPIENT: secret})
+    expectRefused(result, 2, 'BACKUP_KEY_MISSING')
+    expect(result.stdout + result.stderr).to.not.contain(secret.slice(16))
+  })
+
+  it('six backups started in the same second get six names, and each verifies', async function () {
+    this.timeout(300_000)
+    const out = path.join(ctx.scratch.dir, 'parallel')
+    const runs = await Promise.all(Array.from({length: 6}, () => cli(['db', 'backup', '--output', out, '--json'], {LAUNDRY_OPS_BACKUP_RECIPIENT: recipient})))
+    for (const r of runs) expect(r.code, r.stderr).to.equal(0)
+    const files = runs.map((r) => backupDoc(r).file)
+    expect(new Set(files).size).to.equal(6)
+    for (const f of files) {
+      const v = await cli(['db', 'backup', 'verify', f, '--identity', keyFile, '--json'])
+      expect(v.code, `${f}: ${v.stdout}`).to.equal(0)
+    }
+  })
+
+  it('a killed backup leaves no plain copy in the backup folder; the next backup removes its copy beside the database', async function () {
+    if (ctx.scratch.target.client !== 'sqlite') this.skip()
+    this.timeout(300_000)
+    const db = await ctx.scratch.open()
+    await insertAuditEvents(db, 100_000, {now: new Date(), minDays: 1, maxDays: 30})
+    await db.close()
+    const out = path.join(ctx.scratch.dir, 'killed')
+    const backup = startCli(['db', 'backup', '--output', out], {cwd: ctx.scratch.dir, env: {...env, LAUNDRY_OPS_BACKUP_RECIPIENT: recipient}})
+    await backup.waitFor(/online backup API/, {stream: 'stderr', timeoutMs: 60_000})
+    await new Promise((r) => setTimeout(r, 300))
+    backup.signal('SIGKILL')
+    await backup.exited(60_000)
+    const {existsSync} = await import('node:fs')
+    const inFolder = existsSync(out) ? readdirSync(out) : []
+    expect(
+      inFolder.filter((f) => !f.endsWith('.partial')),
+      'only an encrypted partial may be left',
+    ).to.deep.equal([])
+    const again = await cli(['db', 'backup', '--output', out, '--json'], {LAUNDRY_OPS_BACKUP_RECIPIENT: recipient})
+    expect(again.code, again.stderr).to.equal(0)
+    const folder = path.dirname(ctx.scratch.target.filename)
+    expect(readdirSync(folder).filter((f) => f.includes('.backup-'))).to.deep.equal([])
+  })
+
+  it('SQLite: a restore is refused while another process has the database open, and keeps the file owner and mode', async function () {
+    if (ctx.scratch.target.client !== 'sqlite') this.skip()
+    this.timeout(300_000)
+    const file = ctx.scratch.target.filename
+    const made = backupDoc(await cli(['db', 'backup', '--json'], {LAUNDRY_OPS_BACKUP_RECIPIENT: recipient}))
+    const server = startCli(['serve', '--port', '0'], {cwd: ctx.scratch.dir, env})
+    try {
+      await server.waitFor(/listening|http:\/\//i, {stream: 'both', timeoutMs: 60_000})
+      const before = readFileSync(file)
+      const refused = await cli(['db', 'restore', made.file, '--identity', keyFile, '--force', '--json'])
+      expectRefused(refused, 1, 'DB_LOCKED')
+      expect(readFileSync(file).equals(before)).to.equal(true)
+    } finally {
+      server.signal('SIGTERM')
+      await server.exited(60_000)
+    }
+    const {chmodSync} = await import('node:fs')
+    chmodSync(file, 0o640)
+    const restored = await cli(['db', 'restore', made.file, '--identity', keyFile, '--force', '--json'])
+    expect(restored.code, restored.stderr).to.equal(0)
+    expect(statSync(file).mode & 0o777).to.equal(0o640)
+  })
+
+  it('--dry-run checks the PostgreSQL client too, and its retention preview counts the backup it would make', async function () {
+    this.timeout(120_000)
+    const out = path.join(ctx.scratch.dir, 'preview')
+    for (let i = 0; i < 2; i++) expect((await cli(['db', 'backup', '--output', out, '--json'], {LAUNDRY_OPS_BACKUP_RECIPIENT: recipient})).code).to.equal(0)
+    const preview = await cli(['db', 'backup', '--output', out, '--keep-days', '0', '--dry-run', '--json'], {LAUNDRY_OPS_BACKUP_RECIPIENT: recipient})
+    expect(preview.code, preview.stderr).to.equal(0)
+    expect((parseJson(preview) as {would_prune: unknown[]}).would_prune).to.have.length(2)
+    if (ctx.dialect === 'pg') {
+      const missing = await cli(['db', 'backup', '--dry-run', '--json'], {LAUNDRY_OPS_BACKUP_RECIPIENT: recipient, PATH: '/nonexistent'})
+      expectRefused(missing, 2, 'BACKUP_TOOL_MISSING')
+    }
+  })
+})

@@ -49,14 +49,23 @@ export default class DbBackup extends DatabaseCommand<typeof DbBackup> {
   async run(): Promise<BackupDocument | BackupPlan> {
     const config = await this.loadConfig()
     const {backupEncryption} = await import('../../core/backup/keys.js')
-    const encryption = backupEncryption(process.env, {noEncrypt: this.flags['no-encrypt']})
+    // LAUNDRY_OPS_BACKUP_* and LAUNDRY_OPS_PG_BIN may come from .env, like every other setting.
+    const {readEnvironment} = await import('../../core/config.js')
+    const env = readEnvironment(process.cwd(), process.env)
+    const encryption = backupEncryption(env, {noEncrypt: this.flags['no-encrypt']})
     const folder = path.resolve(this.flags.output ?? path.join(config.storage, 'backups'))
     // Opening it first gives the usual one-line errors (no such SQLite file, server unreachable).
     await this.openDatabase(config)
+    if (encryption.type === 'none' && config.env === 'production') {
+      this.note('warning: --no-encrypt in production: this backup holds every customer and account in the clear.')
+    }
     if (this.flags['dry-run']) {
+      const {checkBackupPreconditions} = await import('../../core/backup/backup.js')
+      await checkBackupPreconditions(config.database, folder, env)
       const {pruneBackups} = await import('../../core/backup/retention.js')
       const {existsSync} = await import('node:fs')
-      const wouldPrune = existsSync(folder) ? pruneBackups(folder, {keepDays: this.flags['keep-days'], now: new Date(), dryRun: true}) : []
+      // The run's own backup becomes the newest: every older one is a candidate.
+      const wouldPrune = existsSync(folder) ? pruneBackups(folder, {keepDays: this.flags['keep-days'], now: new Date(), dryRun: true, newerComing: true}) : []
       if (!this.jsonEnabled()) {
         this.log(`Would back up ${config.database.display} to ${folder} (${encryption.type === 'none' ? 'not encrypted' : `age, ${encryption.type}`}).`)
         for (const p of wouldPrune) this.log(`Would delete ${p.name} (made ${p.created_at}, older than ${this.flags['keep-days']} days).`)
@@ -70,6 +79,7 @@ export default class DbBackup extends DatabaseCommand<typeof DbBackup> {
       encryption,
       toolVersion: this.config.version,
       now: () => new Date(),
+      env,
       onProgress: (m) => this.note(m),
     })
     const tables = Object.values(result.manifest.tables)

@@ -36,11 +36,14 @@ export default class DbRestore extends DatabaseCommand<typeof DbRestore> {
   async run(): Promise<RestoreDocument> {
     const config = await this.loadConfig()
     const {backupKeys} = await import('../../core/backup/keys.js')
-    const keys = backupKeys(process.env, this.flags.identity)
+    const {readEnvironment} = await import('../../core/config.js')
+    const env = readEnvironment(process.cwd(), process.env)
+    const keys = backupKeys(env, this.flags.identity)
     const {restoreBackup} = await import('../../core/backup/restore.js')
     const result = await restoreBackup(config.database, this.args.file, keys, {
       force: this.flags.force,
       dryRun: this.flags['dry-run'],
+      env,
       onProgress: (m) => this.note(m),
     })
     const tables = Object.values(result.manifest.tables)

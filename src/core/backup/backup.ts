@@ -1,5 +1,18 @@
 import {spawn} from 'node:child_process'
-import {chmodSync, createReadStream, createWriteStream, existsSync, mkdirSync, renameSync, rmSync, statSync, writeFileSync} from 'node:fs'
+import {
+  accessSync,
+  chmodSync,
+  closeSync,
+  constants,
+  createReadStream,
+  createWriteStream,
+  existsSync,
+  openSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs'
 import path from 'node:path'
 import type {Readable} from 'node:stream'
 import {pipeline} from 'node:stream/promises'
@@ -10,6 +23,7 @@ import type {BackupEncryption} from './keys.js'
 import {BACKUP_NAME, type BackupManifest, MANIFEST_FORMAT, backupStamp, manifestPathFor} from './manifest.js'
 import {checkPgTool, pgToolEnvironment} from './pg-tools.js'
 import {pruneBackups, type PrunedBackup} from './retention.js'
+import {makeFolder, removeDeadScratchCopies, removeScratchCopy, scratchCopyPath} from './scratch.js'
 import {HashingStream, encryptStream, fsyncPath} from './streams.js'
 import {type DatabaseContents, openSqliteFile, pgContents, sqliteContents} from './tables.js'
 
@@ -31,24 +45,57 @@ export interface BackupResult {
   pruned: PrunedBackup[]
 }
 
+/**
+ * What a dry run checks without writing: the folder can be created and written (its nearest existing
+ * ancestor is a writable folder), and on PostgreSQL that pg_dump is there and not older than the server.
+ */
+export async function checkBackupPreconditions(target: DatabaseTarget, dir: string, env: NodeJS.ProcessEnv = process.env): Promise<void> {
+  let at = path.resolve(dir)
+  while (!existsSync(at) && path.dirname(at) !== at) at = path.dirname(at)
+  if (!statSync(at).isDirectory()) throw new UsageError('USAGE', `'${at.slice(0, 200)}' is a file, not a folder: --output must name a folder`)
+  try {
+    accessSync(at, constants.W_OK)
+  } catch (error) {
+    throw new OpsError('STORAGE_UNWRITABLE', `the backup folder ${dir} cannot be written (${(error as NodeJS.ErrnoException).code ?? 'no access'} on ${at})`)
+  }
+  if (target.client === 'pg') {
+    const {default: pg} = await import('pg')
+    const client = new pg.Client({connectionString: target.connectionString, application_name: 'laundry-ops backup'})
+    await client.connect()
+    try {
+      const major = Math.floor(Number((await client.query<{v: string}>("select current_setting('server_version_num') as v")).rows[0].v) / 10_000)
+      await checkPgTool('pg_dump', major, env)
+    } finally {
+      await client.end().catch(() => {})
+    }
+  }
+}
+
 /** A free name for a backup made at `at`: the stamp, then -1, -2… when two backups share a second. */
 function backupName(dir: string, engine: 'sqlite' | 'pg', at: Date, encrypted: boolean): string {
   const ext = `${engine === 'sqlite' ? '.sqlite' : '.dump'}${encrypted ? '.age' : ''}`
   for (let n = 0; ; n++) {
     const name = `laundry-ops-${engine}-${backupStamp(at)}${n === 0 ? '' : `-${n}`}${ext}`
-    if (!existsSync(path.join(dir, name)) && !existsSync(path.join(dir, `.${name}.partial`))) return name
+    if (existsSync(path.join(dir, name))) continue
+    // The partial file, created exclusively, reserves the name: two backups in the same second get two names.
+    try {
+      closeSync(openSync(path.join(dir, `.${name}.partial`), 'wx', 0o600))
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'EEXIST') continue
+      throw error
+    }
+    return name
   }
 }
 
 function ensureFolder(dir: string): void {
   try {
-    mkdirSync(dir, {recursive: true, mode: 0o700})
-    if (!statSync(dir).isDirectory()) throw Object.assign(new Error('not a folder'), {code: 'ENOTDIR'})
+    makeFolder(dir)
+    if (!statSync(dir).isDirectory()) throw new UsageError('USAGE', `'${dir.slice(0, 200)}' is a file, not a folder: --output must name a folder`)
   } catch (error) {
+    if (error instanceof UsageError) throw error
     const code = (error as NodeJS.ErrnoException).code
-    if (code === 'ENAMETOOLONG' || code === 'ENOTDIR' || code === 'EEXIST') {
-      throw new UsageError('USAGE', `the backup folder '${dir.slice(0, 200)}' cannot be a folder (${code})`)
-    }
+    if (code === 'ENAMETOOLONG') throw new UsageError('USAGE', `the backup folder path is too long (${code}): --output must name a folder`)
     throw new OpsError(
       code === 'ENOSPC' ? 'DISK_FULL' : 'STORAGE_UNWRITABLE',
       `the backup folder ${dir} cannot be created (${code ?? (error as Error).message})`,
@@ -80,7 +127,12 @@ export async function createBackup(target: DatabaseTarget, options: BackupOption
   const dir = path.resolve(options.outputDir)
   ensureFolder(dir)
   const encrypted = options.encryption.type !== 'none'
-  const name = backupName(dir, target.client, at, encrypted)
+  let name: string
+  try {
+    name = backupName(dir, target.client, at, encrypted)
+  } catch (error) {
+    throw writeFailure(error, `the backup folder ${dir}`)
+  }
   const file = path.join(dir, name)
   const partial = path.join(dir, `.${name}.partial`)
   const fileHash = new HashingStream()
@@ -156,10 +208,11 @@ async function backupSqlite(
   payloadHash: HashingStream,
   fileHash: HashingStream,
 ): Promise<DatabaseContents> {
-  // The online backup API needs a database file as its destination: a private copy beside the backup,
-  // removed once encrypted.
-  const copy = path.join(dir, `.${name}.partial-copy`)
-  rmSync(copy, {force: true})
+  // The online backup API needs a database file as its destination: a private copy beside the database
+  // (see scratch.ts), removed once encrypted.
+  removeDeadScratchCopies(filename)
+  const copy = scratchCopyPath(filename, 'backup')
+  removeScratchCopy(copy)
   try {
     const source = await openSqliteFile(filename)
     try {
@@ -183,9 +236,7 @@ async function backupSqlite(
     await writeEncrypted(createReadStream(copy), options.encryption, payloadHash, fileHash, partial)
     return contents
   } finally {
-    rmSync(copy, {force: true})
-    rmSync(`${copy}-wal`, {force: true})
-    rmSync(`${copy}-shm`, {force: true})
+    removeScratchCopy(copy)
   }
 }
 
@@ -204,6 +255,8 @@ async function backupPg(
     const pgDump = await checkPgTool('pg_dump', serverMajor, options.env)
     await client.query('begin isolation level repeatable read read only')
     const snapshot = (await client.query<{s: string}>('select pg_export_snapshot() as s')).rows[0].s
+    // The checksums first, then the dump of the same snapshot: one at a time keeps the peak memory low.
+    const contents = await pgContents(client, (table, rows) => rows >= 10_000 && options.onProgress?.(`checksummed ${table} (${rows} rows)`))
     const child = spawn(pgDump, ['--format=custom', `--snapshot=${snapshot}`, '--no-password'], {
       env: pgToolEnvironment(target, options.env),
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -218,10 +271,8 @@ async function backupPg(
     })
     options.onProgress?.(`pg_dump --format=custom --snapshot=${snapshot} started`)
     const dump = writeEncrypted(child.stdout, options.encryption, payloadHash, fileHash, partial)
-    let contents: DatabaseContents
     try {
-      ;[contents] = await Promise.all([
-        pgContents(client, (table, rows) => rows >= 10_000 && options.onProgress?.(`checksummed ${table} (${rows} rows)`)),
+      await Promise.all([
         dump,
         exited.then((code) => {
           if (code !== 0) {

@@ -8,20 +8,43 @@ import {createHash} from 'node:crypto'
  */
 export class TableChecksum {
   rows = 0
-  private lanes = [0n, 0n, 0n, 0n]
+  /** The 32-bit words of the running sum, most significant first; each stays exact below 2^53 (folded every 2^20 rows). */
+  private lanes = new Float64Array(8)
 
   add(rowText: string | Buffer): void {
-    const digest = createHash('sha256').update(rowText).digest()
-    this.lanes[0] += digest.readBigUInt64BE(0)
-    this.lanes[1] += digest.readBigUInt64BE(8)
-    this.lanes[2] += digest.readBigUInt64BE(16)
-    this.lanes[3] += digest.readBigUInt64BE(24)
-    this.rows++
+    this.addDigest(createHash('sha256').update(rowText).digest())
+  }
+
+  /** A digest given as hex digits from `offset` on (PostgreSQL's bytea text, `\\x…`). */
+  addHexDigest(hex: string, offset = 0): void {
+    const lanes = this.lanes
+    for (let i = 0; i < 8; i++) lanes[i] += Number.parseInt(hex.slice(offset + i * 8, offset + i * 8 + 8), 16)
+    if (++this.rows % 1_048_576 === 0) this.fold()
+  }
+
+  /** A row whose sha256 was computed elsewhere (PostgreSQL's sha256() of the same UTF-8 text). */
+  addDigest(digest: Buffer): void {
+    const lanes = this.lanes
+    for (let i = 0; i < 8; i++) lanes[i] += digest.readUInt32BE(i * 4)
+    if (++this.rows % 1_048_576 === 0) this.fold()
+  }
+
+  /** Carries each word's overflow into the next more significant one; the top word's carry is dropped (mod 2^256). */
+  private fold(): void {
+    const lanes = this.lanes
+    for (let i = 7; i > 0; i--) {
+      const carry = Math.floor(lanes[i] / 4_294_967_296)
+      lanes[i] -= carry * 4_294_967_296
+      lanes[i - 1] += carry
+    }
+    lanes[0] %= 4_294_967_296
   }
 
   digest(): string {
-    const sum = ((this.lanes[0] << 192n) + (this.lanes[1] << 128n) + (this.lanes[2] << 64n) + this.lanes[3]) & ((1n << 256n) - 1n)
-    return `sha256-sum:${sum.toString(16).padStart(64, '0')}`
+    this.fold()
+    let hex = ''
+    for (const lane of this.lanes) hex += lane.toString(16).padStart(8, '0')
+    return `sha256-sum:${hex}`
   }
 }
 

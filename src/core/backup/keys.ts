@@ -31,6 +31,12 @@ export function backupEncryption(env: NodeJS.ProcessEnv, options: {noEncrypt: bo
   if (rawRecipients) {
     const recipients = rawRecipients.split(/[\s,]+/).filter(Boolean)
     for (const r of recipients) {
+      if (/^AGE-SECRET-KEY-/i.test(r)) {
+        throw new UsageError(
+          'BACKUP_KEY_MISSING',
+          `${RECIPIENT_VARIABLE} holds a secret key (AGE-SECRET-KEY-…, not shown): give its public key, \`age-keygen -y key.txt\`, and keep the secret key off this server`,
+        )
+      }
       if (!RECIPIENT.test(r)) {
         throw new UsageError(
           'BACKUP_KEY_MISSING',
@@ -86,6 +92,12 @@ export function backupKeys(env: NodeJS.ProcessEnv, identityFile: string | undefi
     .map((l) => l.trim())
     .filter((l) => l !== '' && !l.startsWith('#'))
   const bad = identities.find((l) => !/^AGE-SECRET-KEY-1[QPZRY9X8GF2TVDW0S3JN54KHCE6MUA7L]{58}$/.test(l))
+  if (bad !== undefined && /^age1/.test(bad)) {
+    throw new UsageError(
+      'BACKUP_KEY_MISSING',
+      `${where} holds a public key (age1…): --identity needs the secret key file that age-keygen wrote (AGE-SECRET-KEY-1…)`,
+    )
+  }
   if (bad !== undefined || identities.length === 0) {
     throw new UsageError('BACKUP_KEY_MISSING', `${where} holds no age identity: expected AGE-SECRET-KEY-1… lines as written by \`age-keygen -o key.txt\``)
   }

@@ -10,9 +10,19 @@ const run = promisify(execFile)
 
 type PgTarget = Extract<DatabaseTarget, {client: 'pg'}>
 
-/** Where pg_dump / pg_restore are looked for: LAUNDRY_OPS_PG_BIN (a folder) first, then PATH. */
+/** Where pg_dump / pg_restore are looked for: LAUNDRY_OPS_PG_BIN (a folder) when set, else PATH. */
 export function findPgTool(tool: 'pg_dump' | 'pg_restore', env: NodeJS.ProcessEnv = process.env, serverMajor?: number): string {
-  const folders = [env.LAUNDRY_OPS_PG_BIN, ...(env.PATH ?? '').split(path.delimiter)].filter((f): f is string => Boolean(f))
+  const pinned = env.LAUNDRY_OPS_PG_BIN?.trim()
+  if (pinned) {
+    // A folder the operator named is the only place looked at: a typo must not fall back to another version on PATH.
+    const candidate = path.join(pinned, tool)
+    if (existsSync(candidate)) return candidate
+    throw new UsageError(
+      'BACKUP_TOOL_MISSING',
+      `LAUNDRY_OPS_PG_BIN=${pinned} holds no ${tool}: name the folder of the PostgreSQL client (e.g. /usr/lib/postgresql/${serverMajor ?? 15}/bin)`,
+    )
+  }
+  const folders = (env.PATH ?? '').split(path.delimiter).filter((f) => Boolean(f))
   for (const folder of folders) {
     const candidate = path.join(folder, tool)
     if (existsSync(candidate)) return candidate
@@ -38,9 +48,10 @@ export async function checkPgTool(tool: 'pg_dump' | 'pg_restore', serverMajor: n
   const binary = findPgTool(tool, env, serverMajor)
   const major = await pgToolMajor(binary)
   if (major < serverMajor) {
+    const what = tool === 'pg_restore' ? `the server the backup was made on (${serverMajor})` : `the server (${serverMajor})`
     throw new UsageError(
       'BACKUP_TOOL_MISSING',
-      `${binary} is PostgreSQL ${major}, older than the server (${serverMajor}): install the client of the server's version (Debian: apt install postgresql-client-${serverMajor}) or set LAUNDRY_OPS_PG_BIN to its folder (e.g. /usr/lib/postgresql/${serverMajor}/bin)`,
+      `${binary} is PostgreSQL ${major}, older than ${what}: install the client of the server's version (Debian: apt install postgresql-client-${serverMajor}) or set LAUNDRY_OPS_PG_BIN to its folder (e.g. /usr/lib/postgresql/${serverMajor}/bin)`,
     )
   }
   return binary

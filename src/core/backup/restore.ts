@@ -1,5 +1,6 @@
 import {spawn} from 'node:child_process'
-import {createReadStream, createWriteStream, existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync} from 'node:fs'
+import {chmodSync, chownSync, createReadStream, createWriteStream, existsSync, mkdtempSync, renameSync, rmSync, statSync} from 'node:fs'
+import {tmpdir} from 'node:os'
 import path from 'node:path'
 import {Transform, type TransformCallback, Writable} from 'node:stream'
 import {pipeline} from 'node:stream/promises'
@@ -9,6 +10,7 @@ import {OpsError, UsageError} from '../errors.js'
 import {type BackupKeys, requireKeyFor} from './keys.js'
 import {type BackupManifest, readManifest, resolveBackupFile} from './manifest.js'
 import {checkPgTool, pgToolEnvironment} from './pg-tools.js'
+import {makeFolder, removeDeadScratchCopies, removeScratchCopy, scratchCopyPath} from './scratch.js'
 import {HashingStream, decryptStream, fsyncPath} from './streams.js'
 import {compareTables, openSqliteFile, pgContents, pgTables, sqliteContents, sqliteTableNames} from './tables.js'
 
@@ -176,6 +178,9 @@ async function checkPgArchive(backup: OpenedBackup, keys: BackupKeys, env: NodeJ
   }
   const missing = Object.keys(backup.manifest.tables).filter((t) => !listed.has(t))
   if (missing.length > 0) throw new OpsError('BACKUP_CORRUPT', `${backup.file}: the archive lacks tables the manifest lists: ${missing.slice(0, 5).join(', ')}`)
+  const unlisted = [...listed].filter((t) => !(t in backup.manifest.tables))
+  if (unlisted.length > 0)
+    throw new OpsError('BACKUP_CORRUPT', `${backup.file}: the archive holds tables the manifest does not list: ${unlisted.slice(0, 5).join(', ')}`)
   checks.push(`pg_restore reads the archive: ${listed.size} tables, as the manifest lists`)
 }
 
@@ -192,11 +197,13 @@ export async function verifyBackup(given: string, keys: BackupKeys, options: Ver
   checks.push(`file sha256 ${backup.manifest.file.sha256.slice(0, 12)}… (${backup.manifest.file.bytes} bytes) matches`)
   options.onProgress?.(`${path.basename(backup.file)}: file intact; decrypting`)
   if (backup.manifest.engine === 'sqlite') {
-    const copy = path.join(path.dirname(backup.file), `.${path.basename(backup.file)}.verify-${process.pid}.tmp`)
+    // A private folder (0700) in the system's temporary folder: the backup's folder may be read-only or
+    // synced off-site, and must never hold plain data.
+    const folder = mkdtempSync(path.join(tmpdir(), 'laundry-ops-verify-'))
     try {
-      await decryptSqliteTo(backup, keys, copy, checks)
+      await decryptSqliteTo(backup, keys, path.join(folder, 'backup.sqlite'), checks)
     } finally {
-      for (const f of [copy, `${copy}-wal`, `${copy}-shm`]) rmSync(f, {force: true})
+      rmSync(folder, {recursive: true, force: true})
     }
   } else {
     await checkPgArchive(backup, keys, options.env ?? process.env, checks)
@@ -252,32 +259,8 @@ export async function restoreBackup(target: DatabaseTarget, given: string, keys:
   return {...result, database: target.display}
 }
 
-/** Temporary copies left by restores that were killed (their process is gone). */
-function removeDeadRestoreCopies(filename: string): void {
-  const folder = path.dirname(path.resolve(filename))
-  const prefix = `.${path.basename(filename)}.restore-`
-  let names: string[]
-  try {
-    names = readdirSync(folder)
-  } catch {
-    return
-  }
-  for (const name of names) {
-    if (!name.startsWith(prefix)) continue
-    const pid = Number(/^(\d+)\.tmp/.exec(name.slice(prefix.length))?.[1])
-    if (!Number.isInteger(pid) || pid === process.pid) continue
-    try {
-      process.kill(pid, 0)
-      continue
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'EPERM') continue
-    }
-    rmSync(path.join(folder, name), {force: true})
-  }
-}
-
 async function restoreSqlite(filename: string, backup: OpenedBackup, keys: BackupKeys, options: RestoreOptions): Promise<Omit<RestoreResult, 'database'>> {
-  if (!options.dryRun) removeDeadRestoreCopies(filename)
+  if (!options.dryRun) removeDeadScratchCopies(filename)
   let replaced = false
   if (existsSync(filename)) {
     const current = await openSqliteFile(filename).catch((error: unknown) => {
@@ -293,28 +276,43 @@ async function restoreSqlite(filename: string, backup: OpenedBackup, keys: Backu
   await checkFileHash(backup)
   checks.push(`file sha256 ${backup.manifest.file.sha256.slice(0, 12)}… matches`)
   const folder = path.dirname(path.resolve(filename))
-  if (!options.dryRun) mkdirSync(folder, {recursive: true})
-  // Beside the database, so the final rename stays on one file system (atomic); in the backup's folder for a dry run.
-  const copy = options.dryRun
-    ? path.join(path.dirname(backup.file), `.${path.basename(backup.file)}.verify-${process.pid}.tmp`)
-    : path.join(folder, `.${path.basename(filename)}.restore-${process.pid}.tmp`)
+  if (!options.dryRun) makeFolder(folder)
+  // Beside the database (see scratch.ts), so the final rename stays on one file system (atomic); a dry run
+  // uses a private temporary folder and leaves nothing beside the database.
+  const dryFolder = options.dryRun ? mkdtempSync(path.join(tmpdir(), 'laundry-ops-verify-')) : null
+  const copy = dryFolder ? path.join(dryFolder, 'backup.sqlite') : scratchCopyPath(filename, 'restore')
   try {
     await decryptSqliteTo(backup, keys, copy, checks)
     if (options.dryRun) return {file: backup.file, manifest: backup.manifest, replaced, dryRun: true, checks, extraTables: []}
     if (existsSync(filename)) {
-      // Fold the old WAL into the old file and empty it: a leftover WAL must not be replayed onto the new file.
+      const before = statSync(filename)
+      // Leaving WAL mode needs every other connection closed (each holds a lock on the -shm while open):
+      // an idle `serve` is caught too. It also folds the WAL into the old file and removes it, so no
+      // leftover WAL is replayed onto the new file.
       const current = await openSqliteFile(filename, {readonly: false})
       try {
-        current.pragma('busy_timeout = 5000')
-        const [state] = current.pragma('wal_checkpoint(TRUNCATE)') as Array<{busy: number}>
-        if (state && state.busy !== 0) {
+        current.pragma('busy_timeout = 2000')
+        let mode: string
+        try {
+          mode = String(current.pragma('journal_mode = DELETE', {simple: true}))
+        } catch (error) {
+          mode = `busy (${(error as Error).message})`
+        }
+        if (mode.toLowerCase() !== 'delete') {
           throw new OpsError(
             'DB_LOCKED',
-            `${filename} is in use by another process (serve, queue work, schedule work?): stop it and rerun; nothing was changed`,
+            `${filename} is open in another process (serve, queue work, schedule work?): stop every process that uses it and rerun; nothing was changed`,
           )
         }
       } finally {
         current.close()
+      }
+      // The restored file keeps the old one's owner and permissions (a service user must still open it).
+      chmodSync(copy, before.mode & 0o7777)
+      try {
+        chownSync(copy, before.uid, before.gid)
+      } catch {
+        // Not allowed (not root): the file stays ours, as the database was if we could open it.
       }
     }
     renameSync(copy, filename)
@@ -322,7 +320,8 @@ async function restoreSqlite(filename: string, backup: OpenedBackup, keys: Backu
     for (const f of [`${filename}-wal`, `${filename}-shm`, `${filename}-journal`]) rmSync(f, {force: true})
     checks.push(`${path.basename(filename)} replaced by the verified copy`)
   } finally {
-    for (const f of [copy, `${copy}-wal`, `${copy}-shm`]) rmSync(f, {force: true})
+    removeScratchCopy(copy)
+    if (dryFolder) rmSync(dryFolder, {recursive: true, force: true})
   }
   const restored = await openSqliteFile(filename)
   try {
@@ -363,6 +362,8 @@ class HoldBackTail extends Transform {
   }
 }
 
+const RESTORE_LOCK_TIMEOUT_S = 60
+
 async function restorePg(
   target: Extract<DatabaseTarget, {client: 'pg'}>,
   backup: OpenedBackup,
@@ -393,7 +394,11 @@ async function restorePg(
   const args = ['--single-transaction', '--exit-on-error', '--no-owner', '--no-privileges', '--no-password', `--dbname=${target.database}`]
   if (replaced) args.push('--clean', '--if-exists')
   options.onProgress?.(`pg_restore ${args.join(' ')}`)
-  const {child, done} = runChild(pgRestore, args, pgToolEnvironment(target, env))
+  // A session holding a lock on a table the restore replaces would make it wait forever: give up after a
+  // minute instead (the transaction rolls back) and say why.
+  const toolEnv = pgToolEnvironment(target, env)
+  toolEnv.PGOPTIONS = `${toolEnv.PGOPTIONS ?? ''} -c lock_timeout=${RESTORE_LOCK_TIMEOUT_S}s`.trim()
+  const {child, done} = runChild(pgRestore, args, toolEnv)
   const hash = new HashingStream()
   const plain = await decryptStream(createReadStream(backup.file), keys, backup.file, backup.manifest.file.encryption !== 'none')
   const holdBack = new HoldBackTail(64 * 1024, () => {
@@ -413,9 +418,12 @@ async function restorePg(
   }
   const result = await done
   if (result.code !== 0) {
+    const locked = /lock timeout/i.test(result.stderr)
     throw new OpsError(
-      'FAILED',
-      `pg_restore failed (exit ${result.code}): ${lastLines(result.stderr)}; its single transaction was rolled back, nothing was changed`,
+      locked ? 'DB_LOCKED' : 'FAILED',
+      locked
+        ? `pg_restore waited ${RESTORE_LOCK_TIMEOUT_S} s for a lock another session holds on a table it replaces (see pg_stat_activity); its single transaction was rolled back, nothing was changed: stop the other sessions (serve, queue work, psql) and rerun`
+        : `pg_restore failed (exit ${result.code}): ${lastLines(result.stderr)}; its single transaction was rolled back, nothing was changed`,
     )
   }
   checks.push(`pg_restore --single-transaction committed${replaced ? ' (over the existing tables, --force)' : ''}`)

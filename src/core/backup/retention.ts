@@ -62,10 +62,11 @@ const STALE_PARTIAL_MS = 60 * 60 * 1000
  * the file); the newest backup and `keep` (the one just made) are never deleted, whatever their age.
  * Leftovers of a killed backup (`.….partial*`, untouched for an hour) go too.
  */
-export function pruneBackups(dir: string, options: {keepDays: number; now: Date; keep?: string; dryRun?: boolean}): PrunedBackup[] {
+export function pruneBackups(dir: string, options: {keepDays: number; now: Date; keep?: string; dryRun?: boolean; newerComing?: boolean}): PrunedBackup[] {
   const cutoff = options.now.getTime() - options.keepDays * 86_400_000
   const backups = listBackups(dir).filter((b) => b.manifest !== null)
-  const newest = backups[0]?.name
+  // newerComing (a dry run's preview): the backup about to be made will be the newest, not today's newest.
+  const newest = options.newerComing ? undefined : backups[0]?.name
   const pruned: PrunedBackup[] = []
   for (const b of backups) {
     if (b.name === newest || b.name === options.keep) continue

@@ -56,7 +56,8 @@ export default class DbBackupList extends DatabaseCommand<typeof DbBackupList> {
     }
     if (!this.jsonEnabled()) {
       if (doc.backups.length === 0) {
-        this.log(`No backups in ${folder}.`)
+        const {existsSync} = await import('node:fs')
+        this.log(existsSync(folder) ? `No backups in ${folder}.` : `No backups: ${folder} does not exist (check --output or LAUNDRY_OPS_STORAGE).`)
       } else {
         const {renderTable} = await import('../../../render/table.js')
         this.log(`Backups in ${folder}:`)

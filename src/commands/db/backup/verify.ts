@@ -30,9 +30,11 @@ export default class DbBackupVerify extends DatabaseCommand<typeof DbBackupVerif
 
   async run(): Promise<VerifyDocument> {
     const {backupKeys} = await import('../../../core/backup/keys.js')
-    const keys = backupKeys(process.env, this.flags.identity)
+    const {readEnvironment} = await import('../../../core/config.js')
+    const env = readEnvironment(process.cwd(), process.env)
+    const keys = backupKeys(env, this.flags.identity)
     const {verifyBackup} = await import('../../../core/backup/restore.js')
-    const result = await verifyBackup(this.args.file, keys, {onProgress: (m) => this.note(m)})
+    const result = await verifyBackup(this.args.file, keys, {env, onProgress: (m) => this.note(m)})
     const tables = Object.values(result.manifest.tables)
     const doc: VerifyDocument = {
       file: result.file,

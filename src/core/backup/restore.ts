@@ -416,6 +416,8 @@ async function restorePg(
       ? error
       : new OpsError('FAILED', `restore stopped: ${(error as Error).message}; the transaction was rolled back, nothing was changed`, {cause: error})
   }
+  // From here pg_restore holds the whole verified stream: it runs on to its commit even if this process dies.
+  options.onProgress?.('the verified stream is with pg_restore; waiting for its commit')
   const result = await done
   if (result.code !== 0) {
     const locked = /lock timeout/i.test(result.stderr)

@@ -35,8 +35,8 @@ export default class DbBackup extends DatabaseCommand<typeof DbBackup> {
   static summary = 'Back up the database: encrypted (age), with a manifest, old backups pruned'
   static description = `A full, consistent backup while the API and workers write: SQLite through the online backup API, PostgreSQL through pg_dump --format=custom (the PostgreSQL client of the server's version must be on PATH, or in LAUNDRY_OPS_PG_BIN). Streamed end to end, encrypted in the age format to LAUNDRY_OPS_BACKUP_RECIPIENT (age1…: the server holds no key that reads its backups) or with LAUNDRY_OPS_BACKUP_PASSPHRASE; without either it refuses unless --no-encrypt. The file goes to <storage>/backups/ (or --output), with <file>.manifest.json beside it: engine, server version, the migrations ledger, each table's row count and content checksum, the file's sha256, the tool version, the time. Afterwards, backups older than --keep-days are deleted: only files this command wrote, never the newest. Decrypt by hand with \`age -d -i key.txt FILE\`.`
   static examples = [
-    'LAUNDRY_OPS_BACKUP_RECIPIENT=age1… <%= config.bin %> <%= command.id %>',
     '<%= config.bin %> <%= command.id %> --output /var/backups/laundry --keep-days 14 --json',
+    'LAUNDRY_OPS_BACKUP_RECIPIENT=age1… <%= config.bin %> <%= command.id %>',
     '<%= config.bin %> <%= command.id %> --no-encrypt --output /tmp/drill',
   ]
   static flags = {

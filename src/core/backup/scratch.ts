@@ -64,5 +64,12 @@ export function makeFolder(dir: string): void {
   if (existsSync(at) && !statSync(at).isDirectory()) {
     throw new UsageError('USAGE', `'${at.slice(0, 200)}' is a file, not a folder: --output must name a folder`)
   }
-  for (const folder of missing) mkdirSync(folder, {mode: 0o700})
+  for (const folder of missing) {
+    try {
+      mkdirSync(folder, {mode: 0o700})
+    } catch (error) {
+      // Another process (a second backup started at once) made it meanwhile: fine if it is a folder.
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST' || !statSync(folder).isDirectory()) throw error
+    }
+  }
 }

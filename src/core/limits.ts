@@ -42,6 +42,8 @@ export const LIMITS = {
   keepDays: {min: 0, max: YEARS_100_DAYS, unit: 'days'},
   /** `queue work --max-jobs`. */
   jobs: {min: 0, max: 1_000_000_000, unit: 'jobs'},
+  /** `queue work --concurrency`: jobs in flight in one worker process. */
+  concurrency: {min: 1, max: 256, unit: 'jobs'},
   /** `queue work --tries`. */
   tries: {min: 0, max: 1_000, unit: 'tries'},
   /** `--limit` of the WhatsApp commands: candidates per run. */

@@ -78,7 +78,7 @@ describeEachEngine('ops commands through the CLI', {from: 'seeded'}, (ctx) => {
   it('observe health: --strict turns a warning into exit 1, --json stays alone on stdout, --junit is written', async () => {
     const quiet = await runCli(['observe', 'health', '--json'], {cwd, env})
     expect(quiet.code, quiet.stderr).to.equal(0)
-    expect((parseJson(quiet) as ObserveReport).summary).to.deep.equal({pass: 5, warn: 0, fail: 0})
+    expect((parseJson(quiet) as ObserveReport).summary).to.deep.equal({pass: 6, warn: 0, fail: 0})
     await db.knex('jobs').insert(Array.from({length: 3}, () => ({queue: 'default', payload: '{}', attempts: 0, available_at: 0, created_at: 0})))
     const junit = path.join(cwd, 'reports', 'observe.xml')
     const {mkdirSync, readFileSync} = await import('node:fs')

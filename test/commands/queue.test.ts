@@ -75,7 +75,7 @@ describeEachEngine('laundry-ops queue (CLI)', {from: 'seeded'}, (ctx) => {
       processed: 1,
       released: 0,
       failed: 0,
-      messages: {sent: 1, retry_scheduled: 0, failed: 0, skipped: 0, failed_reasons: {}},
+      messages: {sent: 1, retry_scheduled: 0, failed: 0, skipped: 0, possible_duplicates: 0, failed_reasons: {}},
       remaining: {ready: 0, delayed: 0, reserved: 0, next_delayed_at: null},
       stop_reason: 'empty',
       exit_code: 0,

@@ -10,12 +10,13 @@ export default class QueueWork extends DatabaseCommand<typeof QueueWork> {
   static faultScope = 'progress' as const
   static hiddenAliases = ['queue:work']
   static summary = 'Work the database queue: send queued WhatsApp messages (as php artisan queue:work)'
-  static description = `Claims jobs from Laravel's \`jobs\` table (FOR UPDATE SKIP LOCKED on PostgreSQL, one write transaction on SQLite) in strict queue priority, runs them, and sleeps when the queues are empty. It runs App\\Jobs\\SendWaMessageJob jobs whether laundry-ops or the Laravel application queued them. SIGTERM or SIGINT (Ctrl-C) finishes the job in hand and exits 0; so does \`queue restart\`. A job reserved longer than DB_QUEUE_RETRY_AFTER (90 s) by a worker that died is claimed again. The closing summary tells jobs (processed, released, failed) from what their messages became (sent, failed by reason, to retry), and the delayed jobs --stop-when-empty left behind. Artisan alias: \`queue:work\`.`
+  static description = `Claims jobs from Laravel's \`jobs\` table (FOR UPDATE SKIP LOCKED on PostgreSQL, one write transaction on SQLite) in strict queue priority, runs them, and sleeps when the queues are empty. It runs App\\Jobs\\SendWaMessageJob jobs whether laundry-ops or the Laravel application queued them. With --concurrency N it keeps up to N jobs in flight in one process (for gateways that answer slowly), each claimed, sent and committed on its own. SIGTERM or SIGINT (Ctrl-C) finishes the jobs in hand and exits 0; so does \`queue restart\`. No transaction or lock is held while the provider is called: the attempt is committed first (in the message's metadata), and when the outcome cannot be committed (the database stopped, locked or full) the recording is retried, never the send. A job reserved longer than DB_QUEUE_RETRY_AFTER (90 s) by a worker that died is claimed again. The closing summary tells jobs (processed, released, failed) from what their messages became (sent, failed by reason, to retry), and the delayed jobs --stop-when-empty left behind. Artisan alias: \`queue:work\`.`
   static examples = [
     '<%= config.bin %> <%= command.id %>',
     '<%= config.bin %> <%= command.id %> --queue messaging,default --sleep 3 --tries 1',
     '<%= config.bin %> <%= command.id %> --stop-when-empty --json',
     '<%= config.bin %> <%= command.id %> --max-jobs 1000 --max-time 3600   # let the supervisor restart it',
+    '<%= config.bin %> <%= command.id %> --concurrency 25   # a gateway that answers in 100 ms to 1 s',
   ]
   static flags = {
     queue: checkedString(parseQueueList)({description: 'queues to work, in strict priority order', default: 'messaging,default'}),
@@ -34,6 +35,10 @@ export default class QueueWork extends DatabaseCommand<typeof QueueWork> {
     once: Flags.boolean({description: 'work a single job, then stop'}),
     timeout: boundedInteger(LIMITS.jobTimeoutSeconds, {description: 'seconds a job may run; must be below DB_QUEUE_RETRY_AFTER (0 = no limit)', default: 60}),
     rest: boundedNumber(LIMITS.sleepSeconds, {description: 'seconds to rest after each job', default: 0}),
+    concurrency: boundedInteger(LIMITS.concurrency, {
+      description: 'jobs in flight at once in this process, each claimed, sent and committed on its own (1 = Laravel: one at a time)',
+      default: 1,
+    }),
   }
 
   async run(): Promise<WorkerResult> {
@@ -51,15 +56,22 @@ export default class QueueWork extends DatabaseCommand<typeof QueueWork> {
         once: this.flags.once,
         timeout: this.flags.timeout,
         rest: this.flags.rest,
+        concurrency: this.flags.concurrency,
       },
       config,
     )
-    const db = await this.openDatabase(config)
+    // One connection per job in flight, one for the claims, one for the restart check and the status line.
+    const db = await this.openDatabase(config, {poolMax: options.concurrency + 2})
     const {requireTables} = await import('../../core/db/faults.js')
     await requireTables(db, ['jobs', 'failed_jobs', 'cache'])
     const [{runWorker}, {installStopSignals}] = await Promise.all([import('../../core/queue/worker.js'), import('../../core/lifecycle/stop-signals.js')])
-    const stop = installStopSignals({note: (line) => this.note(line), stopping: 'finishing the job in hand, then stopping'})
-    this.note(`Processing jobs from the [${options.queues.join(', ')}] queue(s) of ${db.target.display}.`)
+    const stop = installStopSignals({
+      note: (line) => this.note(line),
+      stopping: options.concurrency > 1 ? 'finishing the jobs in hand, then stopping' : 'finishing the job in hand, then stopping',
+    })
+    this.note(
+      `Processing jobs from the [${options.queues.join(', ')}] queue(s) of ${db.target.display}${options.concurrency > 1 ? `, up to ${options.concurrency} at once` : ''}.`,
+    )
     try {
       const result = await runWorker(db, options, {stop: stop.signal, onEvent: (event) => this.report(event)})
       if (result.exit_code !== 0) process.exitCode = result.exit_code
@@ -77,6 +89,11 @@ export default class QueueWork extends DatabaseCommand<typeof QueueWork> {
     switch (event.type) {
       case 'processing':
         return
+      case 'recording':
+        // stderr: the job's message went out; its outcome is being committed again (never sent again).
+        return this.note(
+          `  ${time} ${event.name} #${event.job.id} sent, but recording the outcome failed (${event.retry.code}: ${event.retry.message}); trying again in ${(event.retry.delayMs / 1000).toFixed(1)} s (try ${event.retry.tries}), the message is not sent again`,
+        )
       case 'processed':
         return line('DONE', `${event.ms} ms ${event.detail}`)
       case 'released':
@@ -99,6 +116,9 @@ export function describeStop(result: WorkerResult): string {
     `${m.failed} failed${reasons.length > 0 ? ` (${reasons.join(', ')})` : ''}`,
     `${m.retry_scheduled} to retry`,
     ...(m.skipped > 0 ? [`${m.skipped} skipped`] : []),
+    ...(m.possible_duplicates > 0
+      ? [`${m.possible_duplicates} possible duplicate(s) (sent again after a worker died with the attempt in flight; marked on the message)`]
+      : []),
   ]
   const r = result.remaining
   const left =

@@ -4,6 +4,7 @@ import type {Clock} from '../clock.js'
 import {toDbTimestamp, toPeriod} from '../clock.js'
 import type {Database} from '../db/connection.js'
 import {requireTables} from '../db/faults.js'
+import {SEND_STATE_KEY} from '../messaging/send-wa-message.js'
 import {SchemaBuilder} from '../db/schema/schema-builder.js'
 import {assertWithin, LIMITS} from '../limits.js'
 import {periodWindow} from '../quota/reconcile.js'
@@ -112,6 +113,28 @@ export async function observeHealth(db: Database, options: ObserveOptions): Prom
       key: 'quota.saturation.period',
       status: atRisk > 0 ? 'warn' : 'pass',
       message: `tenants near limit=${atRisk}, threshold=${phpFloatToString(options.quotaUsageThreshold)}%, period=${period}.`,
+    })
+  }
+
+  // Ours, after upstream's checks (their order is upstream's).
+  if (await has('wa_messages')) {
+    // Messages sent again after a worker died (or was cut off) between the provider's answer and the commit:
+    // they may have reached the customer twice (src/core/messaging/send-wa-message.ts marks them).
+    const since = now.getTime() - options.lookbackMinutes * 60_000
+    const marked =
+      db.dialect === 'pg'
+        ? `"metadata_json" -> ? ->> 'possible_duplicate_at'`
+        : `case when json_valid("metadata_json") then json_extract("metadata_json", ?) end`
+    const path = db.dialect === 'pg' ? SEND_STATE_KEY : `$.${SEND_STATE_KEY}.possible_duplicate_at`
+    const n = await count(
+      table('wa_messages')
+        .where('updated_at', '>=', windowStart)
+        .whereRaw(`${marked} >= ?`, [path, new Date(since).toISOString()]),
+    )
+    checks.push({
+      key: 'wa.possible_duplicates.window',
+      status: n > 0 ? 'warn' : 'pass',
+      message: `messages possibly sent twice (a worker died with the send in flight)=${n} in last ${options.lookbackMinutes} minutes.`,
     })
   }
 

@@ -21,7 +21,19 @@ export interface SendResult {
 export interface WaProvider {
   readonly key: string
   healthCheck(credentials: Record<string, unknown>): Promise<{ok: boolean; message: string}>
-  sendText(toPhone: string, text: string, credentials: Record<string, unknown>, metadata: Record<string, unknown>, signal?: AbortSignal): Promise<SendResult>
+  /**
+   * Sends one text. `idempotencyKey` (`<message id>:<attempt>`) is the same when a worker that died after
+   * the provider's answer is followed by another sending the same attempt: gateways that deduplicate on it
+   * drop the second send.
+   */
+  sendText(
+    toPhone: string,
+    text: string,
+    credentials: Record<string, unknown>,
+    metadata: Record<string, unknown>,
+    signal?: AbortSignal,
+    idempotencyKey?: string,
+  ): Promise<SendResult>
 }
 
 const ALPHANUMERIC = 'abcdefghijklmnopqrstuvwxyz0123456789'
@@ -80,8 +92,8 @@ function gatewaySettings(credentials: Record<string, unknown>): {url: URL; token
 }
 
 /**
- * A generic WhatsApp gateway for real deployments: `POST {url}` with JSON `{to, text, metadata}` and
- * `Authorization: Bearer {token}`. 2xx with an id is sent; timeouts, network errors, 429 and 5xx are
+ * A generic WhatsApp gateway for real deployments: `POST {url}` with JSON `{to, text, metadata}`,
+ * `Authorization: Bearer {token}` and `Idempotency-Key: <message id>:<attempt>`. 2xx with an id is sent; timeouts, network errors, 429 and 5xx are
  * transient (retried with backoff); other 4xx are permanent.
  */
 export const httpGatewayProvider: WaProvider = {
@@ -94,7 +106,7 @@ export const httpGatewayProvider: WaProvider = {
       return Promise.resolve({ok: false, message: (error as Error).message})
     }
   },
-  async sendText(toPhone, text, credentials, metadata, signal) {
+  async sendText(toPhone, text, credentials, metadata, signal, idempotencyKey) {
     const {url, token, timeoutMs} = gatewaySettings(credentials)
     const timeout = AbortSignal.timeout(timeoutMs)
     const combined = signal ? AbortSignal.any([signal, timeout]) : timeout
@@ -102,7 +114,12 @@ export const httpGatewayProvider: WaProvider = {
     try {
       response = await fetch(url, {
         method: 'POST',
-        headers: {'content-type': 'application/json', accept: 'application/json', ...(token ? {authorization: `Bearer ${token}`} : {})},
+        headers: {
+          'content-type': 'application/json',
+          accept: 'application/json',
+          ...(token ? {authorization: `Bearer ${token}`} : {}),
+          ...(idempotencyKey ? {'idempotency-key': idempotencyKey} : {}),
+        },
         body: JSON.stringify({to: toPhone, text, metadata}),
         signal: combined,
       })

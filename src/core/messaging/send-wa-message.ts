@@ -1,6 +1,10 @@
+import {randomUUID} from 'node:crypto'
+import os from 'node:os'
+
 import type {Clock} from '../clock.js'
-import {toDbTimestamp} from '../clock.js'
+import {toDbTimestamp, unixSeconds} from '../clock.js'
 import type {Database} from '../db/connection.js'
+import {describeFault} from '../db/faults.js'
 import {type Executor, selectRows, writeTransaction} from '../db/transactions.js'
 import {type QueuedJob, pushJob} from '../queue/database-queue.js'
 import {MESSAGING_QUEUE, sendWaJobPayload} from '../queue/payload.js'
@@ -16,19 +20,74 @@ export function sendBackoffSeconds(attempt: number): number {
   return [30, 60, 120, 240][attempt - 1] ?? 300
 }
 
+/**
+ * The key of `wa_messages.metadata_json` where the worker keeps its send state. The Laravel application
+ * reads metadata as a free-form map, so an extra key is invisible to it (no new status values).
+ *
+ * - `in_flight`: the attempt that is with the provider now (written and committed before the provider is
+ *   called, removed in the transaction that records the outcome). A message found with one whose job is
+ *   no longer held means a worker died or was cut off between the provider's answer and the commit.
+ * - `possible_duplicates`: how many times a message was sent again after such an attempt (it may have gone
+ *   out twice); `possible_duplicate_at` the last time. `observe health` counts these messages.
+ */
+export const SEND_STATE_KEY = 'laundry_ops_send'
+
+export interface InFlightAttempt {
+  attempt: number
+  /** Unique per attempt: only the worker holding it may record the outcome. */
+  token: string
+  job_id: number
+  /** The reservation of the job that made the attempt (jobs.reserved_at). */
+  reserved_at: number | null
+  started_at: string
+  /** host:pid of the worker. */
+  worker: string
+}
+
+export interface SendState {
+  in_flight?: InFlightAttempt | null
+  possible_duplicates?: number
+  possible_duplicate_at?: string
+  /** The attempt that may have gone out (the dead worker's), as found when the message was sent again. */
+  possible_duplicate_of?: InFlightAttempt
+}
+
 export type SendOutcome =
-  | {status: 'sent'; attempt: number; providerMessageId: string}
-  | {status: 'retry'; attempt: number; code: string; delaySeconds: number}
-  | {status: 'failed'; attempt: number; code: string}
+  | {status: 'sent'; attempt: number; providerMessageId: string; possibleDuplicate: boolean}
+  | {status: 'retry'; attempt: number; code: string; delaySeconds: number; possibleDuplicate: boolean}
+  | {status: 'failed'; attempt: number; code: string; possibleDuplicate: boolean}
   | {status: 'skipped'; reason: 'missing' | 'already_sent' | 'busy'}
+  /** The provider was called, but another worker took the message over before the outcome was recorded. */
+  | {status: 'superseded'; attempt: number}
+
+export interface RecordRetry {
+  /** The fault that stopped the recording (DB_CONNECTION_LOST, DB_LOCKED, DISK_FULL, …). */
+  code: string
+  message: string
+  /** Milliseconds before the next try. */
+  delayMs: number
+  tries: number
+}
 
 export interface SendContext {
   db: Database
   clock: Clock
-  /** The queue row being worked; it is deleted in the same transaction as the message update. */
+  /** The queue row being worked; it is deleted in the transaction that records the outcome. */
   job: QueuedJob
   providers?: ReadonlyMap<string, WaProvider>
+  /** Aborts the provider call (the job's --timeout). */
   signal?: AbortSignal
+  /** DB_QUEUE_RETRY_AFTER: a job reserved longer than this belongs to a worker presumed dead. */
+  retryAfter: number
+  /**
+   * Called when the provider has answered: from here on the job runs to its end whatever its --timeout,
+   * because the outcome must be recorded (not the message sent again).
+   */
+  onAnswered?: () => void
+  /** Called before each new try of a recording that failed on a database fault. */
+  onRecordRetry?: (retry: RecordRetry) => void
+  /** Stops the waits between recording tries early (they are retried at once); never stops the retries. */
+  wake?: AbortSignal
 }
 
 interface ProviderConfig {
@@ -37,15 +96,29 @@ interface ProviderConfig {
   credentials_json: JsonColumn
 }
 
-/** The message with its tenant's active provider configuration (PostgreSQL's one-round-trip read). */
-interface MessageWithConfigRow extends WaMessageRow {
-  cfg_provider_id: number | null
-  cfg_provider_key: string | null
-  cfg_credentials: JsonColumn
-}
-
 type SendAttempt =
   {ok: true; providerMessageId: string; config: ProviderConfig} | {ok: false; code: string; message: string; retry: boolean; config?: ProviderConfig}
+
+/** The metadata's send state, read leniently (a hand-edited value counts as none). */
+export function sendStateOf(metadata: Record<string, unknown>): SendState {
+  const raw = metadata[SEND_STATE_KEY]
+  if (!raw || typeof raw !== 'object' || Array.isArray(raw)) return {}
+  const state = raw as Record<string, unknown>
+  const flight = state.in_flight as Partial<InFlightAttempt> | null | undefined
+  const validFlight =
+    flight && typeof flight === 'object' && typeof flight.token === 'string' && typeof flight.attempt === 'number' && typeof flight.job_id === 'number'
+  return {...(state as SendState), in_flight: validFlight ? (flight as InFlightAttempt) : null}
+}
+
+/** What the provider is given: the message's metadata without our send state. */
+function providerMetadata(metadata: Record<string, unknown>): Record<string, unknown> {
+  const {[SEND_STATE_KEY]: _state, ...rest} = metadata
+  return rest
+}
+
+const WORKER = `${os.hostname()}:${process.pid}`
+
+const isDone = (status: unknown) => status === 'sent' || status === 'delivered'
 
 async function findProviderConfig(conn: Executor, message: WaMessageRow): Promise<ProviderConfig | undefined> {
   const query = conn('wa_provider_configs as c')
@@ -58,14 +131,80 @@ async function findProviderConfig(conn: Executor, message: WaMessageRow): Promis
   return row ? {provider_id: Number(row.provider_id), provider_key: String(row.provider_key), credentials_json: row.credentials_json} : undefined
 }
 
-async function attemptSend(
-  ctx: SendContext,
-  conn: Executor,
-  message: WaMessageRow,
-  attempt: number,
-  known?: {config: ProviderConfig | undefined},
-): Promise<SendAttempt> {
-  const config = known ? known.config : await findProviderConfig(conn, message)
+/** The message, locked for the rest of the (short) transaction on PostgreSQL; SQLite's write lock is already held. */
+async function lockMessage(db: Database, trx: Executor, messageId: string): Promise<WaMessageRow | undefined> {
+  if (db.dialect === 'pg') {
+    const [row] = await selectRows<WaMessageRow | undefined>(trx, 'pg', `select * from "wa_messages" where "id" = ? for update`, [messageId])
+    return row
+  }
+  return trx<WaMessageRow>('wa_messages').where({id: messageId}).first()
+}
+
+/** Removes the worked job, but only while this worker still holds its reservation. */
+async function removeOwnJob(trx: Executor, job: QueuedJob): Promise<void> {
+  await trx('jobs').where({id: job.id, reserved_at: job.reserved_at}).delete()
+}
+
+/** Whether the job that made an attempt still holds a live reservation (its worker is presumed alive). */
+async function attemptIsLive(ctx: SendContext, trx: Executor, flight: InFlightAttempt): Promise<boolean> {
+  if (flight.job_id === ctx.job.id) return false // our own job, claimed again: its previous holder let go or died
+  const holder = await trx('jobs').where('id', flight.job_id).first<{reserved_at: number | string | null} | undefined>('reserved_at')
+  if (!holder || holder.reserved_at === null) return false
+  const reservedAt = Number(holder.reserved_at)
+  return reservedAt === flight.reserved_at && reservedAt > unixSeconds(ctx.clock.now()) - ctx.retryAfter
+}
+
+type Begun =
+  | {kind: 'skip'; outcome: SendOutcome}
+  | {kind: 'send'; message: WaMessageRow; metadata: Record<string, unknown>; flight: InFlightAttempt; possibleDuplicate: boolean}
+
+/**
+ * Step 1, one short transaction: decide whether to send, and record the attempt as in flight (committed
+ * before the provider is called). A message whose attempt is in flight in a live worker is busy; one whose
+ * attempt belonged to a worker that died is sent again with the same attempt number (and so the same
+ * idempotency key), and marked as a possible duplicate.
+ */
+async function beginAttempt(ctx: SendContext, messageId: string): Promise<Begun> {
+  return writeTransaction(ctx.db, async (trx) => {
+    const message = await lockMessage(ctx.db, trx, messageId)
+    if (!message) {
+      await removeOwnJob(trx, ctx.job)
+      return {kind: 'skip', outcome: {status: 'skipped', reason: 'missing'}} as const
+    }
+    if (isDone(message.status)) {
+      await removeOwnJob(trx, ctx.job)
+      return {kind: 'skip', outcome: {status: 'skipped', reason: 'already_sent'}} as const
+    }
+    const metadata = readJsonObject(message.metadata_json)
+    const state = sendStateOf(metadata)
+    const previous = state.in_flight ?? null
+    if (previous && (await attemptIsLive(ctx, trx, previous))) return {kind: 'skip', outcome: {status: 'skipped', reason: 'busy'}} as const
+    const now = ctx.clock.now()
+    const flight: InFlightAttempt = {
+      attempt: previous ? previous.attempt : Number(message.attempts) + 1,
+      token: randomUUID(),
+      job_id: ctx.job.id,
+      reserved_at: ctx.job.reserved_at,
+      started_at: now.toISOString(),
+      worker: WORKER,
+    }
+    const next: SendState = {...state, in_flight: flight}
+    if (previous) {
+      next.possible_duplicates = (Number(state.possible_duplicates) || 0) + 1
+      next.possible_duplicate_at = now.toISOString()
+      next.possible_duplicate_of = previous
+    }
+    const written = {...metadata, [SEND_STATE_KEY]: next}
+    await trx('wa_messages')
+      .where({id: messageId})
+      .update({metadata_json: JSON.stringify(written), updated_at: toDbTimestamp(now)})
+    return {kind: 'send', message, metadata: written, flight, possibleDuplicate: previous !== null} as const
+  })
+}
+
+/** Step 2, outside any transaction: the provider call. */
+async function callProvider(ctx: SendContext, message: WaMessageRow, metadata: Record<string, unknown>, attempt: number): Promise<SendAttempt> {
+  const config = await findProviderConfig(ctx.db.knex, message)
   if (!config) return {ok: false, code: 'PROVIDER_CONFIG_MISSING', message: 'No active WhatsApp provider configuration found.', retry: false}
   try {
     const provider = providerFor(config.provider_key, ctx.providers ?? PROVIDERS)
@@ -73,8 +212,9 @@ async function attemptSend(
       message.to_phone,
       message.body_text,
       readJsonObject(config.credentials_json),
-      readJsonObject(message.metadata_json),
+      providerMetadata(metadata),
       ctx.signal,
+      `${message.id}:${attempt}`,
     )
     return {ok: true, providerMessageId: result.providerMessageId, config}
   } catch (error) {
@@ -86,97 +226,110 @@ async function attemptSend(
 }
 
 /**
- * Updates the message and removes the worked job in one statement on PostgreSQL (a data-modifying CTE:
- * one round trip fewer per send), in two on SQLite; always inside the caller's transaction.
+ * Step 3, one short transaction: the outcome, the retry job if any, the removal of the worked job and of
+ * the in-flight mark, together; only while the mark is still ours (another worker may have taken the
+ * message over after our reservation expired).
  */
-async function updateMessageAndRemoveJob(ctx: SendContext, trx: Executor, messageId: string, fields: Record<string, unknown>): Promise<void> {
-  if (ctx.db.dialect === 'pg') {
-    const update = trx('wa_messages').where({id: messageId}).update(fields).toSQL()
-    await trx.raw(`with "worked_job" as (delete from "jobs" where "id" = ?) ${update.sql}`, [ctx.job.id, ...update.bindings])
-    return
-  }
-  await trx('jobs').where({id: ctx.job.id}).delete()
-  await trx('wa_messages').where({id: messageId}).update(fields)
-}
-
-/** Writes the attempt's result, the retry job if any, and removes the worked job: one transaction. */
-async function applyAttempt(ctx: SendContext, trx: Executor, messageId: string, attempt: number, result: SendAttempt): Promise<SendOutcome> {
-  const now = ctx.clock.now()
-  const common = {attempts: attempt, updated_by: null, source_channel: 'system', updated_at: toDbTimestamp(now)}
-  if (result.ok) {
-    await updateMessageAndRemoveJob(ctx, trx, messageId, {
-      ...common,
-      provider_id: result.config.provider_id,
-      status: 'sent',
-      provider_message_id: result.providerMessageId,
-      last_error_code: null,
-      last_error_message: null,
-    })
-    return {status: 'sent', attempt, providerMessageId: result.providerMessageId}
-  }
-  await updateMessageAndRemoveJob(ctx, trx, messageId, {
-    ...common,
-    ...(result.config ? {provider_id: result.config.provider_id} : {}),
-    status: result.retry ? 'queued' : 'failed',
-    last_error_code: result.code,
-    last_error_message: result.message,
+async function recordOutcome(ctx: SendContext, begun: Extract<Begun, {kind: 'send'}>, result: SendAttempt): Promise<SendOutcome> {
+  const {flight, possibleDuplicate} = begun
+  const attempt = flight.attempt
+  const messageId = begun.message.id
+  return writeTransaction(ctx.db, async (trx) => {
+    const current = await lockMessage(ctx.db, trx, messageId)
+    const metadata = current ? readJsonObject(current.metadata_json) : {}
+    const state = sendStateOf(metadata)
+    if (!current || state.in_flight?.token !== flight.token) {
+      await removeOwnJob(trx, ctx.job)
+      return {status: 'superseded', attempt} as const
+    }
+    const now = ctx.clock.now()
+    const {in_flight: _done, ...kept} = state
+    const common = {
+      attempts: attempt,
+      updated_by: null,
+      source_channel: 'system',
+      updated_at: toDbTimestamp(now),
+      metadata_json: JSON.stringify({...metadata, [SEND_STATE_KEY]: kept}),
+    }
+    await removeOwnJob(trx, ctx.job)
+    if (result.ok) {
+      await trx('wa_messages')
+        .where({id: messageId})
+        .update({
+          ...common,
+          provider_id: result.config.provider_id,
+          status: 'sent',
+          provider_message_id: result.providerMessageId,
+          last_error_code: null,
+          last_error_message: null,
+        })
+      return {status: 'sent', attempt, providerMessageId: result.providerMessageId, possibleDuplicate}
+    }
+    await trx('wa_messages')
+      .where({id: messageId})
+      .update({
+        ...common,
+        ...(result.config ? {provider_id: result.config.provider_id} : {}),
+        status: result.retry ? 'queued' : 'failed',
+        last_error_code: result.code,
+        last_error_message: result.message,
+      })
+    if (!result.retry) return {status: 'failed', attempt, code: result.code, possibleDuplicate}
+    const delaySeconds = sendBackoffSeconds(attempt)
+    await pushJob(trx, {queue: MESSAGING_QUEUE, payload: sendWaJobPayload({waMessageId: messageId, now, delaySeconds}), now, delaySeconds})
+    return {status: 'retry', attempt, code: result.code, delaySeconds, possibleDuplicate}
   })
-  if (!result.retry) return {status: 'failed', attempt, code: result.code}
-  const delaySeconds = sendBackoffSeconds(attempt)
-  await pushJob(trx, {queue: MESSAGING_QUEUE, payload: sendWaJobPayload({waMessageId: messageId, now, delaySeconds}), now, delaySeconds})
-  return {status: 'retry', attempt, code: result.code, delaySeconds}
 }
 
-const isDone = (status: unknown) => status === 'sent' || status === 'delivered'
+/** Faults a later try may get past: the recording is retried for these, never the send. */
+const RETRIED_FAULTS = new Set(['DB_CONNECTION_LOST', 'DB_TIMEOUT', 'DB_LOCKED', 'DB_UNREACHABLE', 'DISK_FULL', 'STORAGE_UNWRITABLE'])
+const FIRST_RETRY_MS = 200
+const MAX_RETRY_MS = 5000
+
+function pause(ms: number, wake?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms)
+    function done() {
+      clearTimeout(timer)
+      wake?.removeEventListener('abort', done)
+      resolve()
+    }
+    if (wake?.aborted) return done()
+    wake?.addEventListener('abort', done, {once: true})
+  })
+}
 
 /**
- * Sends one message. On PostgreSQL the message row is locked (`FOR UPDATE SKIP LOCKED`) for the whole
- * attempt, so two jobs for the same message can never both reach the provider; the update, the retry
- * job and the removal of the worked job commit together. On SQLite (one writer) the provider call runs
- * outside the write lock and the results are written in one short transaction.
+ * Records the outcome until it is committed. The provider has answered: sending again is what this must
+ * never cause, so a fault (the database stopped, locked, full, a session cut) is waited out and the
+ * recording tried again, for as long as it takes; the job stays in this worker's hands meanwhile.
+ */
+async function recordUntilCommitted(ctx: SendContext, begun: Extract<Begun, {kind: 'send'}>, result: SendAttempt): Promise<SendOutcome> {
+  let delay = FIRST_RETRY_MS
+  for (let tries = 1; ; tries++) {
+    try {
+      return await recordOutcome(ctx, begun, result)
+    } catch (error) {
+      const fault = describeFault(error, ctx.db.target)
+      if (!fault || !RETRIED_FAULTS.has(fault.code)) throw error
+      ctx.onRecordRetry?.({code: fault.code, message: fault.message, delayMs: delay, tries})
+      await pause(delay, ctx.wake)
+      delay = Math.min(MAX_RETRY_MS, delay * 2)
+    }
+  }
+}
+
+/**
+ * Sends one message in three steps, none of which holds a transaction or a lock across the provider call:
+ * (1) mark the attempt in flight and commit; (2) call the provider, with the idempotency key
+ * `<message id>:<attempt>`; (3) record the outcome, retried (never the send) until it commits. Two jobs
+ * for one message never both reach the provider while their workers live: the second finds the first's
+ * mark and is put back (`busy`).
  */
 export async function sendWaMessage(ctx: SendContext, messageId: string): Promise<SendOutcome> {
-  const {db} = ctx
-  if (db.dialect === 'pg') {
-    return db.knex.transaction(async (trx) => {
-      // The message, locked, with the tenant's active provider configuration: one round trip.
-      const [message] = await selectRows<MessageWithConfigRow | undefined>(
-        trx,
-        'pg',
-        `select m.*, c.provider_id as "cfg_provider_id", p.key as "cfg_provider_key", c.credentials_json as "cfg_credentials"
-           from "wa_messages" m
-           left join lateral (
-             select c.provider_id, c.credentials_json from "wa_provider_configs" c
-              where c.tenant_id = m.tenant_id and c.is_active = true and (m.provider_id is null or c.provider_id = m.provider_id)
-              limit 1) c on true
-           left join "wa_providers" p on p.id = c.provider_id
-          where m.id = ? for update of m skip locked`,
-        [messageId],
-      )
-      if (!message) {
-        const exists = await db.knex<WaMessageRow>('wa_messages').where({id: messageId}).first('id')
-        if (exists) return {status: 'skipped', reason: 'busy'} as const
-        await trx('jobs').where({id: ctx.job.id}).delete()
-        return {status: 'skipped', reason: 'missing'} as const
-      }
-      if (isDone(message.status)) {
-        await trx('jobs').where({id: ctx.job.id}).delete()
-        return {status: 'skipped', reason: 'already_sent'} as const
-      }
-      const attempt = Number(message.attempts) + 1
-      const config =
-        message.cfg_provider_id === null || message.cfg_provider_key === null
-          ? undefined
-          : {provider_id: Number(message.cfg_provider_id), provider_key: message.cfg_provider_key, credentials_json: message.cfg_credentials}
-      return applyAttempt(ctx, trx, messageId, attempt, await attemptSend(ctx, trx, message, attempt, {config}))
-    })
-  }
-  const message = await db.knex<WaMessageRow>('wa_messages').where({id: messageId}).first()
-  if (!message || isDone(message.status)) {
-    await db.knex('jobs').where({id: ctx.job.id}).delete()
-    return {status: 'skipped', reason: message ? 'already_sent' : 'missing'}
-  }
-  const attempt = Number(message.attempts) + 1
-  const result = await attemptSend(ctx, db.knex, message, attempt)
-  return writeTransaction(db, (trx) => applyAttempt(ctx, trx, messageId, attempt, result))
+  const begun = await beginAttempt(ctx, messageId)
+  if (begun.kind === 'skip') return begun.outcome
+  const result = await callProvider(ctx, begun.message, begun.metadata, begun.flight.attempt)
+  ctx.onAnswered?.()
+  return recordUntilCommitted(ctx, begun, result)
 }

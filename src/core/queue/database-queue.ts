@@ -108,9 +108,19 @@ export function failedJobUuid(payload: string): string {
   return uuid !== undefined && uuid.length > 0 && uuid.length <= 255 ? uuid : randomUUID()
 }
 
-/** Moves a job to failed_jobs with the reason, in one transaction (Laravel `queue:failed` reads it). */
-export async function failJob(db: Database, job: QueuedJob, exception: string, now: Date): Promise<string> {
+/**
+ * Moves a job to failed_jobs with the reason, in one transaction (Laravel `queue:failed` reads it), with
+ * `alsoInTransaction` (what the job's own data needs, e.g. its message marked failed) in the same one.
+ */
+export async function failJob(
+  db: Database,
+  job: QueuedJob,
+  exception: string,
+  now: Date,
+  alsoInTransaction?: (conn: Executor) => Promise<void>,
+): Promise<string> {
   return writeTransaction(db, async (conn) => {
+    await alsoInTransaction?.(conn)
     let uuid = failedJobUuid(job.payload)
     if (await conn('failed_jobs').where({uuid}).first()) uuid = randomUUID()
     await conn('failed_jobs').insert({

@@ -14,6 +14,7 @@ export interface RawWorkerOptions {
   once: boolean
   timeout: number
   rest: number
+  concurrency: number
 }
 
 /** Validates `queue work` input before anything runs; each refusal says what was expected (exit 2). */
@@ -26,6 +27,7 @@ export function workerOptionsFrom(raw: RawWorkerOptions, config: {queueRetryAfte
   assertWithin('--max-jobs', raw.maxJobs, LIMITS.jobs)
   assertWithin('--max-time', raw.maxTime, LIMITS.runSeconds)
   assertWithin('--timeout', raw.timeout, LIMITS.jobTimeoutSeconds)
+  assertWithin('--concurrency', raw.concurrency, LIMITS.concurrency)
   if (raw.timeout > 0 && raw.timeout >= config.queueRetryAfter) {
     throw new UsageError(
       'USAGE',
@@ -44,6 +46,7 @@ export function workerOptionsFrom(raw: RawWorkerOptions, config: {queueRetryAfte
     once: raw.once,
     timeout: raw.timeout,
     rest: raw.rest,
+    concurrency: raw.concurrency,
     retryAfter: config.queueRetryAfter,
     cachePrefix: config.cachePrefix,
   }

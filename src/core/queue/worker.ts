@@ -1,9 +1,9 @@
 import type {Clock} from '../clock.js'
-import {systemClock} from '../clock.js'
+import {systemClock, toDbTimestamp} from '../clock.js'
 import type {Database} from '../db/connection.js'
 import {interruptedBy, requireTables} from '../db/faults.js'
-import {writeTransaction} from '../db/transactions.js'
-import {sendWaMessage, type SendOutcome} from '../messaging/send-wa-message.js'
+import {type Executor, writeTransaction} from '../db/transactions.js'
+import {type RecordRetry, sendWaMessage, type SendOutcome} from '../messaging/send-wa-message.js'
 import type {WaProvider} from '../messaging/providers.js'
 import {claimNextJob, DEFAULT_RETRY_AFTER, deleteReservedJob, failJob, type QueuedJob, releaseJob, unixSeconds} from './database-queue.js'
 import {decodePayload, MalformedJobError, SEND_WA_JOB, waMessageIdOf} from './payload.js'
@@ -29,6 +29,8 @@ export interface WorkerOptions {
   /** Seconds to rest after each job. */
   rest: number
   cachePrefix: string
+  /** Jobs in flight at once in this process (1 = Laravel's one job at a time). */
+  concurrency: number
 }
 
 export const DEFAULT_WORKER_OPTIONS: WorkerOptions = {
@@ -46,6 +48,7 @@ export const DEFAULT_WORKER_OPTIONS: WorkerOptions = {
   retryAfter: DEFAULT_RETRY_AFTER,
   rest: 0,
   cachePrefix: 'laravel_cache_',
+  concurrency: 1,
 }
 
 export type JobEvent =
@@ -53,6 +56,8 @@ export type JobEvent =
   | {type: 'processed'; job: QueuedJob; name: string; ms: number; detail: string}
   | {type: 'released'; job: QueuedJob; name: string; ms: number; delay: number; detail: string}
   | {type: 'failed'; job: QueuedJob; name: string; ms: number; reason: string}
+  /** The provider answered but the outcome could not be committed: the recording is tried again (never the send). */
+  | {type: 'recording'; job: QueuedJob; name: string; retry: RecordRetry}
 
 export type StopReason = 'empty' | 'once' | 'max_jobs' | 'max_time' | 'restart' | 'signal' | 'timeout'
 
@@ -63,8 +68,13 @@ export interface MessageTally {
   retry_scheduled: number
   /** Permanent errors (or attempts used up): the message is `failed`; see failed_reasons. */
   failed: number
-  /** Already sent, missing, or busy in another worker. */
+  /** Already sent, missing, or taken over by another worker. */
   skipped: number
+  /**
+   * Sent again after an attempt of a worker that died or was cut off between the provider's answer and
+   * the commit: these may have gone out twice (marked on the message; `observe health` counts them).
+   */
+  possible_duplicates: number
   /** Failed messages by reason code (PHONE_INVALID, PROVIDER_CONFIG_MISSING, …). */
   failed_reasons: Record<string, number>
 }
@@ -94,7 +104,7 @@ export interface WorkerResult {
 
 export interface WorkerDeps {
   clock?: Clock
-  /** Aborted by SIGTERM / SIGINT: the job in hand finishes, then the worker stops. */
+  /** Aborted by SIGTERM / SIGINT: the jobs in hand finish, then the worker stops. */
   stop?: AbortSignal
   onEvent?: (event: JobEvent) => void
   providers?: ReadonlyMap<string, WaProvider>
@@ -108,6 +118,11 @@ interface HandlerContext {
   job: QueuedJob
   signal: AbortSignal
   providers?: ReadonlyMap<string, WaProvider>
+  retryAfter: number
+  /** The job reached its point of no return (the provider answered): --timeout no longer applies. */
+  onAnswered: () => void
+  onRecordRetry: (retry: RecordRetry) => void
+  wake?: AbortSignal
 }
 
 /**
@@ -117,16 +132,35 @@ interface HandlerContext {
 type HandlerResult =
   {kind: 'done'; detail: string; removed?: boolean; send?: SendOutcome} | {kind: 'release'; delay: number; detail: string; send?: SendOutcome}
 
-type JobHandler = (ctx: HandlerContext, command: PhpObject) => Promise<HandlerResult>
+interface JobHandler {
+  run(ctx: HandlerContext, command: PhpObject): Promise<HandlerResult>
+  /** What the job's own data needs when the job goes to failed_jobs, in the same transaction. */
+  onFail?(trx: Executor, command: PhpObject, reason: string, now: Date): Promise<void>
+}
+
+const duplicateNote = (outcome: {possibleDuplicate: boolean}) =>
+  outcome.possibleDuplicate ? '; POSSIBLE DUPLICATE: a previous worker died with this attempt in flight' : ''
 
 function describeSend(outcome: SendOutcome): HandlerResult {
   switch (outcome.status) {
     case 'sent':
-      return {kind: 'done', removed: true, send: outcome, detail: `sent (attempt ${outcome.attempt}, ${outcome.providerMessageId})`}
+      return {kind: 'done', removed: true, send: outcome, detail: `sent (attempt ${outcome.attempt}, ${outcome.providerMessageId})${duplicateNote(outcome)}`}
     case 'retry':
-      return {kind: 'done', removed: true, send: outcome, detail: `${outcome.code}: retry in ${outcome.delaySeconds}s (attempt ${outcome.attempt})`}
+      return {
+        kind: 'done',
+        removed: true,
+        send: outcome,
+        detail: `${outcome.code}: retry in ${outcome.delaySeconds}s (attempt ${outcome.attempt})${duplicateNote(outcome)}`,
+      }
     case 'failed':
-      return {kind: 'done', removed: true, send: outcome, detail: `${outcome.code}: message failed (attempt ${outcome.attempt})`}
+      return {kind: 'done', removed: true, send: outcome, detail: `${outcome.code}: message failed (attempt ${outcome.attempt})${duplicateNote(outcome)}`}
+    case 'superseded':
+      return {
+        kind: 'done',
+        removed: true,
+        send: outcome,
+        detail: `sent (attempt ${outcome.attempt}), but another worker took the message over before the outcome was recorded`,
+      }
     case 'skipped':
       // Another worker holds the message: come back shortly rather than wait or send twice.
       return outcome.reason === 'busy'
@@ -135,9 +169,31 @@ function describeSend(outcome: SendOutcome): HandlerResult {
   }
 }
 
+/**
+ * A send job that goes to failed_jobs fails its message too (UNKNOWN_ERROR, which `wa redrive` requeues by
+ * default): a message must never stay `queued` without a job. An attempt still marked in flight stays on
+ * the message, so the send that follows a redrive is marked as a possible duplicate.
+ */
+async function failMessageOfJob(trx: Executor, command: PhpObject, reason: string, now: Date): Promise<void> {
+  await trx('wa_messages')
+    .where({id: waMessageIdOf(command), status: 'queued'})
+    .update({
+      status: 'failed',
+      last_error_code: 'UNKNOWN_ERROR',
+      last_error_message: `The send job failed in the queue worker: ${reason}`.slice(0, 2000),
+      updated_at: toDbTimestamp(now),
+    })
+}
+
 /** The job classes this worker can run, by Laravel class name. */
 export const JOB_HANDLERS: ReadonlyMap<string, JobHandler> = new Map([
-  [SEND_WA_JOB, async (ctx: HandlerContext, command: PhpObject) => describeSend(await sendWaMessage(ctx, waMessageIdOf(command)))],
+  [
+    SEND_WA_JOB,
+    {
+      run: async (ctx: HandlerContext, command: PhpObject) => describeSend(await sendWaMessage(ctx, waMessageIdOf(command))),
+      onFail: failMessageOfJob,
+    },
+  ],
 ])
 
 const backoffFor = (backoff: number[], attempts: number) => backoff[Math.min(attempts - 1, backoff.length - 1)] ?? 0
@@ -161,18 +217,28 @@ function sleep(seconds: number, stop?: AbortSignal): Promise<void> {
   })
 }
 
-async function withTimeout<T>(seconds: number, work: (signal: AbortSignal) => Promise<T>): Promise<T> {
+/**
+ * Runs `work` under a deadline of `seconds` (0 = none). `work` may disarm it (its point of no return):
+ * then it runs to its end whatever the time.
+ */
+async function withTimeout<T>(seconds: number, work: (signal: AbortSignal, disarm: () => void) => Promise<T>): Promise<T> {
   const controller = new AbortController()
-  if (seconds <= 0) return work(controller.signal)
+  if (seconds <= 0) return work(controller.signal, () => {})
   let timer: NodeJS.Timeout | undefined
+  let expire: (error: Error) => void = () => {}
   const expired = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
-      controller.abort()
-      reject(new JobTimeoutError(`job ran longer than --timeout ${seconds}s`))
-    }, seconds * 1000)
+    expire = reject
   })
+  timer = setTimeout(() => {
+    controller.abort()
+    expire(new JobTimeoutError(`job ran longer than --timeout ${seconds}s`))
+  }, seconds * 1000)
+  const disarm = () => {
+    clearTimeout(timer)
+    timer = undefined
+  }
   try {
-    return await Promise.race([work(controller.signal), expired])
+    return await Promise.race([work(controller.signal, disarm), expired])
   } finally {
     clearTimeout(timer)
   }
@@ -183,79 +249,128 @@ function exceptionText(error: unknown): string {
   return `${e?.name ?? 'Error'}: ${e?.message ?? String(error)}\n${e?.stack?.split('\n').slice(1).join('\n') ?? ''}\n(laundry-ops queue worker)`.trim()
 }
 
+/** A job that cannot be given back: its provider answered and the outcome could not be recorded. */
+class AnsweredJobError extends Error {
+  constructor(
+    readonly job: QueuedJob,
+    readonly original: unknown,
+  ) {
+    super((original as Error)?.message ?? String(original))
+  }
+}
+
 /**
  * The database queue worker, with `php artisan queue:work` semantics: strict queue priority, sleep
- * when idle, tries/backoff for jobs that throw, and a graceful stop (after the job in hand) on a stop
- * signal, `queue:restart`, --max-jobs, --max-time, --stop-when-empty or --once.
+ * when idle, tries/backoff for jobs that throw, and a graceful stop (after the jobs in hand) on a stop
+ * signal, `queue:restart`, --max-jobs, --max-time, --stop-when-empty or --once. With `concurrency` N
+ * it keeps up to N jobs in flight, each claimed, run and committed on its own.
  */
 export async function runWorker(db: Database, options: WorkerOptions, deps: WorkerDeps = {}): Promise<WorkerResult> {
   const clock = deps.clock ?? systemClock
   const emit = deps.onEvent ?? (() => {})
   const startedAt = Date.now()
+  const concurrency = Math.max(1, options.concurrency ?? 1)
   await requireTables(db, ['jobs', 'failed_jobs', 'cache'])
   const restartBaseline = await lastQueueRestart(db.knex, options.cachePrefix)
   const result: WorkerResult = {
     processed: 0,
     released: 0,
     failed: 0,
-    messages: {sent: 0, retry_scheduled: 0, failed: 0, skipped: 0, failed_reasons: {}},
+    messages: {sent: 0, retry_scheduled: 0, failed: 0, skipped: 0, possible_duplicates: 0, failed_reasons: {}},
     remaining: {ready: 0, delayed: 0, reserved: 0, next_delayed_at: null},
     stop_reason: 'signal',
     exit_code: 0,
   }
-  const stop = async (reason: StopReason): Promise<WorkerResult> => {
-    result.stop_reason = reason
-    result.remaining = await remainder(db, options.queues, clock.now())
-    return result
-  }
 
-  const stopReason = async (ranJob: boolean): Promise<StopReason | null> => {
+  let claimed = 0
+  const stopReason = async (): Promise<StopReason | null> => {
     if (deps.stop?.aborted) return 'signal'
     if ((await lastQueueRestart(db.knex, options.cachePrefix)) !== restartBaseline) return 'restart'
-    if (!ranJob && (options.stopWhenEmpty || options.once)) return 'empty'
     if (options.maxTime > 0 && Date.now() - startedAt >= options.maxTime * 1000) return 'max_time'
-    if (options.maxJobs > 0 && result.processed + result.failed + result.released >= options.maxJobs) return 'max_jobs'
-    if (ranJob && options.once) return 'once'
+    if (options.maxJobs > 0 && claimed >= options.maxJobs) return 'max_jobs'
+    if (options.once && claimed > 0) return 'once'
     return null
   }
 
   const sofar = () => `${result.processed} job(s) processed, ${result.released} released and ${result.failed} failed before it`
   const restart = 'restart the worker (a supervisor does) once the database answers'
-  // A fault between jobs (the claim, the restart check): no job in hand, but the report still tells the work done.
-  const betweenJobs = (error: unknown): never => {
-    throw interruptedBy(error, db.target, {
-      done: sofar(),
-      notDone: `no job was in hand (a claim cut short is claimed again after DB_QUEUE_RETRY_AFTER (${options.retryAfter} s))`,
-      next: restart,
-    })
-  }
 
-  for (;;) {
-    if (deps.stop?.aborted) return stop('signal')
-    const job = await claimNextJob(db, options.queues, clock.now(), options.retryAfter).catch(betweenJobs)
-    if (job) {
-      try {
-        await runOne(db, job, options, {...deps, clock, emit}, result)
-      } catch (error) {
+  const inFlight = new Set<Promise<void>>()
+  /** The first fault: nothing more is claimed, the jobs in hand finish, then it is thrown. */
+  let fault: unknown = null
+  let reason: StopReason | null = null
+  const anyDone = () => Promise.race(inFlight)
+
+  const start = (job: QueuedJob) => {
+    const running: Promise<void> = runOne(db, job, options, {...deps, clock, emit}, result)
+      .catch((error: unknown) => {
         if (error instanceof JobTimeoutError) {
           // Like Laravel: the job stays reserved (and is reclaimed after retry_after); the worker exits 1.
           emit({type: 'failed', job, name: '?', ms: options.timeout * 1000, reason: error.message})
           result.exit_code = 1
-          return stop('timeout')
+          reason ??= 'timeout'
+          return
         }
-        throw interruptedBy(error, db.target, {
+        if (fault !== null) return
+        const answered = error instanceof AnsweredJobError
+        fault = interruptedBy(answered ? error.original : error, db.target, {
           done: sofar(),
-          // The provider may have accepted the message before the fault: its result was not committed.
-          notDone: `job #${job.id} was not finished: it stays reserved and is claimed again after DB_QUEUE_RETRY_AFTER (${options.retryAfter} s); its message is sent once more if the provider had accepted it before the fault`,
+          notDone: answered
+            ? `job #${job.id}'s message was accepted by the provider but its outcome could not be recorded: the job stays reserved and is claimed again after DB_QUEUE_RETRY_AFTER (${options.retryAfter} s), and its message, sent once more, is marked as a possible duplicate`
+            : `job #${job.id} was not finished: it stays reserved and is claimed again after DB_QUEUE_RETRY_AFTER (${options.retryAfter} s)`,
           next: restart,
         })
-      }
-      if (options.rest > 0) await sleep(options.rest, deps.stop)
-    }
-    const reason = await stopReason(Boolean(job)).catch(betweenJobs)
-    if (reason) return stop(reason)
-    if (!job) await sleep(options.sleep, deps.stop)
+      })
+      .finally(() => inFlight.delete(running))
+    inFlight.add(running)
   }
+
+  for (;;) {
+    while (inFlight.size >= concurrency) await anyDone()
+    if (fault !== null || reason !== null) break
+    try {
+      reason = await stopReason()
+      if (reason) break
+      const job = await claimNextJob(db, options.queues, clock.now(), options.retryAfter)
+      if (job) {
+        claimed++
+        start(job)
+        if (options.rest > 0) {
+          // --rest is a pause after each job: with one job at a time, after it ends.
+          if (concurrency === 1) await anyDone()
+          await sleep(options.rest, deps.stop)
+        }
+        continue
+      }
+    } catch (error) {
+      // A fault between jobs (the claim, the restart check): the jobs in hand still finish.
+      fault = interruptedBy(error, db.target, {
+        done: sofar(),
+        notDone: `no job was in hand (a claim cut short is claimed again after DB_QUEUE_RETRY_AFTER (${options.retryAfter} s))`,
+        next: restart,
+      })
+      break
+    }
+    // No job available now.
+    if (options.stopWhenEmpty || options.once) {
+      if (inFlight.size === 0) {
+        reason = 'empty'
+        break
+      }
+      // A job in hand may put a new one on the queue: look again once one ends.
+      await anyDone()
+      continue
+    }
+    await Promise.race([sleep(options.sleep, deps.stop), ...(inFlight.size > 0 ? [anyDone()] : [])])
+  }
+  await Promise.all(inFlight)
+  if (fault !== null) {
+    // The counts in the message were taken when the fault happened; refresh them now the jobs in hand ended.
+    throw fault
+  }
+  result.stop_reason = reason ?? 'signal'
+  result.remaining = await remainder(db, options.queues, clock.now())
+  return result
 }
 
 /** The jobs of the worked queues left behind: ready, delayed (with the first one's time) and reserved. */
@@ -281,6 +396,7 @@ async function remainder(db: Database, queues: string[], now: Date): Promise<Que
 function tally(result: WorkerResult, send: SendOutcome | undefined): void {
   if (!send) return
   const m = result.messages
+  if ('possibleDuplicate' in send && send.possibleDuplicate) m.possible_duplicates++
   switch (send.status) {
     case 'sent':
       m.sent++
@@ -291,6 +407,9 @@ function tally(result: WorkerResult, send: SendOutcome | undefined): void {
     case 'failed':
       m.failed++
       m.failed_reasons[send.code] = (m.failed_reasons[send.code] ?? 0) + 1
+      return
+    case 'superseded':
+      m.skipped++
       return
     case 'skipped':
       if (send.reason !== 'busy') m.skipped++
@@ -327,17 +446,39 @@ async function runOne(
     emit({type: 'failed', job, name, ms: Date.now() - started, reason})
     return
   }
+  const fail = async (exception: string, reason: string) => {
+    await failJob(db, job, exception, clock.now(), handler.onFail ? (trx) => handler.onFail!(trx, decoded.command, reason, clock.now()) : undefined)
+    result.failed++
+    emit({type: 'failed', job, name, ms: Date.now() - started, reason})
+  }
   const maxTries = decoded.envelope.maxTries ?? options.tries
   if (maxTries > 0 && job.attempts > maxTries) {
     const reason = `${name} has been attempted too many times (${job.attempts - 1} of ${maxTries}).`
-    await failJob(db, job, `MaxAttemptsExceededException: ${reason}\n(laundry-ops queue worker)`, clock.now())
-    result.failed++
-    emit({type: 'failed', job, name, ms: Date.now() - started, reason})
+    await fail(`MaxAttemptsExceededException: ${reason}\n(laundry-ops queue worker)`, reason)
     return
   }
   emit({type: 'processing', job, name})
+  let answered = false
   try {
-    const outcome = await withTimeout(options.timeout, (signal) => handler({db, clock, job, signal, providers: deps.providers}, decoded.command))
+    const outcome = await withTimeout(options.timeout, (signal, disarm) =>
+      handler.run(
+        {
+          db,
+          clock,
+          job,
+          signal,
+          providers: deps.providers,
+          retryAfter: options.retryAfter,
+          onAnswered: () => {
+            answered = true
+            disarm()
+          },
+          onRecordRetry: (retry) => emit({type: 'recording', job, name, retry}),
+          wake: deps.stop,
+        },
+        decoded.command,
+      ),
+    )
     if (outcome.kind === 'release') {
       await writeTransaction(db, (trx) => releaseJob(trx, job, outcome.delay, clock.now()))
       result.released++
@@ -350,10 +491,10 @@ async function runOne(
     emit({type: 'processed', job, name, ms: Date.now() - started, detail: outcome.detail})
   } catch (error) {
     if (error instanceof JobTimeoutError) throw error
+    // The provider answered: giving the job back (or failing it) would send the message again.
+    if (answered) throw new AnsweredJobError(job, error)
     if (maxTries > 0 && job.attempts >= maxTries) {
-      await failJob(db, job, exceptionText(error), clock.now())
-      result.failed++
-      emit({type: 'failed', job, name, ms: Date.now() - started, reason: (error as Error).message})
+      await fail(exceptionText(error), (error as Error).message)
       return
     }
     const delay = backoffFor(payloadBackoff(decoded.envelope.backoff) ?? options.backoff, job.attempts)

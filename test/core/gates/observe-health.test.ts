@@ -53,7 +53,7 @@ describeEachEngine('observe health', {from: 'seeded', seed: {at: NOW.toISOString
     tenantId = found(await db.knex<TenantRow>('tenants').first(), 'tenant').id
   })
 
-  it('OpsCommandsTest T6: a quiet database gives five passing checks, in upstream order', async () => {
+  it('OpsCommandsTest T6: a quiet database gives five passing checks, in upstream order, then our possible-duplicates check', async () => {
     const report = await observeHealth(db, options({period: '2026-02'}))
     expect(Object.keys(report)).to.deep.equal(['generated_at', 'period', 'lookback_minutes', 'checks', 'summary', 'strict'])
     expect(report).to.deep.include({generated_at: '2026-02-17T02:00:00+00:00', period: '2026-02', lookback_minutes: 15, strict: false})
@@ -63,8 +63,13 @@ describeEachEngine('observe health', {from: 'seeded', seed: {at: NOW.toISOString
       {key: 'queue.backlog.default', status: 'pass', message: 'default backlog=0 (threshold=100).'},
       {key: 'wa.failure_ratio.window', status: 'pass', message: 'No WA traffic in current window.'},
       {key: 'quota.saturation.period', status: 'pass', message: 'tenants near limit=0, threshold=85%, period=2026-02.'},
+      {
+        key: 'wa.possible_duplicates.window',
+        status: 'pass',
+        message: 'messages possibly sent twice (a worker died with the send in flight)=0 in last 15 minutes.',
+      },
     ])
-    expect(report.summary).to.deep.equal({pass: 5, warn: 0, fail: 0})
+    expect(report.summary).to.deep.equal({pass: 6, warn: 0, fail: 0})
   })
 
   it('warns above the thresholds exactly as upstream compares (> for counts and ratio, >= for quota)', async () => {
@@ -124,8 +129,42 @@ describeEachEngine('observe health', {from: 'seeded', seed: {at: NOW.toISOString
     await db.knex('quota_usage').where({tenant_id: tenantId}).update({orders_used: 850})
     const report = await observeHealth(db, options({strict: true}))
     expect(report.checks[4]).to.deep.equal({key: 'quota.saturation.period', status: 'warn', message: 'tenants near limit=1, threshold=85%, period=2026-02.'})
-    expect(report.summary).to.deep.equal({pass: 1, warn: 4, fail: 0})
+    expect(report.summary).to.deep.equal({pass: 2, warn: 4, fail: 0})
     expect(gateFailed(report.summary, report.strict)).to.equal(true)
+  })
+
+  it('counts the messages marked as possibly sent twice in the window (a worker died with the send in flight)', async () => {
+    const minutesAgo = (m: number) => new Date(NOW.getTime() - m * 60_000)
+    const marked = (metadata: unknown, updatedMinutesAgo: number) => ({
+      id: uuid7(),
+      tenant_id: tenantId,
+      template_id: 'WA_ORDER_DONE',
+      idempotency_key: `dup-${Math.random()}`,
+      to_phone: '6281',
+      body_text: 'x',
+      status: 'sent',
+      metadata_json: typeof metadata === 'string' ? metadata : JSON.stringify(metadata),
+      created_at: toDbTimestamp(minutesAgo(updatedMinutesAgo)),
+      updated_at: toDbTimestamp(minutesAgo(updatedMinutesAgo)),
+    })
+    const at = (m: number) => ({laundry_ops_send: {possible_duplicates: 1, possible_duplicate_at: minutesAgo(m).toISOString()}})
+    await db.knex('wa_messages').insert([
+      marked(at(2), 1), // in the window
+      marked(at(10), 9), // in the window
+      marked(at(40), 1), // marked long ago, updated since: not counted
+      marked(at(40), 39), // outside the window
+      marked({laundry_ops_send: {possible_duplicates: 0}}, 1), // never resent
+      marked({source: 'x'}, 1),
+      // SQLite keeps whatever text it is given: a malformed value must not break the gate.
+      ...(ctx.dialect === 'sqlite' ? [marked('{not json', 1), marked('[1,2]', 1)] : [marked([1, 2], 1)]),
+    ])
+    const check = (await observeHealth(db, options())).checks.find((c) => c.key === 'wa.possible_duplicates.window')
+    expect(check).to.deep.equal({
+      key: 'wa.possible_duplicates.window',
+      status: 'warn',
+      message: 'messages possibly sent twice (a worker died with the send in flight)=2 in last 15 minutes.',
+    })
+    await db.knex('wa_messages').where('idempotency_key', 'like', 'dup-%').delete()
   })
 
   it('refuses an invalid period', async () => {

@@ -296,8 +296,11 @@ export async function runWorker(db: Database, options: WorkerOptions, deps: Work
   const restart = 'restart the worker (a supervisor does) once the database answers'
 
   const inFlight = new Set<Promise<void>>()
-  /** The first fault: nothing more is claimed, the jobs in hand finish, then it is thrown. */
-  let fault: unknown = null
+  /**
+   * The first fault and what was in hand: nothing more is claimed, the jobs in hand finish, then it is
+   * reported with the counts of every job that ended.
+   */
+  let fault: {error: unknown; notDone: string} | null = null
   let reason: StopReason | null = null
   const anyDone = () => Promise.race(inFlight)
 
@@ -313,13 +316,12 @@ export async function runWorker(db: Database, options: WorkerOptions, deps: Work
         }
         if (fault !== null) return
         const answered = error instanceof AnsweredJobError
-        fault = interruptedBy(answered ? error.original : error, db.target, {
-          done: sofar(),
+        fault = {
+          error: answered ? error.original : error,
           notDone: answered
             ? `job #${job.id}'s message was accepted by the provider but its outcome could not be recorded: the job stays reserved and is claimed again after DB_QUEUE_RETRY_AFTER (${options.retryAfter} s), and its message, sent once more, is marked as a possible duplicate`
             : `job #${job.id} was not finished: it stays reserved and is claimed again after DB_QUEUE_RETRY_AFTER (${options.retryAfter} s)`,
-          next: restart,
-        })
+        }
       })
       .finally(() => inFlight.delete(running))
     inFlight.add(running)
@@ -344,11 +346,7 @@ export async function runWorker(db: Database, options: WorkerOptions, deps: Work
       }
     } catch (error) {
       // A fault between jobs (the claim, the restart check): the jobs in hand still finish.
-      fault = interruptedBy(error, db.target, {
-        done: sofar(),
-        notDone: `no job was in hand (a claim cut short is claimed again after DB_QUEUE_RETRY_AFTER (${options.retryAfter} s))`,
-        next: restart,
-      })
+      fault = {error, notDone: `no job was in hand (a claim cut short is claimed again after DB_QUEUE_RETRY_AFTER (${options.retryAfter} s))`}
       break
     }
     // No job available now.
@@ -365,8 +363,8 @@ export async function runWorker(db: Database, options: WorkerOptions, deps: Work
   }
   await Promise.all(inFlight)
   if (fault !== null) {
-    // The counts in the message were taken when the fault happened; refresh them now the jobs in hand ended.
-    throw fault
+    const {error, notDone} = fault
+    throw interruptedBy(error, db.target, {done: sofar(), notDone, next: restart}) as Error
   }
   result.stop_reason = reason ?? 'signal'
   result.remaining = await remainder(db, options.queues, clock.now())

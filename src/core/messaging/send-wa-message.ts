@@ -240,6 +240,10 @@ async function recordOutcome(ctx: SendContext, begun: Extract<Begun, {kind: 'sen
     const state = sendStateOf(metadata)
     if (!current || state.in_flight?.token !== flight.token) {
       await removeOwnJob(trx, ctx.job)
+      // Our own earlier try committed, and only its acknowledgement was lost with the connection.
+      if (result.ok && current?.status === 'sent' && current.provider_message_id === result.providerMessageId) {
+        return {status: 'sent', attempt, providerMessageId: result.providerMessageId, possibleDuplicate}
+      }
       return {status: 'superseded', attempt} as const
     }
     const now = ctx.clock.now()

@@ -6,6 +6,8 @@ export interface GatewayRequest {
   text: string
   metadata: Record<string, unknown>
   authorization?: string
+  /** The Idempotency-Key header: `<message id>:<attempt>`. */
+  idempotencyKey?: string
 }
 
 /** A real HTTP WhatsApp gateway on loopback that records every send and answers as the test says. */
@@ -31,7 +33,14 @@ export async function startGateway(behaviour: GatewayBehaviour = () => ({status:
     req.on('data', (d: Buffer) => (raw += d.toString()))
     const answerRequest = async () => {
       const body = JSON.parse(raw || '{}') as {to: string; text: string; metadata?: Record<string, unknown>}
-      const entry: GatewayRequest = {to: body.to, text: body.text, metadata: body.metadata ?? {}, authorization: req.headers.authorization}
+      const key = req.headers['idempotency-key']
+      const entry: GatewayRequest = {
+        to: body.to,
+        text: body.text,
+        metadata: body.metadata ?? {},
+        authorization: req.headers.authorization,
+        idempotencyKey: typeof key === 'string' ? key : undefined,
+      }
       requests.push(entry)
       counts.set(entry.text, (counts.get(entry.text) ?? 0) + 1)
       const answer = await behaviour(entry, ++n)

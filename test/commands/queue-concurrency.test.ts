@@ -115,7 +115,7 @@ describeEachEngine('queue work --concurrency [slow]', {from: 'seeded'}, (ctx) =>
     const exit = await worker.exited()
     expect(exit.code, exit.stderr).to.equal(0)
     expect(exit.stderr).to.match(/Worker stopped \(signal\): 16 job\(s\) processed, 0 released, 0 failed; messages: 16 sent/)
-    const sent = (await db.knex<WaMessageRow>('wa_messages').where({status: 'sent'}).pluck('id')) as string[]
+    const sent = ((await db.knex('wa_messages').where({status: 'sent'}).pluck('id')) as unknown[]).map(String)
     expect([...sent].sort()).to.deep.equal(gateway.requests.map((r) => r.text).sort())
     expect(ids.filter((id) => sent.includes(id))).to.have.length(16)
     // The other 24 jobs were never touched.

@@ -214,10 +214,15 @@ export abstract class DatabaseCommand<T extends typeof Command> extends BaseComm
    * nothing is written to the file (no journal mode switch, no header on an empty file), and a write
    * would fail instead of changing data.
    */
-  protected async openDatabase(config: AppConfig, options: {create?: boolean; poolMax?: number} = {}): Promise<Database> {
+  protected async openDatabase(config: AppConfig, options: {create?: boolean; poolMax?: number; sqliteBusyTimeoutMs?: number} = {}): Promise<Database> {
     const {openDatabase} = await import('./core/db/connection.js')
     const readOnly = this.readsOnly()
-    this.database = await openDatabase(config.database, {create: options.create === true && !readOnly, readOnly, poolMax: options.poolMax})
+    this.database = await openDatabase(config.database, {
+      create: options.create === true && !readOnly,
+      readOnly,
+      poolMax: options.poolMax,
+      sqliteBusyTimeoutMs: options.sqliteBusyTimeoutMs,
+    })
     return this.database
   }
 

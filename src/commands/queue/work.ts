@@ -61,7 +61,8 @@ export default class QueueWork extends DatabaseCommand<typeof QueueWork> {
       config,
     )
     // One connection per job in flight, one for the claims, one for the restart check and the status line.
-    const db = await this.openDatabase(config, {poolMax: options.concurrency + 2})
+    // SQLite: a lock is waited for asynchronously, so that the provider calls in flight go on meanwhile.
+    const db = await this.openDatabase(config, {poolMax: options.concurrency + 2, sqliteBusyTimeoutMs: 20})
     const {requireTables} = await import('../../core/db/faults.js')
     await requireTables(db, ['jobs', 'failed_jobs', 'cache'])
     const [{runWorker}, {installStopSignals}] = await Promise.all([import('../../core/queue/worker.js'), import('../../core/lifecycle/stop-signals.js')])

@@ -176,6 +176,13 @@ export interface OpenOptions {
   readOnly?: boolean
   /** PostgreSQL session timeouts (ms, 0 = none) in place of SESSION_TIMEOUTS. */
   timeouts?: Partial<SessionTimeouts>
+  /**
+   * SQLite's busy_timeout (default 10,000 ms). better-sqlite3 waits for a lock synchronously, holding the
+   * event loop: a process with work in flight beside its queries (the worker's provider calls, whose own
+   * timers would expire while it waits) takes a short one, and writeTransaction waits for the write lock
+   * asynchronously instead (up to 10 s, src/core/db/transactions.ts).
+   */
+  sqliteBusyTimeoutMs?: number
 }
 
 /** The PostgreSQL timeouts of our own sessions. */
@@ -256,7 +263,7 @@ export async function openDatabase(target: DatabaseTarget, options: OpenOptions 
           try {
             cachePreparedStatements(conn)
             conn.pragma('foreign_keys = ON')
-            conn.pragma('busy_timeout = 10000')
+            conn.pragma(`busy_timeout = ${Math.max(0, Math.floor(options.sqliteBusyTimeoutMs ?? 10_000))}`)
             if (options.readOnly) {
               conn.pragma('query_only = ON')
             } else {

@@ -156,7 +156,15 @@ async function attemptIsLive(ctx: SendContext, trx: Executor, flight: InFlightAt
 
 type Begun =
   | {kind: 'skip'; outcome: SendOutcome}
-  | {kind: 'send'; message: WaMessageRow; metadata: Record<string, unknown>; flight: InFlightAttempt; possibleDuplicate: boolean}
+  | {
+      kind: 'send'
+      message: WaMessageRow
+      metadata: Record<string, unknown>
+      flight: InFlightAttempt
+      possibleDuplicate: boolean
+      /** The send state as found (put back if the attempt is abandoned before the provider call). */
+      found: unknown
+    }
 
 /**
  * Step 1, one short transaction: decide whether to send, and record the attempt as in flight (committed
@@ -198,7 +206,7 @@ async function beginAttempt(ctx: SendContext, messageId: string): Promise<Begun>
     await trx('wa_messages')
       .where({id: messageId})
       .update({metadata_json: JSON.stringify(written), updated_at: toDbTimestamp(now)})
-    return {kind: 'send', message, metadata: written, flight, possibleDuplicate: previous !== null} as const
+    return {kind: 'send', message, metadata: written, flight, possibleDuplicate: previous !== null, found: metadata[SEND_STATE_KEY]} as const
   })
 }
 
@@ -218,6 +226,9 @@ async function callProvider(ctx: SendContext, message: WaMessageRow, metadata: R
     )
     return {ok: true, providerMessageId: result.providerMessageId, config}
   } catch (error) {
+    // Cut off by the job's --timeout: whether the message went out is unknown, so nothing is recorded and
+    // the mark stays; the job, claimed again after retry_after, sends it as a possible duplicate.
+    if (ctx.signal?.aborted) throw new Error(`the provider call was cut off by the job's --timeout`, {cause: error})
     if (error instanceof ProviderError) {
       return {ok: false, code: error.reasonCode, message: error.message, retry: error.transient && attempt < MAX_SEND_ATTEMPTS, config}
     }
@@ -285,6 +296,22 @@ async function recordOutcome(ctx: SendContext, begun: Extract<Begun, {kind: 'sen
   })
 }
 
+/** Takes our in-flight mark off a message whose provider was never called. */
+async function abandonAttempt(ctx: SendContext, begun: Extract<Begun, {kind: 'send'}>): Promise<void> {
+  await writeTransaction(ctx.db, async (trx) => {
+    const current = await lockMessage(ctx.db, trx, begun.message.id)
+    if (!current) return
+    const metadata = readJsonObject(current.metadata_json)
+    const state = sendStateOf(metadata)
+    if (state.in_flight?.token !== begun.flight.token) return
+    const {[SEND_STATE_KEY]: _ours, ...rest} = metadata
+    const restored = begun.found === undefined ? rest : {...rest, [SEND_STATE_KEY]: begun.found}
+    await trx('wa_messages')
+      .where({id: begun.message.id})
+      .update({metadata_json: JSON.stringify(restored)})
+  })
+}
+
 /** Faults a later try may get past: the recording is retried for these, never the send. */
 const RETRIED_FAULTS = new Set(['DB_CONNECTION_LOST', 'DB_TIMEOUT', 'DB_LOCKED', 'DB_UNREACHABLE', 'DISK_FULL', 'STORAGE_UNWRITABLE'])
 const FIRST_RETRY_MS = 200
@@ -333,6 +360,12 @@ async function recordUntilCommitted(ctx: SendContext, begun: Extract<Begun, {kin
 export async function sendWaMessage(ctx: SendContext, messageId: string): Promise<SendOutcome> {
   const begun = await beginAttempt(ctx, messageId)
   if (begun.kind === 'skip') return begun.outcome
+  if (ctx.signal?.aborted) {
+    // The job ran out of time (--timeout) while the database kept it waiting: the provider is not called,
+    // and the mark comes off so that the job, claimed again, is not taken for a possible duplicate.
+    await abandonAttempt(ctx, begun).catch(() => {})
+    throw new Error('the job ran out of time before the provider was called')
+  }
   const result = await callProvider(ctx, begun.message, begun.metadata, begun.flight.attempt)
   ctx.onAnswered?.()
   return recordUntilCommitted(ctx, begun, result)

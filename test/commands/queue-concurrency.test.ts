@@ -80,6 +80,8 @@ describeEachEngine('queue work --concurrency [slow]', {from: 'seeded'}, (ctx) =>
     expect(ids.every((id) => gateway.counts.get(id) === 1)).to.equal(true)
     // The idempotency key is the message and its attempt.
     expect(gateway.requests.every((r) => r.idempotencyKey === `${r.text}:1`)).to.equal(true)
+    // The worker's own send state stays in the database: the gateway gets the message's metadata only.
+    expect(gateway.requests.filter((r) => 'laundry_ops_send' in r.metadata)).to.deep.equal([])
     const left = await db.knex('wa_messages').whereNot({status: 'sent'}).count({n: '*'}).first()
     expect(Number(left?.n)).to.equal(0)
     expect(Number((await db.knex('jobs').count({n: '*'}).first())?.n)).to.equal(0)

@@ -39,7 +39,7 @@ export async function startGateway(behaviour: GatewayBehaviour = () => ({status:
         text: body.text,
         metadata: body.metadata ?? {},
         authorization: req.headers.authorization,
-        idempotencyKey: typeof key === 'string' ? key : undefined,
+        ...(typeof key === 'string' ? {idempotencyKey: key} : {}),
       }
       requests.push(entry)
       counts.set(entry.text, (counts.get(entry.text) ?? 0) + 1)

@@ -35,10 +35,16 @@ describe('HTTP gateway provider (against a real server on loopback)', () => {
 
   const creds = () => ({url: gateway.url, token: 'secret-token', timeout_ms: 500})
 
-  it('posts {to, text, metadata} with the bearer token and returns the gateway id', async () => {
-    const result = await httpGatewayProvider.sendText('6281234567890', 'ok', creds(), {event: 'order_created'})
+  it('posts {to, text, metadata} with the bearer token and the idempotency key, and returns the gateway id', async () => {
+    const result = await httpGatewayProvider.sendText('6281234567890', 'ok', creds(), {event: 'order_created'}, undefined, 'msg-1:2')
     expect(result).to.deep.equal({providerMessageId: 'gw-123'})
-    expect(gateway.requests.at(-1)).to.deep.equal({to: '6281234567890', text: 'ok', metadata: {event: 'order_created'}, authorization: 'Bearer secret-token'})
+    expect(gateway.requests.at(-1)).to.deep.equal({
+      to: '6281234567890',
+      text: 'ok',
+      metadata: {event: 'order_created'},
+      authorization: 'Bearer secret-token',
+      idempotencyKey: 'msg-1:2',
+    })
     expect(await httpGatewayProvider.sendText('6281234567890', 'okNumeric', creds(), {})).to.deep.equal({providerMessageId: '42'})
   })
 

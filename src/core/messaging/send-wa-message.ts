@@ -110,6 +110,12 @@ export function sendStateOf(metadata: Record<string, unknown>): SendState {
   return {...(state as SendState), in_flight: validFlight ? (flight as InFlightAttempt) : null}
 }
 
+/** The metadata with our send state, or without the key when nothing is left to keep (a clean send). */
+function withSendState(metadata: Record<string, unknown>, state: SendState): Record<string, unknown> {
+  const {[SEND_STATE_KEY]: _old, ...rest} = metadata
+  return Object.keys(state).length === 0 ? rest : {...rest, [SEND_STATE_KEY]: state}
+}
+
 /** What the provider is given: the message's metadata without our send state. */
 function providerMetadata(metadata: Record<string, unknown>): Record<string, unknown> {
   const {[SEND_STATE_KEY]: _state, ...rest} = metadata
@@ -264,7 +270,7 @@ async function recordOutcome(ctx: SendContext, begun: Extract<Begun, {kind: 'sen
       updated_by: null,
       source_channel: 'system',
       updated_at: toDbTimestamp(now),
-      metadata_json: JSON.stringify({...metadata, [SEND_STATE_KEY]: kept}),
+      metadata_json: JSON.stringify(withSendState(metadata, kept)),
     }
     await removeOwnJob(trx, ctx.job)
     if (result.ok) {

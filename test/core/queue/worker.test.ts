@@ -231,6 +231,124 @@ describeEachEngine('queue worker and WhatsApp send job', {from: 'seeded', seed: 
     await db.knex('jobs').delete()
   })
 
+  describe('the in-flight mark (the attempt committed before the provider is called)', () => {
+    const inFlight = (jobId: number, reservedAt: number | null, attempt = 1) => ({
+      laundry_ops_send: {
+        in_flight: {attempt, token: 'other-worker', job_id: jobId, reserved_at: reservedAt, started_at: '2026-03-01T07:59:00.000Z', worker: 'h:1'},
+      },
+    })
+    const recordingProvider = () => {
+      const calls: Array<{metadata: Record<string, unknown>; key?: string}> = []
+      const provider: WaProvider = {
+        ...mockProvider,
+        sendText(to, text, credentials, metadata, signal, key) {
+          calls.push({metadata, key})
+          return mockProvider.sendText(to, text, credentials, metadata, signal, key)
+        },
+      }
+      return {calls, providers: new Map([['mock', provider]])}
+    }
+
+    it('is committed before the call and removed with the outcome; the provider gets the metadata without it and the key <id>:<attempt>', async () => {
+      const id = await insertMessage(db, t, clock, {metadata: {source: 'test'}})
+      await pushJob(db.knex, {queue: 'messaging', payload: sendWaJobPayload({waMessageId: id, now: clock.now()}), now: clock.now()})
+      const seen: unknown[] = []
+      const {calls, providers} = recordingProvider()
+      const spying: WaProvider = {
+        ...mockProvider,
+        async sendText(...args) {
+          // What another session reads while the provider has the message: the mark, committed.
+          seen.push(metadataOf(await message(db, id)).laundry_ops_send)
+          return providers.get('mock')!.sendText(...args)
+        },
+      }
+      const result = await runWorker(db, drain, {clock, providers: new Map([['mock', spying]])})
+      expect(result.messages).to.deep.include({sent: 1, possible_duplicates: 0})
+      expect(seen).to.have.length(1)
+      expect(seen[0]).to.have.nested.property('in_flight.attempt', 1)
+      expect(calls).to.deep.equal([{metadata: {source: 'test'}, key: `${id}:1`}])
+      const after = await message(db, id)
+      expect(after.status).to.equal('sent')
+      expect(metadataOf(after), 'a clean send leaves no trace').to.deep.equal({source: 'test'})
+    })
+
+    it('a message whose attempt is in flight in a live worker (its job still held) is busy: the second job is put back, the provider not called', async () => {
+      const id = await insertMessage(db, t, clock, {})
+      const now = unixSeconds(clock.now())
+      const holder = await pushJob(db.knex, {queue: 'default', payload: sendWaJobPayload({waMessageId: id, now: clock.now()}), now: clock.now()})
+      await db
+        .knex('jobs')
+        .where({id: holder})
+        .update({reserved_at: now - 10, attempts: 1})
+      await db
+        .knex('wa_messages')
+        .where({id})
+        .update({metadata_json: JSON.stringify(inFlight(holder, now - 10))})
+      await pushJob(db.knex, {queue: 'messaging', payload: sendWaJobPayload({waMessageId: id, now: clock.now()}), now: clock.now()})
+      const {calls, providers} = recordingProvider()
+      const result = await runWorker(db, {...drain, queues: ['messaging']}, {clock, providers})
+      expect(result).to.deep.include({processed: 0, released: 1})
+      expect(calls).to.deep.equal([])
+      expect((await message(db, id)).status).to.equal('queued')
+      await db.knex('jobs').delete()
+    })
+
+    it('a mark left by a worker that died is sent again with the same attempt (same idempotency key) and marked as a possible duplicate', async () => {
+      const id = await insertMessage(db, t, clock, {})
+      const now = unixSeconds(clock.now())
+      // The dead worker's job: reserved 91 s ago (past retry_after), claimed again by this worker.
+      const job = await pushJob(db.knex, {queue: 'messaging', payload: sendWaJobPayload({waMessageId: id, now: clock.now()}), now: clock.now()})
+      await db
+        .knex('jobs')
+        .where({id: job})
+        .update({reserved_at: now - 91, attempts: 1})
+      await db
+        .knex('wa_messages')
+        .where({id})
+        .update({metadata_json: JSON.stringify(inFlight(job, now - 91))})
+      const {calls, providers} = recordingProvider()
+      const events: string[] = []
+      const result = await runWorker(db, drain, {clock, providers, onEvent: (e) => e.type === 'processed' && events.push(e.detail)})
+      expect(result.messages).to.deep.include({sent: 1, possible_duplicates: 1})
+      expect(events[0]).to.match(/POSSIBLE DUPLICATE/)
+      expect(calls.map((c) => c.key)).to.deep.equal([`${id}:1`])
+      const after = await message(db, id)
+      expect(after).to.deep.include({status: 'sent', attempts: 1})
+      const state = metadataOf(after).laundry_ops_send as Record<string, unknown>
+      expect(state).to.deep.include({possible_duplicates: 1, possible_duplicate_at: clock.now().toISOString()})
+      expect(state).to.have.nested.property('possible_duplicate_of.token', 'other-worker')
+      expect(state).to.not.have.property('in_flight')
+    })
+
+    it('a mark whose job is gone (failed, flushed) does not block a redriven message: it is sent, marked as a possible duplicate', async () => {
+      const id = await insertMessage(db, t, clock, {})
+      await db
+        .knex('wa_messages')
+        .where({id})
+        .update({metadata_json: JSON.stringify(inFlight(999_999, unixSeconds(clock.now()) - 5))})
+      await pushJob(db.knex, {queue: 'messaging', payload: sendWaJobPayload({waMessageId: id, now: clock.now()}), now: clock.now()})
+      const result = await runWorker(db, drain, {clock})
+      expect(result.messages).to.deep.include({sent: 1, possible_duplicates: 1})
+    })
+
+    it('a send job that goes to failed_jobs fails its message (UNKNOWN_ERROR, requeued by wa redrive): never queued without a job', async () => {
+      const id = await insertMessage(db, t, clock, {})
+      const job = await pushJob(db.knex, {queue: 'messaging', payload: sendWaJobPayload({waMessageId: id, now: clock.now()}), now: clock.now()})
+      // Its workers kept dying: claimed 3 times already, reserved long ago.
+      await db
+        .knex('jobs')
+        .where({id: job})
+        .update({reserved_at: unixSeconds(clock.now()) - 91, attempts: 3})
+      const result = await runWorker(db, {...drain, tries: 3}, {clock})
+      expect(result).to.deep.include({failed: 1, processed: 0})
+      expect(await failedJobs(db)).to.have.length(1)
+      const after = await message(db, id)
+      expect(after).to.deep.include({status: 'failed', last_error_code: 'UNKNOWN_ERROR'})
+      expect(after.last_error_message).to.match(/^The send job failed in the queue worker: .*attempted too many times/)
+      expect(await jobsOf(db)).to.deep.equal([])
+    })
+  })
+
   it('stops after the job in hand when queue:restart is signalled, or on --max-jobs', async () => {
     for (let i = 0; i < 3; i++) {
       const id = await insertMessage(db, t, clock, {})

@@ -219,19 +219,31 @@ export async function generateAuditEvents(
 const sqliteId = (expr: string, kind: number) => `printf('%08x-0000-7000-8000-00000000000${kind}', ${expr})`
 const pgId = (expr: string, kind: number) => `(lpad(to_hex(${expr}), 8, '0') || '-0000-7000-8000-00000000000${kind}')::uuid`
 
-export interface OrdersShape {
-  tenants: number
+/** One run of generated orders: `orders` of them spread over `spanSeconds` from `startSeconds`. */
+export interface OrdersBatch {
   orders: number
-  /** First second of the spread, UTC epoch seconds; orders are spread over `spanSeconds` from there. */
+  /** First second of the spread, UTC epoch seconds. */
   startSeconds: number
   spanSeconds: number
+  /** Spread back from the span's last second instead (the batch's first order at start + span - 1). */
+  fromEnd?: boolean
+}
+
+export interface OrdersShape {
+  tenants: number
+  /** Inserted in this order, one INSERT ... SELECT each. */
+  batches: OrdersBatch[]
 }
 
 /**
  * `tenants` tenants (plan `standard`, named `Tenant 000001`...), each with one outlet and one customer, and
- * `orders` orders: order i belongs to tenant (i * 7919) mod tenants, created at start + (i * 104729) mod
- * span seconds, so every tenant has orders in every month and the months hold about the same number.
- * One INSERT ... SELECT per table.
+ * the orders of every batch. Orders are numbered g = 0, 1, 2... across the batches (in batch order); order
+ * g, the i-th of its batch (i from 0), belongs to tenant 1 + (g * 7919) mod tenants, is named `ORD-<g>`,
+ * and is created at the batch's start + (i * 104729) mod span seconds (`fromEnd`: start + span - 1 - that).
+ * So the first order of a batch is created at the batch's first (`fromEnd`: last) second exactly, a batch
+ * of k * tenants orders gives every tenant k of them, and (104729 being prime, and no factor of a whole
+ * number of days) no two orders of a batch share a second while the batch is smaller than its span. One
+ * INSERT ... SELECT per table and batch.
  */
 export async function generateTenantsAndOrders(db: Database, s: OrdersShape): Promise<void> {
   const k = db.knex
@@ -241,28 +253,36 @@ export async function generateTenantsAndOrders(db: Database, s: OrdersShape): Pr
   if (db.dialect === 'sqlite') {
     const [{cache_size: cache}] = await k.raw<Array<{cache_size: number}>>('pragma cache_size')
     await k.raw('pragma cache_size = -262144')
-    const series = (n: number) => `with recursive s(i) as (select 1 union all select i + 1 from s where i < ${Number(n)})`
+    const series = (from: number, to: number) => `with recursive s(i) as (select ${Number(from)} union all select i + 1 from s where i < ${Number(to)})`
     await k.raw(
-      `${series(s.tenants)} insert into "tenants" ("id", "name", "current_plan_id", "status", "created_at", "updated_at")
+      `${series(1, s.tenants)} insert into "tenants" ("id", "name", "current_plan_id", "status", "created_at", "updated_at")
        select ${sqliteId('i', 1)}, printf('Tenant %06d', i), ?, 'active', ?, ? from s`,
       [plan.id, stamp, stamp],
     )
     await k.raw(
-      `${series(s.tenants)} insert into "outlets" ("id", "tenant_id", "name", "code", "created_at", "updated_at")
+      `${series(1, s.tenants)} insert into "outlets" ("id", "tenant_id", "name", "code", "created_at", "updated_at")
        select ${sqliteId('i', 2)}, ${sqliteId('i', 1)}, 'Outlet', 'OPS', ?, ? from s`,
       [stamp, stamp],
     )
     await k.raw(
-      `${series(s.tenants)} insert into "customers" ("id", "tenant_id", "name", "phone_normalized", "created_at", "updated_at")
+      `${series(1, s.tenants)} insert into "customers" ("id", "tenant_id", "name", "phone_normalized", "created_at", "updated_at")
        select ${sqliteId('i', 3)}, ${sqliteId('i', 1)}, 'Customer', '6281000000001', ?, ? from s`,
       [stamp, stamp],
     )
-    await k.raw(
-      `${series(s.orders)} insert into "orders" ("id", "tenant_id", "outlet_id", "customer_id", "order_code", "total_amount", "due_amount", "created_at", "updated_at")
-       select ${SQLITE_UUID4}, ${sqliteId('t', 1)}, ${sqliteId('t', 2)}, ${sqliteId('t', 3)}, 'ORD-' || i, 12000, 12000, ts, ts
-       from (select i, 1 + (i * 7919) % ? as t, datetime(? + (i * 104729) % ?, 'unixepoch') as ts from s)`,
-      [s.tenants, s.startSeconds, s.spanSeconds],
-    )
+    let first = 0
+    for (const b of s.batches) {
+      if (b.orders > 0) {
+        const offset = `((i - ?) * 104729) % ?`
+        // s(g): the global order number; i = g - first within the batch.
+        await k.raw(
+          `${series(first, first + b.orders - 1)} insert into "orders" ("id", "tenant_id", "outlet_id", "customer_id", "order_code", "total_amount", "due_amount", "created_at", "updated_at")
+           select ${SQLITE_UUID4}, ${sqliteId('t', 1)}, ${sqliteId('t', 2)}, ${sqliteId('t', 3)}, 'ORD-' || i, 12000, 12000, ts, ts
+           from (select i, 1 + (i * 7919) % ? as t, datetime(? ${b.fromEnd ? `- ${offset}` : `+ ${offset}`}, 'unixepoch') as ts from s)`,
+          [s.tenants, b.fromEnd ? b.startSeconds + b.spanSeconds - 1 : b.startSeconds, first, b.spanSeconds],
+        )
+      }
+      first += b.orders
+    }
     await k.raw(`pragma cache_size = ${Number(cache)}`)
     return
   }
@@ -281,13 +301,20 @@ export async function generateTenantsAndOrders(db: Database, s: OrdersShape): Pr
      select ${pgId('i', 3)}, ${pgId('i', 1)}, 'Customer', '6281000000001', ?, ? from generate_series(1, ?::int) as g(i)`,
     [stamp, stamp, s.tenants],
   )
-  await k.raw(
-    `insert into "orders" ("id", "tenant_id", "outlet_id", "customer_id", "order_code", "total_amount", "due_amount", "created_at", "updated_at")
-     select gen_random_uuid(), ${pgId('t', 1)}, ${pgId('t', 2)}, ${pgId('t', 3)}, 'ORD-' || i, 12000, 12000, ts, ts
-     from (select i, 1 + (i::bigint * 7919) % ?::int as t,
-                  timestamp '1970-01-01 00:00:00' + make_interval(secs => ?::bigint + (i::bigint * 104729) % ?::bigint) as ts
-           from generate_series(1, ?::int) as g(i)) as o`,
-    [s.tenants, s.startSeconds, s.spanSeconds, s.orders],
-  )
+  let first = 0
+  for (const b of s.batches) {
+    if (b.orders > 0) {
+      const offset = `((i - ?::bigint) * 104729) % ?::bigint`
+      await k.raw(
+        `insert into "orders" ("id", "tenant_id", "outlet_id", "customer_id", "order_code", "total_amount", "due_amount", "created_at", "updated_at")
+         select gen_random_uuid(), ${pgId('t', 1)}, ${pgId('t', 2)}, ${pgId('t', 3)}, 'ORD-' || i, 12000, 12000, ts, ts
+         from (select i, 1 + (i * 7919) % ?::int as t,
+                      timestamp '1970-01-01 00:00:00' + make_interval(secs => ?::bigint ${b.fromEnd ? '-' : '+'} ${offset}) as ts
+               from generate_series(?::bigint, ?::bigint) as g(i)) as o`,
+        [s.tenants, b.fromEnd ? b.startSeconds + b.spanSeconds - 1 : b.startSeconds, first, b.spanSeconds, first, first + b.orders - 1],
+      )
+    }
+    first += b.orders
+  }
   await k.raw('vacuum analyze "tenants", "outlets", "customers", "orders", "quota_usage"')
 }

@@ -1,6 +1,6 @@
 import {Flags} from '@oclif/core'
 
-import {boundedInteger, boundedNumber, checkedString} from '../../flags.js'
+import {boundedInteger, boundedNumber, checkedString, quietFlag} from '../../flags.js'
 import {parseBackoff, parseQueueList} from '../../core/queue/worker-input.js'
 import {LIMITS} from '../../core/limits.js'
 import {DatabaseCommand} from '../../base-command.js'
@@ -10,7 +10,7 @@ export default class QueueWork extends DatabaseCommand<typeof QueueWork> {
   static faultScope = 'progress' as const
   static hiddenAliases = ['queue:work']
   static summary = 'Work the database queue: send queued WhatsApp messages (as php artisan queue:work)'
-  static description = `Claims jobs from Laravel's \`jobs\` table (FOR UPDATE SKIP LOCKED on PostgreSQL, one write transaction on SQLite) in strict queue priority, runs them, and sleeps when the queues are empty. It runs App\\Jobs\\SendWaMessageJob jobs whether laundry-ops or the Laravel application queued them. SIGTERM or SIGINT (Ctrl-C) finishes the job in hand and exits 0; so does \`queue restart\`. A job reserved longer than DB_QUEUE_RETRY_AFTER (90 s) by a worker that died is claimed again. The closing summary tells jobs (processed, released, failed) from what their messages became (sent, failed by reason, to retry), and the delayed jobs --stop-when-empty left behind. Artisan alias: \`queue:work\`.`
+  static description = `Claims jobs from Laravel's \`jobs\` table (FOR UPDATE SKIP LOCKED on PostgreSQL, one write transaction on SQLite) in strict queue priority, runs them, and sleeps when the queues are empty. It runs App\\Jobs\\SendWaMessageJob jobs whether laundry-ops or the Laravel application queued them. SIGTERM or SIGINT (Ctrl-C) finishes the job in hand and exits 0; so does \`queue restart\`. A job reserved longer than DB_QUEUE_RETRY_AFTER (90 s) by a worker that died is claimed again. The closing summary tells jobs (processed, released, failed) from what their messages became (sent, failed by reason, to retry), and the delayed jobs --stop-when-empty left behind. While jobs run, a status line (processed, failed, released, rate) goes to stderr every few seconds (none under --json or --quiet). Artisan alias: \`queue:work\`.`
   static examples = [
     '<%= config.bin %> <%= command.id %>',
     '<%= config.bin %> <%= command.id %> --queue messaging,default --sleep 3 --tries 1',
@@ -34,6 +34,7 @@ export default class QueueWork extends DatabaseCommand<typeof QueueWork> {
     once: Flags.boolean({description: 'work a single job, then stop'}),
     timeout: boundedInteger(LIMITS.jobTimeoutSeconds, {description: 'seconds a job may run; must be below DB_QUEUE_RETRY_AFTER (0 = no limit)', default: 60}),
     rest: boundedNumber(LIMITS.sleepSeconds, {description: 'seconds to rest after each job', default: 0}),
+    quiet: quietFlag,
   }
 
   async run(): Promise<WorkerResult> {
@@ -60,13 +61,52 @@ export default class QueueWork extends DatabaseCommand<typeof QueueWork> {
     const [{runWorker}, {installStopSignals}] = await Promise.all([import('../../core/queue/worker.js'), import('../../core/lifecycle/stop-signals.js')])
     const stop = installStopSignals({note: (line) => this.note(line), stopping: 'finishing the job in hand, then stopping'})
     this.note(`Processing jobs from the [${options.queues.join(', ')}] queue(s) of ${db.target.display}.`)
+    const status = await this.statusLine(config)
     try {
-      const result = await runWorker(db, options, {stop: stop.signal, onEvent: (event) => this.report(event)})
+      const result = await runWorker(db, options, {
+        stop: stop.signal,
+        onEvent: (event) => {
+          this.report(event)
+          status.count(event)
+        },
+      })
+      await status.end()
       if (result.exit_code !== 0) process.exitCode = result.exit_code
       this.note(describeStop(result))
       return result
     } finally {
+      await status.end() // a no-op when it ended above
       stop.dispose()
+    }
+  }
+
+  /**
+   * The status line on stderr every few seconds (LAUNDRY_OPS_PROGRESS_INTERVAL_MS), while jobs are run:
+   * jobs processed, failed and released so far, and the recent rate. None under --json or --quiet.
+   */
+  private async statusLine(config: {progressIntervalMs: number}): Promise<{count: (event: JobEvent) => void; end: () => Promise<void>}> {
+    const {formatRate} = await import('../../render/progress.js')
+    const jobs = {processed: 0, failed: 0, released: 0}
+    const progress = await this.progress(
+      {
+        title: 'queue work',
+        unit: 'jobs',
+        // The job lines go to stdout: on the same terminal they would scroll a live display away.
+        live: process.stdout.isTTY !== true,
+        // The closing line is the "Worker stopped" note.
+        closingLine: false,
+        describe: (state) =>
+          `${jobs.processed} processed, ${jobs.failed} failed, ${jobs.released} released${state.recentRate === null ? '' : `, ${formatRate(state.recentRate)} jobs/s`}`,
+      },
+      config,
+    )
+    return {
+      count: (event) => {
+        if (event.type === 'processing') return
+        jobs[event.type]++
+        progress.update(jobs.processed + jobs.failed + jobs.released, null)
+      },
+      end: () => progress.end(),
     }
   }
 

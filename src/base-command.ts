@@ -166,10 +166,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
    * LAUNDRY_OPS_PROGRESS_INTERVAL_MS otherwise, nothing under --json or --quiet. Call its end(), also
    * when the work fails.
    */
-  protected async progress(
-    options: Omit<ProgressOptions, 'json' | 'quiet' | 'intervalMs'>,
-    config: {progressIntervalMs: number},
-  ): Promise<ProgressReporter> {
+  protected async progress(options: Omit<ProgressOptions, 'json' | 'quiet' | 'intervalMs'>, config: {progressIntervalMs: number}): Promise<ProgressReporter> {
     const {progressReporter} = await import('./render/progress.js')
     const quiet = (this.flags as {quiet?: boolean}).quiet === true
     return progressReporter({...options, json: this.jsonEnabled(), quiet, intervalMs: config.progressIntervalMs})

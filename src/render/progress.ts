@@ -1,15 +1,18 @@
-import type {DefaultRenderer, Listr, ListrTask, ListrTaskWrapper, SimpleRenderer} from 'listr2'
+import type {DefaultRenderer, Listr, ListrTask, SimpleRenderer} from 'listr2'
+
+import {styleFor} from './style.js'
 
 /**
- * Progress on stderr, the one way every command shows it (SPEC §3): a live display (listr2) when stderr
- * is a terminal, plain lines when it is not (cron, systemd, CI logs), nothing under --json or --quiet.
- * Nothing here writes to stdout, so a command's stdout is the same with and without progress. listr2 is
- * imported only when a live display starts: `--help` and the plain-line mode never load it.
+ * Progress on stderr, the one way every command shows it (SPEC §3): live when stderr is a terminal, plain
+ * lines when it is not (cron, systemd, CI logs), nothing under --json or --quiet. Two shapes: a listr2 task
+ * list (stderrTaskList: the release checklist, the UAT pack) and a counter with rate and time left
+ * (progressReporter: archive, reconcile, redrive, remind, migrations, the worker's status line). Nothing
+ * here writes to stdout, so a command's stdout is the same with and without progress. listr2 is imported
+ * only when a task list is built: `--help` and the counters never load it.
  */
 
 /** A task of a stderr task list: the default renderer on a terminal, the simple one otherwise. */
 export type StderrTask = ListrTask<unknown, typeof DefaultRenderer, typeof SimpleRenderer>
-type StderrTaskWrapper = ListrTaskWrapper<unknown, typeof DefaultRenderer, typeof SimpleRenderer>
 
 export interface TaskListOptions {
   json: boolean
@@ -73,7 +76,7 @@ export interface ProgressOptions {
   describe?: (state: ProgressState) => string
   /** Nothing is shown for a total below this (or an unknown one): short runs stay silent. */
   minTotal?: number
-  /** false: plain lines even on a terminal (the command writes to the same terminal meanwhile). */
+  /** false: plain lines even on a terminal (the command writes lines to the terminal meanwhile). */
   live?: boolean
   /** false: no closing line (the command prints its own). */
   closingLine?: boolean
@@ -131,9 +134,9 @@ export function describeCount(state: ProgressState, unit: string): string {
 }
 
 /**
- * A counter on stderr: `update(done, total, phase)` as the work advances. Plain lines at most every
- * `intervalMs` (and a closing line) when stderr is not a terminal; a live line (listr2) on a terminal;
- * nothing under --json or --quiet.
+ * A counter on stderr: `update(done, total, phase)` as the work advances. A live line when stderr is a
+ * terminal; otherwise plain lines at most every `intervalMs`, and a closing line; nothing under --json or
+ * --quiet.
  */
 export function progressReporter(options: ProgressOptions): ProgressReporter {
   if (options.json || options.quiet) return SILENT
@@ -286,128 +289,104 @@ class PlainProgress extends Counter {
   }
 }
 
-/** How often a live display is redrawn at most (listr2 redraws at every title change). */
+/** How often the live line is redrawn at most. */
 const LIVE_REDRAW_MS = 100
-const SHOW_CURSOR = '\u001B[?25h'
+const CLEAR_LINE = '\r\u001B[2K'
 
 /**
- * A terminal: one listr2 task whose title is the status, redrawn at most every LIVE_REDRAW_MS; steps are
- * lines under it. While it runs, listr2 holds other stderr writes back and prints them when it ends.
+ * A terminal: one status line redrawn in place (at most every LIVE_REDRAW_MS), steps and finished phases
+ * as lines above it, and a closing line marked ✔ or ✖. Drawn synchronously from update(): a loop that
+ * never yields to the event loop (better-sqlite3 answers every query at once) still shows its progress,
+ * where listr2's renderer (started and redrawn from timers, and live only when stdout is a terminal too)
+ * would show nothing until the loop ends. Nothing else writes to stderr while the work runs.
  */
 class LiveProgress extends Counter {
-  private task: StderrTaskWrapper | undefined
-  /** Resolved once listr2 runs the task (the title can be set). */
-  private taskReady: Promise<void> = Promise.resolve()
-  private finish: ((error?: Error) => void) | undefined
-  private running: Promise<void> | undefined
-  private redraw: NodeJS.Timeout | undefined
+  private drawnAt = Number.NEGATIVE_INFINITY
+  /** The status line is on the screen (the cursor is at its end). */
+  private drawn = false
+  private trailing: NodeJS.Timeout | undefined
   private steps = 0
-  private readonly restoreCursor: () => void
-  private readonly signalHandlers: Array<[NodeJS.Signals, () => void]> = []
 
   constructor(
     options: ProgressOptions,
     private readonly stream: NodeJS.WriteStream,
   ) {
     super(options)
-    // listr2 replaces stream.write while it draws: the cursor is restored through the real one.
-    const write = stream.write.bind(stream)
-    this.restoreCursor = () => {
-      write(SHOW_CURSOR)
-    }
   }
 
   update(done: number, total?: number | null, phase?: string): void {
     if (!this.record(done, total, phase)) return
-    this.start()
-    this.scheduleRedraw()
+    this.draw()
   }
 
   step(text: string, done?: number, total?: number | null): void {
     if (done !== undefined && !this.record(done, total, this.phase)) return
     this.started = true
     this.steps++
-    this.start()
-    void this.taskReady.then(() => {
-      if (this.task) this.task.output = text
-    })
-    this.scheduleRedraw()
+    this.clear()
+    this.write(`${this.options.title}: ${text}\n`)
+    this.drawnAt = Number.NEGATIVE_INFINITY
+    this.draw()
   }
 
-  async end(outcome: 'done' | 'failed' = 'done'): Promise<void> {
-    if (!this.running) return
-    if (this.redraw) clearTimeout(this.redraw)
-    this.redraw = undefined
-    await this.taskReady
+  end(outcome: 'done' | 'failed' = 'done'): Promise<void> {
+    if (this.trailing) clearTimeout(this.trailing)
+    this.trailing = undefined
+    if (!this.started) return Promise.resolve()
+    this.clear()
+    if (this.options.closingLine !== false) this.closing(outcome)
+    this.started = false
+    return Promise.resolve()
+  }
+
+  protected phaseChanged(): void {
+    if (!this.started) return
+    this.clear()
+    if (this.options.closingLine !== false) this.closing('done')
+    this.drawnAt = Number.NEGATIVE_INFINITY
+  }
+
+  private closing(outcome: 'done' | 'failed'): void {
+    const s = styleFor(this.stream)
     const text = this.status(true)
-    if (this.task) this.task.title = `${this.options.title}: ${text}`
-    this.finish?.(outcome === 'failed' ? new Error(`${this.options.title}: stopped at ${text}`) : undefined)
-    await this.running
-    this.running = undefined
-    for (const [signal, handler] of this.signalHandlers) process.removeListener(signal, handler)
-    process.removeListener('exit', this.restoreCursor)
+    this.write(`${outcome === 'failed' ? s.red('✖') : s.green('✔')} ${this.options.title}: ${outcome === 'failed' ? `stopped at ${text}` : text}\n`)
   }
 
-  /** The title: the status text, or for steps (migrations) how many of them ran. */
+  /** The status text, or for steps (migrations) how many of them ran. */
   private status(final: boolean): string {
     if (this.steps === 0 || this.options.describe !== undefined) return this.text(final)
     const count = this.total === null ? `${this.done}` : `${this.done}/${this.total}`
     return `${count} ${this.options.unit}${final ? ` in ${formatDuration(this.now() - this.phaseStart)}` : ''}`
   }
 
-  private start(): void {
-    if (this.running) return
-    let markReady: () => void = () => {}
-    this.taskReady = new Promise((resolve) => (markReady = resolve))
-    const done = new Promise<void>((resolve, reject) => {
-      this.finish = (error) => (error ? reject(error) : resolve())
-    })
-    // Ctrl-C of a command that has no handler of its own: the terminal gets its cursor back, then the
-    // signal does what it would have done (a command with a handler ends the display itself).
-    process.once('exit', this.restoreCursor)
-    for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
-      if (process.listenerCount(signal) > 0) continue
-      const handler = () => {
-        this.restoreCursor()
-        process.kill(process.pid, signal)
-      }
-      process.once(signal, handler)
-      this.signalHandlers.push([signal, handler])
+  private draw(): void {
+    if (this.now() - this.drawnAt < LIVE_REDRAW_MS) {
+      // The last position is drawn later, should nothing come after it.
+      this.trailing ??= setTimeout(() => {
+        this.trailing = undefined
+        if (this.started) this.draw()
+      }, LIVE_REDRAW_MS)
+      this.trailing.unref()
+      return
     }
-    this.running = (async () => {
-      try {
-        const list = await stderrTaskList(
-          [
-            {
-              title: this.options.title,
-              task: (_ctx, task) => {
-                this.task = task
-                markReady()
-                return done
-              },
-              rendererOptions: {outputBar: Infinity, persistentOutput: true},
-            },
-          ],
-          {json: false, stream: this.stream},
-        )
-        await list.run()
-      } catch {
-        // The display failed (or the run did, which end() said in the title): the work is not affected.
-      } finally {
-        // A list that could not start must not leave end() waiting for its task.
-        markReady()
-      }
-    })()
+    this.drawnAt = this.now()
+    const line = `${this.options.title}: ${this.status(false)}`
+    // One screen line: a wrapped line could not be redrawn in place.
+    const width = Math.max(20, (this.stream.columns || 80) - 1)
+    this.write(`${CLEAR_LINE}${line.length > width ? `${line.slice(0, width - 1)}…` : line}`)
+    this.drawn = true
   }
 
-  private scheduleRedraw(): void {
-    if (this.redraw) return
-    this.redraw = setTimeout(() => {
-      this.redraw = undefined
-      const title = `${this.options.title}: ${this.status(false)}`
-      void this.taskReady.then(() => {
-        if (this.task && this.running) this.task.title = title
-      })
-    }, LIVE_REDRAW_MS)
+  private clear(): void {
+    if (this.drawn) this.write(CLEAR_LINE)
+    this.drawn = false
+  }
+
+  private write(text: string): void {
+    try {
+      this.stream.write(text)
+    } catch {
+      // stderr closed: progress is not worth failing the work for.
+    }
   }
 }

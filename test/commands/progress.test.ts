@@ -147,7 +147,10 @@ function expectProgressContract(runs: ThreeRuns, title: string, normalise: (stdo
   expect(progressLines(runs.quiet.stderr, title), `--quiet: ${runs.quiet.stderr}`).to.deep.equal([])
   expect(runs.json.stderr, '--json: stderr').to.equal('')
   parseJson(runs.json)
-  for (const line of lines) expect(line).to.not.match(/NaN|Infinity|undefined|\u001B/)
+  for (const line of lines) {
+    expect(line).to.not.match(/NaN|Infinity|undefined/)
+    expect(line, 'no terminal control sequence in a plain line').to.not.include('\u001B')
+  }
   return lines
 }
 
@@ -192,7 +195,8 @@ describeEachEngine('progress on stderr: audit archive, quota reconcile, wa redri
       expect(stopped).to.be.instanceOf(Error)
     })
     // The unfinished archive records its database; a PostgreSQL copy has another oid: it is this database's again.
-    const adopt = () => withDb(async (db) => Promise.all(unfinishedArchives(path.join(storage, 'app', 'audit-archives')).map((file) => recordArchiveSource(db, file))))
+    const adopt = () =>
+      withDb(async (db) => Promise.all(unfinishedArchives(path.join(storage, 'app', 'audit-archives')).map((file) => recordArchiveSource(db, file))))
     const runs = await runThreeWays(ctx.scratch, ['audit', 'archive', '--days', '90', '--chunk', '100'], FROZEN_CLOCK, async () => {
       await adopt()
     })
@@ -202,7 +206,10 @@ describeEachEngine('progress on stderr: audit archive, quota reconcile, wa redri
     expect(lines.slice(0, recovery.length), lines.join('\n')).to.deep.equal(recovery)
     expect(recovery.at(-1)).to.match(/^audit archive: finishing an interrupted archive: 100\/100 rows \(100%\)/)
     expect(lines).to.include('audit archive: 0/2900 rows (0%)')
-    expect(lines.some((l) => /^audit archive: 1500\/2900 rows \(51%\), \d+ rows\/s, about .+ left$/.test(l)), lines.join('\n')).to.equal(true)
+    expect(
+      lines.some((l) => /^audit archive: 1500\/2900 rows \(51%\), \d+ rows\/s, about .+ left$/.test(l)),
+      lines.join('\n'),
+    ).to.equal(true)
     expect(lines.at(-1)).to.match(/^audit archive: 2900\/2900 rows \(100%\) in \d+(\.\d)? (s|min)/)
     expect(parseJson(runs.json)).to.deep.include({matched: 2900, archived: 2900})
 
@@ -246,7 +253,10 @@ describeEachEngine('progress on stderr: audit archive, quota reconcile, wa redri
       }
       return inserted
     })
-    const few = await runCli(['wa', 'redrive', '--limit', '199', '--dry-run'], {cwd: ctx.scratch.dir, env: {DATABASE_URL: ctx.scratch.url, LAUNDRY_OPS_PROGRESS_INTERVAL_MS: '0'}})
+    const few = await runCli(['wa', 'redrive', '--limit', '199', '--dry-run'], {
+      cwd: ctx.scratch.dir,
+      env: {DATABASE_URL: ctx.scratch.url, LAUNDRY_OPS_PROGRESS_INTERVAL_MS: '0'},
+    })
     expect(few.code, few.stderr).to.equal(0)
     expect(few.stderr, 'below 200 candidates').to.equal('')
 

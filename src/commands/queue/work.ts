@@ -91,8 +91,8 @@ export default class QueueWork extends DatabaseCommand<typeof QueueWork> {
       {
         title: 'queue work',
         unit: 'jobs',
-        // The job lines go to stdout: on the same terminal they would scroll a live display away.
-        live: process.stdout.isTTY !== true,
+        // Plain lines on a terminal too: the job lines scroll on stdout meanwhile.
+        live: false,
         // The closing line is the "Worker stopped" note.
         closingLine: false,
         describe: (state) =>

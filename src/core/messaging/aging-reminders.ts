@@ -225,6 +225,6 @@ async function countCandidates(orders: Knex.QueryBuilder, buckets: AgingBucket[]
       }
     })
   }
-  const [{n}] = (await orders.count({n: '*'})) as Array<{n: number | string}>
+  const [{n}]: Array<{n: number | string}> = await orders.count({n: '*'})
   return Number(n)
 }

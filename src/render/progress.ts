@@ -57,7 +57,7 @@ export interface ProgressState {
   elapsedMs: number
   /** Per second since the phase began; null until it can be measured. */
   rate: number | null
-  /** Per second since the previous line (or the phase start); null until it can be measured. */
+  /** Per second over the last one to two windows (the interval, a second at least); null until it can be measured. */
   recentRate: number | null
   /** The closing line (the work ended). */
   final: boolean
@@ -89,7 +89,7 @@ export interface ProgressOptions {
 export interface ProgressReporter {
   /** Where the work stands. Cheap: call it as often as the work advances. */
   update(done: number, total?: number | null, phase?: string): void
-  /** A step worth a line of its own (a migration applied): a plain line at once, or a line under the live title. */
+  /** A step worth a line of its own (a migration applied): a line at once (above the live line on a terminal). */
   step(text: string, done?: number, total?: number | null): void
   /** Ends the display: the closing line (a failed run says where it stopped). Always call it, also on failure. */
   end(outcome?: 'done' | 'failed'): Promise<void>
@@ -166,13 +166,17 @@ abstract class Counter implements ProgressReporter {
     this.current = {at: this.phaseStart, done: 0}
   }
 
+  /** Starts a new window once the current one is full (at every update, so a long idle stretch is not averaged in). */
+  private slide(at: number): void {
+    if (at - this.current.at < this.window) return
+    this.previous = this.current
+    this.current = {at, done: this.done}
+  }
+
   protected state(final: boolean): ProgressState {
     const at = this.now()
     const elapsed = at - this.phaseStart
-    if (at - this.current.at >= this.window) {
-      this.previous = this.current
-      this.current = {at, done: this.done}
-    }
+    this.slide(at)
     const since = this.previous ?? this.current
     return {
       done: this.done,
@@ -204,6 +208,7 @@ abstract class Counter implements ProgressReporter {
     }
     this.done = done
     this.total = nextTotal
+    this.slide(this.now())
     this.started = true
     return true
   }

@@ -70,12 +70,11 @@ export default class QueueWork extends DatabaseCommand<typeof QueueWork> {
           status.count(event)
         },
       })
-      await status.end()
       if (result.exit_code !== 0) process.exitCode = result.exit_code
       this.note(describeStop(result))
       return result
     } finally {
-      await status.end() // a no-op when it ended above
+      await status.end()
       stop.dispose()
     }
   }

@@ -5,6 +5,7 @@ import {type ErrorCode, ERROR_CATALOGUE, isErrorCode, isOpsError, oneLineMessage
 import {PARENT_ENV} from './core/scheduler/parent-env.js'
 import type {CommandLineCheck} from './core/scheduler/schedule.js'
 import type {Database} from './core/db/connection.js'
+import type {ProgressOptions, ProgressReporter} from './render/progress.js'
 
 export type CommandFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof BaseCommand)['baseFlags'] & T['flags']>
 export type CommandArgs<T extends typeof Command> = Interfaces.InferredArgs<T['args']>
@@ -158,6 +159,17 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   /** Progress and notes: stderr, silent under --json. */
   protected note(message: string): void {
     if (!this.jsonEnabled()) process.stderr.write(`${message}\n`)
+  }
+
+  /**
+   * This run's progress display on stderr (render/progress.ts): live on a terminal, plain lines every
+   * LAUNDRY_OPS_PROGRESS_INTERVAL_MS otherwise, nothing under --json or --quiet. Call its end(), also
+   * when the work fails.
+   */
+  protected async progress(options: Omit<ProgressOptions, 'json' | 'quiet' | 'intervalMs'>, config: {progressIntervalMs: number}): Promise<ProgressReporter> {
+    const {progressReporter} = await import('./render/progress.js')
+    const quiet = (this.flags as {quiet?: boolean}).quiet === true
+    return progressReporter({...options, json: this.jsonEnabled(), quiet, intervalMs: config.progressIntervalMs})
   }
 
   protected catch(err: Error & {exitCode?: number}): Promise<void> {

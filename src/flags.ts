@@ -85,3 +85,9 @@ export function uuidFlag(check: (value: string) => unknown, description: string)
     },
   })({description})
 }
+
+/**
+ * `--quiet` of the commands that show progress on stderr (src/render/progress.ts): no progress display.
+ * Notes, warnings and errors still go to stderr, and stdout is the same with or without it.
+ */
+export const quietFlag = Flags.boolean({description: 'show no progress on stderr (notes and errors are still printed; stdout is the same)'})

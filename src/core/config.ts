@@ -37,7 +37,12 @@ export interface AppConfig {
   cachePrefix: string
   /** `DB_QUEUE_RETRY_AFTER`: seconds after which a reserved job counts as abandoned. */
   queueRetryAfter: number
+  /** `LAUNDRY_OPS_PROGRESS_INTERVAL_MS`: the least time between two plain progress lines on stderr. */
+  progressIntervalMs: number
 }
+
+/** Plain progress lines (stderr not a terminal) come at most this often by default. */
+export const DEFAULT_PROGRESS_INTERVAL_MS = 5000
 
 const EnvSchema = z.object({
   DATABASE_URL: z.string().trim().min(1, 'must not be empty').optional(),
@@ -52,6 +57,12 @@ const EnvSchema = z.object({
     .min(LIMITS.retryAfterSeconds.min, `expected seconds from ${LIMITS.retryAfterSeconds.min} to ${LIMITS.retryAfterSeconds.max}`)
     .max(LIMITS.retryAfterSeconds.max, `expected seconds from ${LIMITS.retryAfterSeconds.min} to ${LIMITS.retryAfterSeconds.max}`)
     .default(90),
+  LAUNDRY_OPS_PROGRESS_INTERVAL_MS: z.coerce
+    .number({error: 'expected a whole number of milliseconds'})
+    .int('expected a whole number of milliseconds')
+    .min(LIMITS.progressIntervalMs.min, `expected milliseconds from ${LIMITS.progressIntervalMs.min} to ${LIMITS.progressIntervalMs.max}`)
+    .max(LIMITS.progressIntervalMs.max, `expected milliseconds from ${LIMITS.progressIntervalMs.min} to ${LIMITS.progressIntervalMs.max}`)
+    .default(DEFAULT_PROGRESS_INTERVAL_MS),
 })
 
 /** Laravel 12's default cache prefix: `Str::slug(APP_NAME, '_') . '_cache_'`. */
@@ -177,7 +188,7 @@ function describeIssue(issue: z.core.$ZodIssue, env: NodeJS.ProcessEnv): string 
 }
 
 /** Variables whose empty value would silently pick a default that changes what a command touches. */
-const BLANK_REFUSED = ['DATABASE_URL', 'LAUNDRY_OPS_ENV', 'LAUNDRY_OPS_STORAGE', 'DB_QUEUE_RETRY_AFTER'] as const
+const BLANK_REFUSED = ['DATABASE_URL', 'LAUNDRY_OPS_ENV', 'LAUNDRY_OPS_STORAGE', 'DB_QUEUE_RETRY_AFTER', 'LAUNDRY_OPS_PROGRESS_INTERVAL_MS'] as const
 
 export interface LoadConfigOptions {
   cwd?: string
@@ -204,6 +215,7 @@ export function loadConfig(options: LoadConfigOptions = {}): AppConfig {
     APP_NAME: env.APP_NAME === '' ? undefined : env.APP_NAME,
     CACHE_PREFIX: env.CACHE_PREFIX,
     DB_QUEUE_RETRY_AFTER: env.DB_QUEUE_RETRY_AFTER,
+    LAUNDRY_OPS_PROGRESS_INTERVAL_MS: env.LAUNDRY_OPS_PROGRESS_INTERVAL_MS,
   })
   if (!result.success) {
     throw new UsageError('CONFIG_INVALID', describeIssue(result.error.issues[0], env))
@@ -232,6 +244,7 @@ export function loadConfig(options: LoadConfigOptions = {}): AppConfig {
     appName: parsed.APP_NAME,
     cachePrefix: parsed.CACHE_PREFIX ?? laravelCachePrefix(parsed.APP_NAME),
     queueRetryAfter: parsed.DB_QUEUE_RETRY_AFTER,
+    progressIntervalMs: parsed.LAUNDRY_OPS_PROGRESS_INTERVAL_MS,
   }
 }
 

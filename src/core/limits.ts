@@ -31,6 +31,8 @@ export const LIMITS = {
   jobTimeoutSeconds: {min: 0, max: 86_400, unit: 'seconds'},
   /** `DB_QUEUE_RETRY_AFTER`: at most a week. */
   retryAfterSeconds: {min: 1, max: 604_800, unit: 'seconds'},
+  /** `LAUNDRY_OPS_PROGRESS_INTERVAL_MS`: the least time between two plain progress lines (setInterval), at most an hour. */
+  progressIntervalMs: {min: 0, max: 3_600_000, unit: 'milliseconds'},
   /** `--max-time` of the long-running loops: at most a year. */
   runSeconds: {min: 0, max: 31_536_000, unit: 'seconds'},
   /** `serve --port`: 0 asks the system for a free port (the one it gives is printed). */

@@ -46,6 +46,21 @@ describe('configuration', () => {
     expect(refusal(() => loadConfig({cwd, env: {DATABASE_URL: 'postgres://h:5432/'}})).message).to.match(/names no database/)
   })
 
+  it('LAUNDRY_OPS_PROGRESS_INTERVAL_MS: 5000 by default, a whole number of milliseconds from 0 to an hour', () => {
+    expect(loadConfig({cwd, env: {}}).progressIntervalMs).to.equal(5000)
+    expect(loadConfig({cwd, env: {LAUNDRY_OPS_PROGRESS_INTERVAL_MS: '0'}}).progressIntervalMs).to.equal(0)
+    expect(loadConfig({cwd, env: {LAUNDRY_OPS_PROGRESS_INTERVAL_MS: '250'}}).progressIntervalMs).to.equal(250)
+    for (const value of ['-1', '1.5', 'soon', '3600001']) {
+      const err = refusal(() => loadConfig({cwd, env: {LAUNDRY_OPS_PROGRESS_INTERVAL_MS: value}}))
+      expect(err.exit, value).to.equal(2)
+      expect(err.message, value).to.match(
+        new RegExp(
+          `^LAUNDRY_OPS_PROGRESS_INTERVAL_MS='${value.replace('.', '\\.')}' is invalid: expected (a whole number of milliseconds|milliseconds from 0 to 3600000)$`,
+        ),
+      )
+    }
+  })
+
   it('refuses an unknown environment name', () => {
     const err = refusal(() => loadConfig({cwd, env: {LAUNDRY_OPS_ENV: 'prod'}}))
     expect(err.exit).to.equal(2)
@@ -54,7 +69,7 @@ describe('configuration', () => {
 
   it('refuses a variable that is set but blank instead of falling back to its default (LAUNDRY_OPS_ENV=$ENV with ENV unset is not local)', () => {
     const cwd = mkdtempSync(path.join(tmpdir(), 'laundry-ops-config-'))
-    for (const name of ['DATABASE_URL', 'LAUNDRY_OPS_ENV', 'LAUNDRY_OPS_STORAGE', 'DB_QUEUE_RETRY_AFTER']) {
+    for (const name of ['DATABASE_URL', 'LAUNDRY_OPS_ENV', 'LAUNDRY_OPS_STORAGE', 'DB_QUEUE_RETRY_AFTER', 'LAUNDRY_OPS_PROGRESS_INTERVAL_MS']) {
       for (const value of ['', '  ']) {
         const error = refusal(() => loadConfig({cwd, env: {[name]: value}}))
         expect(error.code).to.equal('CONFIG_INVALID')

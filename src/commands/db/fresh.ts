@@ -4,6 +4,8 @@ import {Flags} from '@oclif/core'
 
 import {DatabaseCommand} from '../../base-command.js'
 import type {SeedResult} from '../../core/db/seeds/index.js'
+import {quietFlag} from '../../flags.js'
+import {migrationLines} from './migrate.js'
 import {renderSeed} from './seed.js'
 
 interface FreshResult {
@@ -19,7 +21,7 @@ export default class DbFresh extends DatabaseCommand<typeof DbFresh> {
   static hiddenAliases = ['migrate:fresh']
   static summary = 'Drop every table, migrate from scratch, and optionally seed'
   static description =
-    'Destroys all data in the database. Refused with LAUNDRY_OPS_ENV=production and on a PostgreSQL host other than this machine, unless --force. Artisan alias: `migrate:fresh`.'
+    'Destroys all data in the database; each migration then gets a progress line on stderr as it runs (none under --json or --quiet). Refused with LAUNDRY_OPS_ENV=production and on a PostgreSQL host other than this machine, unless --force. Artisan alias: `migrate:fresh`.'
   static examples = [
     '<%= config.bin %> <%= command.id %> --seed',
     'DATABASE_URL=postgres://postgres@127.0.0.1:5432/laundry_dev <%= config.bin %> <%= command.id %> --seed --json',
@@ -30,6 +32,7 @@ export default class DbFresh extends DatabaseCommand<typeof DbFresh> {
     demo: Flags.boolean({description: 'with --seed: seed the demo tenant whatever LAUNDRY_OPS_ENV says', dependsOn: ['seed']}),
     force: Flags.boolean({description: 'allow production and non-local PostgreSQL hosts'}),
     'dry-run': Flags.boolean({default: false, description: 'list the tables that would be dropped; change nothing'}),
+    quiet: quietFlag,
   }
 
   async run(): Promise<FreshResult> {
@@ -49,12 +52,22 @@ export default class DbFresh extends DatabaseCommand<typeof DbFresh> {
     }
     const db = await this.openDatabase(config, {create: true})
     const {interruptedBy} = await import('../../core/db/faults.js')
+    const progress = await this.progress({title: 'db fresh', unit: 'migrations', closingLine: false}, config)
     let stage: 'drop' | 'migrate' | 'seed' = 'drop'
     try {
       const dropped = await dropAllTables(db)
       this.note(`Dropped ${dropped.length} table(s).`)
       stage = 'migrate'
-      const migration = await migrate(db)
+      const migration = await migrate(db, {onProgress: migrationLines(progress)}).then(
+        async (applied) => {
+          await progress.end()
+          return applied
+        },
+        async (error: unknown) => {
+          await progress.end('failed')
+          throw error
+        },
+      )
       this.note(`Applied ${migration.migrated.length} migration(s).`)
       // storage/app and storage/logs, which `readiness check` requires (Laravel ships them in its repository).
       const {ensureStorageFolders} = await import('../../core/storage/layout.js')

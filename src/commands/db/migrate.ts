@@ -4,12 +4,14 @@ import {Flags} from '@oclif/core'
 
 import {DatabaseCommand} from '../../base-command.js'
 import type {MigrateResult} from '../../core/db/migrator.js'
+import {quietFlag} from '../../flags.js'
+import type {ProgressReporter} from '../../render/progress.js'
 
 export default class DbMigrate extends DatabaseCommand<typeof DbMigrate> {
   static faultScope = 'transaction' as const
   static hiddenAliases = ['migrate']
   static summary = 'Apply the pending schema migrations (Laravel migrations ledger)'
-  static description = `Creates or updates the laundry schema on SQLite or PostgreSQL. The ledger is Laravel's \`migrations\` table with the upstream migration names, so a database migrated by the Laravel application shows nothing pending, and one migrated here looks migrated to Laravel. All pending migrations run in one transaction: a failure changes nothing. Artisan alias: \`migrate\`.`
+  static description = `Creates or updates the laundry schema on SQLite or PostgreSQL. The ledger is Laravel's \`migrations\` table with the upstream migration names, so a database migrated by the Laravel application shows nothing pending, and one migrated here looks migrated to Laravel. All pending migrations run in one transaction: a failure changes nothing. Each migration gets a progress line on stderr as it runs (none under --json or --quiet). Artisan alias: \`migrate\`.`
   static examples = [
     '<%= config.bin %> <%= command.id %>',
     'DATABASE_URL=postgres://postgres@127.0.0.1:5432/laundry <%= config.bin %> <%= command.id %> --json',
@@ -20,6 +22,7 @@ export default class DbMigrate extends DatabaseCommand<typeof DbMigrate> {
     'dry-run': Flags.boolean({default: false, aliases: ['pretend'], description: 'list the migrations that would run; change nothing'}),
     force: Flags.boolean({description: 'allow running with LAUNDRY_OPS_ENV=production'}),
     step: Flags.boolean({description: 'give each migration its own batch, so `db rollback` undoes them one by one'}),
+    quiet: quietFlag,
   }
 
   async run(): Promise<MigrateResult> {
@@ -36,7 +39,15 @@ export default class DbMigrate extends DatabaseCommand<typeof DbMigrate> {
     }
     const db = await this.openDatabase(config, {create: !this.flags['dry-run']})
     const {migrate} = await import('../../core/db/migrator.js')
-    const result = await migrate(db, {dryRun: this.flags['dry-run'], step: this.flags.step})
+    const progress = await this.progress({title: 'db migrate', unit: 'migrations', closingLine: false}, config)
+    let result: MigrateResult
+    try {
+      result = await migrate(db, {dryRun: this.flags['dry-run'], step: this.flags.step, onProgress: migrationLines(progress)})
+    } catch (error) {
+      await progress.end('failed')
+      throw error
+    }
+    await progress.end()
     if (!this.flags['dry-run']) await this.ensureStorage(config.storage)
     if (!this.jsonEnabled()) await this.render(result)
     return result
@@ -61,5 +72,15 @@ export default class DbMigrate extends DatabaseCommand<typeof DbMigrate> {
     this.log(`${result.dry_run ? 'Would migrate' : 'Migrated'} ${result.database} (batch ${result.batch}):`)
     for (const name of result.migrated) this.log(`  ${verb}  ${name}`)
     this.log(`${result.migrated.length} migration(s) ${result.dry_run ? 'pending; nothing was changed (--dry-run)' : 'applied'}.`)
+  }
+}
+
+/** One progress line per migration as it runs: `3/13 2026_02_16_001700_create_order_core_tables (52 ms)` (db fresh too). */
+export function migrationLines(progress: ProgressReporter): (done: number, total: number, migration: string) => void {
+  let since = performance.now()
+  return (done, total, migration) => {
+    const now = performance.now()
+    progress.step(`${done}/${total} ${migration} (${Math.round(now - since)} ms)`, done, total)
+    since = now
   }
 }

@@ -1,6 +1,6 @@
 import {Flags} from '@oclif/core'
 
-import {boundedInteger, boundedNumber, checkedString} from '../../flags.js'
+import {boundedInteger, boundedNumber, checkedString, quietFlag} from '../../flags.js'
 import {parseBackoff, parseQueueList} from '../../core/queue/worker-input.js'
 import {LIMITS} from '../../core/limits.js'
 import {DatabaseCommand} from '../../base-command.js'
@@ -10,7 +10,7 @@ export default class QueueWork extends DatabaseCommand<typeof QueueWork> {
   static faultScope = 'progress' as const
   static hiddenAliases = ['queue:work']
   static summary = 'Work the database queue: send queued WhatsApp messages (as php artisan queue:work)'
-  static description = `Claims jobs from Laravel's \`jobs\` table (FOR UPDATE SKIP LOCKED on PostgreSQL, one write transaction on SQLite) in strict queue priority, runs them, and sleeps when the queues are empty. It runs App\\Jobs\\SendWaMessageJob jobs whether laundry-ops or the Laravel application queued them. With --concurrency N it keeps up to N jobs in flight in one process (for gateways that answer slowly), each claimed, sent and committed on its own. SIGTERM or SIGINT (Ctrl-C) finishes the jobs in hand and exits 0; so does \`queue restart\`. No transaction or lock is held while the provider is called: the attempt is committed first (in the message's metadata), and when the outcome cannot be committed (the database stopped, locked or full) the recording is retried, never the send. A job reserved longer than DB_QUEUE_RETRY_AFTER (90 s) by a worker that died is claimed again. The closing summary tells jobs (processed, released, failed) from what their messages became (sent, failed by reason, to retry), and the delayed jobs --stop-when-empty left behind. Artisan alias: \`queue:work\`.`
+  static description = `Claims jobs from Laravel's \`jobs\` table (FOR UPDATE SKIP LOCKED on PostgreSQL, one write transaction on SQLite) in strict queue priority, runs them, and sleeps when the queues are empty. It runs App\\Jobs\\SendWaMessageJob jobs whether laundry-ops or the Laravel application queued them. With --concurrency N it keeps up to N jobs in flight in one process (for gateways that answer slowly), each claimed, sent and committed on its own. SIGTERM or SIGINT (Ctrl-C) finishes the jobs in hand and exits 0; so does \`queue restart\`. No transaction or lock is held while the provider is called: the attempt is committed first (in the message's metadata), and when the outcome cannot be committed (the database stopped, locked or full) the recording is retried, never the send. A job reserved longer than DB_QUEUE_RETRY_AFTER (90 s) by a worker that died is claimed again. The closing summary tells jobs (processed, released, failed) from what their messages became (sent, failed by reason, to retry), and the delayed jobs --stop-when-empty left behind. While jobs run, a status line (processed, failed, released, rate) goes to stderr every few seconds (none under --json or --quiet). Artisan alias: \`queue:work\`.`
   static examples = [
     '<%= config.bin %> <%= command.id %>',
     '<%= config.bin %> <%= command.id %> --queue messaging,default --sleep 3 --tries 1',
@@ -39,6 +39,7 @@ export default class QueueWork extends DatabaseCommand<typeof QueueWork> {
       description: 'jobs in flight at once in this process, each claimed, sent and committed on its own (1 = Laravel: one at a time)',
       default: 1,
     }),
+    quiet: quietFlag,
   }
 
   async run(): Promise<WorkerResult> {
@@ -73,13 +74,51 @@ export default class QueueWork extends DatabaseCommand<typeof QueueWork> {
     this.note(
       `Processing jobs from the [${options.queues.join(', ')}] queue(s) of ${db.target.display}${options.concurrency > 1 ? `, up to ${options.concurrency} at once` : ''}.`,
     )
+    const status = await this.statusLine(config)
     try {
-      const result = await runWorker(db, options, {stop: stop.signal, onEvent: (event) => this.report(event)})
+      const result = await runWorker(db, options, {
+        stop: stop.signal,
+        onEvent: (event) => {
+          this.report(event)
+          status.count(event)
+        },
+      })
       if (result.exit_code !== 0) process.exitCode = result.exit_code
       this.note(describeStop(result))
       return result
     } finally {
+      await status.end()
       stop.dispose()
+    }
+  }
+
+  /**
+   * The status line on stderr every few seconds (LAUNDRY_OPS_PROGRESS_INTERVAL_MS), while jobs are run:
+   * jobs processed, failed and released so far, and the recent rate. None under --json or --quiet.
+   */
+  private async statusLine(config: {progressIntervalMs: number}): Promise<{count: (event: JobEvent) => void; end: () => Promise<void>}> {
+    const {formatRate} = await import('../../render/progress.js')
+    const jobs = {processed: 0, failed: 0, released: 0}
+    const progress = await this.progress(
+      {
+        title: 'queue work',
+        unit: 'jobs',
+        // Plain lines on a terminal too: the job lines scroll on stdout meanwhile.
+        live: false,
+        // The closing line is the "Worker stopped" note.
+        closingLine: false,
+        describe: (state) =>
+          `${jobs.processed} processed, ${jobs.failed} failed, ${jobs.released} released${state.recentRate === null ? '' : `, ${formatRate(state.recentRate)} jobs/s`}`,
+      },
+      config,
+    )
+    return {
+      count: (event) => {
+        if (event.type === 'processing' || event.type === 'recording') return
+        jobs[event.type]++
+        progress.update(jobs.processed + jobs.failed + jobs.released, null)
+      },
+      end: () => progress.end(),
     }
   }
 

@@ -29,7 +29,7 @@ export default class UatRun extends DatabaseCommand<typeof UatRun> {
 
   async run(): Promise<UatRunDocument> {
     const config = await this.loadConfig()
-    const {runUatCommand} = await import('../../core/uat/command.js')
+    const [{runUatCommand}, {uatProgress}] = await Promise.all([import('../../core/uat/command.js'), import('../../render/uat-progress.js')])
     const json = this.jsonEnabled()
     const result = await runUatCommand({
       config,
@@ -45,6 +45,7 @@ export default class UatRun extends DatabaseCommand<typeof UatRun> {
       openConfigured: async () => this.openDatabase(config, {create: true}),
       log: (line) => this.log(line),
       note: (line) => this.note(line),
+      drive: uatProgress({json}),
     })
     if (result.exitCode !== 0) process.exitCode = result.exitCode
     return result.document

@@ -1,17 +1,18 @@
 import {Flags} from '@oclif/core'
 
-import {boundedInteger, checkedString, uuidFlag} from '../../flags.js'
+import {boundedInteger, checkedString, quietFlag, uuidFlag} from '../../flags.js'
 import {assertOutletId, assertTenantId} from '../../core/domain/id-input.js'
 import {assertBuckets, assertCollectionStatuses, parseAsOf} from '../../core/messaging/reminder-input.js'
 import {LIMITS} from '../../core/limits.js'
 import {DatabaseCommand} from '../../base-command.js'
 import type {AgingReminderResult} from '../../core/messaging/aging-reminders.js'
+import {PROGRESS_FROM} from './redrive.js'
 
 export default class WaRemind extends DatabaseCommand<typeof WaRemind> {
   static faultScope = 'progress' as const
   static hiddenAliases = ['ops:wa:send-aging-reminders', 'wa:send-aging-reminders']
   static summary = 'Send WhatsApp billing reminders based on aging bucket and collection workflow'
-  static description = `Orders with money due, in the chosen collection statuses (a missing status counts as pending), are bucketed by age on the as-of date (d0_7, d8_14, d15_30, d31_plus) and get one WA_BILLING_REMINDER each per as-of date and bucket. The summary tells enqueued, already_sent (a message for that day and bucket exists) and skipped (with reasons, e.g. plan_not_eligible) apart; --dry-run takes the same decisions and reports the same counts without enqueueing. Artisan alias: \`ops:wa:send-aging-reminders\`.`
+  static description = `Orders with money due, in the chosen collection statuses (a missing status counts as pending), are bucketed by age on the as-of date (d0_7, d8_14, d15_30, d31_plus) and get one WA_BILLING_REMINDER each per as-of date and bucket. The summary tells enqueued, already_sent (a message for that day and bucket exists) and skipped (with reasons, e.g. plan_not_eligible) apart; --dry-run takes the same decisions and reports the same counts without enqueueing. From 200 candidates up, progress goes to stderr unless --json or --quiet. Artisan alias: \`ops:wa:send-aging-reminders\`.`
   static examples = [
     '<%= config.bin %> <%= command.id %> --dry-run',
     '<%= config.bin %> <%= command.id %> --limit 100',
@@ -32,23 +33,34 @@ export default class WaRemind extends DatabaseCommand<typeof WaRemind> {
     'as-of': checkedString(parseAsOf)({description: 'the day to age against, YYYY-MM-DD (default: today, UTC)'}),
     limit: boundedInteger(LIMITS.candidates, {default: 200, description: 'at most this many candidates'}),
     'dry-run': Flags.boolean({default: false, description: 'list the candidates; enqueue nothing'}),
+    quiet: quietFlag,
   }
 
   async run(): Promise<AgingReminderResult> {
     const config = await this.loadConfig()
     const {sendAgingReminders} = await import('../../core/messaging/aging-reminders.js')
     const db = await this.openDatabase(config)
-    const result = await sendAgingReminders(db, {
-      tenant: this.flags.tenant,
-      outlet: this.flags.outlet,
-      buckets: this.flags.bucket,
-      collectionStatuses: this.flags['collection-status'],
-      asOf: this.flags['as-of'],
-      limit: this.flags.limit,
-      dryRun: this.flags['dry-run'],
-      clock: {now: () => new Date()},
-      brandName: config.appName,
-    })
+    const progress = await this.progress({title: 'wa remind', unit: 'candidates', minTotal: PROGRESS_FROM}, config)
+    let result: AgingReminderResult
+    try {
+      result = await sendAgingReminders(db, {
+        tenant: this.flags.tenant,
+        outlet: this.flags.outlet,
+        buckets: this.flags.bucket,
+        collectionStatuses: this.flags['collection-status'],
+        asOf: this.flags['as-of'],
+        limit: this.flags.limit,
+        dryRun: this.flags['dry-run'],
+        clock: {now: () => new Date()},
+        brandName: config.appName,
+        // The count of the candidates costs a query: only when there is a display to feed.
+        onProgress: this.jsonEnabled() || this.flags.quiet ? undefined : (done, total) => progress.update(done, total),
+      })
+    } catch (error) {
+      await progress.end('failed')
+      throw error
+    }
+    await progress.end()
     if (!this.jsonEnabled()) {
       result.candidates.forEach((c, i) => {
         const outcome = ` -> ${result.dry_run ? 'would be ' : ''}${c.outcome}${c.reason ? ` (${c.reason})` : ''}`

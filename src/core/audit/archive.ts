@@ -47,11 +47,19 @@ export interface ArchiveOptions {
   /** Called after each batch of durable rows is deleted (progress output). */
   onChunk?: (progress: {archived: number; matched: number}) => void
   /**
+   * Progress, for the command to render: `archive` after each page written and fsynced (rows archived of
+   * the rows matched); `recover` while an interrupted archive is finished first (rows of its file read so
+   * far; the total is not known until the end of the file).
+   */
+  onProgress?: (done: number, total: number | null, phase: ArchivePhase) => void
+  /**
    * Unfinished archives (paths or names in the archive folder) that carry no record of their database
    * (written by laundry-ops before 0.2) and that the operator declares to be this database's (`--adopt`).
    */
   adopt?: string[]
 }
+
+export type ArchivePhase = 'recover' | 'archive'
 
 export interface ArchiveKey {
   created_at: string
@@ -183,7 +191,9 @@ async function recoverArchive(db: Database, file: string, options: ArchiveOption
   let last: {id: string; created_at: string} | null = null
   let ids: string[] = []
   let deleted = 0
+  let read = 0
   const onRow = (line: Record<string, unknown>) => {
+    read++
     const row = line as {id: string; created_at: string | null}
     last = {id: row.id, created_at: row.created_at ? `${row.created_at.slice(0, 10)} ${row.created_at.slice(11, 19)}` : ''}
     first ??= last
@@ -196,10 +206,12 @@ async function recoverArchive(db: Database, file: string, options: ArchiveOption
       deleted += await deleteIds(db, batch)
       // A large file takes a while: the lease is kept alive as its rows are deleted.
       await lease.refresh()
+      options.onProgress?.(read, null, 'recover')
     }
   }
   const kept = await recoverArchiveFile(file, onRow, () => drain())
   await drain(true)
+  options.onProgress?.(kept.rows, kept.rows, 'recover')
   writeManifest(file, {
     file: path.basename(file),
     rows: kept.rows,
@@ -573,8 +585,10 @@ export async function archiveAuditEvents(db: Database, options: ArchiveOptions):
       const tail = rows.at(-1)!
       first ??= {created_at: String(rows[0].created_at), id: String(rows[0].id)}
       last = {created_at: String(tail.created_at), id: String(tail.id)}
+      options.onProgress?.(result.archived, result.matched, 'archive')
     }
     const copy = db.dialect === 'sqlite' ? copySqlite : copyPg
+    options.onProgress?.(0, result.matched, 'archive')
     try {
       await copy(db, {
         deleteBatch: Math.max(1, options.deleteBatchRows ?? DELETE_BATCH_ROWS),

@@ -102,6 +102,8 @@ export interface MigrateOptions {
   /** Give each migration its own batch number, so `db rollback` undoes one at a time (artisan --step). */
   step?: boolean
   clock?: Clock
+  /** Progress, for the command to render: after each migration has run (in the transaction), its name. */
+  onProgress?: (done: number, total: number, migration: string) => void
 }
 
 export interface MigrateResult {
@@ -146,10 +148,11 @@ export async function migrate(db: Database, options: MigrateOptions = {}): Promi
     if (pending.length === 0) return {database: db.target.display, dry_run: false, batch: null, migrated: [], unknown: status.unknown}
     let batch = Math.max(0, ...rows.map((r) => r.batch)) + 1
     const firstBatch = batch
-    for (const migration of pending) {
+    for (const [index, migration] of pending.entries()) {
       await runMigration(conn, db, migration, 'up', clock)
       await conn(LEDGER_TABLE).insert({migration: migration.name, batch})
       if (options.step) batch++
+      options.onProgress?.(index + 1, pending.length, migration.name)
     }
     return {database: db.target.display, dry_run: false, batch: firstBatch, migrated: pending.map((m) => m.name), unknown: status.unknown}
   })

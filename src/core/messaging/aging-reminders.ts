@@ -1,3 +1,5 @@
+import type {Knex} from 'knex'
+
 import type {Clock} from '../clock.js'
 import type {Database} from '../db/connection.js'
 import {interruptedBy, requireTables} from '../db/faults.js'
@@ -18,6 +20,9 @@ export {
   assertCollectionStatuses,
 } from './reminder-input.js'
 export const BUCKET_LABELS: Record<AgingBucket, string> = {d0_7: '0-7 hari', d8_14: '8-14 hari', d15_30: '15-30 hari', d31_plus: '>30 hari'}
+
+/** The ages (whole days, bounds included; null: unbounded) of each bucket, as bucketFor draws them. */
+const BUCKET_AGES: Record<AgingBucket, [number | null, number | null]> = {d0_7: [null, 7], d8_14: [8, 14], d15_30: [15, 30], d31_plus: [31, null]}
 
 export function bucketFor(ageDays: number): AgingBucket {
   if (ageDays <= 7) return 'd0_7'
@@ -43,6 +48,11 @@ export interface AgingReminderOptions {
   dryRun: boolean
   clock: Clock
   brandName: string
+  /**
+   * Progress, for the command to render: candidates handled of the candidates expected (the orders with
+   * money due in the chosen statuses and buckets, up to --limit; counted first, only when this is given).
+   */
+  onProgress?: (done: number, total: number, phase: 'remind') => void
 }
 
 export interface AgingCandidate {
@@ -102,23 +112,28 @@ export async function sendAgingReminders(db: Database, options: AgingReminderOpt
     dry_run: options.dryRun === true,
   }
   const ymd = asOfText.replace(/-/g, '')
+  const dueOrders = () => {
+    const q = db
+      .knex<OrderRow>('orders')
+      .where('due_amount', '>', 0)
+      .where((w) => {
+        const others = statuses.filter((s) => s !== 'pending')
+        if (statuses.includes('pending')) w.whereNull('collection_status').orWhere('collection_status', 'pending')
+        if (others.length > 0) w.orWhereIn('collection_status', others)
+      })
+    if (options.tenant) q.where('tenant_id', options.tenant)
+    if (options.outlet) q.where('outlet_id', options.outlet)
+    return q
+  }
+  let expected = 0
+  if (options.onProgress) {
+    expected = Math.min(options.limit, await countCandidates(dueOrders(), buckets as AgingBucket[], asOf))
+    options.onProgress(0, expected, 'remind')
+  }
   // Keyset pages over (created_at, id): bounded memory whatever the number of open invoices.
   let after: {created_at: string; id: string} | undefined
   for (;;) {
-    const page = db
-      .knex<OrderRow>('orders')
-      .where('due_amount', '>', 0)
-      .where((q) => {
-        const others = statuses.filter((s) => s !== 'pending')
-        if (statuses.includes('pending')) q.whereNull('collection_status').orWhere('collection_status', 'pending')
-        if (others.length > 0) q.orWhereIn('collection_status', others)
-      })
-      .orderBy('created_at')
-      .orderBy('id')
-      .limit(500)
-      .select('id', 'order_code', 'due_amount', 'created_at')
-    if (options.tenant) page.where('tenant_id', options.tenant)
-    if (options.outlet) page.where('outlet_id', options.outlet)
+    const page = dueOrders().orderBy('created_at').orderBy('id').limit(500).select('id', 'order_code', 'due_amount', 'created_at')
     if (after) {
       const last = after
       // Block bodies: knex ignores what a grouping callback returns, and a builder is a thenable.
@@ -185,8 +200,31 @@ export async function sendAgingReminders(db: Database, options: AgingReminderOpt
         result.skipped++
         result.skipped_reasons[outcome.reason] = (result.skipped_reasons[outcome.reason] ?? 0) + 1
       }
+      options.onProgress?.(result.processed, Math.max(expected, result.processed), 'remind')
     }
     const last = rows[rows.length - 1]
     after = {created_at: last.created_at, id: last.id}
   }
+}
+
+/**
+ * How many of these orders fall in the chosen buckets on the as-of date: bucketFor's ages as ranges of
+ * creation days (an order created on day D is asOf - D days old), so the count is one query.
+ */
+async function countCandidates(orders: Knex.QueryBuilder, buckets: AgingBucket[], asOf: Date): Promise<number> {
+  if (!AGING_BUCKETS.every((b) => buckets.includes(b))) {
+    const day = (ageDays: number) => new Date(asOf.getTime() - ageDays * 86_400_000).toISOString().slice(0, 10)
+    orders.where((any) => {
+      for (const bucket of buckets) {
+        const [youngest, oldest] = BUCKET_AGES[bucket]
+        any.orWhere((range) => {
+          // Created on or after the day `oldest` days back, and before the day `youngest - 1` days back.
+          if (oldest !== null) range.where('created_at', '>=', day(oldest))
+          if (youngest !== null) range.where('created_at', '<', day(youngest - 1))
+        })
+      }
+    })
+  }
+  const [{n}]: Array<{n: number | string}> = await orders.count({n: '*'})
+  return Number(n)
 }

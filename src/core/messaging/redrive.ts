@@ -36,6 +36,8 @@ export interface RedriveOptions {
   allReasons: boolean
   dryRun: boolean
   clock: Clock
+  /** Progress, for the command to render: candidates handled of the candidates selected. */
+  onProgress?: (done: number, total: number, phase: 'requeue') => void
 }
 
 export interface RedriveCandidate {
@@ -91,6 +93,7 @@ export async function redriveFailedMessages(db: Database, options: RedriveOption
   const rows = await query.select('id', 'tenant_id', 'last_error_code', 'attempts', 'updated_at', 'metadata_json')
 
   const candidates: RedriveCandidate[] = []
+  options.onProgress?.(0, rows.length, 'requeue')
   for (const row of rows) {
     const candidate: RedriveCandidate = {
       id: String(row.id),
@@ -114,6 +117,7 @@ export async function redriveFailedMessages(db: Database, options: RedriveOption
       }
     }
     candidates.push(candidate)
+    options.onProgress?.(candidates.length, rows.length, 'requeue')
   }
   return {
     reasons: filter,

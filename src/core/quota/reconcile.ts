@@ -14,7 +14,14 @@ export interface ReconcileOptions {
   tenant?: string
   dryRun?: boolean
   clock: Clock
+  /**
+   * Progress, for the command to render: `count` around the one aggregate query (tenants counted), then
+   * `write` after each batch of quota_usage rows written (of the rows that change).
+   */
+  onProgress?: (done: number, total: number | null, phase: ReconcilePhase) => void
 }
+
+export type ReconcilePhase = 'count' | 'write'
 
 export interface TenantUsage {
   id: string
@@ -50,6 +57,7 @@ export async function reconcileQuota(db: Database, options: ReconcileOptions): P
     }
   }
   const knex = db.knex
+  options.onProgress?.(0, null, 'count')
   // Count first, join after: the month's orders are grouped by tenant in a derived table (on SQLite a
   // single pass over the covering index (tenant_id, outlet_id, created_at); on PostgreSQL one scan and a
   // hash aggregate), and only then joined to the tenants. Joining tenants to orders before grouping made
@@ -81,9 +89,11 @@ export async function reconcileQuota(db: Database, options: ReconcileOptions): P
   // the operator how many tenants were really off.
   const changed = tenants.filter((t) => t.previous !== t.orders)
   const created = changed.filter((t) => t.previous === null).length
+  options.onProgress?.(tenants.length, tenants.length, 'count')
   if (!options.dryRun && changed.length > 0) {
     const now = options.clock.now()
     const stamp = toDbTimestamp(now)
+    options.onProgress?.(0, changed.length, 'write')
     await writeTransaction(db, async (trx) => {
       for (let i = 0; i < changed.length; i += 500) {
         const batch = changed.slice(i, i + 500).map((t) => ({
@@ -95,6 +105,7 @@ export async function reconcileQuota(db: Database, options: ReconcileOptions): P
           updated_at: stamp,
         }))
         await trx('quota_usage').insert(batch).onConflict(['tenant_id', 'period']).merge(['orders_used', 'updated_at'])
+        options.onProgress?.(i + batch.length, changed.length, 'write')
       }
     })
   }

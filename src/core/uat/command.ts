@@ -9,7 +9,7 @@ import {OpsError} from '../errors.js'
 import {junitXml} from '../gates/report.js'
 import {preflightReportFile, writeFileAtomic} from '../storage/files.js'
 import {UAT_CATALOG} from './catalog.js'
-import {runUatPack, type UatTarget} from './pack.js'
+import {runUatPack, type UatPackOptions, type UatTarget} from './pack.js'
 import {defaultReportName, dryRunRows, renderUatReport, summarise, type UatSummary} from './report.js'
 import {demoAccounts, type UatOutcome} from './runner.js'
 import type {UatAccount, UatRole, UatScenario} from './scenario.js'
@@ -33,6 +33,8 @@ export interface UatCommandInput {
   note: (line: string) => void
   /** Ctrl-C; default: SIGINT and SIGTERM of this process. */
   signal?: AbortSignal
+  /** The progress display that drives the scenarios (the command's, on stderr); default: none. */
+  drive?: UatPackOptions['drive']
 }
 
 /** The --json document. */
@@ -162,7 +164,6 @@ export async function runUatCommand(input: UatCommandInput): Promise<{document: 
   } else {
     const interrupt = input.signal ? {signal: input.signal, dispose: () => {}} : interruptSignal(input.note)
     try {
-      const progress = await import('./progress.js')
       const result = await runUatPack({
         config: input.config,
         scenarios,
@@ -170,7 +171,7 @@ export async function runUatCommand(input: UatCommandInput): Promise<{document: 
         baseUrl: input.baseUrl,
         signal: interrupt.signal,
         note: input.log,
-        drive: progress.progressDriver({json: input.json}),
+        drive: input.drive,
       })
       outcomes = result.outcomes
       target = result.target

@@ -5,7 +5,8 @@ import type {Clock} from '../clock.js'
 import {toDbTimestamp, unixSeconds} from '../clock.js'
 import type {Database} from '../db/connection.js'
 import {describeFault} from '../db/faults.js'
-import {type Executor, selectRows, writeTransaction} from '../db/transactions.js'
+import {selectRows as preparedRows} from '../db/raw.js'
+import {type Executor, selectRows, singleStatement, writeTransaction} from '../db/transactions.js'
 import {type QueuedJob, pushJob} from '../queue/database-queue.js'
 import {MESSAGING_QUEUE, sendWaJobPayload} from '../queue/payload.js'
 import {readJsonObject} from './json-column.js'
@@ -120,7 +121,7 @@ const WORKER = `${os.hostname()}:${process.pid}`
 
 const isDone = (status: unknown) => status === 'sent' || status === 'delivered'
 
-async function findProviderConfig(conn: Executor, message: WaMessageRow): Promise<ProviderConfig | undefined> {
+async function findProviderConfig(conn: Executor, message: SendMessage): Promise<ProviderConfig | undefined> {
   const query = conn('wa_provider_configs as c')
     .join('wa_providers as p', 'p.id', 'c.provider_id')
     .where('c.tenant_id', message.tenant_id)
@@ -154,9 +155,20 @@ async function attemptIsLive(ctx: SendContext, trx: Executor, flight: InFlightAt
   return reservedAt === flight.reserved_at && reservedAt > unixSeconds(ctx.clock.now()) - ctx.retryAfter
 }
 
+/** What the send needs of the message. */
+type SendMessage = Pick<WaMessageRow, 'id' | 'tenant_id' | 'provider_id' | 'to_phone' | 'body_text'>
+
 type Begun =
   | {kind: 'skip'; outcome: SendOutcome}
-  | {kind: 'send'; message: WaMessageRow; metadata: Record<string, unknown>; flight: InFlightAttempt; possibleDuplicate: boolean}
+  | {
+      kind: 'send'
+      message: SendMessage
+      metadata: Record<string, unknown>
+      flight: InFlightAttempt
+      possibleDuplicate: boolean
+      /** The tenant's provider configuration when it was read with the message (undefined inside: none active). */
+      config?: {found: ProviderConfig | undefined}
+    }
 
 /**
  * Step 1, one short transaction: decide whether to send, and record the attempt as in flight (committed
@@ -202,9 +214,260 @@ async function beginAttempt(ctx: SendContext, messageId: string): Promise<Begun>
   })
 }
 
+// ---------------------------------------------------------------------------------------------------
+// The common case in one statement per step. A message that is queued, with no attempt in flight and
+// metadata that is a JSON object (or none), is marked in flight by one UPDATE (which returns the tenant's
+// provider configuration with it), and its outcome is recorded, with the worked job's removal, by one more
+// statement. Anything else (a message missing, already sent, with an attempt in flight, odd metadata)
+// takes the locked transactions above, which decide and write the same things.
+
+/**
+ * Marks the attempt in flight: `in_flight` of the send state set in the message's metadata, with the
+ * attempt number `attempts + 1`, in the same checks as beginAttempt's common case. On PostgreSQL the
+ * metadata is rewritten as jsonb (key order and spacing may change; the values do not); a document jsonb
+ * refuses (a \u0000 escape) fails with a data exception and takes the transaction instead.
+ */
+const MARK_IN_FLIGHT: Record<Database['dialect'], string> = {
+  pg: `with "marked" as (
+      update "wa_messages"
+         set "metadata_json" = jsonb_set(coalesce("metadata_json"::jsonb, '{}'::jsonb), '{${SEND_STATE_KEY}}',
+               coalesce("metadata_json"::jsonb -> '${SEND_STATE_KEY}', '{}'::jsonb) || jsonb_build_object('in_flight', jsonb_build_object(
+                 'attempt', "attempts" + 1, 'token', ?::text, 'job_id', ?::bigint, 'reserved_at', ?::bigint, 'started_at', ?::text, 'worker', ?::text)))::json,
+             "updated_at" = ?
+       where "id" = ? and "status" not in ('sent', 'delivered')
+         and ("metadata_json" is null or (json_typeof("metadata_json") = 'object'
+              and coalesce(json_typeof("metadata_json" -> '${SEND_STATE_KEY}'), 'object') = 'object'
+              and coalesce(json_typeof("metadata_json" -> '${SEND_STATE_KEY}' -> 'in_flight'), 'null') = 'null'))
+       returning "id", "tenant_id", "provider_id", "to_phone", "body_text", "attempts", "metadata_json")
+    select "marked".*, "cfg"."provider_id" as "cfg_provider_id", "cfg"."key" as "cfg_provider_key", "cfg"."credentials_json" as "cfg_credentials_json"
+      from "marked" left join lateral (
+        select "c"."provider_id", "p"."key", "c"."credentials_json"
+          from "wa_provider_configs" "c" join "wa_providers" "p" on "p"."id" = "c"."provider_id"
+         where "c"."tenant_id" = "marked"."tenant_id" and "c"."is_active" = true
+           and ("marked"."provider_id" is null or "c"."provider_id" = "marked"."provider_id")
+         limit 1) "cfg" on true`,
+  sqlite: `update "wa_messages"
+       set "metadata_json" = json_set(coalesce("metadata_json", '{}'), '$.${SEND_STATE_KEY}.in_flight', json_object(
+             'attempt', "attempts" + 1, 'token', ?, 'job_id', cast(? as integer), 'reserved_at', cast(? as integer), 'started_at', ?, 'worker', ?)),
+           "updated_at" = ?
+     where "id" = ? and "status" not in ('sent', 'delivered')
+       and case when "metadata_json" is null then 1
+                when not json_valid("metadata_json") then 0
+                when json_type("metadata_json") <> 'object' then 0
+                else coalesce(json_type("metadata_json", '$.${SEND_STATE_KEY}'), 'object') = 'object'
+                 and coalesce(json_type("metadata_json", '$.${SEND_STATE_KEY}.in_flight'), 'null') = 'null' end
+    returning "id", "tenant_id", "provider_id", "to_phone", "body_text", "attempts", "metadata_json",
+      (select json_object('provider_id', "c"."provider_id", 'provider_key', "p"."key", 'credentials_json', "c"."credentials_json")
+         from "wa_provider_configs" "c" join "wa_providers" "p" on "p"."id" = "c"."provider_id"
+        where "c"."tenant_id" = "wa_messages"."tenant_id" and "c"."is_active" = 1
+          and ("wa_messages"."provider_id" is null or "c"."provider_id" = "wa_messages"."provider_id")
+        limit 1) as "cfg"`,
+}
+
+interface MarkedRow {
+  id: string
+  tenant_id: string
+  provider_id: number | string | null
+  to_phone: string
+  body_text: string
+  attempts: number | string
+  metadata_json: JsonColumn
+  /** PostgreSQL: the provider configuration's columns (null: none active). */
+  cfg_provider_id?: number | string | null
+  cfg_provider_key?: string | null
+  cfg_credentials_json?: JsonColumn
+  /** SQLite: the provider configuration as one JSON object (null: none active). */
+  cfg?: string | null
+}
+
+function markedConfig(row: MarkedRow): ProviderConfig | undefined {
+  const cfg =
+    row.cfg !== undefined
+      ? (JSON.parse(row.cfg ?? 'null') as {provider_id: unknown; provider_key: unknown; credentials_json: JsonColumn} | null)
+      : row.cfg_provider_id === null || row.cfg_provider_id === undefined
+        ? null
+        : {provider_id: row.cfg_provider_id, provider_key: row.cfg_provider_key, credentials_json: row.cfg_credentials_json}
+  if (!cfg) return undefined
+  return {provider_id: Number(cfg.provider_id), provider_key: String(cfg.provider_key), credentials_json: cfg.credentials_json}
+}
+
+/** A data exception (SQLSTATE class 22) of PostgreSQL: the value, not the connection, was the problem. */
+const isDataException = (error: unknown) => {
+  const code = (error as {code?: unknown})?.code
+  return typeof code === 'string' && code.startsWith('22')
+}
+
+/**
+ * Step 1 in one statement, committed on its own before the provider is called; null when the message is
+ * not in the common case (beginAttempt decides then).
+ */
+async function markInFlight(ctx: SendContext, messageId: string): Promise<Begun | null> {
+  const {db, job} = ctx
+  const now = ctx.clock.now()
+  const flight: Omit<InFlightAttempt, 'attempt'> = {
+    token: randomUUID(),
+    job_id: job.id,
+    reserved_at: job.reserved_at,
+    started_at: now.toISOString(),
+    worker: WORKER,
+  }
+  let rows: MarkedRow[]
+  try {
+    rows = await singleStatement(db, () =>
+      preparedRows<MarkedRow>(db.knex, MARK_IN_FLIGHT[db.dialect], [
+        flight.token,
+        flight.job_id,
+        flight.reserved_at,
+        flight.started_at,
+        flight.worker,
+        toDbTimestamp(now),
+        messageId,
+      ]),
+    )
+  } catch (error) {
+    if (db.dialect === 'pg' && isDataException(error)) return null
+    throw error
+  }
+  const row = rows[0]
+  if (!row) return null
+  return {
+    kind: 'send',
+    message: {
+      id: String(row.id),
+      tenant_id: String(row.tenant_id),
+      provider_id: row.provider_id === null ? null : Number(row.provider_id),
+      to_phone: String(row.to_phone),
+      body_text: String(row.body_text),
+    },
+    metadata: readJsonObject(row.metadata_json),
+    flight: {attempt: Number(row.attempts) + 1, ...flight},
+    possibleDuplicate: false,
+    config: {found: markedConfig(row)},
+  }
+}
+
+/**
+ * Step 3 in one statement on PostgreSQL (a data-modifying CTE): the worked job removed while this worker
+ * holds its reservation; the outcome written and the in-flight mark removed only while the mark is ours;
+ * the retry job, if any, inserted only then. Everything commits together.
+ */
+const RECORD_OUTCOME_PG = `with "own_job" as (delete from "jobs" where "id" = ? and "reserved_at" is not distinct from ?::integer),
+    "recorded" as (
+      update "wa_messages"
+         set "status" = ?, "attempts" = ?, "provider_id" = coalesce(?::bigint, "provider_id"),
+             "provider_message_id" = coalesce(?::text, "provider_message_id"), "last_error_code" = ?::text, "last_error_message" = ?::text,
+             "updated_by" = null, "source_channel" = 'system', "updated_at" = ?,
+             "metadata_json" = ("metadata_json"::jsonb #- '{${SEND_STATE_KEY},in_flight}')::json
+       where "id" = ? and "metadata_json" -> '${SEND_STATE_KEY}' -> 'in_flight' ->> 'token' = ?::text
+       returning "id"),
+    "retry_job" as (
+      insert into "jobs" ("queue", "payload", "attempts", "reserved_at", "available_at", "created_at")
+      select ?::text, ?::text, 0, null, ?::integer, ?::integer from "recorded" where ?::boolean)
+  select count(*)::integer as "recorded" from "recorded"`
+
+/** Step 3's message update on SQLite (in a write transaction with the job's removal): only while the mark is ours. */
+const RECORD_OUTCOME_SQLITE = `update "wa_messages"
+     set "status" = ?, "attempts" = ?, "provider_id" = coalesce(?, "provider_id"), "provider_message_id" = coalesce(?, "provider_message_id"),
+         "last_error_code" = ?, "last_error_message" = ?, "updated_by" = null, "source_channel" = 'system', "updated_at" = ?,
+         "metadata_json" = json_remove("metadata_json", '$.${SEND_STATE_KEY}.in_flight')
+   where "id" = ? and case when json_valid("metadata_json") then json_extract("metadata_json", '$.${SEND_STATE_KEY}.in_flight.token') end = ?
+  returning "id"`
+
+/** The columns step 3 writes, and the retry job it pushes, for an attempt's result. */
+function outcomeFields(ctx: SendContext, attempt: number, result: SendAttempt, messageId: string) {
+  const now = ctx.clock.now()
+  const retry = !result.ok && result.retry ? sendBackoffSeconds(attempt) : null
+  return {
+    now,
+    status: result.ok ? 'sent' : result.retry ? 'queued' : 'failed',
+    providerId: result.config?.provider_id ?? null,
+    providerMessageId: result.ok ? result.providerMessageId : null,
+    errorCode: result.ok ? null : result.code,
+    errorMessage: result.ok ? null : result.message,
+    updatedAt: toDbTimestamp(now),
+    retry:
+      retry === null
+        ? null
+        : {
+            delaySeconds: retry,
+            payload: sendWaJobPayload({waMessageId: messageId, now, delaySeconds: retry}),
+            availableAt: unixSeconds(now) + retry,
+            createdAt: unixSeconds(now),
+          },
+  }
+}
+
+/** The outcome once step 3 wrote it. */
+function recordedOutcome(begun: Extract<Begun, {kind: 'send'}>, result: SendAttempt, retryDelay: number | undefined): SendOutcome {
+  const {attempt} = begun.flight
+  const {possibleDuplicate} = begun
+  if (result.ok) return {status: 'sent', attempt, providerMessageId: result.providerMessageId, possibleDuplicate}
+  if (retryDelay === undefined) return {status: 'failed', attempt, code: result.code, possibleDuplicate}
+  return {status: 'retry', attempt, code: result.code, delaySeconds: retryDelay, possibleDuplicate}
+}
+
+/**
+ * The outcome when the in-flight mark was no longer ours: our own earlier try committed and only its
+ * acknowledgement was lost (the message is sent with our provider id), or another worker took it over.
+ */
+function notOurs(
+  begun: Extract<Begun, {kind: 'send'}>,
+  result: SendAttempt,
+  current: Pick<WaMessageRow, 'status' | 'provider_message_id'> | undefined,
+): SendOutcome {
+  if (result.ok && current?.status === 'sent' && current.provider_message_id === result.providerMessageId) {
+    return {status: 'sent', attempt: begun.flight.attempt, providerMessageId: result.providerMessageId, possibleDuplicate: begun.possibleDuplicate}
+  }
+  return {status: 'superseded', attempt: begun.flight.attempt}
+}
+
+/**
+ * Step 3 without a lock read: one statement on PostgreSQL, one write transaction of two or three on SQLite.
+ * Null on PostgreSQL when the metadata is one jsonb refuses (recordOutcome handles it then).
+ */
+async function recordInOneStatement(ctx: SendContext, begun: Extract<Begun, {kind: 'send'}>, result: SendAttempt): Promise<SendOutcome | null> {
+  const {db, job} = ctx
+  const messageId = begun.message.id
+  const f = outcomeFields(ctx, begun.flight.attempt, result, messageId)
+  const update = [f.status, begun.flight.attempt, f.providerId, f.providerMessageId, f.errorCode, f.errorMessage, f.updatedAt, messageId, begun.flight.token]
+  const current = (conn: Executor) => conn<WaMessageRow>('wa_messages').where({id: messageId}).first('status', 'provider_message_id')
+  if (db.dialect === 'pg') {
+    let rows: Array<{recorded: number}>
+    try {
+      rows = await preparedRows<{recorded: number}>(db.knex, RECORD_OUTCOME_PG, [
+        job.id,
+        job.reserved_at,
+        ...update,
+        MESSAGING_QUEUE,
+        f.retry?.payload ?? null,
+        f.retry?.availableAt ?? null,
+        f.retry?.createdAt ?? null,
+        f.retry !== null,
+      ])
+    } catch (error) {
+      if (isDataException(error)) return null
+      throw error
+    }
+    if (Number(rows[0]?.recorded) > 0) return recordedOutcome(begun, result, f.retry?.delaySeconds)
+    return notOurs(begun, result, await current(db.knex))
+  }
+  return writeTransaction(db, async (trx) => {
+    const recorded = await preparedRows(trx, RECORD_OUTCOME_SQLITE, update)
+    await removeOwnJob(trx, job)
+    if (recorded.length === 0) return notOurs(begun, result, await current(trx))
+    if (f.retry) {
+      const {delaySeconds, payload} = f.retry
+      await pushJob(trx, {queue: MESSAGING_QUEUE, payload, now: f.now, delaySeconds})
+    }
+    return recordedOutcome(begun, result, f.retry?.delaySeconds)
+  })
+}
+
 /** Step 2, outside any transaction: the provider call. */
-async function callProvider(ctx: SendContext, message: WaMessageRow, metadata: Record<string, unknown>, attempt: number): Promise<SendAttempt> {
-  const config = await findProviderConfig(ctx.db.knex, message)
+async function callProvider(ctx: SendContext, begun: Extract<Begun, {kind: 'send'}>): Promise<SendAttempt> {
+  const {message, metadata} = begun
+  const attempt = begun.flight.attempt
+  const config = begun.config ? begun.config.found : await findProviderConfig(ctx.db.knex, message)
   if (!config) return {ok: false, code: 'PROVIDER_CONFIG_MISSING', message: 'No active WhatsApp provider configuration found.', retry: false}
   try {
     const provider = providerFor(config.provider_key, ctx.providers ?? PROVIDERS)
@@ -312,7 +575,7 @@ async function recordUntilCommitted(ctx: SendContext, begun: Extract<Begun, {kin
   let delay = FIRST_RETRY_MS
   for (let tries = 1; ; tries++) {
     try {
-      return await recordOutcome(ctx, begun, result)
+      return (await recordInOneStatement(ctx, begun, result)) ?? (await recordOutcome(ctx, begun, result))
     } catch (error) {
       const fault = describeFault(error, ctx.db.target)
       if (!fault || !RETRIED_FAULTS.has(fault.code)) throw error
@@ -331,9 +594,9 @@ async function recordUntilCommitted(ctx: SendContext, begun: Extract<Begun, {kin
  * mark and is put back (`busy`).
  */
 export async function sendWaMessage(ctx: SendContext, messageId: string): Promise<SendOutcome> {
-  const begun = await beginAttempt(ctx, messageId)
+  const begun = (await markInFlight(ctx, messageId)) ?? (await beginAttempt(ctx, messageId))
   if (begun.kind === 'skip') return begun.outcome
-  const result = await callProvider(ctx, begun.message, begun.metadata, begun.flight.attempt)
+  const result = await callProvider(ctx, begun)
   ctx.onAnswered?.()
   return recordUntilCommitted(ctx, begun, result)
 }

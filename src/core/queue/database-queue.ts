@@ -61,16 +61,24 @@ const CLAIM_WHERE = `"queue" = ? and (("reserved_at" is null and "available_at" 
 /**
  * The claim statement, one per engine and guard: `FOR UPDATE SKIP LOCKED` on PostgreSQL, so racing workers
  * never get the same row; SQLite runs the statement under its write lock, taken when the statement starts.
+ *
+ * On PostgreSQL the claim commits asynchronously (`synchronous_commit` off for its own transaction, set
+ * from its RETURNING list, which runs before the commit): it does not wait for its WAL to reach the disk.
+ * A claim is only a reservation, and whatever the worker does next with the job commits synchronously (the
+ * send's in-flight mark before the provider is called, a release, a failure); the server writes WAL in
+ * order, so that commit makes the claim durable too. A claim lost in a server crash had nothing done on its
+ * behalf that survived: the job is simply free again.
  */
 function claimSql(dialect: Database['dialect'], guarded: boolean): string {
-  const lock = dialect === 'pg' ? ' for update skip locked' : ''
-  const guard = !guarded
-    ? ''
-    : dialect === 'pg'
-      ? ` and (select "value" from "cache" where "key" = ?) is not distinct from ?::text`
-      : ` and (select "value" from "cache" where "key" = ?) is ?`
+  if (dialect === 'pg') {
+    const guard = guarded ? ` and (select "value" from "cache" where "key" = ?) is not distinct from ?::text` : ''
+    return `update "jobs" set "reserved_at" = ?, "attempts" = "attempts" + 1
+        where "id" = (select "id" from "jobs" where ${CLAIM_WHERE} order by "id" limit 1 for update skip locked)${guard}
+        returning *, set_config('synchronous_commit', 'off', true) as "laundry_ops_async_commit"`
+  }
+  const guard = guarded ? ` and (select "value" from "cache" where "key" = ?) is ?` : ''
   return `update "jobs" set "reserved_at" = ?, "attempts" = "attempts" + 1
-        where "id" = (select "id" from "jobs" where ${CLAIM_WHERE} order by "id" limit 1${lock})${guard}
+        where "id" = (select "id" from "jobs" where ${CLAIM_WHERE} order by "id" limit 1)${guard}
         returning *`
 }
 

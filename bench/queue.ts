@@ -343,9 +343,12 @@ interface RoundResult {
 interface StatementCount {
   engine: Engine
   sends: number
+  /** The drain's time, one worker in-process, one job at a time. */
+  seconds: number
   statements: number
   perSend: number
-  kinds: Array<[string, number]>
+  /** Statement (first 90 characters), how many, mean ms from the call to its answer. */
+  kinds: Array<[string, number, number]>
 }
 
 /**
@@ -468,8 +471,9 @@ async function startupSeconds(b: BenchDatabase, w: number, opts: Options): Promi
   return {claimLoopSeconds: loops.ms / 1000, workerSeconds: workers.ms / 1000}
 }
 
-async function countStatements(b: BenchDatabase, tenant: {tenantId: string; outletId: string}, n: number): Promise<StatementCount> {
+async function countStatements(b: BenchDatabase, tenant: {tenantId: string; outletId: string}, n: number, opts: Options): Promise<StatementCount> {
   await queueMessages(b.db, tenant, n)
+  await analyzeIfAsked(b.db, opts)
   const batch = await runBatch([{args: ['--import', tsxImport, statementCount]}], b.dir, childEnv(b.url))
   const [c] = batch.children
   if (c.code !== 0) throw new Error(`statement count exited ${c.code ?? c.signal}: ${c.stderr.slice(0, 2000)}`)
@@ -635,8 +639,9 @@ function report(env: BenchEnvironment, opts: Options, pgVersion: string | null, 
   }
   for (const c of counts) {
     out.push(
-      `Statements per send, ${c.engine} (${c.sends} sends, one worker in-process, mock provider; on PostgreSQL each is a round trip): ${fmt(c.perSend, 2)}`,
-      ...c.kinds.map(([kind, n]) => `  ${fmt(n / c.sends, 2).padStart(6)}  ${kind}`),
+      `Statements per send, ${c.engine} (${c.sends} sends in ${fmt(c.seconds, 2)} s, one worker in-process, mock provider; on PostgreSQL each is a round trip): ${fmt(c.perSend, 2)}`,
+      '  per send  mean ms  statement',
+      ...c.kinds.map(([kind, n, ms]) => `  ${fmt(n / c.sends, 2).padStart(8)}  ${fmt(ms, 3).padStart(7)}  ${kind}`),
       '',
     )
   }
@@ -683,7 +688,7 @@ async function main(): Promise<void> {
         if (opts.statements > 0) {
           await cleanTables(db)
           log(opts, `${engine}: statements per send, ${opts.statements} messages (load ${load1()})`)
-          const c = await countStatements(b, tenant, opts.statements)
+          const c = await countStatements(b, tenant, opts.statements, opts)
           counts.push(c)
           log(opts, `${engine}: ${fmt(c.perSend, 2)} statements per send`)
         }

@@ -60,7 +60,8 @@ export default class QueueWork extends DatabaseCommand<typeof QueueWork> {
       },
       config,
     )
-    // One connection per job in flight, one for the claims, one for the restart check and the status line.
+    // One connection per job in flight, one for the claims (which check queue:restart themselves), one for the
+    // restart read after a claim that took nothing and the closing status.
     const db = await this.openDatabase(config, {poolMax: options.concurrency + 2})
     const {requireTables} = await import('../../core/db/faults.js')
     await requireTables(db, ['jobs', 'failed_jobs', 'cache'])

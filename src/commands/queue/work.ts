@@ -61,8 +61,9 @@ export default class QueueWork extends DatabaseCommand<typeof QueueWork> {
       },
       config,
     )
-    // One connection per job in flight, one for the claims, one for the restart check and the status line.
-    // SQLite: a lock is waited for asynchronously, so that the provider calls in flight go on meanwhile.
+    // One connection per job in flight, one for the claims (which check queue:restart themselves), one for the
+    // restart read after a claim that took nothing and the closing status. SQLite: a lock is waited for
+    // asynchronously, so that the provider calls in flight go on meanwhile.
     const db = await this.openDatabase(config, {poolMax: options.concurrency + 2, sqliteBusyTimeoutMs: 20})
     const {requireTables} = await import('../../core/db/faults.js')
     await requireTables(db, ['jobs', 'failed_jobs', 'cache'])

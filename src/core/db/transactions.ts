@@ -82,6 +82,30 @@ async function beginImmediate(trx: Knex.Transaction): Promise<void> {
   }
 }
 
+const isSqliteBusy = (error: unknown) => {
+  const code = (error as {code?: unknown})?.code
+  return typeof code === 'string' && code.startsWith('SQLITE_BUSY')
+}
+
+/**
+ * One statement run on its own (its own implicit transaction, no BEGIN): on SQLite it takes the write lock
+ * when it starts, as BEGIN IMMEDIATE does, and a statement refused with SQLITE_BUSY changed nothing, so it
+ * is tried again, asynchronously, for up to 10 s (as beginImmediate does, for connections opened with
+ * busy_timeout 0). On PostgreSQL `statement` runs once.
+ */
+export async function singleStatement<T>(db: Database, statement: () => Promise<T>): Promise<T> {
+  if (db.dialect === 'pg') return statement()
+  const deadline = Date.now() + BUSY_RETRY_MS
+  for (;;) {
+    try {
+      return await statement()
+    } catch (error) {
+      if (!isSqliteBusy(error) || Date.now() >= deadline) throw error
+      await new Promise((resolve) => setTimeout(resolve, 1 + Math.floor(Math.random() * 10)))
+    }
+  }
+}
+
 /** Rows of a raw select, whatever the driver's result shape. */
 export async function selectRows<T>(conn: Executor, dialect: Database['dialect'], sql: string, bindings: readonly unknown[] = []): Promise<T[]> {
   const result = (await conn.raw(sql, bindings as Knex.RawBinding[])) as unknown

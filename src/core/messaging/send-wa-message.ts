@@ -1,11 +1,13 @@
 import {randomUUID} from 'node:crypto'
 import os from 'node:os'
+import {isDeepStrictEqual} from 'node:util'
 
 import type {Clock} from '../clock.js'
 import {toDbTimestamp, unixSeconds} from '../clock.js'
 import type {Database} from '../db/connection.js'
 import {describeFault} from '../db/faults.js'
-import {type Executor, selectRows, writeTransaction} from '../db/transactions.js'
+import {selectRows as preparedRows} from '../db/raw.js'
+import {type Executor, selectRows, singleStatement, writeTransaction} from '../db/transactions.js'
 import {type QueuedJob, pushJob} from '../queue/database-queue.js'
 import {MESSAGING_QUEUE, sendWaJobPayload} from '../queue/payload.js'
 import {readJsonObject} from './json-column.js'
@@ -42,6 +44,11 @@ export interface InFlightAttempt {
   started_at: string
   /** host:pid of the worker. */
   worker: string
+  /**
+   * The metadata_json text as it was before the mark (null: none): a send that changes nothing else puts
+   * it back byte for byte, so a clean send leaves the Laravel application's metadata exactly as it was.
+   */
+  original?: string | null
 }
 
 export interface SendState {
@@ -110,12 +117,6 @@ export function sendStateOf(metadata: Record<string, unknown>): SendState {
   return {...(state as SendState), in_flight: validFlight ? (flight as InFlightAttempt) : null}
 }
 
-/** The metadata with our send state, or without the key when nothing is left to keep (a clean send). */
-function withSendState(metadata: Record<string, unknown>, state: SendState): Record<string, unknown> {
-  const {[SEND_STATE_KEY]: _old, ...rest} = metadata
-  return Object.keys(state).length === 0 ? rest : {...rest, [SEND_STATE_KEY]: state}
-}
-
 /** What the provider is given: the message's metadata without our send state. */
 function providerMetadata(metadata: Record<string, unknown>): Record<string, unknown> {
   const {[SEND_STATE_KEY]: _state, ...rest} = metadata
@@ -126,7 +127,7 @@ const WORKER = `${os.hostname()}:${process.pid}`
 
 const isDone = (status: unknown) => status === 'sent' || status === 'delivered'
 
-async function findProviderConfig(conn: Executor, message: WaMessageRow): Promise<ProviderConfig | undefined> {
+async function findProviderConfig(conn: Executor, message: SendMessage): Promise<ProviderConfig | undefined> {
   const query = conn('wa_provider_configs as c')
     .join('wa_providers as p', 'p.id', 'c.provider_id')
     .where('c.tenant_id', message.tenant_id)
@@ -138,12 +139,36 @@ async function findProviderConfig(conn: Executor, message: WaMessageRow): Promis
 }
 
 /** The message, locked for the rest of the (short) transaction on PostgreSQL; SQLite's write lock is already held. */
-async function lockMessage(db: Database, trx: Executor, messageId: string): Promise<WaMessageRow | undefined> {
+async function lockMessage(db: Database, trx: Executor, messageId: string): Promise<(WaMessageRow & {metadata_text: string | null}) | undefined> {
   if (db.dialect === 'pg') {
-    const [row] = await selectRows<WaMessageRow | undefined>(trx, 'pg', `select * from "wa_messages" where "id" = ? for update`, [messageId])
+    const [row] = await selectRows<(WaMessageRow & {metadata_text: string | null}) | undefined>(
+      trx,
+      'pg',
+      `select *, "metadata_json"::text as "metadata_text" from "wa_messages" where "id" = ? for update`,
+      [messageId],
+    )
     return row
   }
-  return trx<WaMessageRow>('wa_messages').where({id: messageId}).first()
+  const row = await trx<WaMessageRow>('wa_messages').where({id: messageId}).first()
+  return row
+    ? {...row, metadata_text: row.metadata_json === null ? null : typeof row.metadata_json === 'string' ? row.metadata_json : JSON.stringify(row.metadata_json)}
+    : undefined
+}
+
+/**
+ * What metadata_json becomes when the mark comes off: the text from before the mark, byte for byte, when
+ * nothing else changed meanwhile (every clean send); otherwise the current document with `state` as the
+ * send state (none left: the key goes).
+ */
+function metadataAfter(current: Record<string, unknown>, flight: InFlightAttempt, state: SendState | undefined): string | null {
+  const {[SEND_STATE_KEY]: _now, ...rest} = current
+  if (state === undefined && flight.original !== undefined) {
+    const before = flight.original === null ? {} : readJsonObject(flight.original)
+    const {[SEND_STATE_KEY]: _before, ...restBefore} = before
+    if (isDeepStrictEqual(rest, restBefore)) return flight.original
+  }
+  const kept = state ?? {}
+  return JSON.stringify(Object.keys(kept).length === 0 ? rest : {...rest, [SEND_STATE_KEY]: kept})
 }
 
 /** Removes the worked job, but only while this worker still holds its reservation. */
@@ -160,16 +185,21 @@ async function attemptIsLive(ctx: SendContext, trx: Executor, flight: InFlightAt
   return reservedAt === flight.reserved_at && reservedAt > unixSeconds(ctx.clock.now()) - ctx.retryAfter
 }
 
+/** What the send needs of the message. */
+type SendMessage = Pick<WaMessageRow, 'id' | 'tenant_id' | 'provider_id' | 'to_phone' | 'body_text'>
+
 type Begun =
   | {kind: 'skip'; outcome: SendOutcome}
   | {
       kind: 'send'
-      message: WaMessageRow
+      message: SendMessage
       metadata: Record<string, unknown>
       flight: InFlightAttempt
       possibleDuplicate: boolean
+      /** The tenant's provider configuration when it was read with the message (undefined inside: none active). */
+      config?: {found: ProviderConfig | undefined}
       /** The send state as found (put back if the attempt is abandoned before the provider call). */
-      found: unknown
+      found?: unknown
     }
 
 /**
@@ -201,12 +231,14 @@ async function beginAttempt(ctx: SendContext, messageId: string): Promise<Begun>
       reserved_at: ctx.job.reserved_at,
       started_at: now.toISOString(),
       worker: WORKER,
+      original: previous ? previous.original : message.metadata_text,
     }
     const next: SendState = {...state, in_flight: flight}
     if (previous) {
+      const {original: _text, ...dead} = previous
       next.possible_duplicates = (Number(state.possible_duplicates) || 0) + 1
       next.possible_duplicate_at = now.toISOString()
-      next.possible_duplicate_of = previous
+      next.possible_duplicate_of = dead
     }
     const written = {...metadata, [SEND_STATE_KEY]: next}
     await trx('wa_messages')
@@ -216,9 +248,273 @@ async function beginAttempt(ctx: SendContext, messageId: string): Promise<Begun>
   })
 }
 
+// ---------------------------------------------------------------------------------------------------
+// The common case in one statement per step. A message that is queued, with no attempt in flight and
+// metadata that is a JSON object (or none), is marked in flight by one UPDATE (which returns the tenant's
+// provider configuration with it), and its outcome is recorded, with the worked job's removal, by one more
+// statement. Anything else (a message missing, already sent, with an attempt in flight, odd metadata)
+// takes the locked transactions above, which decide and write the same things.
+
+/**
+ * Marks the attempt in flight: `in_flight` of the send state set in the message's metadata, with the
+ * attempt number `attempts + 1`, in the same checks as beginAttempt's common case. On PostgreSQL the
+ * metadata is rewritten as jsonb (key order and spacing may change; the values do not); a document jsonb
+ * refuses (a \u0000 escape) fails with a data exception and takes the transaction instead.
+ */
+const MARK_IN_FLIGHT: Record<Database['dialect'], string> = {
+  pg: `with "marked" as (
+      update "wa_messages"
+         set "metadata_json" = jsonb_set(coalesce("metadata_json"::jsonb, '{}'::jsonb), '{${SEND_STATE_KEY}}',
+               coalesce("metadata_json"::jsonb -> '${SEND_STATE_KEY}', '{}'::jsonb) || jsonb_build_object('in_flight', jsonb_build_object(
+                 'attempt', "attempts" + 1, 'token', ?::text, 'job_id', ?::bigint, 'reserved_at', ?::bigint, 'started_at', ?::text, 'worker', ?::text,
+                 'original', "metadata_json"::text)))::json,
+             "updated_at" = ?
+       where "id" = ? and "status" not in ('sent', 'delivered')
+         and ("metadata_json" is null or (json_typeof("metadata_json") = 'object'
+              and coalesce(json_typeof("metadata_json" -> '${SEND_STATE_KEY}'), 'object') = 'object'
+              and coalesce(json_typeof("metadata_json" -> '${SEND_STATE_KEY}' -> 'in_flight'), 'null') = 'null'))
+       returning "id", "tenant_id", "provider_id", "to_phone", "body_text", "attempts", "metadata_json")
+    select "marked".*, "cfg"."provider_id" as "cfg_provider_id", "cfg"."key" as "cfg_provider_key", "cfg"."credentials_json" as "cfg_credentials_json"
+      from "marked" left join lateral (
+        select "c"."provider_id", "p"."key", "c"."credentials_json"
+          from "wa_provider_configs" "c" join "wa_providers" "p" on "p"."id" = "c"."provider_id"
+         where "c"."tenant_id" = "marked"."tenant_id" and "c"."is_active" = true
+           and ("marked"."provider_id" is null or "c"."provider_id" = "marked"."provider_id")
+         limit 1) "cfg" on true`,
+  sqlite: `update "wa_messages"
+       set "metadata_json" = json_set(coalesce("metadata_json", '{}'), '$.${SEND_STATE_KEY}.in_flight', json_object(
+             'attempt', "attempts" + 1, 'token', ?, 'job_id', cast(? as integer), 'reserved_at', cast(? as integer), 'started_at', ?, 'worker', ?,
+             'original', "metadata_json")),
+           "updated_at" = ?
+     where "id" = ? and "status" not in ('sent', 'delivered')
+       and case when "metadata_json" is null then 1
+                when not json_valid("metadata_json") then 0
+                when json_type("metadata_json") <> 'object' then 0
+                else coalesce(json_type("metadata_json", '$.${SEND_STATE_KEY}'), 'object') = 'object'
+                 and coalesce(json_type("metadata_json", '$.${SEND_STATE_KEY}.in_flight'), 'null') = 'null' end
+    returning "id", "tenant_id", "provider_id", "to_phone", "body_text", "attempts", "metadata_json",
+      (select json_object('provider_id', "c"."provider_id", 'provider_key', "p"."key", 'credentials_json', "c"."credentials_json")
+         from "wa_provider_configs" "c" join "wa_providers" "p" on "p"."id" = "c"."provider_id"
+        where "c"."tenant_id" = "wa_messages"."tenant_id" and "c"."is_active" = 1
+          and ("wa_messages"."provider_id" is null or "c"."provider_id" = "wa_messages"."provider_id")
+        limit 1) as "cfg"`,
+}
+
+interface MarkedRow {
+  id: string
+  tenant_id: string
+  provider_id: number | string | null
+  to_phone: string
+  body_text: string
+  attempts: number | string
+  metadata_json: JsonColumn
+  /** PostgreSQL: the provider configuration's columns (null: none active). */
+  cfg_provider_id?: number | string | null
+  cfg_provider_key?: string | null
+  cfg_credentials_json?: JsonColumn
+  /** SQLite: the provider configuration as one JSON object (null: none active). */
+  cfg?: string | null
+}
+
+function markedConfig(row: MarkedRow): ProviderConfig | undefined {
+  const cfg =
+    row.cfg !== undefined
+      ? (JSON.parse(row.cfg ?? 'null') as {provider_id: unknown; provider_key: unknown; credentials_json: JsonColumn} | null)
+      : row.cfg_provider_id === null || row.cfg_provider_id === undefined
+        ? null
+        : {provider_id: row.cfg_provider_id, provider_key: row.cfg_provider_key, credentials_json: row.cfg_credentials_json}
+  if (!cfg) return undefined
+  return {provider_id: Number(cfg.provider_id), provider_key: String(cfg.provider_key), credentials_json: cfg.credentials_json}
+}
+
+/** A data exception (SQLSTATE class 22) of PostgreSQL: the value, not the connection, was the problem. */
+const isDataException = (error: unknown) => {
+  const code = (error as {code?: unknown})?.code
+  return typeof code === 'string' && code.startsWith('22')
+}
+
+/**
+ * Step 1 in one statement, committed on its own before the provider is called; null when the message is
+ * not in the common case (beginAttempt decides then).
+ */
+async function markInFlight(ctx: SendContext, messageId: string): Promise<Begun | null> {
+  const {db, job} = ctx
+  const now = ctx.clock.now()
+  const flight: Omit<InFlightAttempt, 'attempt'> = {
+    token: randomUUID(),
+    job_id: job.id,
+    reserved_at: job.reserved_at,
+    started_at: now.toISOString(),
+    worker: WORKER,
+  }
+  let rows: MarkedRow[]
+  try {
+    rows = await singleStatement(db, () =>
+      preparedRows<MarkedRow>(db.knex, MARK_IN_FLIGHT[db.dialect], [
+        flight.token,
+        flight.job_id,
+        flight.reserved_at,
+        flight.started_at,
+        flight.worker,
+        toDbTimestamp(now),
+        messageId,
+      ]),
+    )
+  } catch (error) {
+    if (db.dialect === 'pg' && isDataException(error)) return null
+    throw error
+  }
+  const row = rows[0]
+  if (!row) return null
+  return {
+    kind: 'send',
+    message: {
+      id: String(row.id),
+      tenant_id: String(row.tenant_id),
+      provider_id: row.provider_id === null ? null : Number(row.provider_id),
+      to_phone: String(row.to_phone),
+      body_text: String(row.body_text),
+    },
+    metadata: readJsonObject(row.metadata_json),
+    flight: {attempt: Number(row.attempts) + 1, ...flight},
+    possibleDuplicate: false,
+    config: {found: markedConfig(row)},
+  }
+}
+
+/**
+ * Step 3 in one statement on PostgreSQL (a data-modifying CTE): the worked job removed while this worker
+ * holds its reservation; the outcome written and the in-flight mark removed only while the mark is ours;
+ * the retry job, if any, inserted only then. Everything commits together.
+ */
+const RECORD_OUTCOME_PG = `with "own_job" as (delete from "jobs" where "id" = ? and "reserved_at" is not distinct from ?::integer),
+    "recorded" as (
+      update "wa_messages"
+         set "status" = ?, "attempts" = ?, "provider_id" = coalesce(?::bigint, "provider_id"),
+             "provider_message_id" = coalesce(?::text, "provider_message_id"), "last_error_code" = ?::text, "last_error_message" = ?::text,
+             "updated_by" = null, "source_channel" = 'system', "updated_at" = ?,
+             "metadata_json" = case
+               when ("metadata_json"::jsonb - '${SEND_STATE_KEY}') = (select case when jsonb_typeof("o") = 'object' then "o" - '${SEND_STATE_KEY}' else '{}'::jsonb end
+                   from (select coalesce(("metadata_json" -> '${SEND_STATE_KEY}' -> 'in_flight' ->> 'original')::jsonb, '{}'::jsonb) as "o") as "before")
+                 then ("metadata_json" -> '${SEND_STATE_KEY}' -> 'in_flight' ->> 'original')::json
+               when ("metadata_json"::jsonb -> '${SEND_STATE_KEY}') - 'in_flight' = '{}'::jsonb then ("metadata_json"::jsonb - '${SEND_STATE_KEY}')::json
+               else ("metadata_json"::jsonb #- '{${SEND_STATE_KEY},in_flight}')::json end
+       where "id" = ? and "metadata_json" -> '${SEND_STATE_KEY}' -> 'in_flight' ->> 'token' = ?::text
+       returning "id"),
+    "retry_job" as (
+      insert into "jobs" ("queue", "payload", "attempts", "reserved_at", "available_at", "created_at")
+      select ?::text, ?::text, 0, null, ?::integer, ?::integer from "recorded" where ?::boolean)
+  select count(*)::integer as "recorded" from "recorded"`
+
+/** Step 3's message update on SQLite (in a write transaction with the job's removal): only while the mark is ours. */
+const RECORD_OUTCOME_SQLITE = `update "wa_messages"
+     set "status" = ?, "attempts" = ?, "provider_id" = coalesce(?, "provider_id"), "provider_message_id" = coalesce(?, "provider_message_id"),
+         "last_error_code" = ?, "last_error_message" = ?, "updated_by" = null, "source_channel" = 'system', "updated_at" = ?,
+         "metadata_json" = case
+           when not json_valid(coalesce(json_extract("metadata_json", '$.${SEND_STATE_KEY}.in_flight.original'), '{}'))
+             then json_extract("metadata_json", '$.${SEND_STATE_KEY}.in_flight.original')
+           when json_remove("metadata_json", '$.${SEND_STATE_KEY}') = (select case when json_type("o") = 'object' then json_remove("o", '$.${SEND_STATE_KEY}') else '{}' end
+               from (select coalesce(json_extract("metadata_json", '$.${SEND_STATE_KEY}.in_flight.original'), '{}') as "o"))
+             then json_extract("metadata_json", '$.${SEND_STATE_KEY}.in_flight.original')
+           when json_remove(json_extract("metadata_json", '$.${SEND_STATE_KEY}'), '$.in_flight') = '{}' then json_remove("metadata_json", '$.${SEND_STATE_KEY}')
+           else json_remove("metadata_json", '$.${SEND_STATE_KEY}.in_flight') end
+   where "id" = ? and case when json_valid("metadata_json") then json_extract("metadata_json", '$.${SEND_STATE_KEY}.in_flight.token') end = ?
+  returning "id"`
+
+/** The columns step 3 writes, and the retry job it pushes, for an attempt's result. */
+function outcomeFields(ctx: SendContext, attempt: number, result: SendAttempt, messageId: string) {
+  const now = ctx.clock.now()
+  const retry = !result.ok && result.retry ? sendBackoffSeconds(attempt) : null
+  return {
+    now,
+    status: result.ok ? 'sent' : result.retry ? 'queued' : 'failed',
+    providerId: result.config?.provider_id ?? null,
+    providerMessageId: result.ok ? result.providerMessageId : null,
+    errorCode: result.ok ? null : result.code,
+    errorMessage: result.ok ? null : result.message,
+    updatedAt: toDbTimestamp(now),
+    retry:
+      retry === null
+        ? null
+        : {
+            delaySeconds: retry,
+            payload: sendWaJobPayload({waMessageId: messageId, now, delaySeconds: retry}),
+            availableAt: unixSeconds(now) + retry,
+            createdAt: unixSeconds(now),
+          },
+  }
+}
+
+/** The outcome once step 3 wrote it. */
+function recordedOutcome(begun: Extract<Begun, {kind: 'send'}>, result: SendAttempt, retryDelay: number | undefined): SendOutcome {
+  const {attempt} = begun.flight
+  const {possibleDuplicate} = begun
+  if (result.ok) return {status: 'sent', attempt, providerMessageId: result.providerMessageId, possibleDuplicate}
+  if (retryDelay === undefined) return {status: 'failed', attempt, code: result.code, possibleDuplicate}
+  return {status: 'retry', attempt, code: result.code, delaySeconds: retryDelay, possibleDuplicate}
+}
+
+/**
+ * The outcome when the in-flight mark was no longer ours: our own earlier try committed and only its
+ * acknowledgement was lost (the message is sent with our provider id), or another worker took it over.
+ */
+function notOurs(
+  begun: Extract<Begun, {kind: 'send'}>,
+  result: SendAttempt,
+  current: Pick<WaMessageRow, 'status' | 'provider_message_id'> | undefined,
+): SendOutcome {
+  if (result.ok && current?.status === 'sent' && current.provider_message_id === result.providerMessageId) {
+    return {status: 'sent', attempt: begun.flight.attempt, providerMessageId: result.providerMessageId, possibleDuplicate: begun.possibleDuplicate}
+  }
+  return {status: 'superseded', attempt: begun.flight.attempt}
+}
+
+/**
+ * Step 3 without a lock read: one statement on PostgreSQL, one write transaction of two or three on SQLite.
+ * Null on PostgreSQL when the metadata is one jsonb refuses (recordOutcome handles it then).
+ */
+async function recordInOneStatement(ctx: SendContext, begun: Extract<Begun, {kind: 'send'}>, result: SendAttempt): Promise<SendOutcome | null> {
+  const {db, job} = ctx
+  const messageId = begun.message.id
+  const f = outcomeFields(ctx, begun.flight.attempt, result, messageId)
+  const update = [f.status, begun.flight.attempt, f.providerId, f.providerMessageId, f.errorCode, f.errorMessage, f.updatedAt, messageId, begun.flight.token]
+  const current = (conn: Executor) => conn<WaMessageRow>('wa_messages').where({id: messageId}).first('status', 'provider_message_id')
+  if (db.dialect === 'pg') {
+    let rows: Array<{recorded: number}>
+    try {
+      rows = await preparedRows<{recorded: number}>(db.knex, RECORD_OUTCOME_PG, [
+        job.id,
+        job.reserved_at,
+        ...update,
+        MESSAGING_QUEUE,
+        f.retry?.payload ?? null,
+        f.retry?.availableAt ?? null,
+        f.retry?.createdAt ?? null,
+        f.retry !== null,
+      ])
+    } catch (error) {
+      if (isDataException(error)) return null
+      throw error
+    }
+    if (Number(rows[0]?.recorded) > 0) return recordedOutcome(begun, result, f.retry?.delaySeconds)
+    return notOurs(begun, result, await current(db.knex))
+  }
+  return writeTransaction(db, async (trx) => {
+    const recorded = await preparedRows(trx, RECORD_OUTCOME_SQLITE, update)
+    await removeOwnJob(trx, job)
+    if (recorded.length === 0) return notOurs(begun, result, await current(trx))
+    if (f.retry) {
+      const {delaySeconds, payload} = f.retry
+      await pushJob(trx, {queue: MESSAGING_QUEUE, payload, now: f.now, delaySeconds})
+    }
+    return recordedOutcome(begun, result, f.retry?.delaySeconds)
+  })
+}
+
 /** Step 2, outside any transaction: the provider call. */
-async function callProvider(ctx: SendContext, message: WaMessageRow, metadata: Record<string, unknown>, attempt: number): Promise<SendAttempt> {
-  const config = await findProviderConfig(ctx.db.knex, message)
+async function callProvider(ctx: SendContext, begun: Extract<Begun, {kind: 'send'}>, config: ProviderConfig | undefined): Promise<SendAttempt> {
+  const {message, metadata} = begun
+  const attempt = begun.flight.attempt
   if (!config) return {ok: false, code: 'PROVIDER_CONFIG_MISSING', message: 'No active WhatsApp provider configuration found.', retry: false}
   try {
     const provider = providerFor(config.provider_key, ctx.providers ?? PROVIDERS)
@@ -270,7 +566,7 @@ async function recordOutcome(ctx: SendContext, begun: Extract<Begun, {kind: 'sen
       updated_by: null,
       source_channel: 'system',
       updated_at: toDbTimestamp(now),
-      metadata_json: JSON.stringify(withSendState(metadata, kept)),
+      metadata_json: metadataAfter(metadata, state.in_flight, possibleDuplicate ? kept : undefined),
     }
     await removeOwnJob(trx, ctx.job)
     if (result.ok) {
@@ -310,11 +606,10 @@ async function abandonAttempt(ctx: SendContext, begun: Extract<Begun, {kind: 'se
     const metadata = readJsonObject(current.metadata_json)
     const state = sendStateOf(metadata)
     if (state.in_flight?.token !== begun.flight.token) return
-    const {[SEND_STATE_KEY]: _ours, ...rest} = metadata
-    const restored = begun.found === undefined ? rest : {...rest, [SEND_STATE_KEY]: begun.found}
+    const found = begun.found === undefined ? undefined : sendStateOf({[SEND_STATE_KEY]: begun.found})
     await trx('wa_messages')
       .where({id: begun.message.id})
-      .update({metadata_json: JSON.stringify(restored)})
+      .update({metadata_json: metadataAfter(metadata, state.in_flight, begun.possibleDuplicate ? found : undefined)})
   })
 }
 
@@ -345,7 +640,9 @@ async function recordUntilCommitted(ctx: SendContext, begun: Extract<Begun, {kin
   let delay = FIRST_RETRY_MS
   for (let tries = 1; ; tries++) {
     try {
-      return await recordOutcome(ctx, begun, result)
+      // A possible duplicate keeps its mark in the send state: the locked transaction writes it.
+      const quick = begun.possibleDuplicate ? null : await recordInOneStatement(ctx, begun, result)
+      return quick ?? (await recordOutcome(ctx, begun, result))
     } catch (error) {
       const fault = describeFault(error, ctx.db.target)
       if (!fault || !RETRIED_FAULTS.has(fault.code)) throw error
@@ -364,15 +661,19 @@ async function recordUntilCommitted(ctx: SendContext, begun: Extract<Begun, {kin
  * mark and is put back (`busy`).
  */
 export async function sendWaMessage(ctx: SendContext, messageId: string): Promise<SendOutcome> {
-  const begun = await beginAttempt(ctx, messageId)
+  const begun = (await markInFlight(ctx, messageId)) ?? (await beginAttempt(ctx, messageId))
   if (begun.kind === 'skip') return begun.outcome
-  if (ctx.signal?.aborted) {
-    // The job ran out of time (--timeout) while the database kept it waiting: the provider is not called,
-    // and the mark comes off so that the job, claimed again, is not taken for a possible duplicate.
+  let config: ProviderConfig | undefined
+  try {
+    if (ctx.signal?.aborted) throw new Error('the job ran out of time (--timeout) before the provider was called')
+    config = begun.config ? begun.config.found : await findProviderConfig(ctx.db.knex, begun.message)
+  } catch (error) {
+    // The provider was not called (the job ran out of time while the database kept it waiting, or the
+    // database failed): the mark comes off, so that the job, claimed again, is not taken for a possible duplicate.
     await abandonAttempt(ctx, begun).catch(() => {})
-    throw new Error('the job ran out of time before the provider was called')
+    throw error
   }
-  const result = await callProvider(ctx, begun.message, begun.metadata, begun.flight.attempt)
+  const result = await callProvider(ctx, begun, config)
   ctx.onAnswered?.()
   return recordUntilCommitted(ctx, begun, result)
 }

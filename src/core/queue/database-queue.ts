@@ -2,7 +2,8 @@ import {randomUUID} from 'node:crypto'
 
 import {toDbTimestamp, unixSeconds} from '../clock.js'
 import type {Database} from '../db/connection.js'
-import {type Executor, selectRows, writeTransaction} from '../db/transactions.js'
+import {selectRows} from '../db/raw.js'
+import {type Executor, singleStatement, writeTransaction} from '../db/transactions.js'
 import {readEnvelope} from './payload.js'
 import type {JobRow} from '../db/rows.js'
 
@@ -46,45 +47,66 @@ export async function pushJob(conn: Executor, job: {queue: string; payload: stri
 }
 
 /**
- * Claims the next job of one queue: available now, or reserved longer than `retryAfter` seconds ago by
- * a worker that died. One atomic statement: `FOR UPDATE SKIP LOCKED` on PostgreSQL, so racing workers
- * never get the same row; on SQLite the `BEGIN IMMEDIATE` write lock does the same. The attempt is
- * counted at claim time, as Laravel does.
+ * What a claim checks before it takes a job: that the queue:restart signal (the cache row `key`) still
+ * holds the value the worker started with (`value`, null for no row). A claim that finds it changed takes
+ * nothing, in the same statement, so a worker checks for a restart on every claim at no extra round trip.
  */
-async function claimFromQueue(db: Database, queue: string, now: number, retryAfter: number): Promise<QueuedJob | null> {
-  const expired = now - retryAfter
-  if (db.dialect === 'pg') {
-    const rows = await selectRows<Record<string, unknown>>(
-      db.knex,
-      'pg',
-      `update "jobs" set "reserved_at" = ?, "attempts" = "attempts" + 1
-        where "id" = (select "id" from "jobs"
-                       where "queue" = ? and (("reserved_at" is null and "available_at" <= ?) or "reserved_at" <= ?)
-                       order by "id" limit 1 for update skip locked)
-        returning *`,
-      [now, queue, now, expired],
-    )
-    return rows[0] ? toJob(rows[0]) : null
-  }
-  return writeTransaction(db, async (conn) => {
-    const rows = await selectRows<Record<string, unknown>>(
-      conn,
-      'sqlite',
-      `update "jobs" set "reserved_at" = ?, "attempts" = "attempts" + 1
-        where "id" = (select "id" from "jobs"
-                       where "queue" = ? and (("reserved_at" is null and "available_at" <= ?) or "reserved_at" <= ?)
-                       order by "id" limit 1)
-        returning *`,
-      [now, queue, now, expired],
-    )
-    return rows[0] ? toJob(rows[0]) : null
-  })
+export interface RestartGuard {
+  key: string
+  value: string | null
 }
 
-/** Strict priority, as `queue:work --queue=a,b`: the first queue with a job wins. */
-export async function claimNextJob(db: Database, queues: readonly string[], now: Date, retryAfter = DEFAULT_RETRY_AFTER): Promise<QueuedJob | null> {
+const CLAIM_WHERE = `"queue" = ? and (("reserved_at" is null and "available_at" <= ?) or "reserved_at" <= ?)`
+
+/**
+ * The claim statement, one per engine and guard: `FOR UPDATE SKIP LOCKED` on PostgreSQL, so racing workers
+ * never get the same row; SQLite runs the statement under its write lock, taken when the statement starts.
+ *
+ * On PostgreSQL the claim commits asynchronously (`synchronous_commit` off for its own transaction, set
+ * from its RETURNING list, which runs before the commit): it does not wait for its WAL to reach the disk.
+ * A claim is only a reservation, and whatever the worker does next with the job commits synchronously (the
+ * send's in-flight mark before the provider is called, a release, a failure); the server writes WAL in
+ * order, so that commit makes the claim durable too. A claim lost in a server crash had nothing done on its
+ * behalf that survived: the job is simply free again.
+ */
+function claimSql(dialect: Database['dialect'], guarded: boolean): string {
+  if (dialect === 'pg') {
+    const guard = guarded ? ` and (select "value" from "cache" where "key" = ?) is not distinct from ?::text` : ''
+    return `update "jobs" set "reserved_at" = ?, "attempts" = "attempts" + 1
+        where "id" = (select "id" from "jobs" where ${CLAIM_WHERE} order by "id" limit 1 for update skip locked)${guard}
+        returning *, set_config('synchronous_commit', 'off', true) as "laundry_ops_async_commit"`
+  }
+  const guard = guarded ? ` and (select "value" from "cache" where "key" = ?) is ?` : ''
+  return `update "jobs" set "reserved_at" = ?, "attempts" = "attempts" + 1
+        where "id" = (select "id" from "jobs" where ${CLAIM_WHERE} order by "id" limit 1)${guard}
+        returning *`
+}
+
+/**
+ * Claims the next job of one queue: available now, or reserved longer than `retryAfter` seconds ago by
+ * a worker that died. One atomic statement on its own (a prepared statement on PostgreSQL; on SQLite it
+ * takes the write lock as it starts, as BEGIN IMMEDIATE would). The attempt is counted at claim time, as
+ * Laravel does.
+ */
+async function claimFromQueue(db: Database, queue: string, now: number, retryAfter: number, restart?: RestartGuard): Promise<QueuedJob | null> {
+  const bindings = [now, queue, now, now - retryAfter, ...(restart ? [restart.key, restart.value] : [])]
+  const rows = await singleStatement(db, () => selectRows<Record<string, unknown>>(db.knex, claimSql(db.dialect, restart !== undefined), bindings))
+  return rows[0] ? toJob(rows[0]) : null
+}
+
+/**
+ * Strict priority, as `queue:work --queue=a,b`: the first queue with a job wins. With `restart`, nothing is
+ * claimed once the restart signal changed (null, as for empty queues: the caller tells which).
+ */
+export async function claimNextJob(
+  db: Database,
+  queues: readonly string[],
+  now: Date,
+  retryAfter = DEFAULT_RETRY_AFTER,
+  restart?: RestartGuard,
+): Promise<QueuedJob | null> {
   for (const queue of queues) {
-    const job = await claimFromQueue(db, queue, unixSeconds(now), retryAfter)
+    const job = await claimFromQueue(db, queue, unixSeconds(now), retryAfter, restart)
     if (job) return job
   }
   return null

@@ -15,16 +15,30 @@ export async function signalQueueRestart(conn: Executor, prefix: string, now: Da
   return timestamp
 }
 
+/**
+ * The restart signal as stored: its cache key, the row's value as written (PHP-serialized, null when no
+ * row) and the restart time read from it (null when none was ever signalled or the value is unreadable).
+ */
+export interface RestartSignal {
+  key: string
+  value: string | null
+  time: number | null
+}
+
+export async function readRestartSignal(conn: Executor, prefix: string): Promise<RestartSignal> {
+  const key = `${prefix}${RESTART_KEY}`
+  const row = await conn<CacheRow>('cache').where({key}).first('value')
+  if (!row) return {key, value: null, time: null}
+  const value = String(row.value)
+  try {
+    const time = phpUnserialize(value)
+    return {key, value, time: typeof time === 'number' ? time : null}
+  } catch {
+    return {key, value, time: null}
+  }
+}
+
 /** The last restart time, or null when none was ever signalled (or the row is not readable). */
 export async function lastQueueRestart(conn: Executor, prefix: string): Promise<number | null> {
-  const row = await conn<CacheRow>('cache')
-    .where({key: `${prefix}${RESTART_KEY}`})
-    .first('value')
-  if (!row) return null
-  try {
-    const value = phpUnserialize(String(row.value))
-    return typeof value === 'number' ? value : null
-  } catch {
-    return null
-  }
+  return (await readRestartSignal(conn, prefix)).time
 }

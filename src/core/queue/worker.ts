@@ -1,14 +1,14 @@
 import type {Clock} from '../clock.js'
 import {systemClock, toDbTimestamp} from '../clock.js'
 import type {Database} from '../db/connection.js'
-import {interruptedBy, requireTables} from '../db/faults.js'
+import {describeFault, interruptedBy, requireTables} from '../db/faults.js'
 import {type Executor, writeTransaction} from '../db/transactions.js'
 import {type RecordRetry, sendWaMessage, type SendOutcome} from '../messaging/send-wa-message.js'
 import type {WaProvider} from '../messaging/providers.js'
-import {claimNextJob, DEFAULT_RETRY_AFTER, deleteReservedJob, failJob, type QueuedJob, releaseJob, unixSeconds} from './database-queue.js'
+import {claimNextJob, DEFAULT_RETRY_AFTER, deleteReservedJob, failJob, type QueuedJob, releaseJob, type RestartGuard, unixSeconds} from './database-queue.js'
 import {decodePayload, MalformedJobError, SEND_WA_JOB, waMessageIdOf} from './payload.js'
 import type {PhpObject} from '../php/serialize.js'
-import {lastQueueRestart} from './restart-signal.js'
+import {readRestartSignal} from './restart-signal.js'
 
 export interface WorkerOptions {
   /** Strict priority order. */
@@ -271,7 +271,10 @@ export async function runWorker(db: Database, options: WorkerOptions, deps: Work
   const startedAt = Date.now()
   const concurrency = Math.max(1, options.concurrency ?? 1)
   await requireTables(db, ['jobs', 'failed_jobs', 'cache'])
-  const restartBaseline = await lastQueueRestart(db.knex, options.cachePrefix)
+  const restartBaseline = await readRestartSignal(db.knex, options.cachePrefix)
+  // Every claim checks the restart signal in its own statement: it takes no job once the signal's row
+  // holds another value than this one.
+  let restartGuard: RestartGuard = {key: restartBaseline.key, value: restartBaseline.value}
   const result: WorkerResult = {
     processed: 0,
     released: 0,
@@ -283,13 +286,24 @@ export async function runWorker(db: Database, options: WorkerOptions, deps: Work
   }
 
   let claimed = 0
-  const stopReason = async (): Promise<StopReason | null> => {
+  const stopReason = (): StopReason | null => {
     if (deps.stop?.aborted) return 'signal'
-    if ((await lastQueueRestart(db.knex, options.cachePrefix)) !== restartBaseline) return 'restart'
     if (options.maxTime > 0 && Date.now() - startedAt >= options.maxTime * 1000) return 'max_time'
     if (options.maxJobs > 0 && claimed >= options.maxJobs) return 'max_jobs'
     if (options.once && claimed > 0) return 'once'
     return null
+  }
+  /**
+   * After a claim that took nothing: was it the restart signal? `restart` when its time changed; `rewritten`
+   * when the row was written again with the time the worker started with (Laravel compares times, so that
+   * is no restart: the guard takes the new value and the claim is tried again); `none` otherwise.
+   */
+  const restartCheck = async (): Promise<'restart' | 'rewritten' | 'none'> => {
+    const signal = await readRestartSignal(db.knex, options.cachePrefix)
+    if (signal.value === restartGuard.value) return 'none'
+    if (signal.time !== restartBaseline.time) return 'restart'
+    restartGuard = {key: signal.key, value: signal.value}
+    return 'rewritten'
   }
 
   const sofar = () => `${result.processed} job(s) processed, ${result.released} released and ${result.failed} failed before it`
@@ -331,9 +345,9 @@ export async function runWorker(db: Database, options: WorkerOptions, deps: Work
     while (inFlight.size >= concurrency) await anyDone()
     if (fault !== null || reason !== null) break
     try {
-      reason = await stopReason()
+      reason = stopReason()
       if (reason) break
-      const job = await claimNextJob(db, options.queues, clock.now(), options.retryAfter)
+      const job = await claimNextJob(db, options.queues, clock.now(), options.retryAfter, restartGuard)
       if (job) {
         claimed++
         start(job)
@@ -344,6 +358,13 @@ export async function runWorker(db: Database, options: WorkerOptions, deps: Work
         }
         continue
       }
+      // Nothing claimed: the queues are empty, or `queue:restart` was signalled (the claim checks it).
+      const check = await restartCheck()
+      if (check === 'restart') {
+        reason = 'restart'
+        break
+      }
+      if (check === 'rewritten') continue
     } catch (error) {
       // A fault between jobs (the claim, the restart check): the jobs in hand still finish.
       fault = {error, notDone: `no job was in hand (a claim cut short is claimed again after DB_QUEUE_RETRY_AFTER (${options.retryAfter} s))`}
@@ -499,6 +520,8 @@ async function runOne(
     // Delete and re-insert in one transaction: a fault between the two must not lose the job.
     await writeTransaction(db, (trx) => releaseJob(trx, job, delay, clock.now()))
     result.released++
-    emit({type: 'released', job, name, ms: Date.now() - started, delay, detail: (error as Error).message})
+    // A database fault reads as its plain one-line report, not the driver's text with the SQL in it.
+    const detail = describeFault(error, db.target)?.message ?? (error as Error)?.message ?? String(error)
+    emit({type: 'released', job, name, ms: Date.now() - started, delay, detail})
   }
 }

@@ -272,6 +272,30 @@ describeEachEngine('queue worker and WhatsApp send job', {from: 'seeded', seed: 
       expect(metadataOf(after), 'a clean send leaves no trace').to.deep.equal({source: 'test'})
     })
 
+    it('a clean send leaves metadata_json byte for byte as it was (spacing, key order, big numbers, null, odd values)', async () => {
+      const texts: Array<string | null> = [
+        '{"b": 1, "a": {"x": [1, 2.50]}, "big": 12345678901234567890}',
+        '{"laundry_ops_send": {"foo": 1}, "k": "v"}',
+        null,
+        '{}',
+        ...(ctx.dialect === 'sqlite' ? ['[1,2]', 'garbage{', '{"dup":1,"dup":2}'] : ['[1, 2]', '"text"']),
+      ]
+      const ids: string[] = []
+      for (const text of texts) {
+        const id = await insertMessage(db, t, clock, {})
+        await db.knex('wa_messages').where({id}).update({metadata_json: text})
+        await pushJob(db.knex, {queue: 'messaging', payload: sendWaJobPayload({waMessageId: id, now: clock.now()}), now: clock.now()})
+        ids.push(id)
+      }
+      const result = await runWorker(db, drain, {clock})
+      expect(result.messages).to.deep.include({sent: texts.length, possible_duplicates: 0})
+      const raw = ctx.dialect === 'pg' ? db.knex.raw('"metadata_json"::text as "text"') : db.knex.raw('"metadata_json" as "text"')
+      for (const [i, id] of ids.entries()) {
+        const row = await db.knex('wa_messages').where({id}).first<{status: string; text: string | null}>('status', raw)
+        expect(row, texts[i] ?? 'null').to.deep.equal({status: 'sent', text: texts[i]})
+      }
+    })
+
     it('a message whose attempt is in flight in a live worker (its job still held) is busy: the second job is put back, the provider not called', async () => {
       const id = await insertMessage(db, t, clock, {})
       const now = unixSeconds(clock.now())
@@ -347,6 +371,73 @@ describeEachEngine('queue worker and WhatsApp send job', {from: 'seeded', seed: 
       expect(after.last_error_message).to.match(/^The send job failed in the queue worker: .*attempted too many times/)
       expect(await jobsOf(db)).to.deep.equal([])
     })
+  })
+
+  it('a queue:restart row written again with the same time is no restart (the worker goes on, as Laravel compares times)', async () => {
+    const key = `${DEFAULT_WORKER_OPTIONS.cachePrefix}illuminate:queue:restart`
+    await db.knex('cache').where({key}).delete()
+    await db.knex('cache').insert({key, value: 'i:1772352000;', expiration: 2087712000})
+    const ids: string[] = []
+    for (let i = 0; i < 3; i++) {
+      const id = await insertMessage(db, t, clock, {})
+      ids.push(id)
+      await pushJob(db.knex, {queue: 'messaging', payload: sendWaJobPayload({waMessageId: id, now: clock.now()}), now: clock.now()})
+    }
+    // The same time, serialized as a float: another value in the row, the same restart time.
+    const rewriting: WaProvider = {
+      ...mockProvider,
+      async sendText(...args) {
+        await db.knex('cache').where({key}).update({value: 'd:1772352000;'})
+        return mockProvider.sendText(...args)
+      },
+    }
+    try {
+      const result = await runWorker(db, drain, {clock, providers: new Map([['mock', rewriting]])})
+      expect(result).to.deep.include({processed: 3, stop_reason: 'empty'})
+      for (const id of ids) expect((await message(db, id)).status).to.equal('sent')
+    } finally {
+      await db.knex('cache').where({key}).delete()
+    }
+  })
+
+  it('a message outside the one-statement path (odd metadata, an attempt in flight elsewhere, already sent, missing) gets the locked transaction', async () => {
+    const push = async (id: string) => pushJob(db.knex, {queue: 'messaging', payload: sendWaJobPayload({waMessageId: id, now: clock.now()}), now: clock.now()})
+    const oddState = await insertMessage(db, t, clock, {metadata: {laundry_ops_send: 'hand-edited', note: 'kept'}})
+    const nullInFlight = await insertMessage(db, t, clock, {metadata: {laundry_ops_send: {in_flight: null, possible_duplicates: 2}}})
+    // A NUL escape: PostgreSQL's json keeps it, jsonb refuses it.
+    const nul = await insertMessage(db, t, clock, {metadata: {note: 'a\u0000b'}})
+    const sent = await insertMessage(db, t, clock, {})
+    await db.knex('wa_messages').where({id: sent}).update({status: 'sent', provider_message_id: 'earlier', attempts: 1})
+    // Another worker's attempt in flight, its job reserved a second ago: busy, put back.
+    const busy = await insertMessage(db, t, clock, {})
+    const other = await push(busy)
+    const reservedAt = unixSeconds(clock.now()) - 1
+    await db.knex('jobs').where({id: other}).update({reserved_at: reservedAt, attempts: 1})
+    const flight = {attempt: 1, token: 'other', job_id: other, reserved_at: reservedAt, started_at: clock.now().toISOString(), worker: 'elsewhere:1'}
+    await db
+      .knex('wa_messages')
+      .where({id: busy})
+      .update({metadata_json: JSON.stringify({laundry_ops_send: {in_flight: flight}})})
+    for (const id of [oddState, nullInFlight, nul, sent, busy, '0195f3a0-0000-7000-8000-00000000dead']) await push(id)
+
+    const result = await runWorker(db, drain, {clock})
+    expect(result).to.deep.include({processed: 5, released: 1, failed: 0})
+    expect(result.messages).to.deep.include({sent: 3, skipped: 2, possible_duplicates: 0})
+    for (const id of [oddState, nullInFlight, nul]) {
+      const m = await message(db, id)
+      expect(m, id).to.deep.include({status: 'sent', attempts: 1, provider_id: t.mockProviderId})
+    }
+    // A clean send puts the metadata back as it was.
+    expect(metadataOf(await message(db, oddState))).to.deep.equal({laundry_ops_send: 'hand-edited', note: 'kept'})
+    expect(metadataOf(await message(db, nullInFlight))).to.deep.equal({laundry_ops_send: {in_flight: null, possible_duplicates: 2}})
+    expect(metadataOf(await message(db, nul))).to.deep.include({note: 'a\u0000b'})
+    expect(await message(db, sent)).to.deep.include({status: 'sent', provider_message_id: 'earlier', attempts: 1})
+    const stillBusy = await message(db, busy)
+    expect(stillBusy).to.deep.include({status: 'queued', attempts: 0})
+    expect(metadataOf(stillBusy)).to.deep.equal({laundry_ops_send: {in_flight: flight}})
+    // The other worker's job, and ours put back for later; the others' jobs are gone.
+    const left = await jobsOf(db)
+    expect(left.map((j) => j.id === other || j.available_at > unixSeconds(clock.now()))).to.deep.equal([true, true])
   })
 
   it('stops after the job in hand when queue:restart is signalled, or on --max-jobs', async () => {

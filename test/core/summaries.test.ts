@@ -31,7 +31,7 @@ describeEachEngine('summaries tell what happened', (ctx) => {
     for (const id of ids) await pushJob(db.knex, {queue: 'messaging', payload: sendWaJobPayload({waMessageId: id, now: clock.now()}), now: clock.now()})
     const result = await runWorker(db, {...DEFAULT_WORKER_OPTIONS, stopWhenEmpty: true, sleep: 0}, {clock})
     expect(result).to.deep.include({processed: 4, released: 0, failed: 0, stop_reason: 'empty'})
-    expect(result.messages).to.deep.equal({sent: 1, retry_scheduled: 1, failed: 2, skipped: 0, failed_reasons: {PHONE_INVALID: 2}})
+    expect(result.messages).to.deep.equal({sent: 1, retry_scheduled: 1, failed: 2, skipped: 0, possible_duplicates: 0, failed_reasons: {PHONE_INVALID: 2}})
     expect(result.remaining).to.deep.equal({ready: 0, delayed: 1, reserved: 0, next_delayed_at: '2026-03-01T08:00:30.000Z'})
     expect(describeStop(result)).to.equal(
       'Worker stopped (empty): 4 job(s) processed, 0 released, 0 failed; messages: 1 sent, 2 failed (PHONE_INVALID=2), 1 to retry; 1 delayed job(s) remain, the next due at 2026-03-01 08:00:30 UTC.',

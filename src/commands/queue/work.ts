@@ -34,7 +34,10 @@ export default class QueueWork extends DatabaseCommand<typeof QueueWork> {
     'stop-when-empty': Flags.boolean({description: 'stop when no job is available'}),
     once: Flags.boolean({description: 'work a single job, then stop'}),
     timeout: boundedInteger(LIMITS.jobTimeoutSeconds, {description: 'seconds a job may run; must be below DB_QUEUE_RETRY_AFTER (0 = no limit)', default: 60}),
-    rest: boundedNumber(LIMITS.sleepSeconds, {description: 'seconds to rest after each job', default: 0}),
+    rest: boundedNumber(LIMITS.sleepSeconds, {
+      description: 'seconds to rest after each job; with --concurrency above 1, after each job claimed (it paces the claims)',
+      default: 0,
+    }),
     concurrency: boundedInteger(LIMITS.concurrency, {
       description: 'jobs in flight at once in this process, each claimed, sent and committed on its own (1 = Laravel: one at a time)',
       default: 1,
@@ -75,6 +78,11 @@ export default class QueueWork extends DatabaseCommand<typeof QueueWork> {
     this.note(
       `Processing jobs from the [${options.queues.join(', ')}] queue(s) of ${db.target.display}${options.concurrency > 1 ? `, up to ${options.concurrency} at once` : ''}.`,
     )
+    if (options.timeout === 0) {
+      this.note(
+        `--timeout 0: no limit per job. A job still running after DB_QUEUE_RETRY_AFTER (${options.retryAfter} s) is claimed again by another worker and its message sent again (marked as a possible duplicate).`,
+      )
+    }
     const status = await this.statusLine(config)
     try {
       const result = await runWorker(db, options, {
@@ -140,7 +148,7 @@ export default class QueueWork extends DatabaseCommand<typeof QueueWork> {
       case 'released':
         return line('RELEASED', `${event.ms} ms ${event.detail}, again in ${event.delay}s`)
       case 'failed':
-        return line('FAIL', event.reason)
+        return event.timedOut ? line('TIMEOUT', `${event.reason}: left reserved, claimed again after DB_QUEUE_RETRY_AFTER`) : line('FAIL', event.reason)
     }
   }
 }
@@ -166,6 +174,6 @@ export function describeStop(result: WorkerResult): string {
     r.delayed > 0
       ? `; ${r.delayed} delayed job(s) remain${r.next_delayed_at ? `, the next due at ${r.next_delayed_at.slice(0, 19).replace('T', ' ')} UTC` : ''}`
       : ''
-  const ready = r.ready > 0 ? `; ${r.ready} job(s) ready` : ''
+  const ready = `${r.ready > 0 ? `; ${r.ready} job(s) ready` : ''}${r.reserved > 0 ? `; ${r.reserved} job(s) reserved (claimed again after DB_QUEUE_RETRY_AFTER if their worker is gone)` : ''}`
   return `Worker stopped (${result.stop_reason}): ${result.processed} job(s) processed, ${result.released} released, ${result.failed} failed; messages: ${messages.join(', ')}${ready}${left}.`
 }

@@ -3,7 +3,8 @@ import {systemClock, toDbTimestamp} from '../clock.js'
 import type {Database} from '../db/connection.js'
 import {describeFault, interruptedBy, requireTables} from '../db/faults.js'
 import {type Executor, writeTransaction} from '../db/transactions.js'
-import {type RecordRetry, sendWaMessage, type SendOutcome} from '../messaging/send-wa-message.js'
+import {readJsonObject} from '../messaging/json-column.js'
+import {type RecordRetry, sendStateOf, sendWaMessage, type SendOutcome} from '../messaging/send-wa-message.js'
 import type {WaProvider} from '../messaging/providers.js'
 import {claimNextJob, DEFAULT_RETRY_AFTER, deleteReservedJob, failJob, type QueuedJob, releaseJob, type RestartGuard, unixSeconds} from './database-queue.js'
 import {decodePayload, MalformedJobError, SEND_WA_JOB, waMessageIdOf} from './payload.js'
@@ -55,7 +56,8 @@ export type JobEvent =
   | {type: 'processing'; job: QueuedJob; name: string}
   | {type: 'processed'; job: QueuedJob; name: string; ms: number; detail: string}
   | {type: 'released'; job: QueuedJob; name: string; ms: number; delay: number; detail: string}
-  | {type: 'failed'; job: QueuedJob; name: string; ms: number; reason: string}
+  /** `timedOut`: the job overran --timeout; it is not failed but left reserved, claimed again after retry_after. */
+  | {type: 'failed'; job: QueuedJob; name: string; ms: number; reason: string; timedOut?: boolean}
   /** The provider answered but the outcome could not be committed: the recording is tried again (never the send). */
   | {type: 'recording'; job: QueuedJob; name: string; retry: RecordRetry}
 
@@ -110,7 +112,10 @@ export interface WorkerDeps {
   providers?: ReadonlyMap<string, WaProvider>
 }
 
-export class JobTimeoutError extends Error {}
+export class JobTimeoutError extends Error {
+  name = 'JobTimeoutError'
+  jobName = '?'
+}
 
 interface HandlerContext {
   db: Database
@@ -130,16 +135,17 @@ interface HandlerContext {
  * `release` (put the job back after `delay` seconds).
  */
 type HandlerResult =
-  {kind: 'done'; detail: string; removed?: boolean; send?: SendOutcome} | {kind: 'release'; delay: number; detail: string; send?: SendOutcome}
+  | {kind: 'done'; detail: string; removed?: boolean; send?: SendOutcome}
+  | {kind: 'release'; delay: number; detail: string; send?: SendOutcome; uncounted?: boolean}
 
 interface JobHandler {
   run(ctx: HandlerContext, command: PhpObject): Promise<HandlerResult>
   /** What the job's own data needs when the job goes to failed_jobs, in the same transaction. */
-  onFail?(trx: Executor, command: PhpObject, reason: string, now: Date): Promise<void>
+  onFail?(trx: Executor, command: PhpObject, reason: string, now: Date, job: QueuedJob): Promise<void>
 }
 
 const duplicateNote = (outcome: {possibleDuplicate: boolean}) =>
-  outcome.possibleDuplicate ? '; POSSIBLE DUPLICATE: a previous worker died with this attempt in flight' : ''
+  outcome.possibleDuplicate ? '; POSSIBLE DUPLICATE: a previous attempt was left in flight (its worker died, or ran past DB_QUEUE_RETRY_AFTER)' : ''
 
 function describeSend(outcome: SendOutcome): HandlerResult {
   switch (outcome.status) {
@@ -164,7 +170,7 @@ function describeSend(outcome: SendOutcome): HandlerResult {
     case 'skipped':
       // Another worker holds the message: come back shortly rather than wait or send twice.
       return outcome.reason === 'busy'
-        ? {kind: 'release', delay: 5, send: outcome, detail: 'message busy in another worker'}
+        ? {kind: 'release', delay: 5, send: outcome, detail: 'message busy in another worker', uncounted: true}
         : {kind: 'done', removed: true, send: outcome, detail: `skipped (${outcome.reason})`}
   }
 }
@@ -174,7 +180,17 @@ function describeSend(outcome: SendOutcome): HandlerResult {
  * default): a message must never stay `queued` without a job. An attempt still marked in flight stays on
  * the message, so the send that follows a redrive is marked as a possible duplicate.
  */
-async function failMessageOfJob(trx: Executor, command: PhpObject, reason: string, now: Date): Promise<void> {
+async function failMessageOfJob(trx: Executor, command: PhpObject, reason: string, now: Date, job: QueuedJob): Promise<void> {
+  // Not while another job's attempt is in flight (a duplicate job failing beside the one sending): that
+  // job records the outcome.
+  const message = await trx('wa_messages')
+    .where({id: waMessageIdOf(command)})
+    .first<{metadata_json: unknown} | undefined>('metadata_json')
+  const flight = message ? sendStateOf(readJsonObject(message.metadata_json)).in_flight : null
+  if (flight && flight.job_id !== job.id) {
+    const holder = await trx('jobs').where('id', flight.job_id).first<{reserved_at: number | string | null} | undefined>('reserved_at')
+    if (holder && holder.reserved_at !== null && Number(holder.reserved_at) === flight.reserved_at) return
+  }
   await trx('wa_messages')
     .where({id: waMessageIdOf(command), status: 'queued'})
     .update({
@@ -323,7 +339,7 @@ export async function runWorker(db: Database, options: WorkerOptions, deps: Work
       .catch((error: unknown) => {
         if (error instanceof JobTimeoutError) {
           // Like Laravel: the job stays reserved (and is reclaimed after retry_after); the worker exits 1.
-          emit({type: 'failed', job, name: '?', ms: options.timeout * 1000, reason: error.message})
+          emit({type: 'failed', job, name: error.jobName, ms: options.timeout * 1000, reason: error.message, timedOut: true})
           result.exit_code = 1
           reason ??= 'timeout'
           return
@@ -466,7 +482,7 @@ async function runOne(
     return
   }
   const fail = async (exception: string, reason: string) => {
-    await failJob(db, job, exception, clock.now(), handler.onFail ? (trx) => handler.onFail!(trx, decoded.command, reason, clock.now()) : undefined)
+    await failJob(db, job, exception, clock.now(), handler.onFail ? (trx) => handler.onFail!(trx, decoded.command, reason, clock.now(), job) : undefined)
     result.failed++
     emit({type: 'failed', job, name, ms: Date.now() - started, reason})
   }
@@ -499,7 +515,9 @@ async function runOne(
       ),
     )
     if (outcome.kind === 'release') {
-      await writeTransaction(db, (trx) => releaseJob(trx, job, outcome.delay, clock.now()))
+      // A bounce off a message another worker is sending does not use up one of the job's tries.
+      const again = outcome.uncounted ? {...job, attempts: Math.max(0, job.attempts - 1)} : job
+      await writeTransaction(db, (trx) => releaseJob(trx, again, outcome.delay, clock.now()))
       result.released++
       emit({type: 'released', job, name, ms: Date.now() - started, delay: outcome.delay, detail: outcome.detail})
       return
@@ -509,7 +527,10 @@ async function runOne(
     tally(result, outcome.send)
     emit({type: 'processed', job, name, ms: Date.now() - started, detail: outcome.detail})
   } catch (error) {
-    if (error instanceof JobTimeoutError) throw error
+    if (error instanceof JobTimeoutError) {
+      error.jobName = name
+      throw error
+    }
     // The provider answered: giving the job back (or failing it) would send the message again.
     if (answered) throw new AnsweredJobError(job, error)
     if (maxTries > 0 && job.attempts >= maxTries) {

@@ -314,6 +314,9 @@ describeEachEngine('queue worker and WhatsApp send job', {from: 'seeded', seed: 
       expect(result).to.deep.include({processed: 0, released: 1})
       expect(calls).to.deep.equal([])
       expect((await message(db, id)).status).to.equal('queued')
+      // The bounce did not use up one of the job's tries (a slow send must not fail the duplicate job).
+      const bounced = (await jobsOf(db)).find((j) => j.id !== holder)
+      expect(bounced?.attempts).to.equal(0)
       await db.knex('jobs').delete()
     })
 

@@ -249,7 +249,9 @@ class PlainProgress extends Counter {
 
   end(outcome: 'done' | 'failed' = 'done'): Promise<void> {
     this.stopWatching()
-    if (this.started && this.options.closingLine !== false) this.line(true, outcome)
+    // A failed run gets no closing line of its own: the command's one-line error that follows says what was
+    // done (and a log keeps the fault to one line).
+    if (this.started && this.options.closingLine !== false && outcome === 'done') this.line(true)
     this.started = false
     return Promise.resolve()
   }

@@ -85,7 +85,7 @@ describeEachEngine('ops commands through the CLI', {from: 'seeded'}, (ctx) => {
     mkdirSync(path.dirname(junit), {recursive: true})
     const strict = await runCli(['ops:observe:health', '--queue-backlog-threshold', '2', '--strict', '--json', '--junit', junit], {cwd, env})
     expect(strict.code).to.equal(1)
-    expect((parseJson(strict) as ObserveReport).summary).to.deep.equal({pass: 4, warn: 1, fail: 0})
+    expect((parseJson(strict) as ObserveReport).summary).to.deep.equal({pass: 5, warn: 1, fail: 0})
     const xml = readFileSync(junit, 'utf8')
     expect(xml.match(/<testcase /g)).to.have.length(5)
     expect(xml).to.match(/tests="5" failures="1"/)

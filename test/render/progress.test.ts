@@ -99,9 +99,7 @@ describe('progress on stderr (render/progress.ts)', () => {
     clock.advance(1000)
     progress.update(10, 50)
     await progress.end('failed')
-    expect(lines(stream.text())).to.deep.equal([
-      'audit archive: finishing an interrupted archive: 300/300 rows (100%) in 2.0 s, 150 rows/s',
-    ])
+    expect(lines(stream.text())).to.deep.equal(['audit archive: finishing an interrupted archive: 300/300 rows (100%) in 2.0 s, 150 rows/s'])
   })
 
   it('steps get a line each, at once; no closing line when the command prints its own', async () => {

@@ -134,7 +134,19 @@ export default class Serve extends DatabaseCommand<typeof Serve> {
     const running = (async () => {
       const [{runWorker}, {workerOptionsFrom}] = await Promise.all([import('../core/queue/worker.js'), import('../core/queue/worker-options.js')])
       const options = workerOptionsFrom(
-        {queue: 'messaging,default', sleep: 3, tries: 3, backoff: '0', maxJobs: 0, maxTime: 0, stopWhenEmpty: false, once: false, timeout: 60, rest: 0, concurrency: 1},
+        {
+          queue: 'messaging,default',
+          sleep: 3,
+          tries: 3,
+          backoff: '0',
+          maxJobs: 0,
+          maxTime: 0,
+          stopWhenEmpty: false,
+          once: false,
+          timeout: 60,
+          rest: 0,
+          concurrency: 1,
+        },
         config,
       )
       this.note(`Queue worker: processing jobs from the [${options.queues.join(', ')}] queue(s).`)

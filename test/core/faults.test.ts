@@ -591,7 +591,6 @@ describeEachEngine('faults tell what happened, what was done and what to do next
         ])
       })
       const sentIds = async () => ((await db.knex('wa_messages').where({status: 'sent'}).orderBy('id').pluck('id')) as string[]).map(String)
-      const later = fixedClock(new Date(NOW.getTime() + (DEFAULT_WORKER_OPTIONS.retryAfter + 1) * 1000))
 
       it('connection lost while the outcome of a send is recorded (core): the recording is tried again on a new connection, the message is not sent again, and the drain finishes', async () => {
         const ids = await failedMessages(30)

@@ -9,7 +9,7 @@
 //             1 x 1 (Laravel's shape: one job at a time), 4 x 1 and 4 x 25, each with its own message count
 //             so a round takes 10-30 s (1 x 1 at 100 ms is at most 10 sends/s).
 //
-//   node --import tsx bench/queue.ts                         # both engines, everything (~6 min here)
+//   node --import tsx bench/queue.ts                         # both engines, everything (~4 min here)
 //   node --import tsx bench/queue.ts --messages 5000         # fewer messages per mock round
 //   node --import tsx bench/queue.ts --json                  # one JSON document instead of the tables
 //   node --import tsx bench/queue.ts --engines pg --workers 4 --gateway-shapes none --cpu-prof /tmp/prof

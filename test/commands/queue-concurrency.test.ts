@@ -133,8 +133,9 @@ describeEachEngine('queue work --concurrency [slow]', {from: 'seeded'}, (ctx) =>
       return {status: 200}
     }
     const ids = await queueMessages(db, t.tenantId, t.outletId, 40)
-    const fast = {...env(), DB_QUEUE_RETRY_AFTER: '4'}
-    const worker = startCli(['queue', 'work', '--concurrency', '16', '--sleep', '0.2', '--timeout', '3'], {cwd: ctx.scratch.dir, env: fast})
+    // --timeout long enough for all 16 claims on a loaded machine (the first job's timer starts at its claim).
+    const fast = {...env(), DB_QUEUE_RETRY_AFTER: '10'}
+    const worker = startCli(['queue', 'work', '--concurrency', '16', '--sleep', '0.2', '--timeout', '8'], {cwd: ctx.scratch.dir, env: fast})
     await until('16 sends at the gateway', () => gateway.requests.length === 16)
     worker.signal('SIGKILL')
     expect((await worker.exited()).signal).to.equal('SIGKILL')
@@ -145,8 +146,8 @@ describeEachEngine('queue work --concurrency [slow]', {from: 'seeded'}, (ctx) =>
     const marked = await db.knex<WaMessageRow>('wa_messages').whereIn('id', inFlight).select('metadata_json')
     expect(marked.every((m) => (sendState(m).in_flight as {attempt?: number} | undefined)?.attempt === 1)).to.equal(true)
 
-    await new Promise((resolve) => setTimeout(resolve, 4200))
-    const rerun = await runCli(['queue', 'work', '--stop-when-empty', '--concurrency', '16', '--timeout', '3', '--sleep', '0', '--json'], {
+    await new Promise((resolve) => setTimeout(resolve, 10_200))
+    const rerun = await runCli(['queue', 'work', '--stop-when-empty', '--concurrency', '16', '--timeout', '8', '--sleep', '0', '--json'], {
       cwd: ctx.scratch.dir,
       env: fast,
     })
